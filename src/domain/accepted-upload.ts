@@ -1,0 +1,31 @@
+import type { StagedFile } from '../ports/staging-store.ts';
+import type { Ownership } from './ownership.ts';
+import { stagedName, type PushRequest } from './push-request.ts';
+
+/** An upload that passed every check: staged, hashed, with its resolved target clients. */
+export interface AcceptedUpload {
+  staged: StagedFile;
+  filename: string;
+  destination: string;
+  force: boolean;
+  sync: boolean;
+  mode?: number;
+  ownership: Ownership;
+  /** Resolved client ids, each once. */
+  targets: string[];
+  requestedBy: string;
+}
+
+export function pushRequestOf(u: AcceptedUpload): PushRequest {
+  return {
+    uuid: u.staged.uuid,
+    sourceName: stagedName(u.staged.uuid),
+    destination: u.destination,
+    size: u.staged.size,
+    md5: u.staged.md5,
+    force: u.force,
+    sync: u.sync,
+    mode: u.mode,
+    ownership: u.ownership,
+  };
+}

@@ -1,0 +1,59 @@
+import type { AccountIds, FileStatus, LocalFiles, PrivilegedFiles } from '../ports/local-files.ts';
+import { isPermissionDenied } from './errors.ts';
+import type { Ownership } from './ownership.ts';
+
+const SPECIAL_BITS = 0o6000; // setuid, setgid: chown clears them, so they are set again after it
+
+export type SyncAttributes = 'in-sync' | 'updated' | 'needs-replace';
+
+/** Agent: gives a file its mode and owner, escalating through privileged operations only when needed. */
+export class ApplyOwnership {
+  constructor(
+    private readonly files: LocalFiles,
+    private readonly privileged: PrivilegedFiles,
+  ) {}
+
+  /** Sets the final mode and owner on a verified temp file, before it becomes visible. */
+  async execute(tempPath: string, mode: number, ownership: Ownership): Promise<void> {
+    await this.files.chmod(tempPath, mode);
+    const ids = await this.wanted(ownership);
+    const status = await this.files.status(tempPath);
+    if (!ids || !status || ownerMatches(status, ids)) return;
+    try {
+      await this.files.chown(tempPath, ids);
+      if (mode & SPECIAL_BITS) await this.files.chmod(tempPath, mode);
+    } catch (e) {
+      if (!isPermissionDenied(e)) throw e;
+      await this.privileged.chown(tempPath, ownership);
+      if (mode & SPECIAL_BITS) await this.privileged.chmod(tempPath, mode);
+    }
+  }
+
+  /**
+   * sync on an existing file with the same content: applies mode and owner with the agent's own
+   * rights. Privileges are never used on a file the agent did not write, so when those rights are
+   * not enough the answer is 'needs-replace' (fetch and place a fresh copy through the temp file).
+   */
+  async syncExisting(path: string, status: FileStatus, mode: number, ownership: Ownership): Promise<SyncAttributes> {
+    const ids = await this.wanted(ownership);
+    const ownerOk = !ids || ownerMatches(status, ids);
+    const modeOk = status.mode === mode;
+    if (ownerOk && modeOk) return 'in-sync';
+    try {
+      if (!ownerOk && ids) await this.files.chown(path, ids);
+      await this.files.chmod(path, mode);
+      return 'updated';
+    } catch (e) {
+      if (isPermissionDenied(e)) return 'needs-replace';
+      throw e;
+    }
+  }
+
+  private async wanted(ownership: Ownership): Promise<AccountIds | undefined> {
+    if (ownership.user === undefined && ownership.group === undefined) return undefined;
+    return this.files.lookup(ownership);
+  }
+}
+
+const ownerMatches = (s: FileStatus, ids: AccountIds): boolean =>
+  (ids.uid === undefined || ids.uid === s.uid) && (ids.gid === undefined || ids.gid === s.gid);

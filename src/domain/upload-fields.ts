@@ -1,0 +1,70 @@
+import { checkDestination, flavorOf } from './destination.ts';
+import { parseMode } from './file-mode.ts';
+import { ownershipProblem, type Ownership } from './ownership.ts';
+import { ProtectedPaths } from './protected-paths.ts';
+import type { TargetSelector } from './target-selector.ts';
+import type { UploadRejection } from './upload-rejection.ts';
+
+/** The server's own first line of defence; the agent's protected paths are the real one. */
+export const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
+const serverDenied = new ProtectedPaths(SERVER_DENIED_DESTINATIONS, 'posix');
+
+export const FORM_FIELDS = ['upload', 'client_id', 'group_id', 'dest', 'force', 'sync', 'mode', 'user', 'group'];
+const SINGLE_FIELDS = ['dest', 'force', 'sync', 'mode', 'user', 'group'];
+
+export interface UploadParameters {
+  destination: string;
+  force: boolean;
+  sync: boolean;
+  mode?: number;
+  ownership: Ownership;
+  targets: TargetSelector;
+}
+
+const invalid = (field: string, detail: string): UploadRejection => ({ kind: 'invalid', field, detail });
+
+/** Validates the text fields of an upload form, naming the field at fault. */
+export function parseUploadFields(fields: Map<string, string[]>): UploadParameters | UploadRejection {
+  for (const name of fields.keys()) {
+    if (!FORM_FIELDS.includes(name)) return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
+  }
+  for (const name of SINGLE_FIELDS) {
+    if ((fields.get(name)?.length ?? 0) > 1) return invalid(name, `${name} was given more than once`);
+  }
+  const one = (name: string): string | undefined => fields.get(name)?.[0];
+  const rawDest = one('dest');
+  const dest = checkDestination(rawDest);
+  if (!dest.ok) return invalid('dest', dest.problem);
+  if (flavorOf(dest.normalized) === 'posix') {
+    const denied = serverDenied.refusing(dest.normalized);
+    if (denied) return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
+  }
+  const force = parseBool('force', one('force'));
+  if (typeof force !== 'boolean') return force;
+  const sync = parseBool('sync', one('sync'));
+  if (typeof sync !== 'boolean') return sync;
+  const mode = parseMode(one('mode'));
+  if (mode.problem) return invalid('mode', mode.problem);
+  const ownership: Ownership = { user: nonEmpty(one('user')), group: nonEmpty(one('group')) };
+  const ownerProblem = ownershipProblem(ownership);
+  if (ownerProblem) return invalid(ownerProblem.startsWith('user') ? 'user' : 'group', ownerProblem);
+  const targets = { clientIds: unique(fields.get('client_id')), groupIds: unique(fields.get('group_id')) };
+  if (targets.clientIds.length + targets.groupIds.length === 0) {
+    return invalid('client_id', 'no target: give at least one client_id or group_id');
+  }
+  return { destination: dest.normalized, force, sync, mode: mode.mode, ownership, targets };
+}
+
+const TRUE = ['true', '1', 'on', 'yes'];
+const FALSE = ['false', '0', 'off', 'no', ''];
+
+function parseBool(field: string, value: string | undefined): boolean | UploadRejection {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (TRUE.includes(v)) return true;
+  if (FALSE.includes(v)) return false;
+  return invalid(field, `${field} "${value}" is not a boolean; use true/false, 1/0 or on/off`);
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
+const unique = (v: string[] | undefined): string[] => [...new Set((v ?? []).map((s) => s.trim()).filter((s) => s !== ''))];

@@ -1,0 +1,66 @@
+import type { Ownership } from '../domain/ownership.ts';
+
+export interface FileStatus {
+  type: 'file' | 'directory' | 'symlink' | 'other';
+  size: number;
+  /** Permission bits, 0..0o7777. */
+  mode: number;
+  uid: number;
+  gid: number;
+}
+
+/** A verified-size temp file the agent wrote in its own `{data_dir}/filepush/`. */
+export interface TempFile {
+  path: string;
+  size: number;
+  md5: string;
+}
+
+export interface AccountIds {
+  uid?: number;
+  gid?: number;
+}
+
+/**
+ * Agent side: the host's filesystem. Failures throw errors carrying a node-style `code`
+ * (ENOENT, EACCES, EPERM, EXDEV, ...) and a message naming the path.
+ */
+export interface LocalFiles {
+  /** lstat: never follows a final symlink. Undefined when nothing is there. */
+  status(path: string): Promise<FileStatus | undefined>;
+  /** The path with the symlinks of its existing parent directories resolved (where a write would really land). */
+  resolveParents(path: string): Promise<string>;
+  md5(path: string): Promise<string>;
+  /**
+   * Streams content into a new temp file `{data_dir}/filepush/<name>`, opened exclusively without
+   * following links, mode 0600, hashing while writing; fsyncs it. Removes it when content fails.
+   */
+  writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile>;
+  chmod(path: string, mode: number): Promise<void>;
+  /** Plain chown by ids (no privilege escalation); throws EPERM when the agent's user may not. */
+  chown(path: string, ids: AccountIds): Promise<void>;
+  /** uid/gid of the named user/group; throws with a message naming the unknown account. */
+  lookup(ownership: Ownership): Promise<AccountIds>;
+  /**
+   * Moves a temp file onto destination atomically: creates missing parents with dirMode, renames
+   * (copying beside the destination first on EXDEV), fsyncs the directory. Throws EACCES/EPERM
+   * when the agent's user may not write there.
+   */
+  place(tempPath: string, destination: string, dirMode: number): Promise<void>;
+  /** Copies an existing destination to `<dest>.<timestamp>.bak`; returns the backup's path. */
+  backup(destination: string, stamp: string): Promise<string>;
+  /** Removes a file; a missing file is not an error. */
+  remove(path: string): Promise<void>;
+}
+
+/**
+ * Agent side: operations the agent's user may not do itself, done through narrowly allowed
+ * privileges (sudo -n). Only ever given temp files the agent wrote and verified itself.
+ * Failures throw with a message naming the missing privilege (e.g. the sudo rule).
+ */
+export interface PrivilegedFiles {
+  chown(tempPath: string, ownership: Ownership): Promise<void>;
+  chmod(tempPath: string, mode: number): Promise<void>;
+  /** Creates missing parents and renames tempPath onto destination. */
+  move(tempPath: string, destination: string): Promise<void>;
+}
