@@ -1,0 +1,59 @@
+export interface AuthGuardSettings {
+  /** Failed attempts from one address before it is banned. */
+  maxFailures: number;
+  /** How long a ban lasts, and how long failures are remembered. */
+  banMs: number;
+  /** Delay before answering a failed attempt; doubles with each failure, capped at 4x. */
+  failureDelayMs: number;
+}
+
+export const DEFAULT_AUTH_GUARD: AuthGuardSettings = { maxFailures: 5, banMs: 10 * 60_000, failureDelayMs: 1000 };
+
+interface Record {
+  failures: number;
+  lastFailure: number;
+  bannedUntil: number;
+}
+
+const MAX_TRACKED = 100_000; // bounds memory against address-spraying
+
+/** Slows down and then bans password guessing, per source address. */
+export class AuthGuard {
+  private readonly byAddress = new Map<string, Record>();
+
+  constructor(
+    private readonly settings: AuthGuardSettings = DEFAULT_AUTH_GUARD,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  isBanned(address: string): boolean {
+    const r = this.byAddress.get(address);
+    return r !== undefined && r.bannedUntil > this.now();
+  }
+
+  /** Records a failure; resolves after the delay the caller should wait before answering. */
+  async failed(address: string): Promise<void> {
+    const now = this.now();
+    let r = this.byAddress.get(address);
+    if (!r || now - r.lastFailure > this.settings.banMs) r = { failures: 0, lastFailure: now, bannedUntil: 0 };
+    r.failures += 1;
+    r.lastFailure = now;
+    if (r.failures >= this.settings.maxFailures) r.bannedUntil = now + this.settings.banMs;
+    this.remember(address, r);
+    const delay = this.settings.failureDelayMs * Math.min(4, 2 ** (r.failures - 1));
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+
+  succeeded(address: string): void {
+    this.byAddress.delete(address);
+  }
+
+  private remember(address: string, r: Record): void {
+    this.byAddress.delete(address);
+    this.byAddress.set(address, r);
+    if (this.byAddress.size > MAX_TRACKED) {
+      const oldest = this.byAddress.keys().next().value;
+      if (oldest !== undefined) this.byAddress.delete(oldest);
+    }
+  }
+}

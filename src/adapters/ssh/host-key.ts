@@ -1,0 +1,42 @@
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import ssh2 from 'ssh2';
+
+const { utils } = ssh2;
+
+export const HOST_KEY_FILE = 'rportd_host_key';
+
+export interface HostKey {
+  /** The private key, OpenSSH PEM. */
+  privateKey: Buffer;
+  /** `SHA256:<base64 without padding>`, as `ssh-keygen -lf` prints it. */
+  fingerprint: string;
+  path: string;
+}
+
+/** SHA256 fingerprint of a public key blob (the SSH wire form), in OpenSSH's notation. */
+export function fingerprintOf(publicKeyBlob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(publicKeyBlob).digest('base64').replace(/=+$/, '');
+}
+
+/** Loads `{dataDir}/rportd_host_key`, generating an ed25519 key there on first start. */
+export async function loadOrCreateHostKey(dataDir: string): Promise<HostKey> {
+  const path = join(dataDir, HOST_KEY_FILE);
+  let privateKey: Buffer;
+  try {
+    privateKey = await readFile(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dataDir, { recursive: true });
+    const pair = utils.generateKeyPairSync('ed25519');
+    // 'wx': never overwrite a key another process just wrote.
+    await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
+    await chmod(path, 0o600);
+    privateKey = Buffer.from(pair.private);
+  }
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw new Error(`host key ${path} cannot be read: ${parsed.message}`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return { privateKey, fingerprint: fingerprintOf(key.getPublicSSH()), path };
+}

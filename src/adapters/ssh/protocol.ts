@@ -1,0 +1,101 @@
+import type { ClientInfo } from '../../domain/client.ts';
+import type { OutcomeStatus } from '../../domain/outcome.ts';
+import type { PushRequest } from '../../domain/push-request.ts';
+
+/** docs/protocol.md: the version lives in the subsystem name so that both ends can tell at once. */
+export const PROTOCOL_VERSION = 1;
+export const CONTROL_SUBSYSTEM = 'rport-control@v1';
+/** Largest SFTP READ the server serves: ssh2's 256 KiB packet limit minus its 2 KiB overhead. */
+export const MAX_READ = 256 * 1024 - 2 * 1024;
+export const MAX_LINE = 64 * 1024;
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: number;
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  tags: string[];
+  version: string;
+  file_reception: { enabled: boolean; protected: string[] };
+}
+
+export type AgentMessage =
+  | HelloMessage
+  | { type: 'progress'; req_id: string; bytes: number }
+  | { type: 'result'; req_id: string; status: OutcomeStatus; message: string };
+
+export type ServerMessage =
+  | { type: 'welcome'; protocol: number; max_read: number }
+  | { type: 'error'; message: string }
+  | { type: 'push'; req_id: string; request: PushRequest }
+  | { type: 'cancel'; req_id: string };
+
+export const encodeLine = (m: AgentMessage | ServerMessage): string => JSON.stringify(m) + '\n';
+
+/** Splits a byte stream into lines; calls onError once when a line is too long. */
+export class LineSplitter {
+  private pending = '';
+  private failed = false;
+
+  constructor(
+    private readonly onLine: (line: string) => void,
+    private readonly onError: (problem: string) => void,
+  ) {}
+
+  push(chunk: Buffer | string): void {
+    if (this.failed) return;
+    this.pending += chunk.toString();
+    let nl = this.pending.indexOf('\n');
+    while (nl >= 0) {
+      const line = this.pending.slice(0, nl);
+      this.pending = this.pending.slice(nl + 1);
+      if (line.trim() !== '') this.onLine(line);
+      if (this.failed) return;
+      nl = this.pending.indexOf('\n');
+    }
+    if (this.pending.length > MAX_LINE) {
+      this.failed = true;
+      this.onError(`a control line is longer than ${MAX_LINE} bytes`);
+    }
+  }
+}
+
+export function parseJson(line: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(line);
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max;
+const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 256 && v.every((s) => isStr(s, 1024));
+
+/** Checks a hello; returns the client it announces or a sentence naming the bad field. */
+export function parseHello(m: Record<string, unknown>): Omit<ClientInfo, 'connected'> | string {
+  if (m.type !== 'hello') return `expected a hello message first, got type ${JSON.stringify(m.type)}`;
+  if (m.protocol !== PROTOCOL_VERSION) return `protocol ${JSON.stringify(m.protocol)} is not supported; this server speaks ${PROTOCOL_VERSION}`;
+  if (!isStr(m.id) || !/^[A-Za-z0-9._:@-]{1,128}$/.test(m.id)) return 'hello.id must be 1-128 characters of letters, digits, . _ : @ -';
+  for (const key of ['name', 'hostname', 'os', 'version'] as const) {
+    if (!isStr(m[key])) return `hello.${key} must be a string of at most 256 characters`;
+  }
+  if (!isStrList(m.tags)) return 'hello.tags must be a list of strings';
+  const fr = m.file_reception as Record<string, unknown> | undefined;
+  if (typeof fr !== 'object' || fr === null || typeof fr.enabled !== 'boolean' || !isStrList(fr.protected)) {
+    return 'hello.file_reception must be { enabled: boolean, protected: string[] }';
+  }
+  return {
+    id: m.id,
+    name: m.name as string,
+    hostname: m.hostname as string,
+    os: m.os as string,
+    tags: m.tags,
+    version: m.version as string,
+    fileReception: { enabled: fr.enabled, protected: fr.protected },
+  };
+}
+
+export const isOutcomeStatus = (s: unknown): s is OutcomeStatus => s === 'success' || s === 'ignored' || s === 'error';

@@ -1,0 +1,295 @@
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import ssh2, { type AuthContext, type Connection, type ServerChannel, type Session } from 'ssh2';
+import type { ClientCredentials, ClientPresence } from '../../ports/client-registry.ts';
+import type { Logger } from '../../ports/clock.ts';
+import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import { messageOf } from '../../domain/errors.ts';
+import { AgentConnection } from './agent-connection.ts';
+import { AuthGuard, DEFAULT_AUTH_GUARD, type AuthGuardSettings } from './auth-guard.ts';
+import { serveConfinedSftp } from './confined-sftp.ts';
+import type { HostKey } from './host-key.ts';
+import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseHello, parseJson, PROTOCOL_VERSION, type ServerMessage } from './protocol.ts';
+import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
+import { SshClientChannels } from './ssh-client-channels.ts';
+import { TransferSlots } from './transfer-slots.ts';
+
+export interface ClientListenerSettings {
+  /** Time from TCP accept to a finished login and hello; slower peers are dropped. */
+  handshakeTimeoutMs: number;
+  /** Connections still handshaking at once; more are dropped at accept. */
+  maxHandshakes: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  /** SFTP files served at once across all agents: bounds the server's memory. */
+  maxTransfers: number;
+  /** Session channels one connection may hold open (control + one per concurrent push). */
+  maxChannelsPerConnection: number;
+  /** Refused channels/requests one connection may make before it is cut. */
+  maxRefusals: number;
+  /** Failed logins on one connection before it is cut. */
+  maxAuthFailuresPerConnection: number;
+  auth: AuthGuardSettings;
+}
+
+export const DEFAULT_LISTENER_SETTINGS: ClientListenerSettings = {
+  handshakeTimeoutMs: 20_000,
+  maxHandshakes: 64,
+  keepaliveIntervalMs: 15_000,
+  keepaliveCountMax: 3,
+  maxTransfers: 32,
+  maxChannelsPerConnection: 64,
+  maxRefusals: 32,
+  maxAuthFailuresPerConnection: 3,
+  auth: DEFAULT_AUTH_GUARD,
+};
+
+export interface ClientListenerDeps {
+  hostKey: HostKey;
+  credentials: ClientCredentials;
+  presence: ClientPresence;
+  transfers: LiveTransfers;
+  stagingDir: string;
+  logger: Logger;
+  settings?: Partial<ClientListenerSettings>;
+}
+
+interface Peer {
+  address: string;
+  handshaking: boolean;
+  timer: NodeJS.Timeout;
+}
+
+const FORBIDDEN_SESSION_REQUESTS = ['pty', 'x11', 'env', 'shell', 'exec', 'auth-agent', 'signal', 'window-change'] as const;
+
+/** rportd's client listener: an ssh2 Server that speaks only docs/protocol.md to agents. */
+export class SshClientListener {
+  readonly channels = new SshClientChannels();
+  readonly settings: ClientListenerSettings;
+  private readonly ssh: ssh2.Server;
+  private readonly guard: AuthGuard;
+  private readonly slots: TransferSlots;
+  private readonly peers = new WeakMap<Duplex, Peer>();
+  private readonly live = new Set<Duplex>();
+  private readonly tcp: NetServer[] = [];
+  private handshaking = 0;
+  private closed = false;
+
+  constructor(private readonly deps: ClientListenerDeps) {
+    this.settings = { ...DEFAULT_LISTENER_SETTINGS, ...deps.settings };
+    this.guard = new AuthGuard(this.settings.auth);
+    this.slots = new TransferSlots(this.settings.maxTransfers);
+    this.ssh = new ssh2.Server(
+      {
+        hostKeys: [deps.hostKey.privateKey],
+        algorithms: SSH_ALGORITHMS,
+        keepaliveInterval: this.settings.keepaliveIntervalMs,
+        keepaliveCountMax: this.settings.keepaliveCountMax,
+        ident: 'rportd',
+      },
+      (client, info) => this.onConnection(client, info.ip),
+    );
+  }
+
+  get fingerprint(): string {
+    return this.deps.hostKey.fingerprint;
+  }
+
+  /** Listens for raw TCP SSH; resolves with the bound port. */
+  listen(port: number, host: string): Promise<number> {
+    const server = createServer((socket) => this.accept(socket, socket.remoteAddress ?? 'unknown'));
+    this.tcp.push(server);
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve((server.address() as AddressInfo).port);
+      });
+    });
+  }
+
+  /** Takes any duplex carrying SSH (TCP socket, WebSocket stream, in-memory pair) from a peer at address. */
+  accept(stream: Duplex, address: string): void {
+    if (this.closed || this.guard.isBanned(address) || this.handshaking >= this.settings.maxHandshakes) {
+      stream.destroy();
+      return;
+    }
+    (stream as Partial<Socket>).setNoDelay?.(true);
+    this.handshaking += 1;
+    const peer: Peer = {
+      address,
+      handshaking: true,
+      timer: setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs),
+    };
+    this.peers.set(stream, peer);
+    this.live.add(stream);
+    stream.once('close', () => {
+      this.live.delete(stream);
+      this.handshakeOver(peer);
+    });
+    stream.on('error', () => undefined);
+    this.ssh.injectSocket(stream as Socket);
+  }
+
+  /** Stops listening and drops every agent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    for (const s of this.live) s.destroy();
+    this.live.clear();
+  }
+
+  private handshakeOver(peer: Peer): void {
+    if (!peer.handshaking) return;
+    peer.handshaking = false;
+    clearTimeout(peer.timer);
+    this.handshaking -= 1;
+  }
+
+  private onConnection(client: Connection, ip: string | undefined): void {
+    // ssh2 keeps the stream it was given in a private field; that is how we find our peer record.
+    const stream = (client as unknown as { _sock: Duplex })._sock;
+    const peer = this.peers.get(stream) ?? { address: ip ?? 'unknown', handshaking: false, timer: setTimeout(() => undefined, 0) };
+    const log = this.deps.logger;
+    let refusals = 0;
+    let authFailures = 0;
+    let sessions = 0;
+    let agent: AgentConnection | undefined;
+    let announced: Promise<unknown> = Promise.resolve();
+    const refuse = (what: string): void => {
+      refusals += 1;
+      log.warn({ address: peer.address, client_id: agent?.clientId, what }, 'refused a forbidden SSH request');
+      if (refusals > this.settings.maxRefusals) client.end();
+    };
+
+    client.on('error', (e) => log.debug({ address: peer.address, err: messageOf(e) }, 'SSH connection error'));
+    client.on('authentication', (ctx: AuthContext) => void this.authenticate(ctx, peer, () => (authFailures += 1), client));
+    client.on('ready', () => {
+      // The login is done; the hello must still arrive before the handshake timer fires.
+      clearTimeout(peer.timer);
+      peer.timer = setTimeout(() => !agent && client.end(), this.settings.handshakeTimeoutMs);
+    });
+    client.on('tcpip', (_accept, reject) => (refuse('direct-tcpip'), reject()));
+    client.on('openssh.streamlocal', (_accept, reject) => (refuse('direct-streamlocal'), reject()));
+    client.on('request', (_accept, reject, name) => (refuse(name), reject?.()));
+    client.on('session', (accept, reject) => {
+      if (sessions >= this.settings.maxChannelsPerConnection) return (refuse('session beyond the channel cap'), reject());
+      sessions += 1;
+      const session = accept();
+      session.once('close', () => (sessions -= 1));
+      this.onSession(session, refuse, () => agent, (control, registered) => {
+        agent = control;
+        announced = registered;
+        this.handshakeOver(peer);
+      }, client);
+    });
+    client.on('close', () => {
+      this.handshakeOver(peer);
+      if (!agent) return;
+      agent.lost(`the connection to client ${agent.clientId} was closed`);
+      if (this.channels.remove(agent)) {
+        const id = agent.clientId;
+        log.info({ client_id: id, address: peer.address }, 'client disconnected');
+        // After the announce settles, so that a quick drop never leaves the client marked connected.
+        void announced
+          .catch(() => undefined)
+          .then(() => this.deps.presence.disconnected(id))
+          .catch((e: unknown) => log.error({ err: messageOf(e) }, 'marking a client disconnected failed'));
+      }
+    });
+  }
+
+  private async authenticate(ctx: AuthContext, peer: Peer, countFailure: () => number, client: Connection): Promise<void> {
+    if (ctx.method !== 'password') return ctx.reject(['password']);
+    let ok = false;
+    try {
+      ok = await this.deps.credentials.verify(ctx.username, ctx.password);
+    } catch (e) {
+      this.deps.logger.error({ err: messageOf(e) }, 'checking client credentials failed');
+    }
+    if (ok) {
+      this.guard.succeeded(peer.address);
+      return ctx.accept();
+    }
+    this.deps.logger.warn({ address: peer.address, credential: ctx.username }, 'client login failed');
+    const failures = countFailure();
+    await this.guard.failed(peer.address);
+    if (this.guard.isBanned(peer.address) || failures >= this.settings.maxAuthFailuresPerConnection) {
+      client.end();
+      return;
+    }
+    ctx.reject(['password']);
+  }
+
+  private onSession(
+    session: Session,
+    refuse: (what: string) => void,
+    agentNow: () => AgentConnection | undefined,
+    onAgent: (a: AgentConnection, announced: Promise<unknown>) => void,
+    client: Connection,
+  ): void {
+    for (const req of FORBIDDEN_SESSION_REQUESTS) {
+      session.on(req, (_accept: unknown, reject?: () => void) => (refuse(req), reject?.()));
+    }
+    session.on('subsystem', (accept, reject, info) => {
+      if (info.name !== CONTROL_SUBSYSTEM || agentNow() || controlOpen) return (refuse(`subsystem "${info.name}"`), reject());
+      controlOpen = true;
+      this.onControl(accept(), onAgent, client);
+    });
+    let controlOpen = false;
+    session.on('sftp', (accept, reject) => {
+      const agent = agentNow();
+      if (!agent) return (refuse('sftp before hello'), reject());
+      const transfers = this.deps.transfers;
+      serveConfinedSftp(accept(), {
+        clientId: agent.clientId,
+        stagingDir: this.deps.stagingDir,
+        isLive: (name) => agent.isServing(name) && transfers.isAllowed(agent.clientId, name),
+        slots: this.slots,
+        logger: this.deps.logger,
+      });
+    });
+  }
+
+  private onControl(channel: ServerChannel, onAgent: (a: AgentConnection, announced: Promise<unknown>) => void, client: Connection): void {
+    const log = this.deps.logger;
+    let agent: AgentConnection | undefined;
+    const send = (m: ServerMessage): void => void (channel.writable && channel.write(encodeLine(m)));
+    const fail = (message: string): void => {
+      log.warn({ client_id: agent?.clientId, problem: message }, 'control channel refused');
+      send({ type: 'error', message });
+      channel.end();
+      client.end();
+    };
+    const splitter = new LineSplitter((line) => {
+      const m = parseJson(line);
+      if (!m) return fail('a control line is not a JSON object');
+      if (agent) {
+        if (m.type === 'progress') agent.progress(m.req_id, m.bytes);
+        else if (m.type === 'result') agent.result(m.req_id, m.status, m.message);
+        else send({ type: 'error', message: `unknown message type ${JSON.stringify(m.type)}` });
+        return;
+      }
+      const info = parseHello(m);
+      if (typeof info === 'string') return fail(info);
+      if (this.channels.has(info.id)) return fail(`client id ${info.id} is already connected`);
+      const connected = new AgentConnection(info.id, channel);
+      this.channels.add(connected);
+      agent = connected;
+      const announced = this.deps.presence.announce(info);
+      onAgent(connected, announced);
+      announced
+        .then(() => {
+          log.info({ client_id: info.id, name: info.name, hostname: info.hostname }, 'client connected');
+          send({ type: 'welcome', protocol: PROTOCOL_VERSION, max_read: MAX_READ });
+        })
+        .catch((e: unknown) => {
+          fail(`the server could not register client ${info.id}: ${messageOf(e)}`);
+        });
+    }, fail);
+    channel.on('data', (chunk: Buffer) => splitter.push(chunk));
+    channel.on('error', () => undefined);
+    // The control channel is the agent's presence: without it, the connection has no purpose.
+    channel.on('close', () => client.end());
+  }
+}
