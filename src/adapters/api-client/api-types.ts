@@ -1,0 +1,74 @@
+/** Shapes of the rportd HTTP API as the CLI reads them (docs/api.md is the reference). */
+
+export interface ApiErrorItem {
+  code: string;
+  title: string;
+  detail: string;
+}
+
+export interface ClientSummary {
+  id: string;
+  name: string;
+  hostname: string;
+  os: string;
+  tags: string[];
+  connected: boolean;
+  file_reception_enabled?: boolean;
+  [more: string]: unknown;
+}
+
+export interface ClientGroupSummary {
+  id: string;
+  description: string;
+  params: Record<string, string[] | undefined>;
+  allowed_user_groups?: string[];
+  [more: string]: unknown;
+}
+
+/** The answer to an accepted upload. */
+export interface UploadReceipt {
+  uuid: string;
+  filepath: string;
+  size: number;
+}
+
+export type TargetStatus = 'pending' | 'success' | 'ignored' | 'error';
+
+/** One client's latest outcome for an upload, as stored or as broadcast live. */
+export interface TargetOutcome {
+  client_id: string;
+  status: TargetStatus;
+  message: string;
+  filepath: string;
+  size: number;
+}
+
+/** GET /api/v1/files/:uuid: the upload's parameters and every target's latest outcome. */
+export interface UploadStatus {
+  uuid: string;
+  targets: TargetOutcome[];
+  /** The rest of what the server stores (dest, size, md5, flags...), passed through as is. */
+  upload: Record<string, unknown>;
+}
+
+/** A live outcome from GET /api/v1/ws/uploads. */
+export interface LiveOutcome extends TargetOutcome {
+  uuid: string;
+}
+
+/** What the admin asks for in one upload. */
+export interface UploadRequest {
+  /** Path of the local file to send. */
+  file: string;
+  clientIds: string[];
+  groupIds: string[];
+  dest: string;
+  force?: boolean;
+  sync?: boolean;
+  mode?: string;
+  user?: string;
+  group?: string;
+}
+
+/** Bytes of the file handed to the network so far, and the file's size. */
+export type UploadProgress = (sent: number, total: number) => void;

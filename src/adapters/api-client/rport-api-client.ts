@@ -1,0 +1,166 @@
+import { basename } from 'node:path';
+import { LocalFileError, RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
+import type {
+  ClientGroupSummary,
+  ClientSummary,
+  TargetOutcome,
+  TargetStatus,
+  UploadProgress,
+  UploadReceipt,
+  UploadRequest,
+  UploadStatus,
+} from './api-types.ts';
+import { multipartBody } from './multipart-body.ts';
+import { WsResultsListener } from './ws-results-listener.ts';
+
+export type ApiCredentials = { token: string } | { username: string; password: string } | undefined;
+
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** The rportd HTTP API over Node's built-in fetch. */
+export class RportApiClient {
+  private readonly base: URL;
+
+  constructor(
+    url: string,
+    private credentials: ApiCredentials,
+  ) {
+    this.base = new URL(url.endsWith('/') ? url : `${url}/`);
+  }
+
+  get url(): string {
+    return this.base.href.replace(/\/$/, '');
+  }
+
+  /** POST /api/v1/login: exchanges a username and password for a token. */
+  async login(username: string, password: string): Promise<string> {
+    const data = await this.call<{ token?: unknown }>('POST', 'api/v1/login', {
+      body: JSON.stringify({ username, password }),
+      headers: { 'content-type': 'application/json' },
+      anonymous: true,
+    });
+    if (typeof data.token !== 'string' || data.token === '') throw new RportApiError(200, errorsOf('', 'the login answer holds no token'));
+    return data.token;
+  }
+
+  clients(): Promise<ClientSummary[]> {
+    return this.call<ClientSummary[]>('GET', 'api/v1/clients');
+  }
+
+  groups(): Promise<ClientGroupSummary[]> {
+    return this.call<ClientGroupSummary[]>('GET', 'api/v1/client-groups');
+  }
+
+  /** POST /api/v1/files, streaming the file from disk; onProgress counts file bytes handed to the socket. */
+  async upload(req: UploadRequest, onProgress?: UploadProgress): Promise<UploadReceipt> {
+    const fields: [string, string][] = [
+      ...req.clientIds.map((id): [string, string] => ['client_id', id]),
+      ...req.groupIds.map((id): [string, string] => ['group_id', id]),
+      ['dest', req.dest],
+    ];
+    if (req.force) fields.push(['force', 'true']);
+    if (req.sync) fields.push(['sync', 'true']);
+    if (req.mode !== undefined) fields.push(['mode', req.mode]);
+    if (req.user !== undefined) fields.push(['user', req.user]);
+    if (req.group !== undefined) fields.push(['group', req.group]);
+    const body = await multipartBody(fields, { field: 'upload', path: req.file, filename: basename(req.file) }, onProgress);
+    const data = await this.call<Partial<UploadReceipt>>('POST', 'api/v1/files', {
+      body: body.stream,
+      headers: { 'content-type': body.contentType, 'content-length': String(body.length) },
+      noTimeout: true,
+    });
+    if (typeof data.uuid !== 'string') throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
+    return { uuid: data.uuid, filepath: String(data.filepath ?? ''), size: Number(data.size ?? 0) };
+  }
+
+  /** GET /api/v1/files/:uuid: the stored outcome of every target. */
+  async status(uuid: string): Promise<UploadStatus> {
+    const data = await this.call<Record<string, unknown>>('GET', `api/v1/files/${encodeURIComponent(uuid)}`);
+    return statusOf(uuid, data);
+  }
+
+  /** Opens the live results socket; with a username and password it logs in first, as the socket takes tokens only. */
+  async listen(): Promise<WsResultsListener> {
+    const token = await this.token();
+    const ws = new URL('api/v1/ws/uploads', this.base);
+    ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
+    return WsResultsListener.open(ws.href, token);
+  }
+
+  private async token(): Promise<string> {
+    const c = this.credentials;
+    if (c && 'token' in c) return c.token;
+    if (c) {
+      const token = await this.login(c.username, c.password);
+      this.credentials = { token };
+      return token;
+    }
+    throw new RportApiError(401, errorsOf('', 'no credentials'));
+  }
+
+  private authorization(): string | undefined {
+    const c = this.credentials;
+    if (!c) return undefined;
+    if ('token' in c) return `Bearer ${c.token}`;
+    return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+  }
+
+  private async call<T>(
+    method: string,
+    path: string,
+    opts: { body?: string | ReadableStream<Uint8Array>; headers?: Record<string, string>; anonymous?: boolean; noTimeout?: boolean } = {},
+  ): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
+    const auth = opts.anonymous ? undefined : this.authorization();
+    if (auth) headers.authorization = auth;
+    const url = new URL(path, this.base);
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body,
+        // A streamed body must be sent half-duplex: the answer may only be read after it.
+        ...(opts.body instanceof ReadableStream ? { duplex: 'half' } : {}),
+        signal: opts.noTimeout ? undefined : AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      } as RequestInit);
+    } catch (e) {
+      throw localCause(e) ?? new ServerUnreachableError(this.url, networkReason(e));
+    }
+    const text = await res.text().catch((e: unknown) => {
+      throw new ServerUnreachableError(this.url, networkReason(e));
+    });
+    if (!res.ok) throw new RportApiError(res.status, errorsOf(text, `${method} ${url.pathname} answered HTTP ${res.status}`));
+    try {
+      return (JSON.parse(text) as { data: T }).data;
+    } catch {
+      throw new RportApiError(res.status, errorsOf('', `${method} ${url.pathname} answered with something that is not JSON`));
+    }
+  }
+}
+
+/** A failure of our own file stream reaches us wrapped by fetch: unwrap it so the user sees the file's problem. */
+function localCause(e: unknown): LocalFileError | undefined {
+  for (let err = e as { cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++) {
+    if (err instanceof LocalFileError) return err;
+  }
+  return undefined;
+}
+
+const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
+
+/** Reads the stored results into one shape; the per-target list is the first array of objects holding client_id. */
+function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
+  const list = Object.values(data).find(
+    (v): v is Record<string, unknown>[] => Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null && 'client_id' in v[0],
+  );
+  const targets: TargetOutcome[] = (list ?? []).map((t) => ({
+    client_id: String(t.client_id),
+    status: STATUSES.includes(t.status as TargetStatus) ? (t.status as TargetStatus) : 'pending',
+    message: typeof t.message === 'string' ? t.message : '',
+    filepath: typeof t.filepath === 'string' ? t.filepath : '',
+    size: typeof t.size === 'number' ? t.size : 0,
+  }));
+  const upload = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== list));
+  return { uuid: typeof data.uuid === 'string' ? data.uuid : uuid, targets, upload };
+}

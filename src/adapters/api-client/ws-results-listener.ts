@@ -1,0 +1,107 @@
+import WebSocket from 'ws';
+import { RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
+import type { LiveOutcome, TargetStatus } from './api-types.ts';
+
+const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
+
+/**
+ * Listens to GET /api/v1/ws/uploads. Open it before sending an upload: the server keeps no
+ * backlog for listeners, so an outcome that happens before the socket opens is never sent.
+ * Every outcome is kept from the moment the socket opens, so the caller can ask for an upload's
+ * outcomes once it learns the upload's uuid.
+ */
+export class WsResultsListener {
+  private readonly seen: LiveOutcome[] = [];
+  private readonly subscribers = new Set<(o: LiveOutcome) => void>();
+  private closedByUs = false;
+  private dropReason: string | undefined;
+  private onDrop: ((reason: string) => void) | undefined;
+
+  private constructor(private readonly socket: WebSocket) {
+    socket.on('message', (data) => this.receive(data.toString()));
+    socket.on('close', (code, reason) => this.dropped(`the server closed the results socket (${code} ${reason.toString()})`.trim()));
+    socket.on('error', (e) => this.dropped(networkReason(e)));
+  }
+
+  /** Resolves once the socket is open; rejects with RportApiError (401/403) or ServerUnreachableError. */
+  static open(wsUrl: string, token: string): Promise<WsResultsListener> {
+    return new Promise((resolve, reject) => {
+      // The token travels as a subprotocol, not in the URL, so it does not end up in access logs.
+      const socket = new WebSocket(wsUrl, ['bearer', token], { handshakeTimeout: 15000 });
+      const fail = (e: Error): void => {
+        socket.removeAllListeners();
+        socket.on('error', () => undefined);
+        socket.terminate();
+        reject(e);
+      };
+      socket.once('unexpected-response', (_req, res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => fail(new RportApiError(res.statusCode ?? 0, errorsOf(body, `the results socket was refused with HTTP ${res.statusCode}`))));
+        res.on('error', () => fail(new RportApiError(res.statusCode ?? 0, [])));
+      });
+      socket.once('error', (e) => fail(new ServerUnreachableError(wsUrl, networkReason(e))));
+      socket.once('open', () => {
+        socket.removeAllListeners();
+        resolve(new WsResultsListener(socket));
+      });
+    });
+  }
+
+  /** Outcomes of one upload: those already received, then each new one as it arrives. Returns an unsubscribe. */
+  follow(uuid: string, onOutcome: (o: LiveOutcome) => void): () => void {
+    for (const o of this.seen) if (o.uuid === uuid) onOutcome(o);
+    const sub = (o: LiveOutcome): void => {
+      if (o.uuid === uuid) onOutcome(o);
+    };
+    this.subscribers.add(sub);
+    return () => this.subscribers.delete(sub);
+  }
+
+  /** Called once if the socket goes away before close(); the caller then falls back to asking for stored results. */
+  onDropped(cb: (reason: string) => void): void {
+    this.onDrop = cb;
+    if (this.dropReason !== undefined) cb(this.dropReason);
+  }
+
+  close(): void {
+    this.closedByUs = true;
+    this.subscribers.clear();
+    this.socket.close();
+    // Do not wait for the closing handshake of a server that may be gone.
+    setTimeout(() => this.socket.terminate(), 1000).unref();
+  }
+
+  private receive(text: string): void {
+    const o = parseOutcome(text);
+    if (!o) return;
+    this.seen.push(o);
+    for (const sub of this.subscribers) sub(o);
+  }
+
+  private dropped(reason: string): void {
+    if (this.closedByUs || this.dropReason !== undefined) return;
+    this.dropReason = reason;
+    this.onDrop?.(reason);
+  }
+}
+
+function parseOutcome(text: string): LiveOutcome | undefined {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+  if (typeof m !== 'object' || m === null || typeof m.uuid !== 'string' || typeof m.client_id !== 'string') return undefined;
+  const status = STATUSES.includes(m.status as TargetStatus) ? (m.status as TargetStatus) : 'error';
+  return {
+    uuid: m.uuid,
+    client_id: m.client_id,
+    status,
+    message: typeof m.message === 'string' ? m.message : '',
+    filepath: typeof m.filepath === 'string' ? m.filepath : '',
+    size: typeof m.size === 'number' ? m.size : 0,
+  };
+}
