@@ -62,7 +62,8 @@ export interface UploadRequest {
   file: string;
   clientIds: string[];
   groupIds: string[];
-  dest: string;
+  /** Left out when undefined, so the server names the missing field. */
+  dest?: string;
   force?: boolean;
   sync?: boolean;
   mode?: string;

@@ -56,8 +56,8 @@ export class RportApiClient {
     const fields: [string, string][] = [
       ...req.clientIds.map((id): [string, string] => ['client_id', id]),
       ...req.groupIds.map((id): [string, string] => ['group_id', id]),
-      ['dest', req.dest],
     ];
+    if (req.dest !== undefined) fields.push(['dest', req.dest]);
     if (req.force) fields.push(['force', 'true']);
     if (req.sync) fields.push(['sync', 'true']);
     if (req.mode !== undefined) fields.push(['mode', req.mode]);
