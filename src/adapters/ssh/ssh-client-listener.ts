@@ -134,9 +134,11 @@ export class SshClientListener {
   /** Stops listening and drops every agent. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const stopped = Promise.all(this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    // net.Server#close waits for open connections, so drop them first.
     for (const s of this.live) s.destroy();
     this.live.clear();
+    await stopped;
   }
 
   private handshakeOver(peer: Peer): void {

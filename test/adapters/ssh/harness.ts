@@ -1,0 +1,156 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AcceptedUpload } from '../../../src/domain/accepted-upload.ts';
+import { ApplyOwnership } from '../../../src/domain/apply-ownership.ts';
+import { DispatchToClients } from '../../../src/domain/dispatch-to-clients.ts';
+import type { PushOutcome } from '../../../src/domain/outcome.ts';
+import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
+import { stagedName } from '../../../src/domain/push-request.ts';
+import { ReceiveFile } from '../../../src/domain/receive-file.ts';
+import { ReportResult } from '../../../src/domain/report-result.ts';
+import { TcpTransport, type AgentTransport } from '../../../src/adapters/ssh/agent-transport.ts';
+import { SftpFileSource } from '../../../src/adapters/ssh/sftp-file-source.ts';
+import { SshConnection } from '../../../src/adapters/ssh/ssh-connection.ts';
+import type { ClientListenerSettings } from '../../../src/adapters/ssh/ssh-client-listener.ts';
+import { startClientListener, type StartedClientListener } from '../../../src/composition/server-ssh.ts';
+import { CollectingResults, DirStaging, MapCredentials, NoPrivileges, nullAudit, quietLogger, realClock, RecordingPresence, SetLiveTransfers } from './fakes.ts';
+import { TempDirLocalFiles } from './temp-dir-local-files.ts';
+
+export const PASSWORD = 'correct horse battery staple';
+export const CREDENTIALS = { agents: PASSWORD };
+
+export interface TestServer extends StartedClientListener {
+  dataDir: string;
+  stagingDir: string;
+  presence: RecordingPresence;
+  transfers: SetLiveTransfers;
+  results: CollectingResults;
+  logger: ReturnType<typeof quietLogger>;
+  /** Stages content and pushes it to the targets through the real DispatchToClients; resolves with the outcomes. */
+  push(content: Buffer | { size: number; write: (path: string) => Promise<string> }, targets: string[], destination: string, timeoutMs?: number): Promise<PushOutcome[]>;
+  stop(): Promise<void>;
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return mkdtemp(join(tmpdir(), `rport-ssh-${prefix}-`));
+}
+
+export async function startServer(opts: { dataDir?: string; port?: number; settings?: Partial<ClientListenerSettings> } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await tempDir('server'));
+  const stagingDir = join(dataDir, 'filepush');
+  await mkdir(stagingDir, { recursive: true });
+  const presence = new RecordingPresence();
+  const transfers = new SetLiveTransfers();
+  const results = new CollectingResults();
+  const logger = quietLogger();
+  const started = await startClientListener({
+    config: { address: `127.0.0.1:${opts.port ?? 0}`, dataDir, settings: opts.settings },
+    credentials: new MapCredentials(CREDENTIALS),
+    presence,
+    transfers,
+    stagingDir,
+    logger,
+  });
+  const report = new ReportResult(results, results, nullAudit, realClock);
+  const dispatch = new DispatchToClients(started.channels, transfers, new DirStaging(stagingDir), report, realClock, logger, {
+    concurrency: 8,
+    timeoutMs: 60_000,
+  });
+  return {
+    ...started,
+    dataDir,
+    stagingDir,
+    presence,
+    transfers,
+    results,
+    logger,
+    async push(content, targets, destination, timeoutMs) {
+      const uuid = randomUUID();
+      const path = join(stagingDir, stagedName(uuid));
+      let md5: string;
+      let size: number;
+      if (Buffer.isBuffer(content)) {
+        await writeFile(path, content);
+        md5 = createHash('md5').update(content).digest('hex');
+        size = content.length;
+      } else {
+        md5 = await content.write(path);
+        size = content.size;
+      }
+      const upload: AcceptedUpload = {
+        staged: { uuid, name: stagedName(uuid), size, md5, sha256: '' },
+        filename: 'f',
+        destination,
+        force: true,
+        sync: false,
+        mode: 0o640,
+        ownership: {},
+        targets,
+        requestedBy: 'admin',
+      };
+      const before = results.outcomes.length;
+      const d = timeoutMs === undefined ? dispatch : new DispatchToClients(started.channels, transfers, new DirStaging(stagingDir), report, realClock, logger, { concurrency: 8, timeoutMs });
+      await d.execute(upload);
+      return results.outcomes.slice(before).filter((o) => o.uuid === uuid);
+    },
+    async stop() {
+      await started.close();
+    },
+  };
+}
+
+export interface TestAgent {
+  id: string;
+  dataDir: string;
+  connection: SshConnection;
+  failures: Error[];
+  stop(): Promise<void>;
+}
+
+export async function startAgent(
+  server: { port: number; fingerprint: string },
+  id: string,
+  opts: { transport?: AgentTransport; fingerprint?: string; password?: string; wait?: boolean; backoffMs?: number } = {},
+): Promise<TestAgent> {
+  const dataDir = await tempDir(`agent-${id}`);
+  const files = new TempDirLocalFiles(dataDir);
+  const privileged = new NoPrivileges();
+  const logger = quietLogger();
+  let source: SftpFileSource | undefined;
+  const receive = new ReceiveFile(
+    files,
+    { open: (req) => source!.open(req) },
+    privileged,
+    new ApplyOwnership(files, privileged),
+    { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
+    realClock,
+  );
+  const connection = new SshConnection({
+    transport: opts.transport ?? new TcpTransport('127.0.0.1', server.port),
+    fingerprint: opts.fingerprint ?? server.fingerprint,
+    credentialId: 'agents',
+    password: opts.password ?? PASSWORD,
+    hello: { id, name: `agent ${id}`, hostname: `host-${id}`, os: 'linux', tags: ['test'], version: '0.1.0', file_reception: { enabled: true, protected: [] } },
+    handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => source?.cancel(req.sourceName) },
+    logger,
+    backoff: { initialMs: opts.backoffMs ?? 100, maxMs: 1000 },
+  });
+  source = new SftpFileSource(connection);
+  const failures: Error[] = [];
+  connection.on('failure', (e: Error) => failures.push(e));
+  const connected = connection.waitConnected();
+  connection.start();
+  if (opts.wait !== false) await connected;
+  return {
+    id,
+    dataDir,
+    connection,
+    failures,
+    async stop() {
+      await connection.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
