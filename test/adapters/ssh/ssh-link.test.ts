@@ -93,9 +93,10 @@ describe('SSH link: server and agents over real ssh2', function () {
     const port = server.port;
     const dataDir = server.dataDir;
     const gone = server.presence.waitFor('disconnected', 'phoenix');
+    const agentSawIt = new Promise((resolve) => agents[0].connection.once('disconnected', resolve));
     await server.stop();
-    await gone;
-    expect(agents[0].connection.connected).to.equal(false);
+    await Promise.all([gone, agentSawIt]);
+    expect(server.presence.clients.get('phoenix')?.connected).to.equal(false);
     server = await startServer({ dataDir, port });
     await agents[0].connection.waitConnected();
     expect(server.presence.clients.get('phoenix')?.connected).to.equal(true);
