@@ -1,0 +1,89 @@
+import { expect } from 'chai';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadServerConfig, SERVER_DEFAULTS } from '../../../src/adapters/config/server-config.ts';
+
+describe('rportd.conf (server config)', () => {
+  let dir: string;
+  before(async () => (dir = await mkdtemp(join(tmpdir(), 'rportd-conf-'))));
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  const load = async (text: string): Promise<ReturnType<typeof loadServerConfig>> => {
+    const file = join(dir, `c${Math.random().toString(36).slice(2)}.conf`);
+    await writeFile(file, text);
+    return loadServerConfig(file);
+  };
+  const failsWith = async (text: string, pattern: RegExp): Promise<void> => {
+    let err: unknown;
+    try {
+      await load(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(ConfigError);
+    expect((err as Error).message).to.match(pattern);
+  };
+
+  it('runs on defaults without a file', () => {
+    const c = loadServerConfig();
+    expect(c.server.max_filepush_size).to.equal(10485760);
+    expect(c.server.enable_ws_test_endpoints).to.equal(false);
+    expect(c.server.address).to.equal(SERVER_DEFAULTS.address);
+    expect(c.api.address).to.equal('127.0.0.1:3000');
+    expect(c.server.data_dir).to.equal(join(process.cwd(), 'rportd-data'));
+    expect(c.logging.log_level).to.equal('info');
+  });
+
+  it('reads every key and resolves relative paths against the file', async () => {
+    const c = await load(`
+[server]
+address = "127.0.0.1:0"
+data_dir = "data"
+max_filepush_size = 2048
+enable_ws_test_endpoints = true
+auth = "agent1:s3cret:with:colons"
+push_timeout = 30
+push_concurrency = 4
+keep_alive = 5
+max_concurrent_handshakes = 8
+handshake_timeout = 7
+[api]
+address = "127.0.0.1:0"
+auth = "admin:pw"
+jwt_secret = "0123456789abcdef0123456789abcdef"
+token_lifetime = 60
+[logging]
+log_level = "debug"
+`);
+    expect(c.server.data_dir).to.equal(join(dir, 'data'));
+    expect(c.server.auth).to.deep.equal({ id: 'agent1', password: 's3cret:with:colons' });
+    expect(c.server.max_filepush_size).to.equal(2048);
+    expect(c.server.enable_ws_test_endpoints).to.equal(true);
+    expect([c.server.push_timeout, c.server.push_concurrency, c.server.keep_alive, c.server.max_concurrent_handshakes, c.server.handshake_timeout]).to.deep.equal([30, 4, 5, 8, 7]);
+    expect(c.api.auth).to.deep.equal({ id: 'admin', password: 'pw' });
+    expect(c.api.token_lifetime).to.equal(60);
+    expect(c.logging.log_level).to.equal('debug');
+  });
+
+  it('bad max_filepush_size names the key', () =>
+    failsWith('[server]\nmax_filepush_size = "abc"', /\[server\] max_filepush_size: must be a positive integer, got "abc"/));
+  it('negative push_timeout names the key', () => failsWith('[server]\npush_timeout = -1', /\[server\] push_timeout: must be a positive integer/));
+  it('bad enable_ws_test_endpoints names the key', () =>
+    failsWith('[server]\nenable_ws_test_endpoints = "yes please"', /\[server\] enable_ws_test_endpoints: must be true or false/));
+  it('bad [api] address names the key', () => failsWith('[api]\naddress = "localhost"', /\[api\] address: must be "host:port"/));
+  it('a misspelt key is named', () => failsWith('[server]\nmax_filepush_sise = 1', /\[server\] max_filepush_sise: unknown key/));
+  it('an unknown section is named', () => failsWith('[srever]\naddress = ":1"', /\[srever\]/));
+  it('bad [server] auth names the key without echoing the password', async () => {
+    await failsWith('[server]\nauth = "justid"', /\[server\] auth: must be "id:password"/);
+    await failsWith('[api]\nauth = ":hunter2"', /^(?!.*hunter2).*\[api\] auth/s);
+  });
+  it('auth and auth_file together are refused', () => failsWith('[server]\nauth = "a:b"\nauth_file = "f"', /\[server\] auth: give either/));
+  it('a short jwt_secret names the key', () => failsWith('[api]\njwt_secret = "short"', /\[api\] jwt_secret: must be at least 32/));
+  it('cert_file without key_file names the missing key', () => failsWith('[api]\ncert_file = "c.pem"', /\[api\] key_file: HTTPS needs both/));
+  it('bad log_level names the key', () => failsWith('[logging]\nlog_level = "loud"', /\[logging\] log_level: must be one of debug, info, warn, error/));
+  it('invalid TOML names the file and the line', () => failsWith('[server]\naddress = ', /\.conf: not valid TOML at line 2/));
+  it('a missing file is named', () => {
+    expect(() => loadServerConfig(join(dir, 'nope.conf'))).to.throw(ConfigError, /nope\.conf: cannot read/);
+  });
+});
