@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto';
+import { mkdir, open, readdir, rm, chmod } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { join } from 'node:path';
+import { STAGED_SUFFIX, stagedName } from '../../domain/push-request.ts';
+import { UploadTooLargeError, type StagedFile, type StagingStore } from '../../ports/staging-store.ts';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Staged uploads in `{data_dir}/filepush/<uuid>_rport_filepush`: directory 0700, files 0600, opened
+ * exclusively and without following links. md5 and sha256 are computed in the same pass as the write.
+ */
+export class FsStagingStore implements StagingStore {
+  constructor(readonly dir: string) {}
+
+  /** Creates the directory (0700) if needed; an existing one is tightened to 0700. */
+  async init(): Promise<void> {
+    await mkdir(this.dir, { recursive: true, mode: 0o700 });
+    await chmod(this.dir, 0o700);
+  }
+
+  pathOf(uuid: string): string {
+    if (!UUID.test(uuid)) throw new Error(`staging: "${uuid}" is not a server-generated uuid`);
+    return join(this.dir, stagedName(uuid));
+  }
+
+  async stage(uuid: string, content: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile> {
+    const path = this.pathOf(uuid);
+    const md5 = createHash('md5');
+    const sha256 = createHash('sha256');
+    let size = 0;
+    const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of content) {
+        size += chunk.byteLength;
+        // Checked before writing, so an over-limit chunk never reaches the disk.
+        if (size > maxBytes) throw new UploadTooLargeError(maxBytes);
+        md5.update(chunk);
+        sha256.update(chunk);
+        await file.write(chunk);
+      }
+      await file.sync();
+      await file.close();
+    } catch (e) {
+      await file.close().catch(() => undefined);
+      await rm(path, { force: true });
+      throw e;
+    }
+    return { uuid, name: stagedName(uuid), size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+  }
+
+  async remove(uuid: string): Promise<void> {
+    await rm(this.pathOf(uuid), { force: true });
+  }
+
+  async sweep(): Promise<number> {
+    let names: string[];
+    try {
+      names = await readdir(this.dir);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    const stale = names.filter((n) => n.endsWith(STAGED_SUFFIX));
+    await Promise.all(stale.map((n) => rm(join(this.dir, n), { force: true })));
+    return stale.length;
+  }
+}
