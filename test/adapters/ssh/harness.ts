@@ -112,9 +112,9 @@ export interface TestAgent {
 export async function startAgent(
   server: { port: number; fingerprint: string },
   id: string,
-  opts: { transport?: AgentTransport; fingerprint?: string; password?: string; wait?: boolean; backoffMs?: number } = {},
+  opts: { transport?: AgentTransport; fingerprint?: string; password?: string; wait?: boolean; backoffMs?: number; dataDir?: string } = {},
 ): Promise<TestAgent> {
-  const dataDir = await tempDir(`agent-${id}`);
+  const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
   const files = new TempDirLocalFiles(dataDir);
   const privileged = new NoPrivileges();
   const logger = quietLogger();
