@@ -1,0 +1,89 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export type SqliteDb = Database.Database;
+
+/** Each entry moves the schema one version up; append only, never edit a shipped step. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE api_users (
+     username TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL,
+     created_at TEXT NOT NULL
+   );
+   CREATE TABLE api_user_groups (
+     username TEXT NOT NULL REFERENCES api_users(username) ON DELETE CASCADE,
+     group_name TEXT NOT NULL,
+     PRIMARY KEY (username, group_name)
+   );
+   CREATE TABLE client_groups (
+     id TEXT PRIMARY KEY,
+     description TEXT NOT NULL DEFAULT '',
+     params TEXT NOT NULL,
+     allowed_user_groups TEXT NOT NULL
+   );
+   CREATE TABLE clients (
+     id TEXT PRIMARY KEY,
+     name TEXT NOT NULL,
+     hostname TEXT NOT NULL,
+     os TEXT NOT NULL,
+     tags TEXT NOT NULL,
+     version TEXT NOT NULL,
+     file_reception TEXT NOT NULL,
+     connected INTEGER NOT NULL DEFAULT 0,
+     last_seen TEXT NOT NULL
+   );
+   CREATE TABLE client_credentials (
+     id TEXT PRIMARY KEY,
+     password_hash TEXT NOT NULL
+   );
+   CREATE TABLE upload_results (
+     uuid TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     status TEXT NOT NULL,
+     message TEXT NOT NULL DEFAULT '',
+     filepath TEXT NOT NULL DEFAULT '',
+     size INTEGER NOT NULL DEFAULT 0,
+     updated_at TEXT NOT NULL,
+     PRIMARY KEY (uuid, client_id)
+   );
+   CREATE TABLE audit_log (
+     id INTEGER PRIMARY KEY AUTOINCREMENT,
+     timestamp TEXT NOT NULL,
+     application TEXT NOT NULL,
+     action TEXT NOT NULL,
+     username TEXT NOT NULL,
+     client_id TEXT,
+     upload_uuid TEXT,
+     request TEXT NOT NULL
+   );
+   CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
+   CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
+   CREATE INDEX audit_log_client ON audit_log(client_id);`,
+];
+
+export const DATABASE_FILE = 'rportd.db';
+
+/** Opens (creating if needed) `{dataDir}/rportd.db` and brings its schema up to date. */
+export function openSqliteDatabase(dataDir: string): SqliteDb {
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const db = new Database(join(dataDir, DATABASE_FILE));
+  db.pragma('journal_mode = WAL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+export function migrate(db: SqliteDb): void {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(`rportd.db has schema version ${current}, newer than this rportd knows (${MIGRATIONS.length}); upgrade rportd`);
+  }
+  for (let v = current; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    })();
+  }
+}
