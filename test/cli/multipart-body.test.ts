@@ -30,7 +30,7 @@ describe('streamed multipart body', () => {
     const raw = await collect(body.stream);
     expect(raw.length).to.equal(body.length);
     // Parse with the platform's own multipart parser (undici), not ours.
-    const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': body.contentType }, body: raw }).formData();
+    const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': body.contentType }, body: new Uint8Array(raw) }).formData();
     expect(form.getAll('client_id')).to.deep.equal(['a', 'b']);
     expect(form.get('dest')).to.equal('/tmp/ü.txt');
     const file = form.get('upload') as File;
