@@ -77,7 +77,7 @@ describe('SSH link: agent in its own process', function () {
   it('agent killed mid-transfer (kill -9): an error outcome, and no staged leftovers after the push ends', async () => {
     child = await spawnAgent(server, 'doomed', agentDir);
     const size = 256 * 1024 * 1024;
-    const pushing = server.push({ size, write: (p) => writeBig(p, size) }, ['doomed'], join(destDir, 'big.bin'));
+    const pushing = server.push({ size, write: (p: string) => writeBig(p, size) }, ['doomed'], join(destDir, 'big.bin'));
     // Kill once the agent's temp file has started to fill: the transfer is under way.
     for (;;) {
       const names = await readdir(join(agentDir, 'filepush')).catch(() => [] as string[]);
@@ -100,7 +100,7 @@ describe('SSH link: agent in its own process', function () {
     child = await spawnAgent(server, 'bulk', agentDir);
     const idle = await peakRss(child.pid!);
     const size = 1024 * 1024 * 1024;
-    const [o] = await server.push({ size, write: (p) => writeBig(p, size) }, ['bulk'], join(destDir, 'gig.bin'));
+    const [o] = await server.push({ size, write: (p: string) => writeBig(p, size) }, ['bulk'], join(destDir, 'gig.bin'));
     expect(o.status, o.message).to.equal('success');
     expect((await stat(join(destDir, 'gig.bin'))).size).to.equal(size);
     const rss = await peakRss(child.pid!);

@@ -118,10 +118,10 @@ export async function startAgent(
   const files = new TempDirLocalFiles(dataDir);
   const privileged = new NoPrivileges();
   const logger = quietLogger();
-  let source: SftpFileSource | undefined;
+  const late: { source?: SftpFileSource } = {};
   const receive = new ReceiveFile(
     files,
-    { open: (req) => source!.open(req) },
+    { open: (req) => late.source!.open(req) },
     privileged,
     new ApplyOwnership(files, privileged),
     { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
@@ -133,11 +133,11 @@ export async function startAgent(
     credentialId: 'agents',
     password: opts.password ?? PASSWORD,
     hello: { id, name: `agent ${id}`, hostname: `host-${id}`, os: 'linux', tags: ['test'], version: '0.1.0', file_reception: { enabled: true, protected: [] } },
-    handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => source?.cancel(req.sourceName) },
+    handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => late.source?.cancel(req.sourceName) },
     logger,
     backoff: { initialMs: opts.backoffMs ?? 100, maxMs: 1000 },
   });
-  source = new SftpFileSource(connection);
+  late.source = new SftpFileSource(connection);
   const failures: Error[] = [];
   connection.on('failure', (e: Error) => failures.push(e));
   const connected = connection.waitConnected();

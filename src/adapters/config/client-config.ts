@@ -1,0 +1,121 @@
+import { readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { parse } from 'smol-toml';
+import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
+
+/** rport.conf, checked: every field has its final value. */
+export interface ClientConfig {
+  server: string;
+  fingerprint: string;
+  credentialId: string;
+  password: string;
+  id: string;
+  name: string;
+  tags: string[];
+  dataDir: string;
+  fileReception: { enabled: boolean; protected: string[]; backup: boolean };
+}
+
+export class ClientConfigError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`rport.conf ${key}: ${detail}`);
+    this.name = 'ClientConfigError';
+  }
+}
+
+const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
+const RECEPTION_KEYS = ['enabled', 'protected', 'backup'];
+
+export async function loadClientConfig(path: string, platform: NodeJS.Platform = process.platform): Promise<ClientConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new ClientConfigError('(file)', `cannot read ${path}: ${(e as Error).message}`);
+  }
+  return parseClientConfig(text, platform);
+}
+
+/** Parses rport.conf text; every bad value throws a ClientConfigError naming its key. */
+export function parseClientConfig(text: string, platform: NodeJS.Platform = process.platform): ClientConfig {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw new ClientConfigError('(syntax)', `not valid TOML: ${(e as Error).message.split('\n')[0]}`);
+  }
+  for (const section of Object.keys(doc)) {
+    if (section !== 'client' && section !== 'file-reception') throw new ClientConfigError(`[${section}]`, 'unknown section; expected [client] and [file-reception]');
+  }
+  const client = table(doc, 'client');
+  const reception = table(doc, 'file-reception');
+  unknownKeys('client', client, CLIENT_KEYS);
+  unknownKeys('file-reception', reception, RECEPTION_KEYS);
+
+  const server = str(client, 'client', 'server');
+  if (server === undefined || server === '') throw new ClientConfigError('[client] server', 'is required: "host:port" or "ws://host:port/path"');
+  if (!/^wss?:\/\//i.test(server) && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
+    throw new ClientConfigError('[client] server', `"${server}" must be "host:port" or "ws://host:port/path"`);
+  }
+  const fingerprint = str(client, 'client', 'fingerprint');
+  if (fingerprint === undefined) throw new ClientConfigError('[client] fingerprint', 'is required: the server prints its SHA256:… fingerprint at start');
+  if (!FINGERPRINT.test(fingerprint)) throw new ClientConfigError('[client] fingerprint', `"${fingerprint}" is not a SHA256 fingerprint like SHA256:<43 base64 characters>`);
+  const auth = str(client, 'client', 'auth');
+  const colon = auth?.indexOf(':') ?? -1;
+  if (auth === undefined || colon <= 0 || colon === auth.length - 1) throw new ClientConfigError('[client] auth', 'must be "id:password"');
+  const id = str(client, 'client', 'id') ?? '';
+  if (!/^[A-Za-z0-9._:@-]{1,128}$/.test(id)) throw new ClientConfigError('[client] id', 'is required: 1-128 characters of letters, digits, . _ : @ -');
+  const dataDir = str(client, 'client', 'data_dir') ?? (platform === 'win32' ? 'C:\\ProgramData\\rport' : '/var/lib/rport');
+  if (dataDir === '') throw new ClientConfigError('[client] data_dir', 'must not be empty');
+
+  const enabled = bool(reception, 'enabled', true);
+  const backup = bool(reception, 'backup', false);
+  const prot = reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
+  if (!Array.isArray(prot) || !prot.every((p) => typeof p === 'string' && p !== '')) {
+    throw new ClientConfigError('[file-reception] protected', 'must be a list of glob patterns (strings)');
+  }
+  const tags = client.tags ?? [];
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw new ClientConfigError('[client] tags', 'must be a list of strings');
+
+  return {
+    server,
+    fingerprint,
+    credentialId: auth.slice(0, colon),
+    password: auth.slice(colon + 1),
+    id,
+    name: str(client, 'client', 'name') ?? hostname(),
+    tags: tags as string[],
+    dataDir,
+    fileReception: { enabled, protected: prot as string[], backup },
+  };
+}
+
+function table(doc: Record<string, unknown>, name: string): Record<string, unknown> {
+  const t = doc[name] ?? {};
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new ClientConfigError(`[${name}]`, 'must be a table');
+  return t as Record<string, unknown>;
+}
+
+function unknownKeys(section: string, t: Record<string, unknown>, known: string[]): void {
+  for (const k of Object.keys(t)) {
+    if (!known.includes(k)) throw new ClientConfigError(`[${section}] ${k}`, `unknown key; expected one of ${known.join(', ')}`);
+  }
+}
+
+function str(t: Record<string, unknown>, section: string, key: string): string | undefined {
+  const v = t[key];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new ClientConfigError(`[${section}] ${key}`, 'must be a string');
+  return v;
+}
+
+function bool(t: Record<string, unknown>, key: string, dflt: boolean): boolean {
+  const v = t[key];
+  if (v === undefined) return dflt;
+  if (typeof v !== 'boolean') throw new ClientConfigError(`[file-reception] ${key}`, 'must be true or false');
+  return v;
+}

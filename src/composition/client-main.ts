@@ -1,0 +1,35 @@
+import { Command } from 'commander';
+import { mkdir } from 'node:fs/promises';
+import pino from 'pino';
+import { ClientConfigError, loadClientConfig } from '../adapters/config/client-config.ts';
+import { warnIfNoCryptoBinding } from '../adapters/ssh/ssh-algorithms.ts';
+import { buildClient } from './client-root.ts';
+
+/** `rport --config rport.conf`: connect, announce, receive pushes until SIGTERM/SIGINT. */
+async function main(argv: string[]): Promise<void> {
+  const opts = new Command('rport')
+    .description('rport agent: keeps one SSH connection to rportd and receives pushed files')
+    .option('-c, --config <path>', 'path to rport.conf', 'rport.conf')
+    .parse(argv)
+    .opts<{ config: string }>();
+  const logger = pino({ name: 'rport' });
+  let config;
+  try {
+    config = await loadClientConfig(opts.config);
+  } catch (e) {
+    if (e instanceof ClientConfigError) {
+      process.stderr.write(`rport: ${e.message}\n`);
+      process.exit(2);
+    }
+    throw e;
+  }
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  warnIfNoCryptoBinding(logger);
+  const connection = await buildClient(config, logger);
+  connection.start();
+  const stop = (): void => void connection.stop().then(() => process.exit(0));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+await main(process.argv);

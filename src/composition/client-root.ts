@@ -1,0 +1,97 @@
+import { ContainerModule, Container } from 'inversify';
+import { hostname } from 'node:os';
+import { ApplyOwnership } from '../domain/apply-ownership.ts';
+import { flavorOf } from '../domain/destination.ts';
+import { ProtectedPaths } from '../domain/protected-paths.ts';
+import { ReceiveFile, type ReceptionSettings } from '../domain/receive-file.ts';
+import type { Clock, Logger } from '../ports/clock.ts';
+import type { LocalFiles, PrivilegedFiles } from '../ports/local-files.ts';
+import { FsLocalFiles } from '../adapters/fs/fs-local-files.ts';
+import { SudoPrivilegedFiles } from '../adapters/sudo/sudo-privileged-files.ts';
+import type { ClientConfig } from '../adapters/config/client-config.ts';
+import { transportFor } from '../adapters/ssh/agent-transport.ts';
+import { SftpFileSource } from '../adapters/ssh/sftp-file-source.ts';
+import { SshConnection } from '../adapters/ssh/ssh-connection.ts';
+
+export const CLIENT_VERSION = '0.1.0';
+
+const T = {
+  config: Symbol('ClientConfig'),
+  logger: Symbol('Logger'),
+  clock: Symbol('Clock'),
+  files: Symbol('LocalFiles'),
+  privileged: Symbol('PrivilegedFiles'),
+  settings: Symbol('ReceptionSettings'),
+  ownership: Symbol('ApplyOwnership'),
+  receive: Symbol('ReceiveFile'),
+  connection: Symbol('SshConnection'),
+  source: Symbol('SftpFileSource'),
+};
+
+const systemClock: Clock = {
+  now: () => new Date(),
+  sleep: (ms, signal) =>
+    new Promise((resolve, reject) => {
+      const t = setTimeout(resolve, ms);
+      signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
+    }),
+};
+
+/** Host filesystem and sudo: the agent's hands. */
+const filesModule = new ContainerModule(({ bind }) => {
+  bind<LocalFiles>(T.files).toResolvedValue((c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir }), [T.config]);
+  bind<PrivilegedFiles>(T.privileged).toResolvedValue((c: ClientConfig) => new SudoPrivilegedFiles({ dataDir: c.dataDir }), [T.config]);
+});
+
+/** The use cases, with the settings from [file-reception]. */
+const receptionModule = new ContainerModule(({ bind }) => {
+  bind<ReceptionSettings>(T.settings).toResolvedValue((c: ClientConfig) => {
+    const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
+    return { enabled: c.fileReception.enabled, protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor), flavor, backup: c.fileReception.backup };
+  }, [T.config]);
+  bind(T.ownership).toResolvedValue((f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p), [T.files, T.privileged]);
+  bind(T.receive).toResolvedValue(
+    (f: LocalFiles, s: SftpFileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings, clock: Clock) => new ReceiveFile(f, s, p, o, r, clock),
+    [T.files, T.source, T.privileged, T.ownership, T.settings, T.clock],
+  );
+});
+
+/** The SSH link; the file source and the connection refer to each other through a late lookup. */
+const linkModule = new ContainerModule(({ bind }) => {
+  let connection: SshConnection | undefined;
+  bind(T.source).toResolvedValue(
+    () => new SftpFileSource({ openSftp: () => connection!.openSftp(), get maxRead() { return connection!.maxRead; } }),
+    [],
+  );
+  bind(T.connection).toResolvedValue(
+    (c: ClientConfig, logger: Logger, receive: ReceiveFile, source: SftpFileSource) =>
+      (connection = new SshConnection({
+        transport: transportFor(c.server),
+        fingerprint: c.fingerprint,
+        credentialId: c.credentialId,
+        password: c.password,
+        hello: {
+          id: c.id,
+          name: c.name,
+          hostname: hostname(),
+          os: process.platform,
+          tags: c.tags,
+          version: CLIENT_VERSION,
+          file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
+        },
+        handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => source.cancel(req.sourceName) },
+        logger,
+      })),
+    [T.config, T.logger, T.receive, T.source],
+  );
+});
+
+/** Builds the agent: returns its connection, not yet started. */
+export async function buildClient(config: ClientConfig, logger: Logger): Promise<SshConnection> {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(T.config).toConstantValue(config);
+  container.bind(T.logger).toConstantValue(logger);
+  container.bind(T.clock).toConstantValue(systemClock);
+  await container.load(filesModule, receptionModule, linkModule);
+  return container.get<SshConnection>(T.connection);
+}
