@@ -1,0 +1,244 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { constants as C, type Stats } from 'node:fs';
+import { chmod, lchown, link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, posix, resolve } from 'node:path';
+import type { Ownership } from '../../domain/ownership.ts';
+import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
+import { lookupAccountId } from './account-lookup.ts';
+import { describeError, fsError } from './fs-errors.ts';
+import { PinnedDirectory } from './pinned-directory.ts';
+
+/** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
+export const TEMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}_rport_filepush$/;
+const TEMP_DIR_MODE = 0o700;
+const TEMP_FILE_MODE = 0o600;
+const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+const READ_NO_FOLLOW = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
+const COPY_CHUNK = 256 * 1024;
+
+export interface FsLocalFilesOptions {
+  /** The agent's data_dir; temp files live in `{dataDir}/filepush/`. */
+  dataDir: string;
+}
+
+/** Agent side: the host's real filesystem, placing files atomically and never through a symlink. */
+export class FsLocalFiles implements LocalFiles {
+  readonly tempDir: string;
+
+  constructor(options: FsLocalFilesOptions) {
+    this.tempDir = join(resolve(options.dataDir), 'filepush');
+  }
+
+  async status(path: string): Promise<FileStatus | undefined> {
+    try {
+      return toStatus(await lstat(path));
+    } catch (e) {
+      if (isMissing(e)) return undefined;
+      throw describeError(e, 'cannot inspect', path);
+    }
+  }
+
+  async resolveParents(path: string): Promise<string> {
+    const absolute = posix.normalize(resolve(path));
+    const rest = [basename(absolute)];
+    let dir = dirname(absolute);
+    for (;;) {
+      try {
+        return join(await realpath(dir), ...rest);
+      } catch (e) {
+        if (!isMissing(e) || dir === '/') throw describeError(e, 'cannot resolve the parents of', path);
+        rest.unshift(basename(dir));
+        dir = dirname(dir);
+      }
+    }
+  }
+
+  async md5(path: string): Promise<string> {
+    const handle = await open(path, READ_NO_FOLLOW).catch((e) => Promise.reject(describeError(e, 'cannot read', path)));
+    try {
+      const hash = createHash('md5');
+      for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
+      return hash.digest('hex');
+    } catch (e) {
+      throw describeError(e, 'cannot read', path);
+    } finally {
+      await handle.close();
+    }
+  }
+
+  async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
+    if (!TEMP_NAME.test(name)) throw fsError('EINVAL', `temp file name "${name}" is not of the form <id>_rport_filepush`);
+    await this.ensureTempDir();
+    const path = join(this.tempDir, name);
+    const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
+    const hash = createHash('md5');
+    let size = 0;
+    try {
+      for await (const chunk of content) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        await writeAll(handle, chunk);
+      }
+      await handle.sync();
+      await handle.close();
+    } catch (e) {
+      await handle.close().catch(() => undefined);
+      await unlink(path).catch(() => undefined);
+      throw describeError(e, 'cannot write temp file', path);
+    }
+    return { path, size, md5: hash.digest('hex') };
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    let handle: FileHandle | undefined;
+    try {
+      handle = await open(path, READ_NO_FOLLOW);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ELOOP') throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
+      if (code !== 'EACCES') throw describeError(e, 'cannot chmod', path);
+    }
+    try {
+      if (handle) await handle.chmod(mode);
+      else await this.chmodUnreadable(path, mode);
+    } catch (e) {
+      throw describeError(e, 'cannot chmod', path);
+    } finally {
+      await handle?.close();
+    }
+  }
+
+  async chown(path: string, ids: AccountIds): Promise<void> {
+    // lchown: a link in place of the file is changed itself, never its target.
+    await lchown(path, ids.uid ?? -1, ids.gid ?? -1).catch((e) => Promise.reject(describeError(e, 'cannot chown', path)));
+  }
+
+  async lookup(ownership: Ownership): Promise<AccountIds> {
+    const ids: AccountIds = {};
+    if (ownership.user !== undefined) ids.uid = await lookupAccountId('user', ownership.user);
+    if (ownership.group !== undefined) ids.gid = await lookupAccountId('group', ownership.group);
+    return ids;
+  }
+
+  async place(tempPath: string, destination: string, dirMode: number): Promise<void> {
+    const dest = posix.normalize(resolve(destination));
+    const name = basename(dest);
+    const dir = await PinnedDirectory.open(dirname(dest), dirMode);
+    try {
+      const existing = await lstat(dir.entry(name)).catch(() => undefined);
+      if (existing?.isDirectory()) throw fsError('EISDIR', `${dest} is an existing directory`);
+      try {
+        await rename(tempPath, dir.entry(name));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw describeError(e, 'cannot place', dest);
+        await copyBeside(tempPath, dir, name);
+      }
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async backup(destination: string, stamp: string): Promise<string> {
+    const target = `${destination}.${stamp}.bak`;
+    // A hard link keeps the old file's bytes, owner and mode for free; the rename that follows leaves it alone.
+    const linked = await link(destination, target).then(
+      () => true,
+      () => false,
+    );
+    if (!linked) await copyFile(destination, target, { keepOwner: 'best-effort' });
+    return target;
+  }
+
+  async remove(path: string): Promise<void> {
+    await unlink(path).catch((e) => {
+      if (!isMissing(e)) throw describeError(e, 'cannot remove', path);
+    });
+  }
+
+  /** At agent start: removes the temp files a crash left behind. Returns how many. */
+  async sweep(): Promise<number> {
+    await this.ensureTempDir();
+    let removed = 0;
+    for (const name of await readdir(this.tempDir)) {
+      if (!name.endsWith('_rport_filepush')) continue;
+      const s = await lstat(join(this.tempDir, name)).catch(() => undefined);
+      if (!s || s.isDirectory()) continue;
+      await this.remove(join(this.tempDir, name));
+      removed++;
+    }
+    return removed;
+  }
+
+  private async ensureTempDir(): Promise<void> {
+    await mkdir(this.tempDir, { recursive: true, mode: TEMP_DIR_MODE }).catch((e) =>
+      Promise.reject(describeError(e, 'cannot create temp directory', this.tempDir)),
+    );
+    const s = await lstat(this.tempDir);
+    if (!s.isDirectory()) throw fsError('ENOTDIR', `${this.tempDir} is not a directory; rport keeps its temp files only in a real directory`);
+    if ((s.mode & 0o777) !== TEMP_DIR_MODE) await chmod(this.tempDir, TEMP_DIR_MODE);
+  }
+
+  /** A file the agent may not read but may own: chmod by path after checking it is no link. */
+  private async chmodUnreadable(path: string, mode: number): Promise<void> {
+    const s = await lstat(path);
+    if (s.isSymbolicLink()) throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
+    await chmod(path, mode);
+  }
+}
+
+/** EXDEV: copies the temp file to a new file beside the destination, then renames it over; never writes into the destination. */
+async function copyBeside(tempPath: string, dir: PinnedDirectory, name: string): Promise<void> {
+  const partialName = `.${name}.${randomBytes(6).toString('hex')}.rport-partial`;
+  await copyFile(tempPath, dir.entry(partialName), { keepOwner: 'required', shownAs: dir.display(name) });
+  try {
+    await rename(dir.entry(partialName), dir.entry(name));
+  } catch (e) {
+    await unlink(dir.entry(partialName)).catch(() => undefined);
+    throw describeError(e, 'cannot place', dir.display(name));
+  }
+  await unlink(tempPath).catch(() => undefined);
+}
+
+/** Copies bytes, mode and (when it can) owner into a new file created exclusively, without following links. */
+async function copyFile(from: string, to: string, opts: { keepOwner: 'required' | 'best-effort'; shownAs?: string }): Promise<void> {
+  const shown = opts.shownAs ?? to;
+  const source = await open(from, READ_NO_FOLLOW).catch((e) => Promise.reject(describeError(e, 'cannot read', from)));
+  let target: FileHandle | undefined;
+  try {
+    const s = await source.stat();
+    target = await open(to, NEW_FILE, TEMP_FILE_MODE);
+    const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+    for (;;) {
+      const { bytesRead } = await source.read(buffer, 0, buffer.length);
+      if (bytesRead === 0) break;
+      await writeAll(target, buffer.subarray(0, bytesRead));
+    }
+    const mine = process.getuid?.() === s.uid && process.getgid?.() === s.gid;
+    if (!mine) await target.chown(s.uid, s.gid).catch((e) => (opts.keepOwner === 'required' ? Promise.reject(e) : undefined));
+    await target.chmod(s.mode & 0o7777); // after chown, which would clear setuid
+    await target.sync();
+    await target.close();
+  } catch (e) {
+    await target?.close().catch(() => undefined);
+    if (target) await unlink(to).catch(() => undefined);
+    throw describeError(e, 'cannot copy to', shown);
+  } finally {
+    await source.close();
+  }
+}
+
+async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.byteLength) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+function toStatus(s: Stats): FileStatus {
+  const type = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
+  return { type, size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
+}
+
+const isMissing = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');

@@ -1,0 +1,101 @@
+import { constants as C } from 'node:fs';
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { describeError, fsError } from './fs-errors.ts';
+
+const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+// On Linux a name under /proc/self/fd/N is looked up in the directory the handle holds, not by path again.
+const VIA_PROC = process.platform === 'linux';
+
+/**
+ * A directory opened one component at a time from "/", never through a symlink, and held open:
+ * names inside it are resolved against the held directory, so a parent swapped for a link after
+ * the walk cannot redirect a rename, mkdir or create.
+ */
+export class PinnedDirectory {
+  private constructor(
+    private readonly handle: FileHandle,
+    /** The absolute path the directory had when it was opened. */
+    readonly path: string,
+  ) {}
+
+  /**
+   * Opens the absolute directory `path`. With createMode, missing components are created with exactly
+   * that mode. A component that is a symlink fails with ELOOP, one that is a file with ENOTDIR.
+   */
+  static async open(path: string, createMode?: number): Promise<PinnedDirectory> {
+    if (!path.startsWith('/')) throw fsError('EINVAL', `${path} is not an absolute directory path`);
+    let current = new PinnedDirectory(await open('/', DIR_FLAGS), '/');
+    try {
+      for (const name of path.split('/').filter((s) => s !== '')) {
+        const next = await current.child(name, createMode);
+        await current.close();
+        current = next;
+      }
+      return current;
+    } catch (e) {
+      await current.close();
+      throw e;
+    }
+  }
+
+  /** The path that names `name` inside this directory (through the held handle on Linux). */
+  entry(name: string): string {
+    if (name.includes('/') || name === '' || name === '.' || name === '..') throw fsError('EINVAL', `"${name}" is not a plain file name`);
+    return VIA_PROC ? `/proc/self/fd/${this.handle.fd}/${name}` : `${this.display(name)}`;
+  }
+
+  /** The ordinary path of `name` inside this directory, for messages. */
+  display(name: string): string {
+    return this.path === '/' ? `/${name}` : `${this.path}/${name}`;
+  }
+
+  async sync(): Promise<void> {
+    await this.handle.sync().catch((e) => {
+      // Some filesystems cannot fsync a directory; the rename itself is still atomic there.
+      if (!['EINVAL', 'ENOTSUP', 'EBADF'].includes((e as NodeJS.ErrnoException).code ?? '')) throw describeError(e, 'cannot fsync directory', this.path);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.handle.close().catch(() => undefined);
+  }
+
+  private async child(name: string, createMode?: number): Promise<PinnedDirectory> {
+    const shown = this.display(name);
+    try {
+      return new PinnedDirectory(await open(this.entry(name), DIR_FLAGS), shown);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && createMode !== undefined) return this.create(name, createMode);
+      if (code === 'ENOTDIR' || code === 'ELOOP') throw await this.notADirectory(name);
+      throw describeError(e, 'cannot open directory', shown);
+    }
+  }
+
+  private async create(name: string, mode: number): Promise<PinnedDirectory> {
+    const shown = this.display(name);
+    let created = true;
+    await mkdir(this.entry(name), { mode }).catch((e) => {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeError(e, 'cannot create directory', shown);
+      created = false; // made by someone else meanwhile: open it like any other, without following links
+    });
+    let dir: PinnedDirectory;
+    try {
+      dir = new PinnedDirectory(await open(this.entry(name), DIR_FLAGS), shown);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOTDIR' || code === 'ELOOP') throw await this.notADirectory(name);
+      throw describeError(e, 'cannot open directory', shown);
+    }
+    // mkdir's mode passes through the umask; the directory mode asked for is set exactly.
+    if (created) await dir.handle.chmod(mode).catch((e) => Promise.reject(describeError(e, 'cannot chmod directory', shown)));
+    return dir;
+  }
+
+  private async notADirectory(name: string): Promise<Error> {
+    const shown = this.display(name);
+    const s = await lstat(this.entry(name)).catch(() => undefined);
+    if (s?.isSymbolicLink()) return fsError('ELOOP', `${shown} is a symbolic link; rport never places a file through a link`);
+    return fsError('ENOTDIR', `${shown} is not a directory`);
+  }
+}
