@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
+import type { Role } from '../lib/children.ts';
+import { median, megabytes, seconds, speedRatio, throughput } from '../lib/figures.ts';
+import { MiB, PeakWatch } from '../lib/proc-memory.ts';
+import { writeRandomFile } from '../lib/test-file.ts';
+import { upload, uploadClient, type Upload } from '../lib/upload-client.ts';
+import { productMissing, startFleet, startRportd, uuidOf } from '../lib/product.ts';
+
+interface Side {
+  name: string;
+  role: Role | { pid: number };
+  request: Upload;
+  /** Waits until the server is idle again after an upload (ours: the push that follows it). */
+  settle?: (answer: string) => Promise<void>;
+  times: number[];
+  peak: number;
+}
+
+async function measure(ctx: BenchContext, side: Side, size: number): Promise<void> {
+  const watch = new PeakWatch([side.role.pid]);
+  const r = await upload(ctx.children, side.request);
+  const peak = watch.stop().get(side.role.pid) ?? 0;
+  if (r.status < 200 || r.status > 299) throw new Error(`${side.name}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  side.times.push(r.ms);
+  side.peak = Math.max(side.peak, peak);
+  ctx.log(`${side.name}: ${seconds(r.ms)} (${throughput(size, r.ms)}), server peak RSS ${megabytes(peak)}`);
+  await side.settle?.(r.body);
+}
+
+const ingest: BenchCase = {
+  name: 'ingest',
+  summary: 'a 256 MiB upload through POST /api/v1/files against a raw node:http pipe to disk, with and without md5+sha256',
+  timeoutMs: 150_000,
+  async run(ctx) {
+    const size = (ctx.quick ? 16 : 256) * MiB;
+    const reps = ctx.quick ? 1 : 3;
+    const file = join(ctx.tmp, 'upload.bin');
+    ctx.log(`writing a ${size / MiB} MiB test file; client: ${uploadClient}`);
+    await writeRandomFile(file, size);
+    const sides: Side[] = [];
+    for (const mode of ['plain', 'hash'] as const) {
+      const role = ctx.children.fork(`raw ingest (${mode})`, new URL('../roles/raw-ingest-server.ts', import.meta.url), [ctx.tmp, mode]);
+      const { port } = await role.ready;
+      sides.push({ name: `raw pipe ${mode === 'hash' ? 'with md5+sha256' : 'without hashes'}`, role, request: { url: `http://127.0.0.1:${String(port)}/upload`, file }, times: [], peak: 0 });
+    }
+    const missing = productMissing('server');
+    if (!missing) {
+      const server = await startRportd(ctx, { maxFilepushSize: size * 2 });
+      const fleet = await startFleet(ctx, server, { count: 1, name: 'ingest-agent' });
+      const dest = join(ctx.tmp, 'dest', 'ingest.bin');
+      sides.push({
+        name: 'rportd POST /api/v1/files',
+        role: server,
+        request: { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', fleet.ids[0]], ['dest', dest], ['force', 'true']] },
+        settle: async (answer) => void (await server.outcomes(uuidOf(answer), 1, 120_000)),
+        times: [],
+        peak: 0,
+      });
+    } else ctx.log(`ours skipped: ${missing}`);
+    for (let i = 1; i <= reps; i++) {
+      ctx.log(`round ${i} of ${reps}`);
+      for (const side of sides) await measure(ctx, side, size);
+    }
+    const [plain, hash, ours] = sides.map((s) => median(s.times));
+    const mib = `${size / MiB} MiB`;
+    ctx.add({
+      figure: `ingest ${mib}: time, ours vs raw pipe with md5+sha256`,
+      ours: seconds(ours),
+      reference: seconds(hash),
+      ratio: speedRatio(ours, hash),
+      target: '>= 0.90x',
+      met: ours === undefined || hash === undefined ? undefined : hash / ours >= 0.9,
+      note: `median of ${reps}; ${uploadClient} sends the file; ours: multipart through koa to the staged file with md5+sha256 (${throughput(size, ours) ?? 'n/a'}), reference ${throughput(size, hash)}${missing ? `; ours not measured: ${missing}` : ''}`,
+    });
+    ctx.add({ figure: `ingest ${mib}: time, ours vs raw pipe without hashes`, ours: seconds(ours), reference: seconds(plain), ratio: speedRatio(ours, plain), target: 'report', note: `reference ${throughput(size, plain)}` });
+    ctx.add({
+      figure: `ingest ${mib}: server peak RSS, ours vs raw pipe with hashes`,
+      ours: megabytes(sides[2]?.peak),
+      reference: megabytes(hash === undefined ? undefined : sides[1].peak),
+      ratio: sides[2] ? sides[2].peak / sides[1].peak : undefined,
+      target: 'report',
+      note: 'ratio = our MB / reference MB (lower is better)',
+    });
+  },
+};
+
+export default ingest;

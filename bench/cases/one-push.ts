@@ -1,0 +1,113 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BenchCase } from '../lib/bench-case.ts';
+import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
+import { opensshMissing, startPrivateSshd } from '../lib/openssh.ts';
+import { AGENT_CREDENTIAL, productMissing, startRportd, uuidOf } from '../lib/product.ts';
+import { MiB } from '../lib/proc-memory.ts';
+import { writeRandomFile } from '../lib/test-file.ts';
+import { upload } from '../lib/upload-client.ts';
+import type { PushPhases } from '../roles/timed-agent.ts';
+
+const onePush: BenchCase = {
+  name: 'one-push',
+  summary: 'a 256 MiB push to one agent, upload accepted to file in place, against OpenSSH sftp from a private sshd',
+  timeoutMs: 150_000,
+  async run(ctx) {
+    const size = (ctx.quick ? 16 : 256) * MiB;
+    const reps = ctx.quick ? 1 : 2;
+    const mib = `${size / MiB} MiB`;
+    const file = join(ctx.tmp, 'push.bin');
+    ctx.log(`writing a ${mib} test file`);
+    const md5 = await writeRandomFile(file, size);
+
+    const refs: Record<string, number[]> = { default: [], 'aes128-gcm@openssh.com': [] };
+    const noSshd = opensshMissing();
+    if (noSshd) ctx.log(`OpenSSH reference skipped: ${noSshd}`);
+    else {
+      const sshd = await startPrivateSshd(ctx.children, join(ctx.tmp, 'sshd'));
+      const out = join(ctx.tmp, 'sftp-out.bin');
+      for (let i = 1; i <= reps; i++) {
+        for (const cipher of Object.keys(refs)) {
+          const ms = await sshd.fetch(file, out, cipher === 'default' ? undefined : cipher);
+          refs[cipher].push(ms);
+          ctx.log(`OpenSSH sftp get (${cipher}): ${seconds(ms)} (${throughput(size, ms)})`);
+          await rm(out, { force: true });
+        }
+      }
+      await sshd.stop();
+    }
+
+    const missing = productMissing();
+    const ours: number[] = [];
+    const wholes: number[] = [];
+    let phases: PushPhases | undefined;
+    if (missing) ctx.log(`ours skipped: ${missing}`);
+    else {
+      const server = await startRportd(ctx, { maxFilepushSize: size * 2 });
+      const agent = ctx.children.fork('timed agent', new URL('../roles/timed-agent.ts', import.meta.url));
+      await agent.ready;
+      const { id } = await agent.call<{ id: string }>('start', {
+        port: server.sshPort,
+        fingerprint: server.fingerprint,
+        credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
+        dataDir: join(ctx.tmp, 'agent-data'),
+        id: 'push-agent',
+      });
+      const dest = join(ctx.tmp, 'dest', 'pushed.bin');
+      for (let i = 1; i <= reps; i++) {
+        const t0 = performance.now();
+        const r = await upload(ctx.children, { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', id], ['dest', dest], ['force', 'true']] });
+        if (r.status !== 200 && r.status !== 201) throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+        const accepted = t0 + r.ms;
+        const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), 1, 120_000);
+        if (outcomes[0].status !== 'success') throw new Error(`the push failed: ${outcomes[0].message}`);
+        ours.push(lastAt - accepted);
+        wholes.push(lastAt - t0);
+        phases = await agent.call<PushPhases>('phases');
+        ctx.log(`ours: upload ${seconds(r.ms)}, push ${seconds(lastAt - accepted)} (${throughput(size, lastAt - accepted)}), upload to outcome ${seconds(lastAt - t0)}`);
+        await rm(dest, { force: true });
+      }
+      await agent.call('stop');
+      await server.stop();
+      void md5;
+    }
+
+    const push = median(ours);
+    for (const [cipher, times] of Object.entries(refs)) {
+      const ref = median(times);
+      ctx.add({
+        figure: `one push ${mib}: accepted to in place, vs OpenSSH sftp (${cipher === 'default' ? 'default cipher' : 'aes128-gcm'})`,
+        ours: seconds(push),
+        reference: seconds(ref),
+        ratio: speedRatio(push, ref),
+        target: '>= 1.00x',
+        met: push && ref ? ref / push >= 1 : undefined,
+        note:
+          cipher === 'default'
+            ? `median of ${reps}; ours: rportd's dispatch to the agent's verdict on the results WebSocket (SFTP, md5, fsync, rename), ${throughput(size, push) ?? 'n/a'}; ` +
+              `OpenSSH: \`sftp -b\` get from a private sshd (process start to exit, no fsync), ${throughput(size, ref) ?? 'n/a'}${noSshd ? `; reference not measured: ${noSshd}` : ''}${missing ? `; ours not measured: ${missing}` : ''}`
+            : undefined,
+      });
+    }
+    ctx.add({ figure: `one push ${mib}: from upload start to in place`, ours: seconds(median(wholes)), target: 'report' });
+    if (phases) {
+      const p = phases;
+      const part = (ms: number | undefined): string => `${seconds(ms)}${ms !== undefined && p.total ? ` (${((100 * ms) / p.total).toFixed(0)}%)` : ''}`;
+      const rows: [string, number | undefined][] = [
+        ['agent total (request to verdict)', p.total],
+        ['checks before the fetch', p.checks],
+        ['SFTP open to first byte', p.firstByte],
+        ['transfer: waiting for the network', p.transferWait],
+        ['hash + write (agent CPU/disk)', p.hashAndWrite],
+        ['  of which md5 alone (timed apart)', p.hashAlone],
+        ['fsync of the temp file', p.fsync],
+        ['chmod/chown', p.ownership],
+        ['rename + directory fsync', p.place],
+      ];
+      for (const [what, ms] of rows) ctx.add({ figure: `one push ${mib} breakdown: ${what}`, ours: part(ms), target: 'report' });
+    }
+  },
+};
+
+export default onePush;

@@ -1,0 +1,75 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runCommand, type Children } from './children.ts';
+import { freePort, waitForPort } from './net.ts';
+
+const SSHD = '/usr/sbin/sshd';
+
+export interface PrivateSshd {
+  port: number;
+  /** Fetches remotePath to localPath with `sftp -b`; resolves with the wall time in ms. */
+  fetch(remotePath: string, localPath: string, cipher?: string): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Why the OpenSSH reference cannot run here, or undefined when it can. */
+export function opensshMissing(): string | undefined {
+  if (!existsSync(SSHD)) return `${SSHD} is missing (apt-get install -y openssh-server openssh-client)`;
+  if (!existsSync('/usr/bin/sftp') && !existsSync('/usr/local/bin/sftp')) return 'sftp is missing (apt-get install -y openssh-client)';
+  if (process.getuid?.() !== 0) return 'the private sshd reference runs as root (UsePAM no, login as the current user)';
+  return undefined;
+}
+
+/** A private OpenSSH sshd on a loopback port, with its own config, host key and authorized key in dir. */
+export async function startPrivateSshd(children: Children, dir: string): Promise<PrivateSshd> {
+  await mkdir(dir, { recursive: true });
+  const hostKey = join(dir, 'host_ed25519');
+  const userKey = join(dir, 'user_ed25519');
+  await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
+  const { readFile } = await import('node:fs/promises');
+  await writeFile(join(dir, 'authorized_keys'), await readFile(`${userKey}.pub`), { mode: 0o600 });
+  // sshd insists on its privilege separation directory.
+  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
+  const port = await freePort();
+  const config = join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${hostKey}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      'UsePAM no',
+      'StrictModes no',
+      'PermitRootLogin prohibit-password',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'Subsystem sftp internal-sftp',
+      'LogLevel ERROR',
+      '',
+    ].join('\n'),
+  );
+  const sshd = children.spawn(SSHD, ['-f', config, '-D', '-e']);
+  let log = '';
+  sshd.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+  const exited = new Promise<never>((_, reject) => sshd.once('exit', (code) => reject(new Error(`sshd exited with ${code}: ${log.trim()}`))));
+  exited.catch(() => undefined);
+  await waitForPort(port, 10_000, 'the private sshd', exited);
+  const user = (await import('node:os')).userInfo().username;
+  return {
+    port,
+    async fetch(remotePath, localPath, cipher) {
+      const batch = join(dir, 'batch');
+      await writeFile(batch, `get ${remotePath} ${localPath}\n`);
+      const opts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
+      if (cipher) opts.push('-c', cipher);
+      const { ms } = await runCommand(children, 'sftp', ['-q', '-b', batch, '-P', String(port), '-i', userKey, ...opts, `${user}@127.0.0.1`]);
+      return ms;
+    },
+    stop: () => children.kill(sshd),
+  };
+}

@@ -1,0 +1,198 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchContext } from './bench-case.ts';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, waitForPort } from './net.ts';
+import { loadOrCreateHostKey } from '../../src/adapters/ssh/host-key.ts';
+import { RportApiClient } from '../../src/adapters/api-client/rport-api-client.ts';
+import type { WsResultsListener } from '../../src/adapters/api-client/ws-results-listener.ts';
+import type { LiveOutcome } from '../../src/adapters/api-client/api-types.ts';
+
+const ROOT = new URL('../../', import.meta.url);
+const SERVER_ENTRY = new URL('src/composition/server-main.ts', ROOT);
+const CLIENT_ENTRY = new URL('src/composition/client-main.ts', ROOT);
+const CLIENT_ROOT = new URL('src/composition/client-root.ts', ROOT);
+const TSX = import.meta.resolve('tsx');
+
+export const AGENT_CREDENTIAL = { id: 'bench-agents', password: 'bench agents password 0123456789' };
+export const API_USER = { user: 'bench-admin', password: 'bench admin password 0123456789' };
+
+/** Why our side cannot be measured yet (a product piece is missing), or undefined. */
+export function productMissing(part: 'server' | 'agent' | 'both' = 'both'): string | undefined {
+  const need = [
+    ...(part !== 'agent' ? [SERVER_ENTRY] : []),
+    ...(part !== 'server' ? [CLIENT_ENTRY, CLIENT_ROOT, new URL('src/adapters/fs/fs-local-files.ts', ROOT)] : []),
+  ];
+  const gone = need.filter((u) => !existsSync(u));
+  return gone.length ? `not in the tree yet: ${gone.map((u) => fileURLToPath(u).slice(fileURLToPath(ROOT).length)).join(', ')}` : undefined;
+}
+
+export interface Rportd {
+  pid: number;
+  process: ChildProcess;
+  dataDir: string;
+  sshPort: number;
+  fingerprint: string;
+  apiUrl: string;
+  uploadUrl: string;
+  authHeaders: Record<string, string>;
+  /** Resolves when count outcomes of the upload arrived on the results WebSocket; with the arrival time of the last. */
+  outcomes(uuid: string, count: number, timeoutMs: number): Promise<{ lastAt: number; outcomes: LiveOutcome[] }>;
+  /** The last lines it logged. */
+  tail(): string;
+  stop(): Promise<void>;
+}
+
+export interface RportdOptions {
+  maxFilepushSize?: number;
+  pushConcurrency?: number;
+  name?: string;
+  dataDir?: string;
+  sshPort?: number;
+}
+
+/** Starts the real rportd (its own process, real SQLite, HTTP API and SSH listener) with a bench config. */
+export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Promise<Rportd> {
+  const name = o.name ?? 'rportd';
+  const dataDir = o.dataDir ?? join(ctx.tmp, `${name}-data`);
+  await mkdir(dataDir, { recursive: true });
+  // Made here so that we know the fingerprint before it starts (rportd loads an existing key).
+  const { fingerprint } = await loadOrCreateHostKey(dataDir);
+  const sshPort = o.sshPort ?? (await freePort());
+  const apiPort = await freePort();
+  const config = join(dataDir, 'rportd.conf');
+  await writeFile(
+    config,
+    [
+      '[server]',
+      `address = "127.0.0.1:${sshPort}"`,
+      `data_dir = ${JSON.stringify(dataDir)}`,
+      `max_filepush_size = ${o.maxFilepushSize ?? 512 * 1024 * 1024}`,
+      `auth = "${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}"`,
+      ...(o.pushConcurrency ? [`push_concurrency = ${o.pushConcurrency}`] : []),
+      '',
+      '[api]',
+      `address = "127.0.0.1:${apiPort}"`,
+      `auth = "${API_USER.user}:${API_USER.password}"`,
+      '',
+      '[logging]',
+      'log_level = "warn"',
+      '',
+    ].join('\n'),
+  );
+  const nodeArgs = ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const child = ctx.children.spawn(process.execPath, ['--import', TSX, ...nodeArgs, fileURLToPath(SERVER_ENTRY), '--config', config], { cwd: dataDir });
+  let log = '';
+  const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-8192));
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const gone = new Promise<never>((_, reject) => child.once('exit', (code, sig) => reject(new Error(`${name} exited with ${sig ?? code}: ${log.trim().slice(-1500)}`))));
+  gone.catch(() => undefined);
+  await waitForPort(apiPort, 30_000, `${name} (API)`, gone);
+  await waitForPort(sshPort, 30_000, `${name} (SSH)`, gone);
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const api = new RportApiClient(apiUrl, { username: API_USER.user, password: API_USER.password });
+  const listener: WsResultsListener = await api.listen();
+  return {
+    pid: child.pid!,
+    process: child,
+    dataDir,
+    sshPort,
+    fingerprint,
+    apiUrl,
+    uploadUrl: `${apiUrl}/api/v1/files`,
+    authHeaders: { authorization: `Basic ${Buffer.from(`${API_USER.user}:${API_USER.password}`).toString('base64')}` },
+    outcomes(uuid, count, timeoutMs) {
+      return new Promise((resolve, reject) => {
+        const got: LiveOutcome[] = [];
+        const timer = setTimeout(() => {
+          stop();
+          reject(new Error(`${name}: ${got.length} of ${count} outcomes of upload ${uuid} within ${timeoutMs / 1000} s`));
+        }, timeoutMs);
+        const stop = listener.follow(uuid, (o) => {
+          if (o.status === 'pending') return;
+          got.push(o);
+          if (got.length < count) return;
+          clearTimeout(timer);
+          stop();
+          resolve({ lastAt: performance.now(), outcomes: got });
+        });
+        gone.catch((e: Error) => (clearTimeout(timer), reject(e)));
+      });
+    },
+    tail: () => log.trim().split('\n').slice(-10).join('\n'),
+    async stop() {
+      listener.close();
+      await ctx.children.kill(child, 10_000);
+    },
+  };
+}
+
+/** The uuid in an upload's JSON answer. */
+export function uuidOf(body: string): string {
+  const data = JSON.parse(body) as { uuid?: string; data?: { uuid?: string } };
+  const uuid = data.uuid ?? data.data?.uuid;
+  if (!uuid) throw new Error(`the upload answer holds no uuid: ${body.slice(0, 200)}`);
+  return uuid;
+}
+
+export interface Fleet {
+  pid: number;
+  ids: string[];
+  stop(): Promise<void>;
+}
+
+export interface FleetStart {
+  ids: string[];
+  /** From starting the agents to the last one registered. */
+  ms: number;
+  /** Failed attempts that the agents retried. */
+  retries: number;
+  /** Agents still not registered at the timeout. */
+  failed: number;
+  lastError?: string;
+}
+
+export interface FleetOptions {
+  name: string;
+  count: number;
+  timeoutMs?: number;
+}
+
+/** A process holding many real agents (bench/roles/agent-fleet.ts); start() adds more, all at once. */
+export function forkFleet(ctx: BenchContext, server: Rportd, name: string) {
+  const nodeArgs = ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const role = ctx.children.fork(name, new URL('../roles/agent-fleet.ts', import.meta.url), [], { nodeArgs });
+  role.on('progress', (m) => ctx.log(`${name}: ${String(m.connected)}/${String(m.count)} registered, ${String(m.retries)} retried attempts`));
+  return {
+    role,
+    pid: role.pid,
+    async start(count: number, prefix: string, timeoutMs = 120_000): Promise<FleetStart> {
+      await role.ready;
+      return role.call<FleetStart>('start', {
+        server: `127.0.0.1:${server.sshPort}`,
+        fingerprint: server.fingerprint,
+        credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
+        count,
+        prefix,
+        dataRoot: join(ctx.tmp, `${name}-agents`),
+        timeoutMs,
+      });
+    },
+    stats: () => role.call<{ agents: number; connected: number; warn: number; error: number }>('stats'),
+    async stop(): Promise<void> {
+      await role.call('stop').catch(() => undefined);
+      await ctx.children.kill(role);
+    },
+  };
+}
+
+/** A fleet of count agents, all registered. */
+export async function startFleet(ctx: BenchContext, server: Rportd, o: FleetOptions): Promise<Fleet> {
+  const fleet = forkFleet(ctx, server, o.name);
+  const s = await fleet.start(o.count, o.name, o.timeoutMs);
+  if (s.failed) throw new Error(`${o.name}: ${s.failed} of ${o.count} agents did not register (${s.lastError ?? 'no error logged'})`);
+  return { pid: fleet.pid, ids: s.ids, stop: fleet.stop };
+}
