@@ -1,0 +1,24 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const JWT_SECRET_FILE = 'jwt_secret';
+
+/**
+ * `[api] jwt_secret`, or the one kept in {data_dir}/jwt_secret (created 0600 on first start), so
+ * tokens survive a restart without a secret in the config file.
+ */
+export function loadOrCreateJwtSecret(dataDir: string, configured?: string): Uint8Array {
+  if (configured !== undefined) return new TextEncoder().encode(configured);
+  const path = join(dataDir, JWT_SECRET_FILE);
+  try {
+    const existing = readFileSync(path, 'utf8').trim();
+    if (existing.length >= 32) return new TextEncoder().encode(existing);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const secret = randomBytes(32).toString('hex');
+  writeFileSync(path, secret + '\n', { mode: 0o600 });
+  return new TextEncoder().encode(secret);
+}

@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
+import type { Context, Next } from 'koa';
+import type { Caller } from '../../domain/caller.ts';
+import { unauthorized } from './api-error.ts';
+import type { ApiUserDirectory } from './api-users.ts';
+
+const ALGORITHM = 'HS256';
+export const MAX_TOKEN_LIFETIME = 90 * 86_400;
+
+/** Logins and tokens: HS256 JWTs (no other algorithm is accepted), basic auth as an alternative. */
+export class ApiAuth {
+  constructor(
+    private readonly users: ApiUserDirectory,
+    private readonly secret: Uint8Array,
+    /** Seconds, `[api] token_lifetime`. */
+    readonly defaultLifetime: number,
+  ) {}
+
+  async issue(username: string, lifetime = this.defaultLifetime): Promise<string> {
+    return new SignJWT({})
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(username)
+      .setIssuedAt()
+      .setExpirationTime(Math.floor(Date.now() / 1000) + lifetime)
+      .setJti(randomUUID())
+      .sign(this.secret);
+  }
+
+  login(username: string, password: string): Promise<Caller | undefined> {
+    return this.users.authenticate(username, password);
+  }
+
+  /** The caller a token stands for; throws a 401 ApiError saying why not. */
+  async callerOfToken(token: string): Promise<Caller> {
+    let sub: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, this.secret, { algorithms: [ALGORITHM], requiredClaims: ['exp', 'sub'] });
+      sub = payload.sub;
+    } catch (e) {
+      if (e instanceof joseErrors.JWTExpired) throw unauthorized('the token has expired; log in again');
+      throw unauthorized('the token is not valid');
+    }
+    const caller = sub === undefined ? undefined : await this.users.find(sub);
+    if (!caller) throw unauthorized('the token names a user that no longer exists');
+    return caller;
+  }
+
+  /** The caller of an Authorization header (Bearer or Basic); throws 401 when missing or wrong. */
+  async callerOfHeader(header: string | undefined): Promise<Caller> {
+    if (!header) throw unauthorized('authorization required: send "Authorization: Bearer <token>" (POST /api/v1/login gives one) or basic auth');
+    const [scheme, value = ''] = header.trim().split(/\s+/, 2);
+    if (/^bearer$/i.test(scheme)) return this.callerOfToken(value);
+    if (/^basic$/i.test(scheme)) {
+      const pair = basicPair(value);
+      const caller = pair && (await this.users.authenticate(pair.username, pair.password));
+      if (!caller) throw unauthorized('wrong username or password');
+      return caller;
+    }
+    throw unauthorized(`the Authorization scheme "${scheme}" is not supported; use Bearer or Basic`);
+  }
+
+  /** Koa middleware: sets ctx.state.caller before any body is read. */
+  require() {
+    return async (ctx: Context, next: Next): Promise<void> => {
+      ctx.state.caller = await this.callerOfHeader(ctx.get('authorization') || undefined);
+      await next();
+    };
+  }
+}
+
+export function basicPair(b64: string): { username: string; password: string } | undefined {
+  const text = Buffer.from(b64, 'base64').toString('utf8');
+  const i = text.indexOf(':');
+  return i > 0 ? { username: text.slice(0, i), password: text.slice(i + 1) } : undefined;
+}
+
+export const callerOf = (ctx: Context): Caller => ctx.state.caller as Caller;

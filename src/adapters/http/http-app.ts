@@ -1,0 +1,33 @@
+import Router from '@koa/router';
+import Koa from 'koa';
+import { auditRoutes } from './audit-routes.ts';
+import { clientGroupRoutes } from './client-group-routes.ts';
+import { clientRoutes } from './client-routes.ts';
+import { errorDocuments } from './api-error.ts';
+import { fileRoutes } from './file-routes.ts';
+import type { HttpAppDeps } from './http-deps.ts';
+import { loginRoutes } from './login-routes.ts';
+import { testPageRoutes } from './test-page.ts';
+
+/** The Koa app of rportd's API. Every route authenticates before it reads a body. */
+export function createHttpApp(d: HttpAppDeps): Koa {
+  const app = new Koa();
+  app.proxy = false;
+  app.silent = true;
+  const router = new Router();
+  loginRoutes(router, d.auth);
+  fileRoutes(router, d);
+  clientRoutes(router, d);
+  clientGroupRoutes(router, d);
+  auditRoutes(router, d);
+  testPageRoutes(router, d.enableTestEndpoints);
+  app.use(errorDocuments(d.logger));
+  app.use(async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
+    ctx.set('X-Content-Type-Options', 'nosniff');
+    await next();
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods({ throw: false }));
+  return app;
+}

@@ -1,0 +1,76 @@
+import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttps } from 'node:https';
+import type { Duplex } from 'node:stream';
+import type Koa from 'koa';
+
+/** Handles an HTTP upgrade (WebSocket) on one path; it owns the socket from then on. */
+export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+}
+
+/**
+ * rportd's HTTP(S) listener: the Koa app plus a registry of WebSocket upgrade paths, so other
+ * adapters (the uploads socket, SSH tunnelled over WebSocket for agents) share the one port.
+ */
+export class HttpServer {
+  readonly server: Server;
+  private readonly upgrades = new Map<string, UpgradeHandler>();
+
+  constructor(app: Koa, tls?: TlsFiles) {
+    const handler = app.callback() as (req: IncomingMessage, res: ServerResponse) => void;
+    this.server = tls ? createHttps({ cert: tls.cert, key: tls.key }, handler) : createHttp(handler);
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('clientError', (_err, socket: Duplex) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  /** Registers the handler of WebSocket upgrades on an exact path (query string ignored). */
+  onUpgrade(path: string, handler: UpgradeHandler): void {
+    if (this.upgrades.has(path)) throw new Error(`an upgrade handler for ${path} exists already`);
+    this.upgrades.set(path, handler);
+  }
+
+  /** Listens on host:port (port 0 picks one); resolves with the bound port. */
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        const a = this.server.address();
+        resolve(typeof a === 'object' && a ? a.port : port);
+      });
+    });
+  }
+
+  /** Stops accepting, ends idle keep-alive connections and waits for the rest. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.server.listening) return resolve();
+      this.server.close(() => resolve());
+      this.server.closeIdleConnections();
+      // Requests still running get a moment, then their sockets go.
+      setTimeout(() => this.server.closeAllConnections(), 2000).unref();
+    });
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    socket.on('error', () => socket.destroy());
+    const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const handler = this.upgrades.get(path);
+    if (!handler) return refuseUpgrade(socket, 404, `no WebSocket endpoint at ${path}`);
+    handler(req, socket, head);
+  }
+}
+
+/** Answers an upgrade request with an HTTP error and the usual error document, then closes. */
+export function refuseUpgrade(socket: Duplex, status: number, detail: string, extraHeaders: Record<string, string> = {}): void {
+  const body = JSON.stringify({ errors: [{ code: status === 401 ? 'unauthorized' : 'refused', title: String(status), detail }] });
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Bad Request';
+  const headers = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close', ...extraHeaders };
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`);
+}

@@ -1,0 +1,22 @@
+import type { IncomingMessage } from 'node:http';
+import { MalformedFormError, type FormPart, type UploadForm } from '../../ports/upload-form.ts';
+import { boundaryOf, parseMultipart } from './multipart-parser.ts';
+
+/** The UploadForm port over a raw request body: parts in arrival order, the file streamed as it comes. */
+export class KoaUploadForm implements UploadForm {
+  constructor(private readonly req: IncomingMessage) {}
+
+  async *parts(): AsyncIterable<FormPart> {
+    const boundary = boundaryOf(this.req.headers['content-type']);
+    if (!boundary) throw new MalformedFormError('the request is not multipart/form-data with a boundary');
+    try {
+      yield* parseMultipart(this.req, boundary);
+    } catch (e) {
+      // A client that goes away mid-body is reported like a truncated body.
+      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as Error).message === 'aborted') {
+        throw new MalformedFormError('the request was aborted before the body was complete');
+      }
+      throw e;
+    }
+  }
+}

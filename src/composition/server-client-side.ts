@@ -1,0 +1,62 @@
+import { WebSocketServer } from 'ws';
+import type { ServerConfig } from '../adapters/config/server-config.ts';
+import type { HttpServer } from '../adapters/http/http-server.ts';
+import type { ClientChannels } from '../ports/client-channel.ts';
+import type { ClientCredentials, ClientPresence } from '../ports/client-registry.ts';
+import type { Logger } from '../ports/clock.ts';
+import type { LiveTransfers } from '../ports/live-transfers.ts';
+import { startClientListener } from './server-ssh.ts';
+
+/** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
+export const AGENT_WS_PATH = '/api/v1/ws/agents';
+
+export interface ClientSideDeps {
+  config: ServerConfig;
+  presence: ClientPresence;
+  credentials: ClientCredentials;
+  transfers: LiveTransfers;
+  stagingDir: string;
+  http: HttpServer;
+  logger: Logger;
+}
+
+/** Where the server's line to the agents comes from; swap it (tests, simulation) by passing another. */
+export interface ClientSide {
+  channels: ClientChannels;
+  close(): Promise<void>;
+}
+
+export type ClientSideFactory = (d: ClientSideDeps) => Promise<ClientSide>;
+
+/** Production: the SSH client listener on `[server] address`, plus SSH-over-WebSocket on the API port. */
+export const sshClientSide: ClientSideFactory = async (d) => {
+  const s = d.config.server;
+  const listener = await startClientListener({
+    config: {
+      address: s.address,
+      dataDir: s.data_dir,
+      settings: {
+        keepaliveIntervalMs: s.keep_alive * 1000,
+        maxHandshakes: s.max_concurrent_handshakes,
+        handshakeTimeoutMs: s.handshake_timeout * 1000,
+        maxTransfers: s.push_concurrency,
+      },
+    },
+    credentials: d.credentials,
+    presence: d.presence,
+    transfers: d.transfers,
+    stagingDir: d.stagingDir,
+    logger: d.logger,
+  });
+  const wss = new WebSocketServer({ noServer: true });
+  d.http.onUpgrade(AGENT_WS_PATH, (req, socket, head) =>
+    wss.handleUpgrade(req, socket, head, (ws) => listener.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown')),
+  );
+  return {
+    channels: listener.channels,
+    close: async () => {
+      for (const ws of wss.clients) ws.terminate();
+      await listener.close();
+    },
+  };
+};
