@@ -52,9 +52,10 @@ export class ReceiveFile {
     const badOwner = ownershipProblem(req.ownership);
     if (badOwner) return failure(badOwner);
     try {
-      const refusal = await this.refusal(dest);
-      if (refusal) return failure(refusal);
+      // One resolution is both checked and used: a second one could see a parent swapped for a link.
       const real = await this.files.resolveParents(dest);
+      const refusal = this.refusal(dest, real);
+      if (refusal) return failure(refusal);
       const existing = await this.files.status(real);
       const unusable = existing && unusableTarget(dest, existing);
       if (unusable) return failure(unusable);
@@ -74,11 +75,10 @@ export class ReceiveFile {
   }
 
   /** The protected path rule, on the path as given and on where it really leads through symlinked parents. */
-  private async refusal(dest: string): Promise<string | undefined> {
+  private refusal(dest: string, real: string): string | undefined {
     const rule = this.settings.protectedPaths;
     const direct = rule.refusing(dest);
     if (direct) return `${dest} is a protected path (matches "${direct}" in [file-reception] protected)`;
-    const real = await this.files.resolveParents(dest);
     const viaLink = real === dest ? undefined : rule.refusing(real);
     if (viaLink) return `${dest} leads through a symlink to ${real}, a protected path (matches "${viaLink}" in [file-reception] protected)`;
     return undefined;
@@ -106,8 +106,10 @@ export class ReceiveFile {
       }
       await this.ownership.execute(temp.path, mode, req.ownership);
       // Re-check just before the move: a parent may have been swapped for a link since the first check.
-      const refusal = await this.refusal(dest);
+      const now = await this.files.resolveParents(dest);
+      const refusal = this.refusal(dest, now);
       if (refusal) return failure(refusal);
+      if (now !== real) return failure(`${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`);
       if (replacing && this.settings.backup) await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
       await this.place(temp.path, real);
       temp = undefined;
