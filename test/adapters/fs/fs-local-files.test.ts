@@ -135,7 +135,7 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
         mnt = where;
       } catch (e) {
         await rm(where, { recursive: true, force: true });
-        if (process.env.CI === 'true') throw new Error(`EXDEV test must run under CI, but mount -t tmpfs failed: ${(e as Error).message}`);
+        if (process.env.CI === 'true') throw new Error(`EXDEV test must run under CI, but mount -t tmpfs failed: ${(e as Error).message}`, { cause: e });
         console.warn(`SKIPPED: EXDEV tests need mount -t tmpfs (root): ${(e as Error).message}`);
         this.skip();
       }
