@@ -33,15 +33,19 @@ export class ApplyOwnership {
    * sync on an existing file with the same content: applies mode and owner with the agent's own
    * rights. Privileges are never used on a file the agent did not write, so when those rights are
    * not enough the answer is 'needs-replace' (fetch and place a fresh copy through the temp file).
+   * An undefined mode means none was asked for: the existing file keeps its mode (the spec changes
+   * it only "if file mode parameter is provided").
    */
-  async syncExisting(path: string, status: FileStatus, mode: number, ownership: Ownership): Promise<SyncAttributes> {
+  async syncExisting(path: string, status: FileStatus, mode: number | undefined, ownership: Ownership): Promise<SyncAttributes> {
     const ids = await this.wanted(ownership);
     const ownerOk = !ids || ownerMatches(status, ids);
-    const modeOk = status.mode === mode;
+    const wantedMode = mode ?? status.mode;
+    const modeOk = status.mode === wantedMode;
     if (ownerOk && modeOk) return 'in-sync';
     try {
       if (!ownerOk && ids) await this.files.chown(path, ids);
-      await this.files.chmod(path, mode);
+      // chmod also restores setuid/setgid bits that chown cleared.
+      if (!modeOk || (!ownerOk && wantedMode & SPECIAL_BITS)) await this.files.chmod(path, wantedMode);
       return 'updated';
     } catch (e) {
       if (isPermissionDenied(e)) return 'needs-replace';

@@ -53,6 +53,10 @@ export function normalizeWindows(p: string): string | undefined {
   if (drive) {
     root = drive[1].toUpperCase() + ':\\';
     rest = drive[2];
+  } else if (unc && isLocalAdminShare(unc[1], unc[2])) {
+    // \\localhost\C$\Windows is C:\Windows under another name.
+    root = unc[2][0].toUpperCase() + ':\\';
+    rest = unc[3] ?? '';
   } else if (unc) {
     root = `\\\\${unc[1]}\\${unc[2]}\\`;
     rest = unc[3] ?? '';
@@ -65,6 +69,12 @@ export function normalizeWindows(p: string): string | undefined {
     else out.push(seg);
   }
   return root + out.join('\\');
+}
+
+const LOCAL_HOSTS = ['localhost', '127.0.0.1', '::1', '0:0:0:0:0:0:0:1'];
+
+function isLocalAdminShare(server: string, share: string): boolean {
+  return LOCAL_HOSTS.includes(server.toLowerCase()) && /^[A-Za-z]\$$/.test(share);
 }
 
 /** The path itself and every ancestor up to the root, deepest first. */

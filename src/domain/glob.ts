@@ -3,9 +3,10 @@
  * path segment, `**` crosses segments, `[abc]` is a class. Kept in the domain because the policy
  * it serves is a rule of the spec, and fast-glob matches files on disk, not strings.
  */
-export function globToRegExp(pattern: string, opts: { separator?: '/' | '\\'; caseInsensitive?: boolean } = {}): RegExp {
-  const sep = opts.separator ?? '/';
-  const notSep = sep === '/' ? '[^/]' : '[^\\\\]';
+export function globToRegExp(pattern: string, opts: { separator?: '/' | '\\' | null; caseInsensitive?: boolean } = {}): RegExp {
+  // null: plain strings (client attributes), where `*` matches any characters.
+  const sep = opts.separator === undefined ? '/' : opts.separator;
+  const notSep = sep === null ? '.' : sep === '/' ? '[^/]' : '[^\\\\]';
   let re = '';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i];
@@ -28,6 +29,7 @@ export function globToRegExp(pattern: string, opts: { separator?: '/' | '\\'; ca
   return new RegExp('^' + re + '$', opts.caseInsensitive ? 'i' : '');
 }
 
+/** Matches a plain string such as a client name or tag: `*` spans any characters, '/' included. */
 export function globMatch(pattern: string, value: string, caseInsensitive = false): boolean {
-  return globToRegExp(pattern, { caseInsensitive }).test(value);
+  return globToRegExp(pattern, { separator: null, caseInsensitive }).test(value);
 }

@@ -64,7 +64,7 @@ export class ReceiveFile {
       }
       const mode = req.mode ?? DEFAULT_FILE_MODE;
       if (existing && req.sync && !req.force && (await this.files.md5(real)) === req.md5) {
-        const attrs = await this.ownership.syncExisting(real, existing, mode, req.ownership);
+        const attrs = await this.ownership.syncExisting(real, existing, req.mode, req.ownership);
         if (attrs === 'in-sync') return ignored(`file ${dest} is already in sync: same md5, mode and owner`);
         if (attrs === 'updated') return success(`file ${dest} already had the same content; mode and owner updated`);
       }
