@@ -1,0 +1,145 @@
+import { createHash } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
+import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
+import type { SqliteApiUsers } from '../../../src/adapters/sqlite/sqlite-api-users.ts';
+import { T } from '../../../src/composition/server-root.ts';
+import { startServer, type RunningServer } from '../../../src/composition/server-start.ts';
+import type { ClientInfo } from '../../../src/domain/client.ts';
+import type { PushVerdict } from '../../../src/domain/outcome.ts';
+import type { PushRequest } from '../../../src/domain/push-request.ts';
+import type { ClientChannel, ClientChannels } from '../../../src/ports/client-channel.ts';
+import type { ClientPresence } from '../../../src/ports/client-registry.ts';
+
+/** What a fake agent saw of a push: the request and the staged bytes it could read at that moment. */
+export interface SeenPush {
+  clientId: string;
+  request: PushRequest;
+  bytes: Buffer;
+  md5: string;
+}
+
+/** In-memory agents: each "connected" client reads the staged file like an agent would, then answers a verdict. */
+export class FakeAgents implements ClientChannels {
+  readonly seen: SeenPush[] = [];
+  private readonly verdicts = new Map<string, (r: PushRequest) => PushVerdict>();
+  stagingDir = '';
+
+  channelFor(clientId: string): ClientChannel | undefined {
+    const verdict = this.verdicts.get(clientId);
+    if (!verdict) return undefined;
+    return {
+      push: async (request) => {
+        const bytes = await readFile(join(this.stagingDir, request.sourceName));
+        this.seen.push({ clientId, request, bytes, md5: createHash('md5').update(bytes).digest('hex') });
+        return verdict(request);
+      },
+    };
+  }
+
+  connect(id: string, verdict: (r: PushRequest) => PushVerdict = () => ({ status: 'success', message: 'file successfully copied to destination' })): void {
+    this.verdicts.set(id, verdict);
+  }
+}
+
+export const clientInfo = (id: string, extra: Partial<ClientInfo> = {}): Omit<ClientInfo, 'connected'> => ({
+  id,
+  name: `name-${id}`,
+  hostname: `${id}.example`,
+  os: 'linux',
+  tags: [],
+  version: '0.1.0',
+  fileReception: { enabled: true, protected: [] },
+  ...extra,
+});
+
+export interface TestServer {
+  server: RunningServer;
+  url: string;
+  dataDir: string;
+  filepush: string;
+  admin: { username: string; password: string };
+  agents: FakeAgents;
+  presence: ClientPresence;
+  /** Every log line written so far. */
+  logLines: () => string[];
+  login(username: string, password: string): Promise<string>;
+  addUser(username: string, password: string, groups: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface TestServerOptions {
+  maxFilepushSize?: number;
+  enableTestEndpoints?: boolean;
+}
+
+/** A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. */
+export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'rportd-http-'));
+  const config = parseServerConfig(
+    {
+      server: {
+        data_dir: dataDir,
+        address: '127.0.0.1:0',
+        max_filepush_size: opts.maxFilepushSize ?? 1024 * 1024,
+        enable_ws_test_endpoints: opts.enableTestEndpoints ?? false,
+        push_timeout: 10,
+      },
+      api: { address: '127.0.0.1:0' },
+      logging: { log_level: 'debug' },
+    },
+    dataDir,
+  );
+  const out = new PassThrough();
+  const chunks: string[] = [];
+  out.on('data', (c: Buffer) => chunks.push(c.toString()));
+  const agents = new FakeAgents();
+  let presence: ClientPresence | undefined;
+  const server = await startServer(config, {
+    logger: new PinoLogger({ level: 'debug', destination: out }),
+    clientSide: async (d) => {
+      presence = d.presence;
+      agents.stagingDir = d.stagingDir;
+      return { channels: agents, close: async () => undefined };
+    },
+  });
+  if (!server.initialAdmin) throw new Error('expected a first start with a generated admin');
+  const login = async (username: string, password: string): Promise<string> => {
+    const res = await fetch(`${server.url}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username, password }),
+    });
+    if (res.status !== 200) throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
+    return ((await res.json()) as { data: { token: string } }).data.token;
+  };
+  return {
+    server,
+    url: server.url,
+    dataDir,
+    filepush: join(dataDir, 'filepush'),
+    admin: server.initialAdmin,
+    agents,
+    presence: presence!,
+    logLines: () => chunks.join('').split('\n').filter(Boolean),
+    login,
+    addUser: (u, p, g) => server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g),
+    close: async () => {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Polls until check returns a value (not undefined), failing after a while with the last state. */
+export async function eventually<V>(check: () => Promise<V | undefined>, what: string, tries = 200): Promise<V> {
+  for (let i = 0; i < tries; i++) {
+    const v = await check();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
