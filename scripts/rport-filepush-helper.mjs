@@ -137,7 +137,7 @@ async function chown(config, invoker, spec, tempPath) {
 }
 
 async function chmod(config, invoker, modeText, tempPath) {
-  if (!/^[0-7]{3,4}$/.test(modeText ?? '')) refuse(`"${modeText}" is not an octal mode`);
+  if (!/^0?[0-7]{3,4}$/.test(modeText ?? '')) refuse(`"${modeText}" is not an octal mode`);
   const mode = parseInt(modeText, 8);
   if (mode & SPECIAL && !config.setuid) refuse(`setuid/setgid through sudo is off (setuid = no in ${CONFIG})`);
   const t = await openTemp(config, tempPath, invoker, false);
