@@ -21,6 +21,12 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   clientGroupRoutes(router, d);
   auditRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
+  app.use(async (ctx, next) => {
+    const started = Date.now();
+    await next();
+    // The logger masks tokens in the URL (access_token=…) and never sees headers.
+    d.logger.debug({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Date.now() - started }, 'request');
+  });
   app.use(errorDocuments(d.logger));
   app.use(async (ctx, next) => {
     ctx.set('Cache-Control', 'no-store');

@@ -40,7 +40,10 @@ export function uploadsSocket(auth: ApiAuth, broadcaster: WsResultBroadcaster, l
           broadcaster.add(ws, caller);
           logger.info({ user: caller.username, listeners: broadcaster.size }, 'results listener connected');
         }),
-      (e: unknown) => refuseUpgrade(socket, 401, messageOf(e)),
+      (e: unknown) => {
+        logger.debug({ url: req.url, reason: messageOf(e) }, 'results listener refused');
+        refuseUpgrade(socket, 401, messageOf(e));
+      },
     );
   };
 }

@@ -15,7 +15,7 @@ interface ErrorDoc {
 function form(fields: [string, string][], file?: { bytes: Buffer; name?: string }, fileFirst = true): FormData {
   const fd = new FormData();
   const addFile = (): void => {
-    if (file) fd.append('upload', new Blob([file.bytes]), file.name ?? 'some-file.txt');
+    if (file) fd.append('upload', new Blob([new Uint8Array(file.bytes)]), file.name ?? 'some-file.txt');
   };
   if (fileFirst) addFile();
   for (const [k, v] of fields) fd.append(k, v);
@@ -61,7 +61,9 @@ describe('HTTP API: POST /api/v1/files (real server, real SQLite, fetch + FormDa
     expect(doc.errors[0]).to.have.keys('code', 'title', 'detail');
     expect(doc.errors[0].detail).to.match(field);
   };
-  const nothingStaged = async (): Promise<void> => expect(await readdir(t.filepush)).to.deep.equal([]);
+  const nothingStaged = async (): Promise<void> => {
+    expect(await readdir(t.filepush)).to.deep.equal([]);
+  };
   // After an accepted upload: wait for its distribution to remove the staged file, so the next test starts clean.
   const distributed = (): Promise<true> => eventually(async () => ((await readdir(t.filepush)).length === 0 ? true : undefined), 'the staged file to be removed');
 
