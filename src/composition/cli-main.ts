@@ -187,7 +187,7 @@ function groupsTable(groups: ClientGroupSummary[]): string[] {
 
 function statusLines(s: UploadStatus): string[] {
   const head = Object.entries(s.upload)
-    .filter(([, v]) => v !== null && v !== undefined && typeof v !== 'object')
-    .map(([k, v]) => `${k}: ${String(v)}`);
+    .filter(([, v]) => v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v)))
+    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
   return [...head, '', ...formatTable(['CLIENT', 'STATUS', 'MESSAGE'], s.targets.map((t) => [t.client_id, t.status, t.message]))];
 }

@@ -3,7 +3,6 @@ import { LocalFileError, RportApiError, ServerUnreachableError, errorsOf, networ
 import type {
   ClientGroupSummary,
   ClientSummary,
-  TargetOutcome,
   TargetStatus,
   UploadProgress,
   UploadReceipt,
@@ -149,18 +148,19 @@ function localCause(e: unknown): LocalFileError | undefined {
 
 const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
 
-/** Reads the stored results into one shape; the per-target list is the first array of objects holding client_id. */
+/** Splits GET /api/v1/files/:uuid into the per-target outcomes and the rest (the upload's parameters). */
 function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
-  const list = Object.values(data).find(
-    (v): v is Record<string, unknown>[] => Array.isArray(v) && v.length > 0 && typeof v[0] === 'object' && v[0] !== null && 'client_id' in v[0],
-  );
-  const targets: TargetOutcome[] = (list ?? []).map((t) => ({
-    client_id: String(t.client_id),
-    status: STATUSES.includes(t.status as TargetStatus) ? (t.status as TargetStatus) : 'pending',
-    message: typeof t.message === 'string' ? t.message : '',
-    filepath: typeof t.filepath === 'string' ? t.filepath : '',
-    size: typeof t.size === 'number' ? t.size : 0,
-  }));
-  const upload = Object.fromEntries(Object.entries(data).filter(([, v]) => v !== list));
-  return { uuid: typeof data.uuid === 'string' ? data.uuid : uuid, targets, upload };
+  const { targets, ...upload } = data;
+  const list = Array.isArray(targets) ? (targets as Record<string, unknown>[]) : [];
+  return {
+    uuid: typeof data.uuid === 'string' ? data.uuid : uuid,
+    targets: list.map((t) => ({
+      client_id: String(t.client_id),
+      status: STATUSES.includes(t.status as TargetStatus) ? (t.status as TargetStatus) : 'pending',
+      message: typeof t.message === 'string' ? t.message : '',
+      filepath: typeof t.filepath === 'string' ? t.filepath : '',
+      size: typeof t.size === 'number' ? t.size : 0,
+    })),
+    upload,
+  };
 }
