@@ -1,0 +1,54 @@
+import { expect } from 'chai';
+import type { PushOutcome } from '../../src/domain/outcome.ts';
+import { makeServer } from './support/server-fixture.ts';
+
+const outcome = (client_id: string, status: PushOutcome['status'] = 'success'): PushOutcome => ({
+  client_id,
+  uuid: 'u-1',
+  filepath: status === 'success' ? '/srv/x' : '',
+  size: status === 'success' ? 3 : 0,
+  message: `${status} message`,
+  status,
+});
+
+describe('ReportResult', () => {
+  it('an outcome is recorded, broadcast to listeners, and written to the audit log', async () => {
+    const s = makeServer();
+    await s.results.begin('u-1', ['c1']);
+    const heard: PushOutcome[] = [];
+    s.broadcaster.subscribe((o) => heard.push(o));
+    await s.report.execute(outcome('c1'), 'admin');
+    expect(s.results.outcomes('u-1')).to.deep.equal([outcome('c1')]);
+    expect(heard).to.deep.equal([outcome('c1')]);
+    expect(s.audit.entries).to.have.length(1);
+    expect(s.audit.entries[0]).to.deep.include({ action: 'success', username: 'admin', client_id: 'c1', upload_uuid: 'u-1', application: 'uploads' });
+    expect(s.audit.entries[0].request).to.deep.equal({ filepath: '/srv/x', size: 3, message: 'success message' });
+  });
+
+  it('each client is reported once: a second outcome for the same client is neither broadcast nor audited', async () => {
+    const s = makeServer();
+    await s.results.begin('u-1', ['c1', 'c2']);
+    await s.report.execute(outcome('c1', 'error'), 'admin');
+    await s.report.execute(outcome('c1', 'success'), 'admin');
+    await s.report.execute(outcome('c2', 'ignored'), 'admin');
+    expect(s.results.outcomes('u-1').map((o) => [o.client_id, o.status])).to.deep.equal([
+      ['c1', 'error'],
+      ['c2', 'ignored'],
+    ]);
+    expect(s.broadcaster.published.map((o) => o.client_id)).to.deep.equal(['c1', 'c2']);
+    expect(s.audit.entries.map((e) => e.action)).to.deep.equal(['error', 'ignored']);
+    expect(s.results.pending('u-1')).to.deep.equal([]);
+  });
+
+  it('a listener only hears outcomes after it subscribed, and nothing after it unsubscribed', async () => {
+    const s = makeServer();
+    await s.results.begin('u-1', ['a', 'b', 'c']);
+    await s.report.execute(outcome('a'), 'admin');
+    const heard: string[] = [];
+    const off = s.broadcaster.subscribe((o) => heard.push(o.client_id));
+    await s.report.execute(outcome('b'), 'admin');
+    off();
+    await s.report.execute(outcome('c'), 'admin');
+    expect(heard).to.deep.equal(['b']);
+  });
+});
