@@ -9,14 +9,19 @@ export class KoaUploadForm implements UploadForm {
   async *parts(): AsyncIterable<FormPart> {
     const boundary = boundaryOf(this.req.headers['content-type']);
     if (!boundary) throw new MalformedFormError('the request is not multipart/form-data with a boundary');
+    // Not destroyed when we stop early (413, a bad field): the caller still answers on this socket.
+    const body = this.req.iterator({ destroyOnReturn: false });
     try {
-      yield* parseMultipart(this.req, boundary);
+      yield* parseMultipart({ [Symbol.asyncIterator]: () => body }, boundary);
     } catch (e) {
       // A client that goes away mid-body is reported like a truncated body.
       if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as Error).message === 'aborted') {
         throw new MalformedFormError('the request was aborted before the body was complete');
       }
       throw e;
+    } finally {
+      // Detaches the iterator so the rest of the body can be drained.
+      await body.return?.(undefined);
     }
   }
 }
