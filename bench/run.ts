@@ -33,7 +33,8 @@ const selected = names.length ? CASES.filter((c) => names.includes(c.name)) : CA
 // Only a full run replaces the published figures, unless asked otherwise.
 const write = flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
 const root = mkdtempSync(join(tmpdir(), 'rport-bench-'));
-const profileDir = flags.has('--profile') ? join(process.cwd(), 'bench-profiles') : '';
+// Kept after the run (outside the temp root), for `node --cpu-prof` analysis.
+const profileDir = flags.has('--profile') ? join(tmpdir(), `rport-bench-profiles-${Date.now()}`) : '';
 const live = new Set<number>();
 let current: ChildProcess | undefined;
 
@@ -129,6 +130,7 @@ async function main(): Promise<void> {
   console.log(`\n== all figures (${(totalMs / 1000).toFixed(0)} s)\n\n${textTable(all)}`);
   if (write) await writeDocs(all, started, totalMs);
   else console.log('\n(docs/benchmarks.md left as it was: subset or --quick run; pass --write to record it)');
+  if (profileDir) console.log(`CPU profiles of rportd and the agents: ${profileDir}`);
   process.exitCode = all.some((f) => f.figure.endsWith(': failed') || f.figure.includes('timed out')) ? 1 : 0;
 }
 

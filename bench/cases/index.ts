@@ -1,6 +1,9 @@
 import type { BenchCase } from '../lib/bench-case.ts';
+import fanOut from './fan-out.ts';
 import ingest from './ingest.ts';
+import memory from './memory.ts';
 import onePush from './one-push.ts';
+import storm from './storm.ts';
 
 /** In the order a full run takes them. */
-export const CASES: BenchCase[] = [ingest, onePush];
+export const CASES: BenchCase[] = [ingest, onePush, memory, fanOut, storm];

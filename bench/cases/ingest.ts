@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import type { Role } from '../lib/children.ts';
 import { median, megabytes, seconds, speedRatio, throughput } from '../lib/figures.ts';
-import { MiB, PeakWatch } from '../lib/proc-memory.ts';
+import { MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload, uploadClient, type Upload } from '../lib/upload-client.ts';
 import { productMissing, startFleet, startRportd, uuidOf } from '../lib/product.ts';
@@ -15,9 +15,12 @@ interface Side {
   settle?: (answer: string) => Promise<void>;
   times: number[];
   peak: number;
+  /** RSS before the first upload. */
+  idle?: number;
 }
 
 async function measure(ctx: BenchContext, side: Side, size: number): Promise<void> {
+  side.idle ??= rssOf(side.role.pid);
   const watch = new PeakWatch([side.role.pid]);
   const r = await upload(ctx.children, side.request);
   const peak = watch.stop().get(side.role.pid) ?? 0;
@@ -76,11 +79,11 @@ const ingest: BenchCase = {
     ctx.add({ figure: `ingest ${mib}: time, ours vs raw pipe without hashes`, ours: seconds(ours), reference: seconds(plain), ratio: speedRatio(ours, plain), target: 'report', note: `reference ${throughput(size, plain)}` });
     ctx.add({
       figure: `ingest ${mib}: server peak RSS, ours vs raw pipe with hashes`,
-      ours: megabytes(sides[2]?.peak),
-      reference: megabytes(hash === undefined ? undefined : sides[1].peak),
+      ours: sides[2] ? `${megabytes(sides[2].peak)} (idle ${megabytes(sides[2].idle)})` : undefined,
+      reference: `${megabytes(sides[1].peak)} (idle ${megabytes(sides[1].idle)})`,
       ratio: sides[2] ? sides[2].peak / sides[1].peak : undefined,
       target: 'report',
-      note: 'ratio = our MB / reference MB (lower is better)',
+      note: 'ratio = our peak MB / reference peak MB (lower is better); both run under tsx, so both carry its loader',
     });
   },
 };

@@ -19,6 +19,11 @@ const TSX = import.meta.resolve('tsx');
 export const AGENT_CREDENTIAL = { id: 'bench-agents', password: 'bench agents password 0123456789' };
 export const API_USER = { user: 'bench-admin', password: 'bench admin password 0123456789' };
 
+/** --cpu-prof into a directory of this process's own (tsx's loader thread writes a profile too). */
+export function profileArgs(ctx: BenchContext, name: string): string[] {
+  return ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, `${name}-${Date.now()}`)}`] : [];
+}
+
 /** Why our side cannot be measured yet (a product piece is missing), or undefined. */
 export function productMissing(part: 'server' | 'agent' | 'both' = 'both'): string | undefined {
   const need = [
@@ -82,7 +87,7 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
       '',
     ].join('\n'),
   );
-  const nodeArgs = ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const nodeArgs = profileArgs(ctx, name);
   const child = ctx.children.spawn(process.execPath, ['--import', TSX, ...nodeArgs, fileURLToPath(SERVER_ENTRY), '--config', config], { cwd: dataDir });
   let log = '';
   const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-8192));
@@ -163,7 +168,7 @@ export interface FleetOptions {
 
 /** A process holding many real agents (bench/roles/agent-fleet.ts); start() adds more, all at once. */
 export function forkFleet(ctx: BenchContext, server: Rportd, name: string) {
-  const nodeArgs = ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  const nodeArgs = profileArgs(ctx, name);
   const role = ctx.children.fork(name, new URL('../roles/agent-fleet.ts', import.meta.url), [], { nodeArgs });
   role.on('progress', (m) => ctx.log(`${name}: ${String(m.connected)}/${String(m.count)} registered, ${String(m.retries)} retried attempts`));
   return {
@@ -195,4 +200,14 @@ export async function startFleet(ctx: BenchContext, server: Rportd, o: FleetOpti
   const s = await fleet.start(o.count, o.name, o.timeoutMs);
   if (s.failed) throw new Error(`${o.name}: ${s.failed} of ${o.count} agents did not register (${s.lastError ?? 'no error logged'})`);
   return { pid: fleet.pid, ids: s.ids, stop: fleet.stop };
+}
+
+/** Creates a client group through the API (one upload can carry at most ~1000 form fields, so big fan-outs use a group). */
+export async function createGroup(server: Rportd, id: string, clientIdPatterns: string[]): Promise<void> {
+  const res = await fetch(`${server.apiUrl}/api/v1/client-groups`, {
+    method: 'POST',
+    headers: { ...server.authHeaders, 'content-type': 'application/json' },
+    body: JSON.stringify({ id, description: 'bench fan-out', params: { client_id: clientIdPatterns } }),
+  });
+  if (!res.ok) throw new Error(`creating client group ${id}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
 }

@@ -75,10 +75,11 @@ async function fetchOne(c: ssh2.Client, path: string, readSize: number, readsInF
 async function fetchAll(a: Record<string, unknown>): Promise<{ ms: number; failed: number; md5s: string[] }> {
   const t0 = performance.now();
   let done = 0;
+  const some = clients.slice(0, (a.count as number | undefined) ?? clients.length);
   const results = await Promise.allSettled(
-    clients.map((c) =>
+    some.map((c) =>
       fetchOne(c, a.path as string, a.readSize as number, a.readsInFlight as number).finally(() => {
-        if (++done % 100 === 0) emit('progress', { done, count: clients.length });
+        if (++done % 100 === 0) emit('progress', { done, count: some.length });
       }),
     ),
   );

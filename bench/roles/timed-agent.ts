@@ -39,6 +39,9 @@ export interface PushPhases {
   /** Rename onto the destination + fsync of its directory. */
   place: number;
   bytes: number;
+  /** Wall clock (epoch ms) when the push request arrived and when the verdict was ready. */
+  receivedAt: number;
+  verdictAt: number;
 }
 
 const now = (): number => performance.now();
@@ -153,10 +156,11 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     hello: { id, name: id, hostname: hostname(), os: process.platform, tags: ['bench'], version: '0.1.0', file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX } },
     handler: {
       handle: async (req, onProgress) => {
-        phases = {};
+        phases = { receivedAt: Date.now() };
         handleStarted = now();
         const verdict = await receive.execute(req, onProgress);
         phases.total = now() - handleStarted;
+        phases.verdictAt = Date.now();
         return verdict;
       },
       cancel: (req) => link.sftp?.cancel(req.sourceName),

@@ -1,0 +1,154 @@
+import { join } from 'node:path';
+import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
+import { megabytes, seconds, speedRatio, type Figure } from '../lib/figures.ts';
+import { createGroup, forkFleet, productMissing, startRportd, uuidOf } from '../lib/product.ts';
+import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
+import { writeRandomFile } from '../lib/test-file.ts';
+import { upload } from '../lib/upload-client.ts';
+import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
+import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
+import { READS_IN_FLIGHT } from '../../src/adapters/ssh/sftp-file-source.ts';
+
+interface Step {
+  n: number;
+  ms?: number;
+  idle?: number;
+  peak?: number;
+  failed?: number;
+}
+
+/** Glob patterns matching agent-0000 .. agent-<n-1> (n a multiple of 10): one per ten or per hundred. */
+function firstPatterns(n: number): string[] {
+  const per = n % 100 === 0 ? 100 : 10;
+  return Array.from({ length: n / per }, (_, i) => `agent-${String(i).padStart(per === 100 ? 2 : 3, '0')}*`);
+}
+
+const SETTLE_MS = 1500;
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
+
+/** Bare ssh2: one server process, one process of N clients doing the same SFTP reads at once. */
+async function bare(ctx: BenchContext, file: string, sizes: number[]): Promise<Step[]> {
+  const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
+  const clients = ctx.children.fork('bare ssh2 clients', new URL('../roles/bare-ssh-clients.ts', import.meta.url));
+  const { port } = await server.ready;
+  await clients.ready;
+  const steps: Step[] = [];
+  let connected = 0;
+  // Idle first, for every N (a push's peak would stay in the RSS), then the pushes to the first N.
+  for (const n of sizes) {
+    const c = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n - connected, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
+    connected = n;
+    await settle();
+    steps.push({ n, idle: rssOf(server.pid), failed: c.failed });
+    ctx.log(`bare ssh2, ${n} clients connected: server idle ${megabytes(rssOf(server.pid))}`);
+  }
+  for (const step of steps) {
+    const watch = new PeakWatch([server.pid]);
+    const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: step.n });
+    step.peak = watch.stop().get(server.pid);
+    step.ms = f.ms;
+    step.failed = (step.failed ?? 0) + f.failed;
+    ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(step.peak)}, ${f.failed} failed`);
+    await settle();
+  }
+  await clients.call('close').catch(() => undefined);
+  await ctx.children.kill(clients);
+  await ctx.children.kill(server);
+  return steps;
+}
+
+/** Ours: rportd and one process of real agents; N grows by steps; each push is one upload to all N. */
+async function ours(ctx: BenchContext, file: string, size: number, sizes: number[]): Promise<Step[]> {
+  const server = await startRportd(ctx, { name: 'rportd' });
+  const fleet = forkFleet(ctx, server, 'fan-out-agents');
+  const steps: Step[] = [];
+  const ids: string[] = [];
+  try {
+    for (const n of sizes) {
+      const s = await fleet.start(n - ids.length, 'agent', 120_000);
+      ids.push(...s.ids);
+      if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
+      await settle();
+      steps.push({ n, idle: rssOf(server.pid) });
+      ctx.log(`ours, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`);
+    }
+    for (const step of steps) {
+      const n = step.n;
+      await createGroup(server, `first-${n}`, firstPatterns(n));
+      const watch = new PeakWatch([server.pid]);
+      const t0 = performance.now();
+      const r = await upload(ctx.children, {
+        url: server.uploadUrl,
+        file,
+        headers: server.authHeaders,
+        fields: [['group_id', `first-${n}`], ['dest', join(ctx.tmp, 'dest', `fan-out-${n}.bin`)], ['force', 'true']],
+      });
+      if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+      const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
+      step.peak = watch.stop().get(server.pid);
+      step.ms = lastAt - t0;
+      const failed = outcomes.filter((o) => o.status !== 'success');
+      step.failed = failed.length;
+      ctx.log(`ours, ${n} agents: last outcome after ${seconds(step.ms)}, server peak ${megabytes(step.peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}`);
+      await settle();
+    }
+  } finally {
+    await fleet.stop();
+    await server.stop();
+  }
+  void size;
+  return steps;
+}
+
+const fanOut: BenchCase = {
+  name: 'fan-out',
+  summary: 'a 1 MiB file to 100, 500 and 1000 agents on loopback against bare ssh2 doing the same SFTP reads',
+  timeoutMs: 330_000,
+  async run(ctx) {
+    const size = 1 * MiB;
+    const sizes = ctx.quick ? [10, 50] : [100, 500, 1000];
+    const file = join(ctx.tmp, 'fan-out.bin');
+    await writeRandomFile(file, size);
+    const ref = await bare(ctx, file, sizes);
+    const missing = productMissing();
+    if (missing) ctx.log(`ours skipped: ${missing}`);
+    const our = missing ? [] : await ours(ctx, file, size, sizes);
+    const big = sizes[sizes.length - 1];
+    for (const r of ref) {
+      const o = our.find((s) => s.n === r.n);
+      const last = r.n === big;
+      const rows: Figure[] = [
+        {
+          figure: `fan-out 1 MiB to ${r.n}: time to the last outcome`,
+          ours: seconds(o?.ms),
+          reference: seconds(r.ms),
+          ratio: speedRatio(o?.ms, r.ms),
+          target: last ? '>= 0.83x (within 1.2x)' : 'report',
+          met: last && o?.ms && r.ms ? o.ms <= 1.2 * r.ms : undefined,
+          note: r.n === sizes[0] ? 'ours: upload (to a client group of the N) start to the last outcome on the results WebSocket (agents md5, write, fsync, rename); reference: bare ssh2 clients reading the file into md5 with the same READ size and reads in flight, all at once' : undefined,
+        },
+        {
+          figure: `fan-out to ${r.n}: server peak RSS during the push`,
+          ours: megabytes(o?.peak),
+          reference: megabytes(r.peak),
+          ratio: o?.peak && r.peak ? o.peak / r.peak : undefined,
+          target: last ? '<= 256 MB' : 'report',
+          met: last && o?.peak ? o.peak <= 256 * MB : undefined,
+          note: r.n === sizes[0] ? 'ratio = our MB / bare ssh2 MB (lower is better)' : undefined,
+        },
+        {
+          figure: `fan-out: server RSS idle with ${r.n} connected`,
+          ours: megabytes(o?.idle),
+          reference: megabytes(r.idle),
+          ratio: o?.idle && r.idle ? o.idle / r.idle : undefined,
+          target: last ? '<= 150 MB' : 'report',
+          met: last && o?.idle ? o.idle <= 150 * MB : undefined,
+        },
+      ];
+      if ((o?.failed ?? 0) + (r.failed ?? 0) > 0) rows.push({ figure: `fan-out to ${r.n}: failed transfers`, ours: String(o?.failed ?? 'n/a'), reference: String(r.failed), target: '0', met: o?.failed === 0 });
+      for (const f of rows) ctx.add(f);
+    }
+  },
+};
+
+export default fanOut;
