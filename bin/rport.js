@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Launches the TypeScript agent entry through tsx (ESM loader), e.g. `rport --config rport.conf`.
-import { register } from 'tsx/esm/api';
+// The client agent, e.g. `rport --config rport.conf`.
+import { launch } from './launch.js';
 
-register();
-await import('../src/composition/client-main.ts');
+await launch('client-main');

@@ -1,6 +1,5 @@
 #!/usr/bin/env node
-// Launches the TypeScript server entry through tsx (ESM loader), e.g. `rportd --config rportd.conf`.
-import { register } from 'tsx/esm/api';
+// The server, e.g. `rportd --config rportd.conf`.
+import { launch } from './launch.js';
 
-register();
-await import('../src/composition/server-main.ts');
+await launch('server-main');
