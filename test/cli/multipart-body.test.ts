@@ -7,9 +7,9 @@ import { LocalFileError } from '../../src/adapters/api-client/api-errors.ts';
 import { multipartBody } from '../../src/adapters/api-client/multipart-body.ts';
 
 /** Reads the whole body into memory: fine for the small files these tests use. */
-async function collect(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
+async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const c of stream as unknown as AsyncIterable<Uint8Array>) parts.push(Buffer.from(c));
+  for await (const c of chunks) parts.push(Buffer.from(c));
   return Buffer.concat(parts);
 }
 
@@ -27,7 +27,7 @@ describe('streamed multipart body', () => {
     const path = join(dir, 'we "quote"\nd.bin');
     await writeFile(path, bytes);
     const body = await multipartBody([['client_id', 'a'], ['client_id', 'b'], ['dest', '/tmp/ü.txt']], { field: 'upload', path, filename: 'we "quote"\nd.bin' });
-    const raw = await collect(body.stream);
+    const raw = await collect(body.chunks);
     expect(raw.length).to.equal(body.length);
     // Parse with the platform's own multipart parser (undici), not ours.
     const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': body.contentType }, body: new Uint8Array(raw) }).formData();
@@ -49,7 +49,7 @@ describe('streamed multipart body', () => {
       expect(total).to.equal(size);
       seen.push(sent);
     });
-    await collect(body.stream);
+    await collect(body.chunks);
     expect(seen.length).to.be.greaterThan(3);
     expect(seen).to.deep.equal([...seen].sort((a, b) => a - b));
     expect(seen.at(-1)).to.equal(size);

@@ -141,6 +141,16 @@ describe('rportcli against a real rportd', function () {
     expect(mode.stderr).to.contain('mode');
   });
 
+  it('bad input: a file over max_filepush_size is refused with 413 naming the limit, and nothing new is staged', async () => {
+    const big = join(home, 'big.bin');
+    await writeFile(big, Buffer.alloc(3 * 1024 * 1024, 7));
+    const before = await srv.staged();
+    const r = await cli(['upload', big, '--client', 'alpha', '--dest', '/tmp/big.bin'], env);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('HTTP 413').and.contain('max_filepush_size');
+    expect(await srv.staged()).to.deep.equal(before);
+  });
+
   it('bad input: an unknown client is the server\'s 404 naming client_id', async () => {
     const r = await cli(['upload', file, '--client', 'nobody', '--dest', '/tmp/x'], env);
     expect(r.code).to.equal(2);

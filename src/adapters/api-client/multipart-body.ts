@@ -5,6 +5,8 @@ import { LocalFileError } from './api-errors.ts';
 import type { UploadProgress } from './api-types.ts';
 
 const CHUNK = 256 * 1024;
+/** A yielded chunk is reused after this many more pulls: a consumer must be done with it by then. */
+const RING = 4;
 const CRLF = '\r\n';
 
 export interface FilePart {
@@ -19,8 +21,12 @@ export interface MultipartBody {
   contentType: string;
   /** Exact byte length, known before the first byte is sent, so no chunked encoding is needed. */
   length: number;
-  /** Pulled by fetch as the socket drains: each pull reads one chunk of the file, never the whole file. */
-  stream: ReadableStream<Uint8Array>;
+  /**
+   * Pulled by the sender as the socket drains: each pull reads one chunk of the file, never the
+   * whole file. Chunks come from a ring of 4 buffers: a chunk must be written (or copied) before 3
+   * more have been pulled; postStream waits for the socket to drain after every write.
+   */
+  chunks: AsyncIterable<Uint8Array>;
 }
 
 /** HTML's rule for names in Content-Disposition: percent-encode the quote and line breaks. */
@@ -47,49 +53,47 @@ export async function multipartBody(
   const headBytes = Buffer.from(head, 'utf8');
   const tailBytes = Buffer.from(`${CRLF}--${boundary}--${CRLF}`, 'utf8');
 
-  const handle = await openRegularFile(file.path);
-  const size = (await handle.stat()).size;
-  let sent = 0;
-  let headDone = false;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async pull(controller) {
-        try {
-          if (!headDone) {
-            headDone = true;
-            controller.enqueue(headBytes);
-            onProgress?.(0, size);
-            return;
-          }
-          if (sent < size) {
-            const buf = Buffer.allocUnsafe(Math.min(CHUNK, size - sent));
-            const { bytesRead } = await handle.read(buf, 0, buf.length, sent);
-            if (bytesRead === 0) throw new LocalFileError(file.path, `the file shrank while it was being sent (${sent} of ${size} bytes)`);
-            sent += bytesRead;
-            controller.enqueue(buf.subarray(0, bytesRead));
-            onProgress?.(sent, size);
-            return;
-          }
-          controller.enqueue(tailBytes);
-          controller.close();
-          await handle.close();
-        } catch (e) {
-          await handle.close().catch(() => undefined);
-          controller.error(e);
-        }
-      },
-      async cancel() {
-        await handle.close().catch(() => undefined);
-      },
-    },
-    // No read-ahead: a chunk is read from disk only when fetch asks for it, so progress follows the socket.
-    { highWaterMark: 0 },
-  );
+  // Checked and sized now, so a bad file fails before any request; opened again when sending starts.
+  const probe = await openRegularFile(file.path);
+  const size = (await probe.stat()).size;
+  await probe.close();
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     length: headBytes.length + size + tailBytes.length,
-    stream,
+    chunks: chunks(file.path, size, headBytes, tailBytes, onProgress),
   };
+}
+
+/** Reads the next chunk of the file only when the sender asks for it, so progress follows the socket. */
+async function* chunks(
+  path: string,
+  size: number,
+  head: Buffer,
+  tail: Buffer,
+  onProgress?: UploadProgress,
+): AsyncGenerator<Uint8Array> {
+  const handle = await openRegularFile(path);
+  try {
+    if ((await handle.stat()).size !== size) throw new LocalFileError(path, 'the file changed size before it could be sent');
+    yield head;
+    onProgress?.(0, size);
+    let sent = 0;
+    // A small ring of buffers instead of a fresh one per chunk: V8 collects external memory
+    // lazily, so fresh buffers pile up as ~32 MiB of garbage during a large upload.
+    const ring = Array.from({ length: Math.min(RING, Math.ceil(size / CHUNK)) }, () => Buffer.allocUnsafe(CHUNK));
+    for (let i = 0; sent < size; i++) {
+      const buf = ring[i % ring.length].subarray(0, Math.min(CHUNK, size - sent));
+      const { bytesRead } = await handle.read(buf, 0, buf.length, sent);
+      if (bytesRead === 0) throw new LocalFileError(path, `the file shrank while it was being sent (${sent} of ${size} bytes)`);
+      yield buf.subarray(0, bytesRead);
+      sent += bytesRead;
+      onProgress?.(sent, size);
+    }
+    yield tail;
+  } finally {
+    // Also runs when the sender stops early (the server answered before the end).
+    await handle.close().catch(() => undefined);
+  }
 }
 
 async function openRegularFile(path: string): Promise<FileHandle> {

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { LocalFileError, RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
+import { RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
 import type {
   ClientGroupSummary,
   ClientSummary,
@@ -9,6 +9,7 @@ import type {
   UploadRequest,
   UploadStatus,
 } from './api-types.ts';
+import { postStream } from './http-upload.ts';
 import { multipartBody } from './multipart-body.ts';
 import { WsResultsListener } from './ws-results-listener.ts';
 
@@ -16,7 +17,7 @@ export type ApiCredentials = { token: string } | { username: string; password: s
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** The rportd HTTP API over Node's built-in fetch. */
+/** The rportd HTTP API: Node's built-in fetch for JSON calls, node:http for the streamed upload, ws for live results. */
 export class RportApiClient {
   private readonly base: URL;
 
@@ -63,11 +64,16 @@ export class RportApiClient {
     if (req.user !== undefined) fields.push(['user', req.user]);
     if (req.group !== undefined) fields.push(['group', req.group]);
     const body = await multipartBody(fields, { field: 'upload', path: req.file, filename: basename(req.file) }, onProgress);
-    const data = await this.call<Partial<UploadReceipt>>('POST', 'api/v1/files', {
-      body: body.stream,
-      headers: { 'content-type': body.contentType, 'content-length': String(body.length) },
-      noTimeout: true,
-    });
+    const headers: Record<string, string> = {
+      accept: 'application/json',
+      'content-type': body.contentType,
+      'content-length': String(body.length),
+    };
+    const auth = this.authorization();
+    if (auth) headers.authorization = auth;
+    const url = new URL('api/v1/files', this.base);
+    const answer = await postStream(url, headers, body.chunks, this.url);
+    const data = dataOf<Partial<UploadReceipt>>('POST', url, answer.status, answer.text);
     if (typeof data.uuid !== 'string') throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
     return { uuid: data.uuid, filepath: String(data.filepath ?? ''), size: Number(data.size ?? 0) };
   }
@@ -107,7 +113,7 @@ export class RportApiClient {
   private async call<T>(
     method: string,
     path: string,
-    opts: { body?: string | ReadableStream<Uint8Array>; headers?: Record<string, string>; anonymous?: boolean; noTimeout?: boolean } = {},
+    opts: { body?: string; headers?: Record<string, string>; anonymous?: boolean } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     const auth = opts.anonymous ? undefined : this.authorization();
@@ -115,35 +121,25 @@ export class RportApiClient {
     const url = new URL(path, this.base);
     let res: Response;
     try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.body,
-        // A streamed body must be sent half-duplex: the answer may only be read after it.
-        ...(opts.body instanceof ReadableStream ? { duplex: 'half' } : {}),
-        signal: opts.noTimeout ? undefined : AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      } as RequestInit);
+      res = await fetch(url, { method, headers, body: opts.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
     } catch (e) {
-      throw localCause(e) ?? new ServerUnreachableError(this.url, networkReason(e));
+      throw new ServerUnreachableError(this.url, networkReason(e));
     }
     const text = await res.text().catch((e: unknown) => {
       throw new ServerUnreachableError(this.url, networkReason(e));
     });
-    if (!res.ok) throw new RportApiError(res.status, errorsOf(text, `${method} ${url.pathname} answered HTTP ${res.status}`));
-    try {
-      return (JSON.parse(text) as { data: T }).data;
-    } catch {
-      throw new RportApiError(res.status, errorsOf('', `${method} ${url.pathname} answered with something that is not JSON`));
-    }
+    return dataOf<T>(method, url, res.status, text);
   }
 }
 
-/** A failure of our own file stream reaches us wrapped by fetch: unwrap it so the user sees the file's problem. */
-function localCause(e: unknown): LocalFileError | undefined {
-  for (let err = e as { cause?: unknown } | undefined, depth = 0; err && depth < 5; err = err.cause as typeof err, depth++) {
-    if (err instanceof LocalFileError) return err;
+/** The `data` of a 2xx answer; any other answer becomes an RportApiError carrying the server's errors. */
+function dataOf<T>(method: string, url: URL, status: number, text: string): T {
+  if (status < 200 || status > 299) throw new RportApiError(status, errorsOf(text, `${method} ${url.pathname} answered HTTP ${status}`));
+  try {
+    return (JSON.parse(text) as { data: T }).data;
+  } catch {
+    throw new RportApiError(status, errorsOf('', `${method} ${url.pathname} answered with something that is not JSON`));
   }
-  return undefined;
 }
 
 const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];

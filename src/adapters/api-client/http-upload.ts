@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import http from 'node:http';
+import https from 'node:https';
+import { LocalFileError, ServerUnreachableError, networkReason } from './api-errors.ts';
+
+export interface StreamedAnswer {
+  status: number;
+  text: string;
+}
+
+/**
+ * POSTs a streamed body with node:http, writing the next chunk only after the socket drained.
+ * Not fetch: Node's fetch (undici) keeps every chunk of a streamed request body in memory until
+ * the request ends (nodejs/undici#4058; measured: +64 MiB for a 64 MiB upload, with FormData and
+ * fs.openAsBlob too), which defeats streaming.
+ * An answer that comes before the body is finished (401, 413...) stops the sending and is returned.
+ */
+export async function postStream(
+  url: URL,
+  headers: Record<string, string>,
+  body: AsyncIterable<Uint8Array>,
+  serverUrl: string,
+): Promise<StreamedAnswer> {
+  const request = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', headers, agent: false });
+  const stop = new AbortController();
+  const answered = new Promise<StreamedAnswer>((resolve, reject) => {
+    request.once('response', (res) => {
+      stop.abort();
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      res.once('error', (e) => reject(new ServerUnreachableError(serverUrl, networkReason(e))));
+    });
+    request.once('error', (e) => {
+      stop.abort();
+      reject(e instanceof LocalFileError ? e : new ServerUnreachableError(serverUrl, networkReason(e)));
+    });
+  });
+  // Keep the rejection handled while the body is still being written (agent: false above: one connection per upload, closed after).
+  answered.catch(() => undefined);
+
+  const iterator = body[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      if (stop.signal.aborted) break;
+      const next = await iterator.next();
+      if (next.done) {
+        request.end();
+        break;
+      }
+      if (!request.write(next.value) && !stop.signal.aborted) {
+        await once(request, 'drain', { signal: stop.signal }).catch(() => undefined);
+      }
+    }
+  } catch (e) {
+    // Our own file failed mid-way: abandon the request; the server deletes a partial upload.
+    request.destroy();
+    throw e;
+  } finally {
+    await iterator.return?.();
+  }
+  try {
+    return await answered;
+  } finally {
+    // An early answer leaves the rest of the body unsent: drop the connection instead of reusing it.
+    if (!request.writableFinished) request.destroy();
+  }
+}
