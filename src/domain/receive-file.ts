@@ -63,7 +63,7 @@ export class ReceiveFile {
         return ignored(`file ${dest} already exists; set force or sync to replace it`);
       }
       const mode = req.mode ?? DEFAULT_FILE_MODE;
-      if (existing && req.sync && !req.force && (await this.files.md5(real)) === req.md5) {
+      if (existing && req.sync && !req.force && (await this.sameContent(real, req.md5))) {
         const attrs = await this.ownership.syncExisting(real, existing, req.mode, req.ownership);
         if (attrs === 'in-sync') return ignored(`file ${dest} is already in sync: same md5, mode and owner`);
         if (attrs === 'updated') return success(`file ${dest} already had the same content; mode and owner updated`);
@@ -71,6 +71,16 @@ export class ReceiveFile {
       return await this.fetchAndPlace(req, dest, real, mode, existing !== undefined, onProgress);
     } catch (e) {
       return failure(`${dest}: ${messageOf(e)}`);
+    }
+  }
+
+  /** sync compares content; a file the agent may not read cannot be compared, so it counts as different and is replaced. */
+  private async sameContent(path: string, md5: string): Promise<boolean> {
+    try {
+      return (await this.files.md5(path)) === md5;
+    } catch (e) {
+      if (isPermissionDenied(e)) return false;
+      throw e;
     }
   }
 

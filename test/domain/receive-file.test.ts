@@ -134,6 +134,14 @@ describe('ReceiveFile: writing and replacing', () => {
     expect(a.files.lstat(DEST)?.mode).to.equal(0o644);
   });
 
+  it('sync on an existing file the agent may not read: it cannot be compared, so it is replaced through the temp file', async () => {
+    const a = makeAgent();
+    a.files.writeFile('/etc/app.conf', 'secret old', { mode: 0o600 });
+    const v = await a.push('new', { destination: '/etc/app.conf', sync: true });
+    expect(v.status).to.equal('success');
+    expect(a.files.readText('/etc/app.conf')).to.equal('new');
+  });
+
   it('sync when the destination does not exist: the file is written', async () => {
     const a = makeAgent();
     const v = await a.push('fresh', { sync: true });
