@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import type { ClientGroupSummary, ClientSummary, UploadStatus } from '../adapters/api-client/api-types.ts';
 import { RportApiClient } from '../adapters/api-client/rport-api-client.ts';
@@ -28,6 +29,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 
   const program = new Command('rportcli')
     .description("rport's admin command line: push a file to many clients and watch each client's outcome")
+    .version(packageVersion())
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError('(run `rportcli help` for the commands)');
@@ -131,6 +133,15 @@ interface UploadFlags {
   user?: string;
   group?: string;
   timeout: number;
+}
+
+/** src/composition and dist/composition are both two levels below package.json. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function withConnection(cmd: Command, credentials = true): Command {

@@ -11,7 +11,8 @@ import type { LiveOutcome } from '../../src/adapters/api-client/api-types.ts';
 import { runCli } from '../../src/composition/cli-main.ts';
 import { placed, startCliServer, type CliServer } from './cli-harness.ts';
 
-const BIN = fileURLToPath(new URL('../../bin/rportcli.js', import.meta.url));
+// The TypeScript entry through tsx, so the test measures the source under test, not a possibly stale dist/.
+const ENTRY = fileURLToPath(new URL('../../src/composition/cli-entry.ts', import.meta.url));
 const MiB = 1024 * 1024;
 
 /** Peak resident set of a live process, from the kernel. */
@@ -115,7 +116,8 @@ describe('rportcli streaming uploads', function () {
 
     const peakOf = async (path: string): Promise<{ kib: number; doc: { size: number; ok: boolean } }> => {
       sampledKiB = 0;
-      const child = spawn(process.execPath, [BIN, 'upload', path, '--client', 'holder', '--dest', '/tmp/big.bin', '--json'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'upload', path, '--client', 'holder', '--dest', '/tmp/big.bin', '--json'], {
+        cwd: fileURLToPath(new URL('../..', import.meta.url)),
         env: { PATH: process.env.PATH, HOME: dir, RPORT_API_URL: srv.url, RPORT_API_TOKEN: token },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
