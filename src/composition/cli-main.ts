@@ -198,7 +198,7 @@ function groupsTable(groups: ClientGroupSummary[]): string[] {
 
 function statusLines(s: UploadStatus): string[] {
   const head = Object.entries(s.upload)
-    .filter(([, v]) => v !== null && v !== undefined && (typeof v !== 'object' || Array.isArray(v)))
+    .filter(([, v]) => v !== null && v !== undefined && (typeof v !== 'object' || (Array.isArray(v) && v.length > 0)))
     .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
   return [...head, '', ...formatTable(['CLIENT', 'STATUS', 'MESSAGE'], s.targets.map((t) => [t.client_id, t.status, t.message]))];
 }

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import { LocalFileError } from '../adapters/api-client/api-errors.ts';
 import type { UploadReceipt, UploadRequest } from '../adapters/api-client/api-types.ts';
@@ -27,7 +28,7 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
   try {
     const receipt = await sendWithProgress(api, opts, io);
     const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
-    if (!opts.json) io.stdout.write(`uploaded ${receipt.filepath || opts.file} (${receipt.size} bytes) as ${receipt.uuid}\n`);
+    if (!opts.json) io.stdout.write(`uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`);
     await follow(api, listener, receipt, table, opts.timeout);
     const rows = table.all;
     const failed = rows.filter(isFailure);
