@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import type { WsResultBroadcaster } from '../../src/adapters/ws/ws-result-broadcaster.ts';
 import { savedLoginPath } from '../../src/composition/cli-config.ts';
+import { runCli } from '../../src/composition/cli-main.ts';
+import { T } from '../../src/composition/server-root.ts';
 import { cli, placed, refused, silent, startCliServer, type CliServer } from './cli-harness.ts';
 
 interface UploadJson {
@@ -121,6 +125,36 @@ describe('rportcli against a real rportd', function () {
     const doc = JSON.parse(r.stdout) as UploadJson;
     expect(doc.results.find((x) => x.client_id === 'mute')).to.deep.include({ status: 'timeout', message: 'no answer within 1s' });
     expect(doc.results.find((x) => x.client_id === 'alpha')).to.include({ status: 'success' });
+  });
+
+  it('when the results socket drops, the outcome still arrives by polling the stored results', async () => {
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    await srv.connect('late', async (r) => {
+      await released;
+      return { status: 'success', message: `file successfully copied to ${r.destination}` };
+    });
+    // A terminal-like stdout: the live table shows "late pending" once the CLI has read the targets and is listening.
+    let shown = '';
+    let sawPending!: () => void;
+    const pending = new Promise<void>((resolve) => (sawPending = resolve));
+    const stdout = Object.assign(new PassThrough(), { isTTY: true, columns: 120 });
+    stdout.on('data', (c: Buffer) => {
+      shown += c.toString();
+      if (/late\s+pending/.test(shown)) sawPending();
+    });
+    const run = runCli(['upload', file, '--client', 'late', '--dest', '/tmp/rportcli/late.txt', '--timeout', '20'], {
+      stdout,
+      stderr: new PassThrough().resume(),
+      stdin: new PassThrough(),
+      env,
+    });
+    await pending;
+    // Drops every results socket, as a restarting server or a proxy would; only then does the agent answer.
+    srv.server.container.get<WsResultBroadcaster>(T.broadcaster).close();
+    release();
+    expect(await run).to.equal(0);
+    expect(shown).to.match(/late\s+success\s+file successfully copied to \/tmp\/rportcli\/late\.txt/);
   });
 
   it('bad input: a missing --dest is the server\'s error naming dest, exit 2, nothing staged', async () => {
