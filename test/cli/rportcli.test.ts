@@ -60,6 +60,18 @@ describe('rportcli against a real rportd', function () {
     expect(await stat(savedLoginPath({ XDG_CONFIG_HOME: cfg })).catch(() => undefined)).to.equal(undefined);
   });
 
+  it('bad input: login off a terminal without a user names --user and RPORT_API_USER', async () => {
+    const r = await cli(['login', '--url', srv.url], { XDG_CONFIG_HOME: join(home, 'none') });
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('--user').and.contain('RPORT_API_USER');
+  });
+
+  it('bad input: a --timeout that is not a positive number is refused naming --timeout', async () => {
+    const r = await cli(['upload', file, '--client', 'alpha', '--dest', '/tmp/x', '--timeout', 'soon'], env);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.contain('--timeout "soon"');
+  });
+
   it('upload --json: every target succeeds, the JSON names the uuid and each client, and status agrees', async () => {
     const r = await cli(['upload', file, '--client', 'alpha', '--client', 'beta', '--dest', '/tmp/rportcli/hello.txt', '--mode', '0644', '--json'], env);
     expect(r.code, r.stderr).to.equal(0);
