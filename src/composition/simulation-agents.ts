@@ -31,12 +31,24 @@ export interface AgentPlan {
   disconnectAfterBytes?: number;
 }
 
-const FAULT_WEIGHTS: Record<AgentFault, number> = { none: 50, offline: 6, silent: 4, disconnect: 10, 'eperm-chown': 10, corrupt: 10, slow: 10 };
+const FAULT_WEIGHTS: Record<AgentFault, number> = {
+  none: 50,
+  offline: 6,
+  silent: 4,
+  disconnect: 10,
+  'eperm-chown': 10,
+  corrupt: 10,
+  slow: 10,
+};
 const PREVIOUS_WEIGHTS: Record<PreviousContent, number> = { absent: 60, same: 20, old: 20 };
 
 export function planAgents(count: number, fileSize: number, random: SeededRandom): AgentPlan[] {
   return Array.from({ length: count }, (_, i) => {
-    const plan: AgentPlan = { id: `agent-${String(i + 1).padStart(3, '0')}`, fault: random.weighted(FAULT_WEIGHTS), previous: random.weighted(PREVIOUS_WEIGHTS) };
+    const plan: AgentPlan = {
+      id: `agent-${String(i + 1).padStart(3, '0')}`,
+      fault: random.weighted(FAULT_WEIGHTS),
+      previous: random.weighted(PREVIOUS_WEIGHTS),
+    };
     if (plan.fault === 'slow') plan.delayPerChunkMs = random.int(500, 9000);
     if (plan.fault === 'disconnect') plan.disconnectAfterBytes = random.int(1, Math.max(1, fileSize - 1));
     return plan;
@@ -84,35 +96,72 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
         gid: AGENT_UID,
         // In the app group, so the agent can read (and compare) the app's 0640 files.
         memberOf: [APP_UID],
-        accounts: { users: { root: 0, rport: AGENT_UID, app: APP_UID }, groups: { root: 0, rport: AGENT_UID, app: APP_UID } },
+        accounts: {
+          users: { root: 0, rport: AGENT_UID, app: APP_UID },
+          groups: { root: 0, rport: AGENT_UID, app: APP_UID },
+        },
       });
       files.mkdirp(SIM_DEST_DIR, { mode: 0o755, uid: AGENT_UID, gid: AGENT_UID });
-      if (plan.previous !== 'absent') files.writeFile(world.destination, world.previousBytes[plan.previous], { mode: 0o640, uid: APP_UID, gid: APP_UID });
+      if (plan.previous !== 'absent')
+        files.writeFile(world.destination, world.previousBytes[plan.previous], {
+          mode: 0o640,
+          uid: APP_UID,
+          gid: APP_UID,
+        });
       return files;
     }, []);
-    bind<PrivilegedFiles>(A.privileged).toResolvedValue((files: MemoryLocalFiles) => {
-      const chown = `/usr/bin/chown * ${AGENT_DATA_DIR}/filepush/*_rport_filepush`;
-      const mv = `/usr/bin/mv ${AGENT_DATA_DIR}/filepush/*_rport_filepush *`;
-      return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
-    }, [A.files]);
-    bind<FileSource>(A.source).toResolvedValue((link: InMemoryLink) => {
-      const faults: FileSourceFaults = {
-        corrupt: plan.fault === 'corrupt',
-        delayPerChunkMs: plan.delayPerChunkMs,
-        disconnectAfterBytes: plan.disconnectAfterBytes,
-      };
-      return new InMemoryFileSource({ read: world.readStaged, clientId: plan.id, transfers: world.transfers, link, clock: world.clock, chunkSize: world.chunkSize, faults });
-    }, [A.link]);
-    bind<ReceptionSettings>(A.settings).toResolvedValue(() => ({ enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false }), []);
-    bind(A.ownership).toResolvedValue((f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p), [A.files, A.privileged]);
+    bind<PrivilegedFiles>(A.privileged).toResolvedValue(
+      (files: MemoryLocalFiles) => {
+        const chown = `/usr/bin/chown * ${AGENT_DATA_DIR}/filepush/*_rport_filepush`;
+        const mv = `/usr/bin/mv ${AGENT_DATA_DIR}/filepush/*_rport_filepush *`;
+        return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
+      },
+      [A.files],
+    );
+    bind<FileSource>(A.source).toResolvedValue(
+      (link: InMemoryLink) => {
+        const faults: FileSourceFaults = {
+          corrupt: plan.fault === 'corrupt',
+          delayPerChunkMs: plan.delayPerChunkMs,
+          disconnectAfterBytes: plan.disconnectAfterBytes,
+        };
+        return new InMemoryFileSource({
+          read: world.readStaged,
+          clientId: plan.id,
+          transfers: world.transfers,
+          link,
+          clock: world.clock,
+          chunkSize: world.chunkSize,
+          faults,
+        });
+      },
+      [A.link],
+    );
+    bind<ReceptionSettings>(A.settings).toResolvedValue(
+      () => ({
+        enabled: true,
+        protectedPaths: ProtectedPaths.defaults('posix'),
+        flavor: 'posix',
+        backup: false,
+      }),
+      [],
+    );
+    bind(A.ownership).toResolvedValue(
+      (f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p),
+      [A.files, A.privileged],
+    );
     bind(A.receive).toResolvedValue(
-      (f: LocalFiles, s: FileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings) => new ReceiveFile(f, s, p, o, r, world.clock),
+      (f: LocalFiles, s: FileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings) =>
+        new ReceiveFile(f, s, p, o, r, world.clock),
       [A.files, A.source, A.privileged, A.ownership, A.settings],
     );
-    bind(A.channel).toResolvedValue((receive: ReceiveFile, link: InMemoryLink) => {
-      const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
-      return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
-    }, [A.receive, A.link]);
+    bind(A.channel).toResolvedValue(
+      (receive: ReceiveFile, link: InMemoryLink) => {
+        const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
+        return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
+      },
+      [A.receive, A.link],
+    );
   });
 }
 

@@ -23,7 +23,15 @@ import { InMemoryStagingStore } from '../adapters/memory/in-memory-staging-store
 import { ManualClock } from '../adapters/memory/manual-clock.ts';
 import { MemoryLogger } from '../adapters/memory/memory-logger.ts';
 import { SequentialIdGenerator } from '../adapters/memory/sequential-id-generator.ts';
-import { APP_UID, buildAgent, planAgents, SIM_DEST_DIR, type AgentFault, type PreviousContent, type SimulatedAgent } from './simulation-agents.ts';
+import {
+  APP_UID,
+  buildAgent,
+  planAgents,
+  SIM_DEST_DIR,
+  type AgentFault,
+  type PreviousContent,
+  type SimulatedAgent,
+} from './simulation-agents.ts';
 import { SeededRandom } from './simulation-prng.ts';
 
 export interface SimulationOptions {
@@ -80,7 +88,12 @@ const S = {
 };
 
 const SIM_ADMIN: Caller = { username: 'sim-admin', admin: true, groups: ['Administrators'] };
-const ALL_AGENTS: ClientGroup = { id: 'all-agents', description: 'every simulated agent', params: { client_id: ['agent-*'] }, allowed_user_groups: [] };
+const ALL_AGENTS: ClientGroup = {
+  id: 'all-agents',
+  description: 'every simulated agent',
+  params: { client_id: ['agent-*'] },
+  allowed_user_groups: [],
+};
 
 /** The time, ids and logging of one run: virtual and seeded, so the run repeats. */
 const infraModule = (seed: number) =>
@@ -111,18 +124,41 @@ const useCasesModule = (settings: DispatchSettings, maxBytes: number) =>
       [S.results, S.broadcaster, S.audit, S.clock],
     );
     bind(S.dispatch).toResolvedValue(
-      (ch: ClientChannels, t: LiveTransfers, st: StagingStore, rep: ReportResult, c: Clock, l: Logger, s: DispatchSettings) => new DispatchToClients(ch, t, st, rep, c, l, s),
+      (
+        ch: ClientChannels,
+        t: LiveTransfers,
+        st: StagingStore,
+        rep: ReportResult,
+        c: Clock,
+        l: Logger,
+        s: DispatchSettings,
+      ) => new DispatchToClients(ch, t, st, rep, c, l, s),
       [S.channels, S.transfers, S.staging, S.report, S.clock, S.logger, S.dispatchSettings],
     );
     bind(S.accept).toResolvedValue(
-      (st: StagingStore, reg: InMemoryClientRegistry, g: InMemoryClientGroupStore, r: ResultStore, a: AuditLog, d: DispatchToClients, ids: IdGenerator, c: Clock) =>
-        new AcceptUpload(st, reg, g, r, a, d, ids, c, maxBytes),
+      (
+        st: StagingStore,
+        reg: InMemoryClientRegistry,
+        g: InMemoryClientGroupStore,
+        r: ResultStore,
+        a: AuditLog,
+        d: DispatchToClients,
+        ids: IdGenerator,
+        c: Clock,
+      ) => new AcceptUpload(st, reg, g, r, a, d, ids, c, maxBytes),
       [S.staging, S.registry, S.groups, S.results, S.audit, S.dispatch, S.ids, S.clock],
     );
   });
 
 function uploadForm(content: Uint8Array, chunkSize: number): UploadForm {
-  const fields: [string, string][] = [['group_id', ALL_AGENTS.id], ['dest', `${SIM_DEST_DIR}/config.bin`], ['sync', 'true'], ['mode', '0640'], ['user', 'app'], ['group', 'app']];
+  const fields: [string, string][] = [
+    ['group_id', ALL_AGENTS.id],
+    ['dest', `${SIM_DEST_DIR}/config.bin`],
+    ['sync', 'true'],
+    ['mode', '0640'],
+    ['user', 'app'],
+    ['group', 'app'],
+  ];
   return {
     async *parts(): AsyncIterable<FormPart> {
       for (const [name, value] of fields) yield { kind: 'field', name, value };
@@ -157,15 +193,32 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const destination = `${SIM_DEST_DIR}/config.bin`;
 
   const agents: SimulatedAgent[] = planAgents(opts.agents, fileSize, random).map((plan) =>
-    buildAgent(plan, { clock, transfers, readStaged: (n) => staging.read(n), chunkSize, previousBytes: { same: content, old }, destination }),
+    buildAgent(plan, {
+      clock,
+      transfers,
+      readStaged: (n) => staging.read(n),
+      chunkSize,
+      previousBytes: { same: content, old },
+      destination,
+    }),
   );
   for (const a of agents) {
-    await registry.announce({ id: a.plan.id, name: a.plan.id, hostname: `${a.plan.id}.sim`, os: 'linux', tags: [], version: 'sim', fileReception: { enabled: true, protected: [] } });
+    await registry.announce({
+      id: a.plan.id,
+      name: a.plan.id,
+      hostname: `${a.plan.id}.sim`,
+      os: 'linux',
+      tags: [],
+      version: 'sim',
+      fileReception: { enabled: true, protected: [] },
+    });
     if (a.plan.fault === 'offline') await registry.disconnected(a.plan.id);
     else channels.connect(a.plan.id, a.channel);
   }
 
-  const accepted: AcceptResult = await clock.run(server.get<AcceptUpload>(S.accept).execute(SIM_ADMIN, uploadForm(content, chunkSize)));
+  const accepted: AcceptResult = await clock.run(
+    server.get<AcceptUpload>(S.accept).execute(SIM_ADMIN, uploadForm(content, chunkSize)),
+  );
   if (!accepted.ok) throw new Error(`the simulated upload was rejected: ${accepted.rejection.detail}`);
   // Drive virtual time until the server has every outcome and every agent has finished its own work.
   await clock.run(accepted.distributed.then(() => Promise.all(agents.map((a) => a.channel.idle()))));
@@ -173,7 +226,13 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   return inspect(opts.seed, accepted.upload.staged.uuid, agents, server, { content, destination });
 }
 
-function inspect(seed: number, uuid: string, agents: SimulatedAgent[], server: Container, expected: { content: Uint8Array; destination: string }): SimulationReport {
+function inspect(
+  seed: number,
+  uuid: string,
+  agents: SimulatedAgent[],
+  server: Container,
+  expected: { content: Uint8Array; destination: string },
+): SimulationReport {
   const results = server.get<InMemoryResultStore>(S.results);
   const broadcaster = server.get<InMemoryResultBroadcaster>(S.broadcaster);
   const audit = server.get<InMemoryAuditLog>(S.audit);
@@ -184,7 +243,14 @@ function inspect(seed: number, uuid: string, agents: SimulatedAgent[], server: C
     const id = a.plan.id;
     const outcome: PushOutcome | undefined = outcomes.find((o) => o.client_id === id);
     const now = a.files.read(expected.destination);
-    const destination = now === undefined ? 'absent' : same(now, expected.content) ? 'new' : a.before && same(now, a.before) ? 'previous' : 'other';
+    const destination =
+      now === undefined
+        ? 'absent'
+        : same(now, expected.content)
+          ? 'new'
+          : a.before && same(now, a.before)
+            ? 'previous'
+            : 'other';
     const row: AgentResult = {
       clientId: id,
       fault: a.plan.fault,
@@ -197,15 +263,27 @@ function inspect(seed: number, uuid: string, agents: SimulatedAgent[], server: C
       destination,
       tempFilesLeft: a.files.tempFiles().length,
     };
-    if (row.recorded !== 1 || row.broadcast !== 1 || row.audited !== 1) violations.push(`${id}: ${row.recorded} recorded, ${row.broadcast} broadcast, ${row.audited} audited outcomes (want exactly 1 each)`);
-    if (destination === 'other') violations.push(`${id}: the destination holds bytes that are neither the new file nor its previous content`);
-    if (destination === 'absent' && a.before) violations.push(`${id}: the previous destination file was lost`);
+    if (row.recorded !== 1 || row.broadcast !== 1 || row.audited !== 1)
+      violations.push(
+        `${id}: ${row.recorded} recorded, ${row.broadcast} broadcast, ${row.audited} audited outcomes (want exactly 1 each)`,
+      );
+    if (destination === 'other')
+      violations.push(
+        `${id}: the destination holds bytes that are neither the new file nor its previous content`,
+      );
+    if (destination === 'absent' && a.before)
+      violations.push(`${id}: the previous destination file was lost`);
     if (row.status === 'success') {
       const st = a.files.lstat(expected.destination);
-      if (destination !== 'new' || st?.mode !== 0o640 || st.uid !== APP_UID) violations.push(`${id}: success reported but the destination is ${destination} with mode ${st?.mode.toString(8)} uid ${st?.uid}`);
+      if (destination !== 'new' || st?.mode !== 0o640 || st.uid !== APP_UID)
+        violations.push(
+          `${id}: success reported but the destination is ${destination} with mode ${st?.mode.toString(8)} uid ${st?.uid}`,
+        );
     }
-    if (row.status === 'error' && destination === 'new' && a.plan.previous !== 'same') violations.push(`${id}: error reported but the new file was placed`);
-    if (row.tempFilesLeft > 0) violations.push(`${id}: ${row.tempFilesLeft} temp file(s) left in the agent's filepush dir`);
+    if (row.status === 'error' && destination === 'new' && a.plan.previous !== 'same')
+      violations.push(`${id}: error reported but the new file was placed`);
+    if (row.tempFilesLeft > 0)
+      violations.push(`${id}: ${row.tempFilesLeft} temp file(s) left in the agent's filepush dir`);
     return row;
   });
   const staging = server.get<InMemoryStagingStore>(S.staging);
@@ -214,7 +292,15 @@ function inspect(seed: number, uuid: string, agents: SimulatedAgent[], server: C
   if (transfers.size > 0) violations.push(`server: ${transfers.size} live transfer grant(s) left`);
   const counts: Record<OutcomeStatus, number> = { success: 0, ignored: 0, error: 0 };
   for (const r of rows) if (r.status !== 'none') counts[r.status]++;
-  return { seed, uuid, rows, counts, stagedLeft: staging.names().length, liveTransfersLeft: transfers.size, violations };
+  return {
+    seed,
+    uuid,
+    rows,
+    counts,
+    stagedLeft: staging.names().length,
+    liveTransfersLeft: transfers.size,
+    violations,
+  };
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

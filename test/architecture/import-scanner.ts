@@ -42,20 +42,28 @@ export function violationsIn(file: string, source: string, srcRoot: string): Imp
       out.push({ file, specifier, why: `outside src/domain and src/ports (${relative(srcRoot, target)})` });
     }
   }
-  if (COMPUTED_IMPORT.test(source.replace(/\/\*[\s\S]*?\*\//g, ''))) out.push({ file, specifier: '<computed>', why: 'a dynamic import with a computed specifier' });
+  if (COMPUTED_IMPORT.test(source.replace(/\/\*[\s\S]*?\*\//g, '')))
+    out.push({ file, specifier: '<computed>', why: 'a dynamic import with a computed specifier' });
   return out;
 }
 
 export async function sourceFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   const nested = await Promise.all(
-    entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : Promise.resolve(/\.(c|m)?[jt]sx?$/.test(e.name) ? [join(dir, e.name)] : []))),
+    entries.map((e) =>
+      e.isDirectory()
+        ? sourceFiles(join(dir, e.name))
+        : Promise.resolve(/\.(c|m)?[jt]sx?$/.test(e.name) ? [join(dir, e.name)] : []),
+    ),
   );
   return nested.flat();
 }
 
 export async function scanLayers(srcRoot: string): Promise<{ files: number; violations: ImportViolation[] }> {
-  const files = [...(await sourceFiles(join(srcRoot, 'domain'))), ...(await sourceFiles(join(srcRoot, 'ports')))];
+  const files = [
+    ...(await sourceFiles(join(srcRoot, 'domain'))),
+    ...(await sourceFiles(join(srcRoot, 'ports'))),
+  ];
   const violations: ImportViolation[] = [];
   for (const f of files) violations.push(...violationsIn(f, await readFile(f, 'utf8'), srcRoot));
   return { files: files.length, violations };

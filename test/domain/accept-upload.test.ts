@@ -6,30 +6,60 @@ import type { ClientChannel } from '../../src/ports/client-channel.ts';
 import { MalformedFormError, type FormPart, type UploadForm } from '../../src/ports/upload-form.ts';
 import { ADMIN, chunks, client, form, group, makeServer } from './support/server-fixture.ts';
 
-const answering = (verdict = success('file successfully copied to destination')): ClientChannel => ({ push: async () => verdict });
+const answering = (verdict = success('file successfully copied to destination')): ClientChannel => ({
+  push: async () => verdict,
+});
 
 function setup(opts: Parameters<typeof makeServer>[0] = {}) {
-  const s = makeServer({ clients: [client('c1'), client('c2'), client('c3', { tags: ['db'] })], groups: [group('dbs', { tag: ['db'] }, ['DB Admins']), group('empty', { tag: ['none'] })], ...opts });
+  const s = makeServer({
+    clients: [client('c1'), client('c2'), client('c3', { tags: ['db'] })],
+    groups: [group('dbs', { tag: ['db'] }, ['DB Admins']), group('empty', { tag: ['none'] })],
+    ...opts,
+  });
   for (const id of ['c1', 'c2', 'c3']) s.channels.connect(id, answering());
   return s;
 }
 
-const rejectedAudits = (s: ReturnType<typeof makeServer>) => s.audit.entries.filter((e) => e.action === 'rejected');
+const rejectedAudits = (s: ReturnType<typeof makeServer>) =>
+  s.audit.entries.filter((e) => e.action === 'rejected');
 
 describe('AcceptUpload', () => {
   it('send file success: staged with md5 and sha256, results begun, accepted upload audited, every target gets an outcome', async () => {
     const s = setup();
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['client_id', 'c2'], ['dest', '/srv/x.txt'], ['mode', '0640'], ['force', 'true'], { file: 'hello' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(
+        ['client_id', 'c1'],
+        ['client_id', 'c2'],
+        ['dest', '/srv/x.txt'],
+        ['mode', '0640'],
+        ['force', 'true'],
+        { file: 'hello' },
+      ),
+    );
     expect(r.ok).to.equal(true);
     if (!r.ok) return;
-    expect(r.upload.staged).to.include({ size: 5, md5: '5d41402abc4b2a76b9719d911017c592', sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824' });
-    expect(r.upload).to.include({ destination: '/srv/x.txt', force: true, sync: false, mode: 0o640, requestedBy: 'admin' });
+    expect(r.upload.staged).to.include({
+      size: 5,
+      md5: '5d41402abc4b2a76b9719d911017c592',
+      sha256: '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+    });
+    expect(r.upload).to.include({
+      destination: '/srv/x.txt',
+      force: true,
+      sync: false,
+      mode: 0o640,
+      requestedBy: 'admin',
+    });
     expect(r.upload.targets).to.deep.equal(['c1', 'c2']);
     const accepted = s.audit.entries.find((e) => e.action === 'accepted');
     expect(accepted?.upload_uuid).to.equal(r.upload.staged.uuid);
     expect(accepted?.request).to.include({ dest: '/srv/x.txt', size: 5, filename: 'file.txt' });
     await r.distributed;
-    expect(s.results.outcomes(r.upload.staged.uuid).map((o) => o.status)).to.deep.equal(['success', 'success']);
+    expect(s.results.outcomes(r.upload.staged.uuid).map((o) => o.status)).to.deep.equal([
+      'success',
+      'success',
+    ]);
     expect(s.staging.names()).to.deep.equal([]);
   });
 
@@ -41,13 +71,21 @@ describe('AcceptUpload', () => {
 
   it('a group target is expanded to its clients, each once, together with explicit clients', async () => {
     const s = setup();
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c3'], ['client_id', 'c3'], ['group_id', 'dbs'], ['dest', '/srv/x'], { file: 'abc' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'c3'], ['client_id', 'c3'], ['group_id', 'dbs'], ['dest', '/srv/x'], {
+        file: 'abc',
+      }),
+    );
     expect(r.ok && r.upload.targets).to.deep.equal(['c3']);
   });
 
   it('over the size limit: rejected as too large (413), nothing stays staged, and the rejection is audited', async () => {
     const s = setup({ maxBytes: 4 });
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'too many bytes' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'too many bytes' }),
+    );
     expect(r.ok).to.equal(false);
     if (r.ok) return;
     expect(r.rejection).to.include({ kind: 'too-large', field: 'upload' });
@@ -60,12 +98,17 @@ describe('AcceptUpload', () => {
 
   it('exactly at the size limit: accepted', async () => {
     const s = setup({ maxBytes: 3 });
-    expect((await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'abc' }))).ok).to.equal(true);
+    expect(
+      (await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'abc' }))).ok,
+    ).to.equal(true);
   });
 
   it('an unknown client: rejected (404) naming the client_id, nothing left staged, audited', async () => {
     const s = setup();
-    const r = await s.accept.execute(ADMIN, form({ file: 'abc' }, ['client_id', 'c1'], ['client_id', 'ghost'], ['dest', '/srv/x']));
+    const r = await s.accept.execute(
+      ADMIN,
+      form({ file: 'abc' }, ['client_id', 'c1'], ['client_id', 'ghost'], ['dest', '/srv/x']),
+    );
     expect(!r.ok && r.rejection).to.deep.include({ kind: 'not-found', field: 'client_id' });
     expect(!r.ok && r.rejection.detail).to.contain('ghost');
     expect(s.staging.names()).to.deep.equal([]);
@@ -111,13 +154,19 @@ describe('AcceptUpload', () => {
     const r = await s.accept.execute(dbAdmin, form({ file: 'abc' }, ['client_id', 'c1'], ['dest', '/srv/x']));
     expect(!r.ok && r.rejection).to.deep.include({ kind: 'forbidden', field: 'client_id' });
     expect(s.staging.names()).to.deep.equal([]);
-    const ok = await s.accept.execute(dbAdmin, form({ file: 'abc' }, ['client_id', 'c3'], ['dest', '/srv/x']));
+    const ok = await s.accept.execute(
+      dbAdmin,
+      form({ file: 'abc' }, ['client_id', 'c3'], ['dest', '/srv/x']),
+    );
     expect(ok.ok).to.equal(true);
   });
 
   it('a user may not push to a client group not allowed for them: forbidden naming group_id', async () => {
     const s = setup();
-    const r = await s.accept.execute({ username: 'ned', admin: false, groups: [] }, form({ file: 'abc' }, ['group_id', 'dbs'], ['dest', '/srv/x']));
+    const r = await s.accept.execute(
+      { username: 'ned', admin: false, groups: [] },
+      form({ file: 'abc' }, ['group_id', 'dbs'], ['dest', '/srv/x']),
+    );
     expect(!r.ok && r.rejection).to.deep.include({ kind: 'forbidden', field: 'group_id' });
   });
 
@@ -129,14 +178,20 @@ describe('AcceptUpload', () => {
 
   it('two file parts: rejected, and the first staged file is removed', async () => {
     const s = setup();
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'a' }, { file: 'b' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'a' }, { file: 'b' }),
+    );
     expect(!r.ok && r.rejection.detail).to.contain('more than one file');
     expect(s.staging.names()).to.deep.equal([]);
   });
 
   it('a file part under another name: rejected naming that part', async () => {
     const s = setup();
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'a', name: 'file' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'a', name: 'file' }),
+    );
     expect(!r.ok && r.rejection.field).to.equal('file');
   });
 
@@ -181,14 +236,19 @@ describe('AcceptUpload', () => {
     await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'SECRET-CONTENT' }));
     await s.accept.execute(ADMIN, form(['client_id', 'ghost'], ['dest', '/srv/x'], { file: 'abc' }));
     await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', 'rel'], { file: 'abc' }));
-    expect(s.audit.entries.filter((e) => e.action === 'accepted' || e.action === 'rejected').map((e) => e.action)).to.deep.equal(['accepted', 'rejected', 'rejected']);
+    expect(
+      s.audit.entries.filter((e) => e.action === 'accepted' || e.action === 'rejected').map((e) => e.action),
+    ).to.deep.equal(['accepted', 'rejected', 'rejected']);
     expect(JSON.stringify(s.audit.entries)).not.to.contain('SECRET-CONTENT');
   });
 
   it('the outcome of a client that fails is recorded as error while others succeed', async () => {
     const s = setup();
     s.channels.connect('c2', answering(failure('boom')));
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['client_id', 'c2'], ['dest', '/srv/x'], { file: 'abc' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'c1'], ['client_id', 'c2'], ['dest', '/srv/x'], { file: 'abc' }),
+    );
     if (!r.ok) throw new Error('rejected');
     await r.distributed;
     expect(s.results.outcomes(r.upload.staged.uuid).map((o) => [o.client_id, o.status])).to.deep.equal([

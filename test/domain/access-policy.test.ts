@@ -5,7 +5,12 @@ import { isWindowsClient } from '../../src/domain/client.ts';
 import { client, group } from './support/server-fixture.ts';
 
 describe('client-group matching', () => {
-  const web1 = client('c-web-1', { name: 'web-1', hostname: 'web1.example.org', os: 'linux', tags: ['prod', 'eu/west'] });
+  const web1 = client('c-web-1', {
+    name: 'web-1',
+    hostname: 'web1.example.org',
+    os: 'linux',
+    tags: ['prod', 'eu/west'],
+  });
   const db1 = client('c-db-1', { name: 'db-1', hostname: 'db1.example.org', os: 'windows', tags: ['prod'] });
 
   it('a client matches when every given attribute matches one of its patterns', () => {
@@ -25,7 +30,9 @@ describe('client-group matching', () => {
     expect(groupMatches(group('g', { name: [] }), web1)).to.equal(false);
   });
   it('a group by os selects the clients of that os', () => {
-    expect(clientsOfGroup(group('g', { os: ['win*'] }), [web1, db1]).map((c) => c.id)).to.deep.equal(['c-db-1']);
+    expect(clientsOfGroup(group('g', { os: ['win*'] }), [web1, db1]).map((c) => c.id)).to.deep.equal([
+      'c-db-1',
+    ]);
   });
   it('a Windows client is told by its os', () => {
     expect(isWindowsClient(db1)).to.equal(true);

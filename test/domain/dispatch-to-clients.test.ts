@@ -11,11 +11,25 @@ const OK = success('file successfully copied to destination');
 async function staged(s: ReturnType<typeof makeServer>, targets: string[]): Promise<AcceptedUpload> {
   const file = await s.staging.stage('u-1', chunks('payload'), 100);
   await s.results.begin(file.uuid, targets);
-  return { staged: file, filename: 'f', destination: '/srv/x', force: false, sync: false, ownership: {}, targets, requestedBy: 'admin' };
+  return {
+    staged: file,
+    filename: 'f',
+    destination: '/srv/x',
+    force: false,
+    sync: false,
+    ownership: {},
+    targets,
+    requestedBy: 'admin',
+  };
 }
 
 /** A channel that answers after a virtual delay, counting how many pushes are in flight at once. */
-function delayed(s: ReturnType<typeof makeServer>, ms: number, gauge: { now: number; max: number }, verdict: PushVerdict = OK): ClientChannel {
+function delayed(
+  s: ReturnType<typeof makeServer>,
+  ms: number,
+  gauge: { now: number; max: number },
+  verdict: PushVerdict = OK,
+): ClientChannel {
   return {
     push: async (_req, signal) => {
       gauge.now++;
@@ -42,7 +56,10 @@ describe('DispatchToClients', () => {
 
   it('a client silent past its timeout gets an error outcome, never a hang', async () => {
     const s = makeServer({ dispatch: { timeoutMs: 5_000 } });
-    s.channels.connect('mute', new InMemoryClientChannel({ execute: async () => OK }, undefined, { faults: { silent: true } }));
+    s.channels.connect(
+      'mute',
+      new InMemoryClientChannel({ execute: async () => OK }, undefined, { faults: { silent: true } }),
+    );
     const upload = await staged(s, ['mute']);
     const start = s.clock.now().getTime();
     await s.clock.run(s.dispatch.execute(upload));
@@ -89,7 +106,12 @@ describe('DispatchToClients', () => {
     const gauge = { now: 0, max: 0 };
     for (const id of ['a', 'b', 'c']) {
       const inner = delayed(s, id === 'c' ? 50 : 10, gauge);
-      s.channels.connect(id, { push: (r, sig) => (seenStaged.push(s.staging.names().includes(stagedName('u-1'))), inner.push(r, sig)) });
+      s.channels.connect(id, {
+        push: (r, sig) => (
+          seenStaged.push(s.staging.names().includes(stagedName('u-1'))),
+          inner.push(r, sig)
+        ),
+      });
     }
     const done = s.dispatch.execute(await staged(s, ['a', 'b', 'c']));
     await s.clock.advance(20);
@@ -109,7 +131,9 @@ describe('DispatchToClients', () => {
   it('the client may fetch the staged file only while its push is live', async () => {
     const s = makeServer();
     const during: boolean[] = [];
-    s.channels.connect('c1', { push: async (req) => (during.push(s.transfers.isAllowed('c1', req.sourceName)), OK) });
+    s.channels.connect('c1', {
+      push: async (req) => (during.push(s.transfers.isAllowed('c1', req.sourceName)), OK),
+    });
     await s.dispatch.execute(await staged(s, ['c1']));
     expect(during).to.deep.equal([true]);
     expect(s.transfers.isAllowed('c1', stagedName('u-1'))).to.equal(false);
@@ -137,7 +161,9 @@ describe('DispatchToClients', () => {
       return original(e);
     };
     await s.dispatch.execute(upload);
-    expect(s.logger.lines.filter((l) => l.level === 'error').map((l) => l.fields.err)).to.deep.equal(['disk full']);
+    expect(s.logger.lines.filter((l) => l.level === 'error').map((l) => l.fields.err)).to.deep.equal([
+      'disk full',
+    ]);
     expect(s.results.outcomes('u-1')).to.have.length(2);
     expect(s.staging.names()).to.deep.equal([]);
   });
@@ -145,7 +171,10 @@ describe('DispatchToClients', () => {
   it('through AcceptUpload, a push to an offline and an online client reports both, each once', async () => {
     const s = makeServer({ clients: [client('on'), client('off', { connected: false })] });
     s.channels.connect('on', { push: async () => OK });
-    const r = await s.accept.execute(ADMIN, form(['client_id', 'on'], ['client_id', 'off'], ['dest', '/srv/x'], { file: 'abc' }));
+    const r = await s.accept.execute(
+      ADMIN,
+      form(['client_id', 'on'], ['client_id', 'off'], ['dest', '/srv/x'], { file: 'abc' }),
+    );
     if (!r.ok) throw new Error('rejected');
     await r.distributed;
     expect(s.broadcaster.published.map((o) => [o.client_id, o.status]).sort()).to.deep.equal([

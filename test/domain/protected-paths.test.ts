@@ -1,33 +1,86 @@
 import { expect } from 'chai';
-import { checkDestination, flavorOf, normalizePosix, normalizeWindows, parentOf, selfAndAncestors } from '../../src/domain/destination.ts';
-import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS, ProtectedPaths } from '../../src/domain/protected-paths.ts';
+import {
+  checkDestination,
+  flavorOf,
+  normalizePosix,
+  normalizeWindows,
+  parentOf,
+  selfAndAncestors,
+} from '../../src/domain/destination.ts';
+import {
+  DEFAULT_PROTECTED_POSIX,
+  DEFAULT_PROTECTED_WINDOWS,
+  ProtectedPaths,
+} from '../../src/domain/protected-paths.ts';
 
 describe('protected paths, POSIX defaults', () => {
   const posix = ProtectedPaths.defaults('posix');
 
   it('the POSIX defaults are /bin, /sbin, /boot, /usr/bin, /usr/sbin, /dev, /lib*, /run', () => {
-    expect(DEFAULT_PROTECTED_POSIX).to.deep.equal(['/bin', '/sbin', '/boot', '/usr/bin', '/usr/sbin', '/dev', '/lib*', '/run']);
+    expect(DEFAULT_PROTECTED_POSIX).to.deep.equal([
+      '/bin',
+      '/sbin',
+      '/boot',
+      '/usr/bin',
+      '/usr/sbin',
+      '/dev',
+      '/lib*',
+      '/run',
+    ]);
   });
 
-  for (const p of ['/bin', '/sbin', '/boot', '/usr/bin', '/usr/sbin', '/dev', '/lib', '/lib64', '/libx32', '/run']) {
+  for (const p of [
+    '/bin',
+    '/sbin',
+    '/boot',
+    '/usr/bin',
+    '/usr/sbin',
+    '/dev',
+    '/lib',
+    '/lib64',
+    '/libx32',
+    '/run',
+  ]) {
     it(`a protected path itself is rejected: ${p}`, () => {
       expect(posix.refusing(p)).to.be.a('string');
     });
   }
 
-  for (const p of ['/bin/yourfile.txt', '/bin/somefile.csv', '/usr/bin/a/b/c/d/e', '/boot/grub/grub.cfg', '/lib64/x/y.so', '/run/lock/x']) {
+  for (const p of [
+    '/bin/yourfile.txt',
+    '/bin/somefile.csv',
+    '/usr/bin/a/b/c/d/e',
+    '/boot/grub/grub.cfg',
+    '/lib64/x/y.so',
+    '/run/lock/x',
+  ]) {
     it(`anywhere beneath a protected path, at any depth, is rejected: ${p}`, () => {
       expect(posix.refusing(p)).to.be.a('string');
     });
   }
 
-  for (const p of ['//bin/x', '/usr//bin/x', '/etc/../bin/x', '/./usr/./sbin/x', '/tmp/a/../../dev/x', '/../../bin/x', '/usr/bin/.']) {
+  for (const p of [
+    '//bin/x',
+    '/usr//bin/x',
+    '/etc/../bin/x',
+    '/./usr/./sbin/x',
+    '/tmp/a/../../dev/x',
+    '/../../bin/x',
+    '/usr/bin/.',
+  ]) {
     it(`a path that normalises to a protected one is rejected: ${p}`, () => {
       expect(posix.refusing(p)).to.be.a('string');
     });
   }
 
-  for (const p of ['/etc/bin/yourfile.txt', '/binary/x', '/usr/local/bin/x', '/home/run/x', '/var/lib/x', '/tmp/dev']) {
+  for (const p of [
+    '/etc/bin/yourfile.txt',
+    '/binary/x',
+    '/usr/local/bin/x',
+    '/home/run/x',
+    '/var/lib/x',
+    '/tmp/dev',
+  ]) {
     it(`a path that only looks like a protected one is allowed: ${p}`, () => {
       expect(posix.refusing(p)).to.equal(undefined);
     });
@@ -92,7 +145,14 @@ describe('protected paths, Windows defaults', () => {
     });
   }
 
-  for (const p of ['C:\\Temp\\Windows\\x', 'D:\\Windows\\x', 'C:\\Windows2\\x', 'C:\\ProgramDataX\\x', '\\\\server\\share\\Windows\\x', 'C:\\Users\\me\\x']) {
+  for (const p of [
+    'C:\\Temp\\Windows\\x',
+    'D:\\Windows\\x',
+    'C:\\Windows2\\x',
+    'C:\\ProgramDataX\\x',
+    '\\\\server\\share\\Windows\\x',
+    'C:\\Users\\me\\x',
+  ]) {
     it(`a Windows path that only looks protected is allowed: ${p}`, () => {
       expect(win.refusing(p)).to.equal(undefined);
     });
@@ -140,7 +200,10 @@ describe('destination validation', () => {
   }
 
   it('a POSIX dest is normalised: doubled slashes, "." and ".." removed', () => {
-    expect(checkDestination('/srv//app/./x/../file.txt')).to.deep.equal({ ok: true, normalized: '/srv/app/file.txt' });
+    expect(checkDestination('/srv//app/./x/../file.txt')).to.deep.equal({
+      ok: true,
+      normalized: '/srv/app/file.txt',
+    });
   });
 
   it('".." never climbs above the root', () => {
@@ -148,7 +211,10 @@ describe('destination validation', () => {
   });
 
   it('a Windows dest is normalised to backslashes with an upper-case drive', () => {
-    expect(checkDestination('c:/Users//me/./x.txt')).to.deep.equal({ ok: true, normalized: 'C:\\Users\\me\\x.txt' });
+    expect(checkDestination('c:/Users//me/./x.txt')).to.deep.equal({
+      ok: true,
+      normalized: 'C:\\Users\\me\\x.txt',
+    });
   });
 
   it('a Windows UNC dest keeps its server and share', () => {

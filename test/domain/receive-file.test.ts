@@ -2,7 +2,16 @@ import { expect } from 'chai';
 import { InMemoryLink } from '../../src/adapters/memory/in-memory-link.ts';
 import { ProtectedPaths } from '../../src/domain/protected-paths.ts';
 import { SUCCESS_MESSAGE } from '../../src/domain/receive-file.ts';
-import { DATA_DIR, HERO_UID, makeAgent, md5, RPORT_GID, RPORT_UID, SPEC_SUDO_RULES, STAFF_GID } from './support/agent-fixture.ts';
+import {
+  DATA_DIR,
+  HERO_UID,
+  makeAgent,
+  md5,
+  RPORT_GID,
+  RPORT_UID,
+  SPEC_SUDO_RULES,
+  STAFF_GID,
+} from './support/agent-fixture.ts';
 
 const DEST = '/srv/app/file.txt';
 
@@ -47,9 +56,15 @@ describe('ReceiveFile: writing and replacing', () => {
     expect(v.status).to.equal('success');
     expect(a.files.readText(DEST)).to.equal('new content');
     expect(seen.length).to.be.greaterThan(3);
-    expect(seen.every((s) => s === 'old content' || s === 'new content'), 'destination was missing or partial at some point').to.equal(true);
+    expect(
+      seen.every((s) => s === 'old content' || s === 'new content'),
+      'destination was missing or partial at some point',
+    ).to.equal(true);
     const firstNew = seen.indexOf('new content');
-    expect(seen.slice(firstNew).every((s) => s === 'new content'), 'old content came back').to.equal(true);
+    expect(
+      seen.slice(firstNew).every((s) => s === 'new content'),
+      'old content came back',
+    ).to.equal(true);
   });
 
   it('force on a file in a directory the agent may not write uses the sudo mv rule', async () => {
@@ -168,7 +183,9 @@ describe('ReceiveFile: mode, owner and integrity', () => {
   });
 
   it('a setuid mode survives the chown that would clear it (sudo chmod rule given)', async () => {
-    const a = makeAgent({ sudoRules: [...SPEC_SUDO_RULES, `/usr/bin/chmod * ${DATA_DIR}/filepush/*_rport_filepush`] });
+    const a = makeAgent({
+      sudoRules: [...SPEC_SUDO_RULES, `/usr/bin/chmod * ${DATA_DIR}/filepush/*_rport_filepush`],
+    });
     expect((await a.push('x', { mode: 0o4750, ownership: { user: 'hero' } })).status).to.equal('success');
     expect(a.files.lstat(DEST)).to.include({ mode: 0o4750, uid: HERO_UID });
   });
@@ -187,7 +204,9 @@ describe('ReceiveFile: mode, owner and integrity', () => {
     const v = await a.push('x', { ownership: { user: 'hero', group: 'staff' } });
     expect(v.status).to.equal('success');
     expect(a.files.lstat(DEST)).to.include({ uid: HERO_UID, gid: STAFF_GID });
-    expect(a.privileged.ran[0]).to.match(new RegExp(`^/usr/bin/chown hero:staff ${DATA_DIR}/filepush/.*_rport_filepush$`));
+    expect(a.privileged.ran[0]).to.match(
+      new RegExp(`^/usr/bin/chown hero:staff ${DATA_DIR}/filepush/.*_rport_filepush$`),
+    );
   });
 
   it('a group the agent belongs to is applied without sudo', async () => {
@@ -284,7 +303,17 @@ describe('ReceiveFile: destination rules on the agent', () => {
     });
   }
 
-  for (const dest of ['/bin', '/bin/evil', '/usr/bin/deep/deeper/evil', '/etc/../bin/evil', '//bin//evil', '/lib64/evil.so', '/lib/x', '/run/user/1/x', '/srv/../dev/null2']) {
+  for (const dest of [
+    '/bin',
+    '/bin/evil',
+    '/usr/bin/deep/deeper/evil',
+    '/etc/../bin/evil',
+    '//bin//evil',
+    '/lib64/evil.so',
+    '/lib/x',
+    '/run/user/1/x',
+    '/srv/../dev/null2',
+  ]) {
     it(`a protected destination is refused: ${dest}`, async () => {
       const a = makeAgent();
       const v = await a.push('x', { destination: dest, force: true });
@@ -353,7 +382,12 @@ describe('ReceiveFile: concurrency', () => {
     const both = Promise.all([a.receive.execute(r1), a.receive.execute(r2)]);
     const [v1, v2] = await a.clock.run(both);
     expect([v1.status, v2.status]).to.deep.equal(['success', 'success']);
-    expect(events).to.deep.equal([`writeTemp:${DATA_DIR}/filepush/${r1.sourceName}`, 'place:dest', `writeTemp:${DATA_DIR}/filepush/${r2.sourceName}`, 'place:dest']);
+    expect(events).to.deep.equal([
+      `writeTemp:${DATA_DIR}/filepush/${r1.sourceName}`,
+      'place:dest',
+      `writeTemp:${DATA_DIR}/filepush/${r2.sourceName}`,
+      'place:dest',
+    ]);
     expect(a.files.readText(DEST)).to.equal('second version');
   });
 
@@ -363,7 +397,10 @@ describe('ReceiveFile: concurrency', () => {
     a.files.onChange((op) => {
       if (op === 'writeTemp' || op === 'place') events.push(op);
     });
-    const both = Promise.all([a.push('first version', { destination: '/srv/app/a' }), a.push('second version', { destination: '/srv/app/b' })]);
+    const both = Promise.all([
+      a.push('first version', { destination: '/srv/app/a' }),
+      a.push('second version', { destination: '/srv/app/b' }),
+    ]);
     await a.clock.run(both);
     expect(events).to.deep.equal(['writeTemp', 'writeTemp', 'place', 'place']);
   });

@@ -21,8 +21,18 @@ describe('ReportResult', () => {
     expect(s.results.outcomes('u-1')).to.deep.equal([outcome('c1')]);
     expect(heard).to.deep.equal([outcome('c1')]);
     expect(s.audit.entries).to.have.length(1);
-    expect(s.audit.entries[0]).to.deep.include({ action: 'success', username: 'admin', client_id: 'c1', upload_uuid: 'u-1', application: 'uploads' });
-    expect(s.audit.entries[0].request).to.deep.equal({ filepath: '/srv/x', size: 3, message: 'success message' });
+    expect(s.audit.entries[0]).to.deep.include({
+      action: 'success',
+      username: 'admin',
+      client_id: 'c1',
+      upload_uuid: 'u-1',
+      application: 'uploads',
+    });
+    expect(s.audit.entries[0].request).to.deep.equal({
+      filepath: '/srv/x',
+      size: 3,
+      message: 'success message',
+    });
   });
 
   it('each client is reported once: a second outcome for the same client is neither broadcast nor audited', async () => {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { parseUploadFields } from '../../src/domain/upload-fields.ts';
 
-const fields = (o: Record<string, string | string[]>): Map<string, string[]> => new Map(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
+const fields = (o: Record<string, string | string[]>): Map<string, string[]> =>
+  new Map(Object.entries(o).map(([k, v]) => [k, Array.isArray(v) ? v : [v]]));
 const base = { client_id: 'c1', dest: '/srv/x' };
 
 describe('upload form fields', () => {
@@ -15,7 +16,16 @@ describe('upload form fields', () => {
       targets: { clientIds: ['c1'], groupIds: [] },
     });
   });
-  for (const [v, b] of [['true', true], ['1', true], ['on', true], ['YES', true], ['false', false], ['0', false], ['off', false], ['', false]] as const) {
+  for (const [v, b] of [
+    ['true', true],
+    ['1', true],
+    ['on', true],
+    ['YES', true],
+    ['false', false],
+    ['0', false],
+    ['off', false],
+    ['', false],
+  ] as const) {
     it(`force "${v}" is ${b}`, () => {
       const r = parseUploadFields(fields({ ...base, force: v, sync: v }));
       expect('force' in r && [r.force, r.sync]).to.deep.equal([b, b]);
@@ -42,11 +52,16 @@ describe('upload form fields', () => {
   });
   it('destinations the server never writes to are rejected: /proc, /sys, /dev, /run', () => {
     for (const dest of ['/proc/1/mem', '/sys/kernel/x', '/dev/sda', '/run/x', '/tmp/../proc/x']) {
-      expect(parseUploadFields(fields({ ...base, dest })), dest).to.deep.include({ kind: 'invalid', field: 'dest' });
+      expect(parseUploadFields(fields({ ...base, dest })), dest).to.deep.include({
+        kind: 'invalid',
+        field: 'dest',
+      });
     }
   });
   it('repeated and blank client ids are reduced to unique ones', () => {
-    const r = parseUploadFields(fields({ dest: '/x', client_id: ['a', ' a ', '', 'b'], group_id: ['g', 'g'] }));
+    const r = parseUploadFields(
+      fields({ dest: '/x', client_id: ['a', ' a ', '', 'b'], group_id: ['g', 'g'] }),
+    );
     expect('targets' in r && r.targets).to.deep.equal({ clientIds: ['a', 'b'], groupIds: ['g'] });
   });
   it('blank user and group mean "not given"', () => {

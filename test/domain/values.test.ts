@@ -7,7 +7,15 @@ import { errorCode, isPermissionDenied, messageOf } from '../../src/domain/error
 import { KeyedQueue } from '../../src/domain/keyed-queue.ts';
 
 describe('file mode parsing', () => {
-  const good: [string, number][] = [['0644', 0o644], ['644', 0o644], ['0764', 0o764], ['4755', 0o4755], ['0', 0], [' 0600 ', 0o600], ['07777', 0o7777]];
+  const good: [string, number][] = [
+    ['0644', 0o644],
+    ['644', 0o644],
+    ['0764', 0o764],
+    ['4755', 0o4755],
+    ['0', 0],
+    [' 0600 ', 0o600],
+    ['07777', 0o7777],
+  ];
   for (const [text, mode] of good) {
     it(`"${text}" is the octal mode ${mode.toString(8)}`, () => {
       expect(parseMode(text)).to.deep.equal({ mode });
@@ -39,7 +47,8 @@ describe('owner and group names', () => {
     it(`"${n}" is a plain account name`, () => expect(isPlainAccountName(n)).to.equal(true));
   }
   for (const n of ['-R', '--reference=/etc/shadow', 'a b', 'a;rm', 'a/b', '', 'x'.repeat(40), 'a:b']) {
-    it(`"${n}" is refused, so it can never be an option or a second argument to chown`, () => expect(isPlainAccountName(n)).to.equal(false));
+    it(`"${n}" is refused, so it can never be an option or a second argument to chown`, () =>
+      expect(isPlainAccountName(n)).to.equal(false));
   }
   it('the problem names the field at fault', () => {
     expect(ownershipProblem({ user: 'ok', group: '-x' })).to.contain('group "-x"');

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { runSimulation, type SimulationReport } from '../../src/composition/simulation-root.ts';
 import { SeededRandom } from '../../src/composition/simulation-prng.ts';
 
-const fingerprint = (r: SimulationReport) => r.rows.map((x) => [x.clientId, x.fault, x.previous, x.status, x.message, x.destination]);
+const fingerprint = (r: SimulationReport) =>
+  r.rows.map((x) => [x.clientId, x.fault, x.previous, x.status, x.message, x.destination]);
 
 describe('simulation: one server, 200 agents, faults from a seed', function () {
   this.timeout(60_000);
@@ -14,7 +15,8 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
 
   it('faults of every kind were injected (disconnect, EPERM on chown, corrupted bytes, slow links, offline, silent)', () => {
     const faults = new Set(first.rows.map((r) => r.fault));
-    for (const f of ['disconnect', 'eperm-chown', 'corrupt', 'slow', 'offline', 'silent', 'none']) expect(faults, f).to.include(f);
+    for (const f of ['disconnect', 'eperm-chown', 'corrupt', 'slow', 'offline', 'silent', 'none'])
+      expect(faults, f).to.include(f);
     expect(first.counts.success).to.be.greaterThan(0);
     expect(first.counts.ignored).to.be.greaterThan(0);
     expect(first.counts.error).to.be.greaterThan(0);
@@ -31,7 +33,8 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
   it('no destination is ever half-written: each holds the exact new bytes or its previous content', () => {
     for (const r of first.rows) {
       expect(r.destination, r.clientId).to.be.oneOf(['new', 'previous', 'absent']);
-      if (r.previous !== 'absent') expect(r.destination, `${r.clientId} lost its file`).not.to.equal('absent');
+      if (r.previous !== 'absent')
+        expect(r.destination, `${r.clientId} lost its file`).not.to.equal('absent');
       if (r.status === 'success') expect(r.destination, r.clientId).to.equal('new');
     }
     expect(first.violations).to.deep.equal([]);
@@ -44,7 +47,8 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
   });
 
   it('each fault gives the error a sysadmin would expect', () => {
-    const msg = (fault: string) => first.rows.filter((r) => r.fault === fault && r.status === 'error').map((r) => r.message);
+    const msg = (fault: string) =>
+      first.rows.filter((r) => r.fault === fault && r.status === 'error').map((r) => r.message);
     for (const m of msg('offline')) expect(m).to.contain('not connected');
     for (const m of msg('silent')) expect(m).to.contain('did not answer within');
     for (const m of msg('corrupt')) expect(m).to.contain('md5 checksum mismatch');
@@ -71,7 +75,11 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
   });
 
   it('a tight concurrency and timeout still ends every push, with no hang', async () => {
-    const tight = await runSimulation({ agents: 60, seed: 7, dispatch: { concurrency: 2, timeoutMs: 2_000 } });
+    const tight = await runSimulation({
+      agents: 60,
+      seed: 7,
+      dispatch: { concurrency: 2, timeoutMs: 2_000 },
+    });
     expect(tight.rows.every((r) => r.recorded === 1)).to.equal(true);
     expect(tight.violations).to.deep.equal([]);
   });

@@ -31,7 +31,11 @@ export class InMemoryClientChannel implements ClientChannel {
     return this.link.up;
   }
 
-  push(request: PushRequest, signal: AbortSignal, onProgress?: (p: PushProgress) => void): Promise<PushVerdict> {
+  push(
+    request: PushRequest,
+    signal: AbortSignal,
+    onProgress?: (p: PushProgress) => void,
+  ): Promise<PushVerdict> {
     return new Promise<PushVerdict>((resolve, reject) => {
       if (!this.link.up) return reject(errnoError('ENOTCONN', `not connected (${this.link.downReason})`));
       if (signal.aborted) return reject(signal.reason);
@@ -48,7 +52,10 @@ export class InMemoryClientChannel implements ClientChannel {
       };
       if (this.opts.faults?.silent) return;
       const work = this.deliver(structuredClone(request), onProgress).then(
-        (verdict) => finish(() => (this.link.up ? resolve(verdict) : reject(errnoError('ECONNRESET', this.link.downReason)))),
+        (verdict) =>
+          finish(() =>
+            this.link.up ? resolve(verdict) : reject(errnoError('ECONNRESET', this.link.downReason)),
+          ),
         (e: unknown) => finish(() => reject(e)),
       );
       this.running.add(work);

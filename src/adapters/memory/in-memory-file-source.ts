@@ -42,7 +42,10 @@ export class InMemoryFileSource implements FileSource {
       this.check(request);
       const chunk = data.subarray(offset, offset + chunkSize);
       yield chunk;
-      if (faults.disconnectAfterBytes !== undefined && offset + chunk.byteLength >= faults.disconnectAfterBytes) {
+      if (
+        faults.disconnectAfterBytes !== undefined &&
+        offset + chunk.byteLength >= faults.disconnectAfterBytes
+      ) {
         this.opts.link?.disconnect(`link dropped after ${offset + chunk.byteLength} bytes`);
       }
     }
@@ -52,9 +55,16 @@ export class InMemoryFileSource implements FileSource {
   /** Refuses like the server would: link down, or no live grant for this client and file. */
   private check(request: PushRequest): void {
     const { link, transfers, clientId = '' } = this.opts;
-    if (link && !link.up) throw errnoError('ECONNRESET', `connection to the server lost while reading ${request.sourceName} (${link.downReason})`);
+    if (link && !link.up)
+      throw errnoError(
+        'ECONNRESET',
+        `connection to the server lost while reading ${request.sourceName} (${link.downReason})`,
+      );
     if (transfers && !transfers.isAllowed(clientId, request.sourceName)) {
-      throw errnoError('EACCES', `the server refused ${request.sourceName}: no live transfer for client ${clientId}`);
+      throw errnoError(
+        'EACCES',
+        `the server refused ${request.sourceName}: no live transfer for client ${clientId}`,
+      );
     }
   }
 }

@@ -25,7 +25,9 @@ export class InMemoryResultStore implements ResultStore {
 
   /** Targets of an upload still without a final outcome. */
   pending(uuid: string): string[] {
-    return [...(this.uploads.get(uuid)?.entries() ?? [])].filter(([, o]) => o === undefined).map(([id]) => id);
+    return [...(this.uploads.get(uuid)?.entries() ?? [])]
+      .filter(([, o]) => o === undefined)
+      .map(([id]) => id);
   }
 
   uuids(): string[] {

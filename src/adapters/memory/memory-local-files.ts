@@ -9,9 +9,22 @@ interface Meta {
   uid: number;
   gid: number;
 }
-type Node = (Meta & { type: 'file'; data: Uint8Array }) | (Meta & { type: 'directory' }) | (Meta & { type: 'symlink'; target: string });
+type Node =
+  | (Meta & { type: 'file'; data: Uint8Array })
+  | (Meta & { type: 'directory' })
+  | (Meta & { type: 'symlink'; target: string });
 
-export type LocalFilesOp = 'status' | 'resolveParents' | 'md5' | 'writeTemp' | 'chmod' | 'chown' | 'lookup' | 'place' | 'backup' | 'remove';
+export type LocalFilesOp =
+  | 'status'
+  | 'resolveParents'
+  | 'md5'
+  | 'writeTemp'
+  | 'chmod'
+  | 'chown'
+  | 'lookup'
+  | 'place'
+  | 'backup'
+  | 'remove';
 
 export interface MemoryAccounts {
   /** user name -> uid */
@@ -81,7 +94,10 @@ export class MemoryLocalFiles implements LocalFiles {
 
   /** The same host seen by another user (root for privileged operations). */
   asUser(uid: number, gid: number, memberOf: number[] = []): MemoryLocalFiles {
-    return new MemoryLocalFiles({ dataDir: this.dataDir, uid, gid, memberOf, accounts: this.accounts }, this.disk);
+    return new MemoryLocalFiles(
+      { dataDir: this.dataDir, uid, gid, memberOf, accounts: this.accounts },
+      this.disk,
+    );
   }
 
   get filepushDir(): string {
@@ -94,7 +110,13 @@ export class MemoryLocalFiles implements LocalFiles {
     this.fault('status', path);
     const node = this.disk.nodes.get(this.resolve(path, false));
     if (!node) return undefined;
-    return { type: node.type, size: node.type === 'file' ? node.data.byteLength : 0, mode: node.mode, uid: node.uid, gid: node.gid };
+    return {
+      type: node.type,
+      size: node.type === 'file' ? node.data.byteLength : 0,
+      mode: node.mode,
+      uid: node.uid,
+      gid: node.gid,
+    };
   }
 
   async resolveParents(path: string): Promise<string> {
@@ -111,7 +133,8 @@ export class MemoryLocalFiles implements LocalFiles {
 
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
     this.fault('writeTemp', name);
-    if (name.includes('/') || name === '' || name === '.' || name === '..') throw errnoError('EINVAL', `temp file name "${name}" is not a plain file name`);
+    if (name.includes('/') || name === '' || name === '.' || name === '..')
+      throw errnoError('EINVAL', `temp file name "${name}" is not a plain file name`);
     const path = posix.join(this.filepushDir, name);
     if (this.disk.nodes.has(path)) throw errnoError('EEXIST', `open '${path}': file already exists`);
     this.requireWritableDir(this.filepushDir, path);
@@ -137,7 +160,8 @@ export class MemoryLocalFiles implements LocalFiles {
     this.fault('chmod', path);
     const real = this.resolve(path, true);
     const node = this.existing(real, path);
-    if (this.uid !== 0 && node.uid !== this.uid) throw errnoError('EPERM', `chmod '${path}': operation not permitted`);
+    if (this.uid !== 0 && node.uid !== this.uid)
+      throw errnoError('EPERM', `chmod '${path}': operation not permitted`);
     node.mode = mode & 0o7777;
     this.changed('chmod', real);
   }
@@ -175,7 +199,8 @@ export class MemoryLocalFiles implements LocalFiles {
     const parent = this.ensureDirs(posix.dirname(norm(destination)), dirMode);
     const to = posix.join(parent, posix.basename(norm(destination)));
     const target = this.disk.nodes.get(to);
-    if (target?.type === 'directory') throw errnoError('EISDIR', `rename '${tempPath}' -> '${destination}': is a directory`);
+    if (target?.type === 'directory')
+      throw errnoError('EISDIR', `rename '${tempPath}' -> '${destination}': is a directory`);
     this.requireWritableDir(posix.dirname(from), tempPath);
     this.requireWritableDir(parent, destination);
     this.requireStickyRights(parent, target, destination);
@@ -191,7 +216,13 @@ export class MemoryLocalFiles implements LocalFiles {
     if (!this.can(node, 4)) throw errnoError('EACCES', `open '${destination}': permission denied`);
     const path = `${this.resolve(destination, false)}.${stamp}.bak`;
     this.requireWritableDir(posix.dirname(path), path);
-    this.disk.nodes.set(path, { type: 'file', data: Uint8Array.from(node.data), mode: node.mode & 0o777, uid: this.uid, gid: this.gid });
+    this.disk.nodes.set(path, {
+      type: 'file',
+      data: Uint8Array.from(node.data),
+      mode: node.mode & 0o777,
+      uid: this.uid,
+      gid: this.gid,
+    });
     this.changed('backup', path);
     return path;
   }
@@ -215,7 +246,13 @@ export class MemoryLocalFiles implements LocalFiles {
     for (const part of norm(path).split('/').filter(Boolean)) {
       cur = posix.join(cur, part);
       const node = this.disk.nodes.get(cur);
-      if (!node) this.disk.nodes.set(cur, { type: 'directory', mode: meta.mode ?? 0o755, uid: meta.uid ?? 0, gid: meta.gid ?? 0 });
+      if (!node)
+        this.disk.nodes.set(cur, {
+          type: 'directory',
+          mode: meta.mode ?? 0o755,
+          uid: meta.uid ?? 0,
+          gid: meta.gid ?? 0,
+        });
       else if (node.type === 'file') throw errnoError('ENOTDIR', `${cur} is a file`);
     }
   }
@@ -224,7 +261,13 @@ export class MemoryLocalFiles implements LocalFiles {
     const p = norm(path);
     this.mkdirp(posix.dirname(p));
     const data = typeof content === 'string' ? new TextEncoder().encode(content) : Uint8Array.from(content);
-    this.disk.nodes.set(p, { type: 'file', data, mode: meta.mode ?? 0o644, uid: meta.uid ?? 0, gid: meta.gid ?? 0 });
+    this.disk.nodes.set(p, {
+      type: 'file',
+      data,
+      mode: meta.mode ?? 0o644,
+      uid: meta.uid ?? 0,
+      gid: meta.gid ?? 0,
+    });
   }
 
   symlink(path: string, target: string, meta: Partial<Meta> = {}): void {
@@ -253,7 +296,9 @@ export class MemoryLocalFiles implements LocalFiles {
   /** Every path under prefix, sorted. */
   list(prefix = '/'): string[] {
     const p = norm(prefix);
-    return [...this.disk.nodes.keys()].filter((k) => k === p || k.startsWith(p === '/' ? '/' : p + '/')).sort();
+    return [...this.disk.nodes.keys()]
+      .filter((k) => k === p || k.startsWith(p === '/' ? '/' : p + '/'))
+      .sort();
   }
 
   /** Files left in `{data_dir}/filepush/`. */
@@ -286,7 +331,8 @@ export class MemoryLocalFiles implements LocalFiles {
         continue;
       }
       const here = this.disk.nodes.get(cur);
-      if (here && here.type !== 'directory') throw errnoError('ENOTDIR', `${path}: ${cur} is not a directory`);
+      if (here && here.type !== 'directory')
+        throw errnoError('ENOTDIR', `${path}: ${cur} is not a directory`);
       const next = posix.join(cur, part);
       const node = this.disk.nodes.get(next);
       if (node?.type === 'symlink' && (parts.length > 0 || followFinal)) {
@@ -322,7 +368,12 @@ export class MemoryLocalFiles implements LocalFiles {
       const node = this.disk.nodes.get(next);
       if (!node) {
         this.requireWritableDir(cur, next);
-        this.disk.nodes.set(next, { type: 'directory', mode: dirMode & 0o7777, uid: this.uid, gid: this.gid });
+        this.disk.nodes.set(next, {
+          type: 'directory',
+          mode: dirMode & 0o7777,
+          uid: this.uid,
+          gid: this.gid,
+        });
         this.changed('mkdir', next);
       } else if (node.type !== 'directory') throw errnoError('ENOTDIR', `mkdir '${next}': not a directory`);
       cur = next;
@@ -332,15 +383,21 @@ export class MemoryLocalFiles implements LocalFiles {
 
   private requireWritableDir(dir: string, forPath: string): void {
     const node = this.disk.nodes.get(dir);
-    if (!node || node.type !== 'directory') throw errnoError('ENOENT', `'${forPath}': directory ${dir} does not exist`);
-    if (!this.can(node, 2) || !this.can(node, 1)) throw errnoError('EACCES', `'${forPath}': permission denied (directory ${dir} is not writable by uid ${this.uid})`);
+    if (!node || node.type !== 'directory')
+      throw errnoError('ENOENT', `'${forPath}': directory ${dir} does not exist`);
+    if (!this.can(node, 2) || !this.can(node, 1))
+      throw errnoError(
+        'EACCES',
+        `'${forPath}': permission denied (directory ${dir} is not writable by uid ${this.uid})`,
+      );
   }
 
   /** In a sticky directory (like /tmp) only the owner of an entry, or of the directory, may replace it. */
   private requireStickyRights(dir: string, entry: Node | undefined, forPath: string): void {
     const d = this.disk.nodes.get(dir);
     if (!entry || !d || this.uid === 0 || !(d.mode & 0o1000)) return;
-    if (entry.uid !== this.uid && d.uid !== this.uid) throw errnoError('EPERM', `'${forPath}': operation not permitted (sticky directory ${dir})`);
+    if (entry.uid !== this.uid && d.uid !== this.uid)
+      throw errnoError('EPERM', `'${forPath}': operation not permitted (sticky directory ${dir})`);
   }
 
   private can(node: Meta, bit: 4 | 2 | 1): boolean {

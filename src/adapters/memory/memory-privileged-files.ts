@@ -24,17 +24,26 @@ export class MemoryPrivilegedFiles implements PrivilegedFiles {
 
   async chown(tempPath: string, ownership: Ownership): Promise<void> {
     const spec = `${ownership.user ?? ''}${ownership.group !== undefined ? ':' + ownership.group : ''}`;
-    const root = this.escalate(['/usr/bin/chown', spec, tempPath], `/usr/bin/chown * ${this.files.filepushDir}/*_rport_filepush`);
+    const root = this.escalate(
+      ['/usr/bin/chown', spec, tempPath],
+      `/usr/bin/chown * ${this.files.filepushDir}/*_rport_filepush`,
+    );
     await root.chown(tempPath, await root.lookup(ownership));
   }
 
   async chmod(tempPath: string, mode: number): Promise<void> {
-    const root = this.escalate(['/usr/bin/chmod', formatMode(mode), tempPath], `/usr/bin/chmod * ${this.files.filepushDir}/*_rport_filepush`);
+    const root = this.escalate(
+      ['/usr/bin/chmod', formatMode(mode), tempPath],
+      `/usr/bin/chmod * ${this.files.filepushDir}/*_rport_filepush`,
+    );
     await root.chmod(tempPath, mode);
   }
 
   async move(tempPath: string, destination: string): Promise<void> {
-    const root = this.escalate(['/usr/bin/mv', tempPath, destination], `/usr/bin/mv ${this.files.filepushDir}/*_rport_filepush *`);
+    const root = this.escalate(
+      ['/usr/bin/mv', tempPath, destination],
+      `/usr/bin/mv ${this.files.filepushDir}/*_rport_filepush *`,
+    );
     await root.place(tempPath, destination, 0o755);
   }
 

@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import { InMemoryClientChannel, InMemoryClientChannels } from '../../../src/adapters/memory/in-memory-client-channels.ts';
+import {
+  InMemoryClientChannel,
+  InMemoryClientChannels,
+} from '../../../src/adapters/memory/in-memory-client-channels.ts';
 import { InMemoryClientRegistry } from '../../../src/adapters/memory/in-memory-client-registry.ts';
 import { InMemoryLink } from '../../../src/adapters/memory/in-memory-link.ts';
 import { InMemoryStagingStore } from '../../../src/adapters/memory/in-memory-staging-store.ts';
@@ -19,7 +22,13 @@ const codeOf = async (p: Promise<unknown>): Promise<string | undefined> =>
     (e: { code?: string }) => e.code,
   );
 
-const host = () => new MemoryLocalFiles({ dataDir: '/var/lib/rport', uid: 1001, gid: 1001, accounts: { users: { root: 0, hero: 1002 }, groups: { root: 0 } } });
+const host = () =>
+  new MemoryLocalFiles({
+    dataDir: '/var/lib/rport',
+    uid: 1001,
+    gid: 1001,
+    accounts: { users: { root: 0, hero: 1002 }, groups: { root: 0 } },
+  });
 
 async function temp(files: MemoryLocalFiles, name = 'u_rport_filepush', text = 'abc'): Promise<string> {
   return (await files.writeTemp(name, chunks(text))).path;
@@ -40,7 +49,7 @@ describe('MemoryLocalFiles behaves like a POSIX host seen by an unprivileged use
     expect(await codeOf(f.place(t, '/opt/app/x', 0o755))).to.equal('EACCES');
   });
 
-  it('in a sticky directory another user\'s file cannot be replaced', async () => {
+  it("in a sticky directory another user's file cannot be replaced", async () => {
     const f = host();
     f.mkdirp('/tmp', { mode: 0o1777 });
     f.writeFile('/tmp/theirs', 'x', { uid: 1002 });
@@ -49,7 +58,7 @@ describe('MemoryLocalFiles behaves like a POSIX host seen by an unprivileged use
     expect(await codeOf(f.remove('/tmp/theirs'))).to.equal('EPERM');
   });
 
-  it('chown to another user and chmod of another user\'s file fail with EPERM', async () => {
+  it("chown to another user and chmod of another user's file fail with EPERM", async () => {
     const f = host();
     const t = await temp(f);
     expect(await codeOf(f.chown(t, { uid: 1002 }))).to.equal('EPERM');
@@ -106,16 +115,21 @@ describe('MemoryPrivilegedFiles behaves like sudo -n with the configured rules',
     const p = new MemoryPrivilegedFiles(f, []);
     const err = await p.chown(t, { user: 'hero' }).catch((e: Error & { code: string }) => e);
     expect(err).to.include({ code: 'EPERM' });
-    expect((err as Error).message).to.contain('rport ALL=NOPASSWD: /usr/bin/chown * /var/lib/rport/filepush/*_rport_filepush');
+    expect((err as Error).message).to.contain(
+      'rport ALL=NOPASSWD: /usr/bin/chown * /var/lib/rport/filepush/*_rport_filepush',
+    );
     expect(await codeOf(p.move(t, '/etc/x'))).to.equal('EPERM');
     expect(await codeOf(p.chmod(t, 0o644))).to.equal('EPERM');
   });
 
-  it('with the spec\'s rules: chown and mv of a staged temp file run as root', async () => {
+  it("with the spec's rules: chown and mv of a staged temp file run as root", async () => {
     const f = host();
     f.mkdirp('/etc');
     const t = await temp(f);
-    const p = new MemoryPrivilegedFiles(f, ['/usr/bin/chown * /var/lib/rport/filepush/*_rport_filepush', '/usr/bin/mv /var/lib/rport/filepush/*_rport_filepush *']);
+    const p = new MemoryPrivilegedFiles(f, [
+      '/usr/bin/chown * /var/lib/rport/filepush/*_rport_filepush',
+      '/usr/bin/mv /var/lib/rport/filepush/*_rport_filepush *',
+    ]);
     await p.chown(t, { user: 'hero' });
     await p.move(t, '/etc/new/x');
     expect(f.lstat('/etc/new/x')).to.include({ uid: 1002 });
@@ -193,7 +207,9 @@ describe('other in-memory fakes', () => {
   });
 
   it('a silent channel answers only to an abort', async () => {
-    const channel = new InMemoryClientChannel({ execute: async () => success('x') }, undefined, { faults: { silent: true } });
+    const channel = new InMemoryClientChannel({ execute: async () => success('x') }, undefined, {
+      faults: { silent: true },
+    });
     const ac = new AbortController();
     const push = channel.push({} as PushRequest, ac.signal);
     ac.abort(new Error('timed out'));

@@ -4,7 +4,10 @@ import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../../src/domain/receive-file.ts';
-import { InMemoryFileSource, type FileSourceFaults } from '../../../src/adapters/memory/in-memory-file-source.ts';
+import {
+  InMemoryFileSource,
+  type FileSourceFaults,
+} from '../../../src/adapters/memory/in-memory-file-source.ts';
 import type { InMemoryLink } from '../../../src/adapters/memory/in-memory-link.ts';
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.ts';
 import { MemoryLocalFiles } from '../../../src/adapters/memory/memory-local-files.ts';
@@ -43,7 +46,10 @@ export function makeAgent(opts: AgentOptions = {}) {
     uid: opts.uid ?? RPORT_UID,
     gid: opts.gid ?? RPORT_GID,
     memberOf: [STAFF_GID],
-    accounts: { users: { root: 0, rport: RPORT_UID, hero: HERO_UID }, groups: { root: 0, rport: RPORT_GID, staff: STAFF_GID } },
+    accounts: {
+      users: { root: 0, rport: RPORT_UID, hero: HERO_UID },
+      groups: { root: 0, rport: RPORT_GID, staff: STAFF_GID },
+    },
   });
   files.mkdirp('/etc', { mode: 0o755 });
   files.mkdirp('/srv/app', { mode: 0o755, uid: RPORT_UID, gid: RPORT_GID });
@@ -67,16 +73,34 @@ export function makeAgent(opts: AgentOptions = {}) {
     backup: false,
     ...opts.settings,
   };
-  const receive = new ReceiveFile(files, source, privileged, new ApplyOwnership(files, privileged), settings, clock);
+  const receive = new ReceiveFile(
+    files,
+    source,
+    privileged,
+    new ApplyOwnership(files, privileged),
+    settings,
+    clock,
+  );
   let seq = 0;
 
   /** A push request for content, with the bytes staged on the fake server under a fresh uuid. */
   const request = (content: string, over: Partial<PushRequest> = {}): PushRequest => {
     const uuid = `00000000-0000-4000-8000-${String(++seq).padStart(12, '0')}`;
     served.set(stagedName(uuid), bytes(content));
-    return { uuid, sourceName: stagedName(uuid), destination: '/srv/app/file.txt', size: bytes(content).byteLength, md5: md5(content), force: false, sync: false, ownership: {}, ...over };
+    return {
+      uuid,
+      sourceName: stagedName(uuid),
+      destination: '/srv/app/file.txt',
+      size: bytes(content).byteLength,
+      md5: md5(content),
+      force: false,
+      sync: false,
+      ownership: {},
+      ...over,
+    };
   };
-  const push = (content: string, over: Partial<PushRequest> = {}): Promise<PushVerdict> => receive.execute(request(content, over));
+  const push = (content: string, over: Partial<PushRequest> = {}): Promise<PushVerdict> =>
+    receive.execute(request(content, over));
 
   return { clock, files, privileged, receive, settings, request, push, served, opened: () => opened };
 }

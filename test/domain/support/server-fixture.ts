@@ -50,14 +50,27 @@ export function form(...specs: PartSpec[]): UploadForm {
     async *parts(): AsyncIterable<FormPart> {
       for (const s of specs) {
         if (Array.isArray(s)) yield { kind: 'field', name: s[0], value: s[1] };
-        else yield { kind: 'file', name: s.name ?? 'upload', filename: s.filename ?? 'file.txt', content: chunks(s.file) };
+        else
+          yield {
+            kind: 'file',
+            name: s.name ?? 'upload',
+            filename: s.filename ?? 'file.txt',
+            content: chunks(s.file),
+          };
       }
     },
   };
 }
 
 /** The server's use cases over in-memory adapters. */
-export function makeServer(opts: { maxBytes?: number; dispatch?: Partial<DispatchSettings>; clients?: ClientInfo[]; groups?: ClientGroup[] } = {}) {
+export function makeServer(
+  opts: {
+    maxBytes?: number;
+    dispatch?: Partial<DispatchSettings>;
+    clients?: ClientInfo[];
+    groups?: ClientGroup[];
+  } = {},
+) {
   const clock = new ManualClock();
   const staging = new InMemoryStagingStore();
   const registry = new InMemoryClientRegistry(opts.clients ?? []);
@@ -71,6 +84,30 @@ export function makeServer(opts: { maxBytes?: number; dispatch?: Partial<Dispatc
   const report = new ReportResult(results, broadcaster, audit, clock);
   const settings: DispatchSettings = { concurrency: 4, timeoutMs: 30_000, ...opts.dispatch };
   const dispatch = new DispatchToClients(channels, transfers, staging, report, clock, logger, settings);
-  const accept = new AcceptUpload(staging, registry, groups, results, audit, dispatch, new SequentialIdGenerator(7), clock, opts.maxBytes ?? 1024);
-  return { clock, staging, registry, groups, results, broadcaster, audit, channels, transfers, logger, report, dispatch, accept };
+  const accept = new AcceptUpload(
+    staging,
+    registry,
+    groups,
+    results,
+    audit,
+    dispatch,
+    new SequentialIdGenerator(7),
+    clock,
+    opts.maxBytes ?? 1024,
+  );
+  return {
+    clock,
+    staging,
+    registry,
+    groups,
+    results,
+    broadcaster,
+    audit,
+    channels,
+    transfers,
+    logger,
+    report,
+    dispatch,
+    accept,
+  };
 }
