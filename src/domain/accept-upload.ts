@@ -7,6 +7,7 @@ import { MalformedFormError, type UploadForm } from '../ports/upload-form.ts';
 import type { AcceptedUpload } from './accepted-upload.ts';
 import { mayAccessClient, type Caller } from './caller.ts';
 import { clientsOfGroup } from './client-group.ts';
+import { messageOf } from './errors.ts';
 import type { DispatchToClients } from './dispatch-to-clients.ts';
 import { parseUploadFields, type UploadParameters } from './upload-fields.ts';
 import type { UploadRejection } from './upload-rejection.ts';
@@ -42,7 +43,18 @@ export class AcceptUpload {
 
   async execute(caller: Caller, form: UploadForm): Promise<AcceptResult> {
     const uuid = this.ids.newId();
-    const received = await this.receive(uuid, form);
+    const received = await this.receive(uuid, form).catch(async (e: unknown) => {
+      // A failed upload is audited too (promise 6), then the error goes on to the adapter.
+      await this.audit.record({
+        timestamp: this.clock.now(),
+        application: 'uploads',
+        action: 'failed',
+        username: caller.username,
+        upload_uuid: uuid,
+        request: { reason: messageOf(e) },
+      });
+      throw e;
+    });
     const targets = isRejection(received) ? received : await this.resolve(caller, received.params);
     if (isRejection(targets)) {
       await this.staging.remove(uuid);

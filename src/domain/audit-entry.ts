@@ -2,7 +2,7 @@
 export interface AuditEntry {
   timestamp: Date;
   application: 'uploads';
-  /** accepted | rejected | success | ignored | error */
+  /** accepted | rejected | failed | success | ignored | error */
   action: string;
   username: string;
   /** Present for per-client outcomes. */

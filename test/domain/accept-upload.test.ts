@@ -217,7 +217,7 @@ describe('AcceptUpload', () => {
     expect(rejectedAudits(s)).to.have.length(1);
   });
 
-  it('an unexpected failure while receiving: nothing stays staged and the error propagates', async () => {
+  it('an unexpected failure while receiving: nothing stays staged, the failure is audited, and the error propagates', async () => {
     const s = setup();
     const failing: UploadForm = {
       async *parts(): AsyncIterable<FormPart> {
@@ -229,6 +229,9 @@ describe('AcceptUpload', () => {
     await s.accept.execute(ADMIN, failing).catch((e: unknown) => (caught = e));
     expect((caught as Error).message).to.equal('socket reset');
     expect(s.staging.names()).to.deep.equal([]);
+    expect(s.audit.entries.map((e) => [e.action, e.request.reason])).to.deep.equal([
+      ['failed', 'socket reset'],
+    ]);
   });
 
   it('every accepted and rejected upload is audited, and the audit never holds the file content', async () => {
