@@ -12,6 +12,7 @@ import type { ClientConfig } from '../adapters/config/client-config.ts';
 import { transportFor } from '../adapters/ssh/agent-transport.ts';
 import { SftpFileSource } from '../adapters/ssh/sftp-file-source.ts';
 import { SshConnection } from '../adapters/ssh/ssh-connection.ts';
+import { SystemClock } from '../adapters/system/system-clock.ts';
 
 export const CLIENT_VERSION = '0.1.0';
 
@@ -28,14 +29,6 @@ const T = {
   source: Symbol('SftpFileSource'),
 };
 
-const systemClock: Clock = {
-  now: () => new Date(),
-  sleep: (ms, signal) =>
-    new Promise((resolve, reject) => {
-      const t = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => (clearTimeout(t), reject(signal.reason)), { once: true });
-    }),
-};
 
 /** Host filesystem and sudo: the agent's hands. */
 const filesModule = new ContainerModule(({ bind }) => {
@@ -91,7 +84,7 @@ export async function buildClient(config: ClientConfig, logger: Logger): Promise
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(T.config).toConstantValue(config);
   container.bind(T.logger).toConstantValue(logger);
-  container.bind(T.clock).toConstantValue(systemClock);
+  container.bind(T.clock).toConstantValue(new SystemClock());
   await container.load(filesModule, receptionModule, linkModule);
   return container.get<SshConnection>(T.connection);
 }

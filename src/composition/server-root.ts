@@ -24,7 +24,10 @@ import type { Clock, IdGenerator, Logger } from '../ports/clock.ts';
 import type { LiveTransfers } from '../ports/live-transfers.ts';
 import type Koa from 'koa';
 import { join } from 'node:path';
-import { LateClientChannels, SetLiveTransfers, systemClock, uuidIds } from './server-basics.ts';
+import { InMemoryLiveTransfers } from '../adapters/memory/in-memory-live-transfers.ts';
+import { RandomUuidGenerator } from '../adapters/system/random-uuid-generator.ts';
+import { SystemClock } from '../adapters/system/system-clock.ts';
+import { LateClientChannels } from './server-basics.ts';
 
 export const T = {
   config: Symbol('ServerConfig'),
@@ -80,7 +83,7 @@ const identityModule = new ContainerModule(({ bind }) => {
 
 /** The use cases: accept, dispatch, report. */
 const useCaseModule = new ContainerModule(({ bind }) => {
-  bind<LiveTransfers>(T.transfers).toConstantValue(new SetLiveTransfers());
+  bind<LiveTransfers>(T.transfers).toConstantValue(new InMemoryLiveTransfers());
   bind(T.broadcaster).toResolvedValue(
     (reg: SqliteClientRegistry, groups: SqliteClientGroupStore, logger: Logger) => new WsResultBroadcaster(reg, groups, logger),
     [T.registry, T.groups, T.logger],
@@ -114,8 +117,8 @@ export async function buildServerContainer(config: ServerConfig, logger: Logger)
   const container = new Container({ defaultScope: 'Singleton' });
   container.bind(T.config).toConstantValue(config);
   container.bind(T.logger).toConstantValue(logger);
-  container.bind(T.clock).toConstantValue(systemClock);
-  container.bind(T.ids).toConstantValue(uuidIds);
+  container.bind(T.clock).toConstantValue(new SystemClock());
+  container.bind(T.ids).toConstantValue(new RandomUuidGenerator());
   container.bind<ClientChannels>(T.channels).toConstantValue(new LateClientChannels());
   await container.load(storageModule, identityModule, useCaseModule, httpModule);
   return container;

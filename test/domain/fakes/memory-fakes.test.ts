@@ -10,7 +10,7 @@ import { ManualClock } from '../../../src/adapters/memory/manual-clock.ts';
 import { MemoryLocalFiles } from '../../../src/adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../../src/adapters/memory/memory-privileged-files.ts';
 import { SequentialIdGenerator } from '../../../src/adapters/memory/sequential-id-generator.ts';
-import { SystemClock } from '../../../src/adapters/memory/system-clock.ts';
+import { SystemClock } from '../../../src/adapters/system/system-clock.ts';
 import { UploadTooLargeError } from '../../../src/ports/staging-store.ts';
 import { success } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
