@@ -1,0 +1,9 @@
+import { randomUUID } from 'node:crypto';
+import type { IdGenerator } from '../../ports/clock.ts';
+
+/** Upload ids: random v4 UUIDs, never chosen by a client. */
+export class RandomUuidGenerator implements IdGenerator {
+  newId(): string {
+    return randomUUID();
+  }
+}
