@@ -5,6 +5,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureBuilt } from './lib/build.ts';
 import { killGroup } from './lib/children.ts';
 import { markdownTable, textTable, type Figure } from './lib/figures.ts';
 import { describeMachine, machineMarkdown } from './lib/machine.ts';
@@ -118,6 +119,7 @@ async function main(): Promise<void> {
   console.log(`rport-ts benchmarks: ${selected.map((c) => c.name).join(', ')}${quick ? ' (quick)' : ''}`);
   console.log(`machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}, ssh2 ${machine.ssh2} binding ${machine.ssh2Binding ? 'yes' : 'NO'}, ${machine.openssh}`);
   if (!machine.ssh2Binding) console.warn("WARNING: ssh2's native crypto binding is missing: every SSH figure will be 4-5x slower");
+  ensureBuilt((m) => console.log(m));
   const started = new Date();
   const all: Figure[] = [];
   for (const c of selected) {

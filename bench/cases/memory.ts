@@ -1,14 +1,12 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { BenchCase } from '../lib/bench-case.ts';
 import { megabytes } from '../lib/figures.ts';
-import { AGENT_CREDENTIAL, productMissing, startRportd, uuidOf } from '../lib/product.ts';
+import { AGENT_CREDENTIAL, productMissing, RPORT_BIN, startRportd, uuidOf } from '../lib/product.ts';
 import { MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload } from '../lib/upload-client.ts';
 
-const AGENT_MAIN = fileURLToPath(new URL('../../src/composition/client-main.ts', import.meta.url));
 const SETTLE_MS = 1500;
 
 const memory: BenchCase = {
@@ -43,7 +41,7 @@ const memory: BenchCase = {
       ].join('\n'),
     );
     // The real agent program, as a user runs it (pino logs to its stdout, kept in a pipe we drain).
-    const agent = ctx.children.spawn(process.execPath, ['--import', import.meta.resolve('tsx'), AGENT_MAIN, '--config', config]);
+    const agent = ctx.children.spawn(process.execPath, [RPORT_BIN, '--config', config]);
     agent.stdout?.resume();
     agent.stderr?.resume();
     // Registered once it can be pushed to: retry a tiny upload until it is accepted.

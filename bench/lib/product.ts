@@ -12,9 +12,11 @@ import type { LiveOutcome } from '../../src/adapters/api-client/api-types.ts';
 
 const ROOT = new URL('../../', import.meta.url);
 const SERVER_ENTRY = new URL('src/composition/server-main.ts', ROOT);
+/** The programs as shipped: compiled JS from dist/ (bench/run.ts builds it when stale). */
+export const RPORTD_BIN = fileURLToPath(new URL('bin/rportd.js', ROOT));
+export const RPORT_BIN = fileURLToPath(new URL('bin/rport.js', ROOT));
 const CLIENT_ENTRY = new URL('src/composition/client-main.ts', ROOT);
 const CLIENT_ROOT = new URL('src/composition/client-root.ts', ROOT);
-const TSX = import.meta.resolve('tsx');
 
 export const AGENT_CREDENTIAL = { id: 'bench-agents', password: 'bench agents password 0123456789' };
 export const API_USER = { user: 'bench-admin', password: 'bench admin password 0123456789' };
@@ -88,7 +90,7 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
     ].join('\n'),
   );
   const nodeArgs = profileArgs(ctx, name);
-  const child = ctx.children.spawn(process.execPath, ['--import', TSX, ...nodeArgs, fileURLToPath(SERVER_ENTRY), '--config', config], { cwd: dataDir });
+  const child = ctx.children.spawn(process.execPath, [...nodeArgs, RPORTD_BIN, '--config', config], { cwd: dataDir });
   let log = '';
   const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-8192));
   child.stdout?.on('data', keep);

@@ -18,6 +18,8 @@ export function serveRole(handlers: Handlers, ready: Record<string, unknown> = {
   });
   // The parent gone means the run is over: never linger.
   process.on('disconnect', () => process.exit(0));
+  // A clean exit on SIGTERM lets --cpu-prof write its profile.
+  process.once('SIGTERM', () => process.exit(0));
   process.send({ type: 'ready', ...ready });
 }
 
