@@ -86,5 +86,8 @@ export async function buildClient(config: ClientConfig, logger: Logger): Promise
   container.bind(T.logger).toConstantValue(logger);
   container.bind(T.clock).toConstantValue(new SystemClock());
   await container.load(filesModule, receptionModule, linkModule);
+  // Temp files a crash or kill -9 left in {data_dir}/filepush: no push can be live for them yet.
+  const swept = await container.get<FsLocalFiles>(T.files).sweep();
+  if (swept > 0) logger.info({ count: swept }, 'removed stale temp files from an earlier run');
   return container.get<SshConnection>(T.connection);
 }
