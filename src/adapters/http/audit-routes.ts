@@ -2,7 +2,8 @@ import type Router from '@koa/router';
 import type { ParsedUrlQuery } from 'node:querystring';
 import { badRequest } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
-import type { AuditFilter, HttpAppDeps } from './http-deps.ts';
+import type { AuditQuery } from '../../ports/audit-log.ts';
+import type { HttpAppDeps } from './http-deps.ts';
 
 const MAX_LIMIT = 1000;
 const FILTERS = ['application', 'action', 'username', 'client_id', 'upload_uuid'] as const;
@@ -23,7 +24,7 @@ export function auditRoutes(router: Router, d: HttpAppDeps): void {
   });
 }
 
-function filterOf(q: ParsedUrlQuery): AuditFilter {
+function filterOf(q: ParsedUrlQuery): AuditQuery {
   const one = (key: string): string | undefined => {
     const v = q[key];
     if (Array.isArray(v)) throw badRequest(`${key} was given more than once`);
@@ -46,7 +47,7 @@ function filterOf(q: ParsedUrlQuery): AuditFilter {
     if (Number.isNaN(t.getTime())) throw badRequest(`${key} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z, got "${v}"`);
     return t;
   };
-  const f: AuditFilter = {
+  const f: AuditQuery = {
     limit: int('page[limit]', 50, 1, MAX_LIMIT),
     offset: int('page[offset]', 0, 0, Number.MAX_SAFE_INTEGER),
     since: time('filter[since]'),

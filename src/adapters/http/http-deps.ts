@@ -1,5 +1,5 @@
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
-import type { AuditEntry } from '../../domain/audit-entry.ts';
+import type { AuditQueries } from '../../ports/audit-log.ts';
 import type { ClientGroup } from '../../domain/client-group.ts';
 import type { ClientGroupStore, ClientRegistry } from '../../ports/client-registry.ts';
 import type { Logger } from '../../ports/clock.ts';
@@ -8,22 +8,6 @@ import type { ApiAuth } from './api-auth.ts';
 /** Stored per-client results of an upload (the SQLite result store in production). */
 export interface UploadResults {
   targets(uuid: string): Promise<{ client_id: string; status: string; message: string; filepath: string; size: number; updated_at: string }[]>;
-}
-
-export interface AuditFilter {
-  application?: string;
-  action?: string;
-  username?: string;
-  client_id?: string;
-  upload_uuid?: string;
-  since?: Date;
-  until?: Date;
-  limit: number;
-  offset: number;
-}
-
-export interface AuditQueries {
-  query(q: AuditFilter): Promise<{ entries: (Omit<AuditEntry, 'timestamp'> & { id: number; timestamp: string })[]; total: number }>;
 }
 
 /** Client groups with the edits the API offers. */

@@ -1,25 +1,6 @@
 import type { AuditEntry } from '../../domain/audit-entry.ts';
-import type { AuditLog } from '../../ports/audit-log.ts';
+import type { AuditLog, AuditQueries, AuditQuery, StoredAuditEntry } from '../../ports/audit-log.ts';
 import type { SqliteDb } from './sqlite-database.ts';
-
-export interface AuditQuery {
-  application?: string;
-  action?: string;
-  username?: string;
-  client_id?: string;
-  upload_uuid?: string;
-  /** Entries at or after. */
-  since?: Date;
-  /** Entries before. */
-  until?: Date;
-  limit: number;
-  offset: number;
-}
-
-export interface StoredAuditEntry extends Omit<AuditEntry, 'timestamp'> {
-  id: number;
-  timestamp: string;
-}
 
 interface Row {
   id: number;
@@ -44,7 +25,7 @@ function scrub(value: unknown): unknown {
 }
 
 /** The audit log, newest first when queried. */
-export class SqliteAuditLog implements AuditLog {
+export class SqliteAuditLog implements AuditLog, AuditQueries {
   constructor(private readonly db: SqliteDb) {}
 
   async record(e: AuditEntry): Promise<void> {
