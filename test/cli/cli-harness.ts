@@ -8,6 +8,7 @@ import { runCli } from '../../src/composition/cli-main.ts';
 import type { CliIo } from '../../src/composition/cli-output.ts';
 import { startServer, type RunningServer } from '../../src/composition/server-start.ts';
 import type { ClientInfo } from '../../src/domain/client.ts';
+import { clientInfo } from '../adapters/http/http-harness.ts';
 import type { PushVerdict } from '../../src/domain/outcome.ts';
 import type { PushRequest } from '../../src/domain/push-request.ts';
 import type { ClientChannel, ClientChannels } from '../../src/ports/client-channel.ts';
@@ -38,16 +39,6 @@ class ScriptedAgents implements ClientChannels {
   }
 }
 
-export const clientInfo = (id: string, extra: Partial<ClientInfo> = {}): Omit<ClientInfo, 'connected'> => ({
-  id,
-  name: `name-${id}`,
-  hostname: `${id}.example`,
-  os: 'linux',
-  tags: [],
-  version: '0.1.0',
-  fileReception: { enabled: true, protected: [] },
-  ...extra,
-});
 
 export interface CliServer {
   url: string;
