@@ -41,6 +41,7 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
         await c.agents.get('f-2')!.kill9();
         return name;
       });
+      killed.catch(() => undefined); // awaited below; when the upload fails first, the watcher's abort must not go unhandled
       const receipt = await new RportApiClient(c.url, { token: c.token }).upload({ file, clientIds: ALL, groupIds: [], dest });
       const tempName = await killed;
       const outcomes = await listener.outcomesOf(receipt.uuid, 3, 60_000);
@@ -69,6 +70,8 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
   });
 
   it('rportd restarted (SIGTERM, then started on the same ports and data dir): the agents reconnect by themselves and the next upload reaches all', async () => {
+    for (const id of ALL) if (!c.agents.get(id)!.running) await c.startAgent(id); // whatever the test before left
+    await c.waitConnected(ALL);
     const fingerprint = c.fingerprint;
     expect(await c.rportd.stop(), 'rportd exit code on SIGTERM').to.equal(0);
     await c.startServer();
