@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ROOT = join(import.meta.dirname, '../../..');
@@ -18,17 +17,8 @@ export function requireBuilt(): void {
   }
 }
 
-/** A free TCP port on 127.0.0.1, asked of the kernel and released (for configs that must keep a port across restarts). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+/** A free TCP port on 127.0.0.1 (for configs that must keep a port across restarts): the demo's. */
+export { freePort } from '../../../src/composition/demo-processes.ts';
 
 /** Every child still running, so a failed test or a crashed run never leaves one behind. */
 const live = new Set<ChildProcess>();
