@@ -5,11 +5,19 @@ export interface MultipartLimits {
   maxFieldBytes: number;
   /** Text fields in one form. */
   maxFields: number;
+  /** Bytes of all text fields together. */
+  maxTotalFieldBytes: number;
   /** Bytes of one part's header block. */
   maxHeaderBytes: number;
 }
 
-export const DEFAULT_MULTIPART_LIMITS: MultipartLimits = { maxFieldBytes: 64 * 1024, maxFields: 1000, maxHeaderBytes: 16 * 1024 };
+/** 10,000 fields leaves room for an upload naming thousands of client_ids; the 4 MiB total keeps what the caller holds bounded. */
+export const DEFAULT_MULTIPART_LIMITS: MultipartLimits = {
+  maxFieldBytes: 64 * 1024,
+  maxFields: 10_000,
+  maxTotalFieldBytes: 4 * 1024 * 1024,
+  maxHeaderBytes: 16 * 1024,
+};
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -38,7 +46,9 @@ class Reader {
       this.ended = true;
       return false;
     }
-    this.buf = this.buf.length === 0 ? Buffer.from(next.value) : Buffer.concat([this.buf, next.value]);
+    // A view, not a copy: the body parser almost always leaves nothing behind (see partialDelimiter).
+    const chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
     return true;
   }
 }
@@ -58,6 +68,7 @@ export async function* parseMultipart(
   const r = new Reader(body[Symbol.asyncIterator](), Buffer.from(CRLF));
   await skipTo(r, delimiter, 'the opening boundary');
   let fields = 0;
+  let fieldBytes = 0;
   for (;;) {
     while (r.buf.length < 2 && (await r.more()));
     if (r.buf.length < 2) throw new MalformedFormError('the body ended right after a boundary');
@@ -72,8 +83,12 @@ export async function* parseMultipart(
     const state = { done: false };
     const content = bodyOf(r, delimiter, state);
     if (filename === undefined) {
-      if (++fields > limits.maxFields) throw new MalformedFormError(`more than ${limits.maxFields} fields`);
+      if (++fields > limits.maxFields) throw new MalformedFormError(`more than ${limits.maxFields} fields: the upload form's field limit (name a client group to reach more clients)`);
       const value = await collect(content, limits.maxFieldBytes, name);
+      fieldBytes += Buffer.byteLength(value);
+      if (fieldBytes > limits.maxTotalFieldBytes) {
+        throw new MalformedFormError(`the text fields are longer than ${limits.maxTotalFieldBytes} bytes in all: the upload form's limit`);
+      }
       yield { kind: 'field', name, value };
     } else {
       yield { kind: 'file', name, filename, content };
@@ -126,8 +141,8 @@ async function* bodyOf(r: Reader, delimiter: Buffer, state: { done: boolean }): 
       if (last.length > 0) yield last;
       return;
     }
-    // Keep a tail that could be the start of the delimiter.
-    const safe = r.buf.length - (delimiter.length - 1);
+    // Keep only a tail that could be the start of the delimiter (usually none, so the next chunk is not copied).
+    const safe = r.buf.length - partialDelimiter(r.buf, delimiter);
     if (safe > 0) {
       const chunk = r.buf.subarray(0, safe);
       r.buf = r.buf.subarray(safe);
@@ -135,6 +150,16 @@ async function* bodyOf(r: Reader, delimiter: Buffer, state: { done: boolean }): 
     }
     if (!(await r.more())) throw new MalformedFormError('the body ended before the closing boundary');
   }
+}
+
+/** Length of the longest end of buf that is a proper prefix of the delimiter (which starts with CR). */
+function partialDelimiter(buf: Buffer, delimiter: Buffer): number {
+  let i = buf.indexOf(0x0d, Math.max(0, buf.length - (delimiter.length - 1)));
+  while (i >= 0) {
+    if (buf.subarray(i).equals(delimiter.subarray(0, buf.length - i))) return buf.length - i;
+    i = buf.indexOf(0x0d, i + 1);
+  }
+  return 0;
 }
 
 async function collect(content: AsyncIterable<Uint8Array>, max: number, name: string): Promise<string> {
