@@ -6,6 +6,7 @@ import type { Ownership } from '../../domain/ownership.ts';
 import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
 import { lookupAccountId } from './account-lookup.ts';
 import { describeError, fsError } from './fs-errors.ts';
+import { HashingWriter } from './hashing-writer.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -72,21 +73,19 @@ export class FsLocalFiles implements LocalFiles {
     const path = join(this.tempDir, name);
     const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
     const hash = createHash('md5');
-    let size = 0;
+    const writer = new HashingWriter(handle, [hash]);
     try {
-      for await (const chunk of content) {
-        hash.update(chunk);
-        size += chunk.byteLength;
-        await writeAll(handle, chunk);
-      }
+      for await (const chunk of content) await writer.add(chunk);
+      await writer.finish();
       await handle.sync();
       await handle.close();
     } catch (e) {
+      await writer.abandon();
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
       throw describeError(e, 'cannot write temp file', path);
     }
-    return { path, size, md5: hash.digest('hex') };
+    return { path, size: writer.size, md5: hash.digest('hex') };
   }
 
   async chmod(path: string, mode: number): Promise<void> {

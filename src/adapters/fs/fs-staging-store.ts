@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rm, chmod } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
+import { HashingWriter } from './hashing-writer.ts';
 import { STAGED_SUFFIX, stagedName } from '../../domain/push-request.ts';
 import { UploadTooLargeError, type StagedFile, type StagingStore } from '../../ports/staging-store.ts';
 
@@ -9,7 +10,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Staged uploads in `{data_dir}/filepush/<uuid>_rport_filepush`: directory 0700, files 0600, opened
- * exclusively and without following links. md5 and sha256 are computed in the same pass as the write.
+ * exclusively and without following links. md5 and sha256 are computed in the same pass as the write,
+ * overlapping it (HashingWriter).
  */
 export class FsStagingStore implements StagingStore {
   constructor(readonly dir: string) {}
@@ -29,25 +31,24 @@ export class FsStagingStore implements StagingStore {
     const path = this.pathOf(uuid);
     const md5 = createHash('md5');
     const sha256 = createHash('sha256');
-    let size = 0;
     const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const writer = new HashingWriter(file, [md5, sha256]);
     try {
       for await (const chunk of content) {
-        size += chunk.byteLength;
         // Checked before writing, so an over-limit chunk never reaches the disk.
-        if (size > maxBytes) throw new UploadTooLargeError(maxBytes);
-        md5.update(chunk);
-        sha256.update(chunk);
-        await file.write(chunk);
+        if (writer.size + chunk.byteLength > maxBytes) throw new UploadTooLargeError(maxBytes);
+        await writer.add(chunk);
       }
+      await writer.finish();
       await file.sync();
       await file.close();
     } catch (e) {
+      await writer.abandon();
       await file.close().catch(() => undefined);
       await rm(path, { force: true });
       throw e;
     }
-    return { uuid, name: stagedName(uuid), size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+    return { uuid, name: stagedName(uuid), size: writer.size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
   }
 
   async remove(uuid: string): Promise<void> {

@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HashingWriter } from '../../../src/adapters/fs/hashing-writer.ts';
+
+describe('HashingWriter (hash while the previous batch is written)', () => {
+  let root: string;
+  beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'rport-hashing-writer-'))));
+  afterEach(() => rm(root, { recursive: true, force: true }));
+
+  it('writes the exact bytes in order across batches, from big chunks and from many tiny ones, with the right hash and size', async () => {
+    const data = randomBytes(300 * 1024 + 7);
+    const pieces: Buffer[] = [];
+    // Tiny pieces first (more than writev takes at once), then large ones crossing batch edges.
+    for (let at = 0; at < 2000; at += 10) pieces.push(data.subarray(at, at + 10));
+    for (let at = 2000; at < data.length; at += 70_001) pieces.push(data.subarray(at, Math.min(data.length, at + 70_001)));
+    const path = join(root, 'out');
+    const file = await open(path, 'wx');
+    const md5 = createHash('md5');
+    const writer = new HashingWriter(file, [md5], 64 * 1024);
+    for (const p of pieces) await writer.add(p);
+    await writer.finish();
+    await file.close();
+    expect((await readFile(path)).equals(data)).to.equal(true);
+    expect(writer.size).to.equal(data.length);
+    expect(md5.digest('hex')).to.equal(createHash('md5').update(data).digest('hex'));
+  });
+
+  it('a failing write surfaces from add or finish, never as an unhandled rejection, and abandon settles', async () => {
+    const path = join(root, 'read-only');
+    await writeFile(path, '');
+    const file = await open(path, 'r'); // writes fail with EBADF
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): number => unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    let err: NodeJS.ErrnoException | undefined;
+    const writer = new HashingWriter(file, [createHash('md5')], 1024);
+    try {
+      for (let i = 0; i < 8; i++) {
+        await writer.add(Buffer.alloc(1024));
+        await new Promise((r) => setTimeout(r, 5)); // lets the failed write settle before anyone awaits it
+      }
+      await writer.finish();
+    } catch (e) {
+      err = e as NodeJS.ErrnoException;
+    } finally {
+      await writer.abandon();
+      await file.close();
+      await new Promise((r) => setImmediate(r));
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(err?.code).to.equal('EBADF');
+    expect(unhandled).to.deep.equal([]);
+  });
+});
