@@ -3,7 +3,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HashingWriter } from '../../../src/adapters/fs/hashing-writer.ts';
+import { HashingWriter, SYNC_EVERY } from '../../../src/adapters/fs/hashing-writer.ts';
 
 describe('HashingWriter (hash while the previous batch is written)', () => {
   let root: string;
@@ -26,6 +26,28 @@ describe('HashingWriter (hash while the previous batch is written)', () => {
     expect((await readFile(path)).equals(data)).to.equal(true);
     expect(writer.size).to.equal(data.length);
     expect(md5.digest('hex')).to.equal(createHash('md5').update(data).digest('hex'));
+  });
+
+  it('past SYNC_EVERY bytes (early data syncs beside the writes) the file is still exact', async () => {
+    const piece = randomBytes(256 * 1024);
+    const count = (2 * SYNC_EVERY) / piece.length + 3;
+    const path = join(root, 'big');
+    const file = await open(path, 'wx');
+    const md5 = createHash('md5');
+    const expected = createHash('md5');
+    const writer = new HashingWriter(file, [md5]);
+    for (let i = 0; i < count; i++) {
+      const chunk = Buffer.from(piece); // a fresh buffer per chunk, as a socket gives
+      chunk.writeUInt32BE(i, 0);
+      expected.update(chunk);
+      await writer.add(chunk);
+    }
+    await writer.finish();
+    await file.close();
+    expect(writer.size).to.equal(count * piece.length);
+    expect(md5.digest('hex')).to.equal(expected.copy().digest('hex'));
+    const onDisk = createHash('md5').update(await readFile(path)).digest('hex');
+    expect(onDisk).to.equal(expected.digest('hex'));
   });
 
   it('a failing write surfaces from add or finish, never as an unhandled rejection, and abandon settles', async () => {
