@@ -17,8 +17,10 @@ import { TransferSlots } from './transfer-slots.ts';
 export interface ClientListenerSettings {
   /** Time from TCP accept to a finished login and hello; slower peers are dropped. */
   handshakeTimeoutMs: number;
-  /** Connections still handshaking at once; more are dropped at accept. */
+  /** Connections handshaking at once (bounds the CPU spent on key exchange); more wait in a queue. */
   maxHandshakes: number;
+  /** Connections waiting, paused, for a handshake slot; beyond this they are dropped at accept. */
+  maxQueuedHandshakes: number;
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   /** SFTP files served at once across all agents: bounds the server's memory. */
@@ -35,6 +37,7 @@ export interface ClientListenerSettings {
 export const DEFAULT_LISTENER_SETTINGS: ClientListenerSettings = {
   handshakeTimeoutMs: 20_000,
   maxHandshakes: 64,
+  maxQueuedHandshakes: 4096,
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
   maxTransfers: 32,
@@ -60,6 +63,12 @@ interface Peer {
   timer: NodeJS.Timeout;
 }
 
+interface Waiting {
+  stream: Duplex;
+  address: string;
+  leave: () => void;
+}
+
 const FORBIDDEN_SESSION_REQUESTS = ['pty', 'x11', 'env', 'shell', 'exec', 'auth-agent', 'signal', 'window-change'] as const;
 
 /** rportd's client listener: an ssh2 Server that speaks only docs/protocol.md to agents. */
@@ -73,6 +82,8 @@ export class SshClientListener {
   private readonly live = new Set<Duplex>();
   private readonly tcp: NetServer[] = [];
   private handshaking = 0;
+  /** Accepted connections waiting for a handshake slot, oldest first; each leaves on its own close. */
+  private readonly waiting = new Set<Waiting>();
   private closed = false;
 
   constructor(private readonly deps: ClientListenerDeps) {
@@ -110,10 +121,45 @@ export class SshClientListener {
 
   /** Takes any duplex carrying SSH (TCP socket, WebSocket stream, in-memory pair) from a peer at address. */
   accept(stream: Duplex, address: string): void {
-    if (this.closed || this.guard.isBanned(address) || this.handshaking >= this.settings.maxHandshakes) {
-      stream.destroy();
-      return;
+    if (this.closed || this.guard.isBanned(address)) return void stream.destroy();
+    if (this.handshaking < this.settings.maxHandshakes) return this.startHandshake(stream, address);
+    // Over the cap: wait, paused, for a slot instead of being dropped (an agent dropped here backs off for seconds).
+    if (this.waiting.size >= this.settings.maxQueuedHandshakes) return void stream.destroy();
+    stream.pause();
+    const timer = setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs);
+    const entry: Waiting = {
+      stream,
+      address,
+      leave: () => {
+        clearTimeout(timer);
+        stream.off('close', entry.leave);
+        this.waiting.delete(entry);
+      },
+    };
+    this.waiting.add(entry);
+    stream.once('close', entry.leave);
+    stream.on('error', () => undefined);
+  }
+
+  /** Connections waiting for a handshake slot now. */
+  get queuedHandshakes(): number {
+    return this.waiting.size;
+  }
+
+  /** A handshake slot freed: the oldest waiting connection takes it. */
+  private startNextHandshake(): void {
+    while (!this.closed && this.handshaking < this.settings.maxHandshakes) {
+      const next = this.waiting.values().next();
+      if (next.done) return;
+      const { stream, address, leave } = next.value;
+      leave();
+      if (stream.destroyed) continue;
+      // No resume() here: ssh2 resumes the socket itself once its 'data' listener is on (a resume now would lose the bytes).
+      this.startHandshake(stream, address);
     }
+  }
+
+  private startHandshake(stream: Duplex, address: string): void {
     (stream as Partial<Socket>).setNoDelay?.(true);
     this.handshaking += 1;
     const peer: Peer = {
@@ -136,6 +182,7 @@ export class SshClientListener {
     this.closed = true;
     const stopped = Promise.all(this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     // net.Server#close waits for open connections, so drop them first.
+    for (const { stream } of [...this.waiting]) stream.destroy();
     for (const s of this.live) s.destroy();
     this.live.clear();
     await stopped;
@@ -146,6 +193,7 @@ export class SshClientListener {
     peer.handshaking = false;
     clearTimeout(peer.timer);
     this.handshaking -= 1;
+    this.startNextHandshake();
   }
 
   private onConnection(client: Connection, ip: string | undefined): void {
