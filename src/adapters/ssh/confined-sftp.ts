@@ -6,6 +6,7 @@ import ssh2, { type Attributes, type SFTPWrapper } from 'ssh2';
 import type { Logger } from '../../ports/clock.ts';
 import { STAGED_SUFFIX } from '../../domain/push-request.ts';
 import { MAX_READ } from './protocol.ts';
+import type { ReadBuffers } from './read-buffers.ts';
 import type { TransferSlots } from './transfer-slots.ts';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
@@ -16,6 +17,8 @@ export interface ConfinedSftpOptions {
   /** True while a push of that staged name is live for this very connection. */
   isLive(stagedName: string): boolean;
   slots: TransferSlots;
+  /** READ buffers shared by all sessions (MAX_READ bytes each): bounds the file bytes held server-wide. */
+  buffers: ReadBuffers;
   logger: Logger;
 }
 
@@ -124,15 +127,17 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
   };
 
   const serveRead = async (reqid: number, file: OpenFile, offset: number, length: number): Promise<void> => {
+    const buf = await o.buffers.take();
     try {
-      const buf = Buffer.allocUnsafe(length);
       const { bytesRead } = await file.fh.read(buf, 0, length, offset);
       if (closed) return;
+      // sftp.data copies the bytes into its packet, so the buffer goes back to the pool right after.
       if (bytesRead === 0) sftp.status(reqid, STATUS_CODE.EOF);
       else sftp.data(reqid, buf.subarray(0, bytesRead));
     } catch {
       if (!closed) sftp.status(reqid, STATUS_CODE.FAILURE, 'read failed');
     } finally {
+      o.buffers.give(buf);
       reading -= 1;
       pump();
     }

@@ -12,6 +12,7 @@ import type { HostKey } from './host-key.ts';
 import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseHello, parseJson, PROTOCOL_VERSION, type ServerMessage } from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SshClientChannels } from './ssh-client-channels.ts';
+import { ReadBuffers } from './read-buffers.ts';
 import { TransferSlots } from './transfer-slots.ts';
 
 export interface ClientListenerSettings {
@@ -23,8 +24,10 @@ export interface ClientListenerSettings {
   maxQueuedHandshakes: number;
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
-  /** SFTP files served at once across all agents: bounds the server's memory. */
+  /** SFTP files served at once across all agents. */
   maxTransfers: number;
+  /** READs served at once across all agents, each with a pooled MAX_READ buffer: bounds the file bytes in memory. */
+  maxReads: number;
   /** Session channels one connection may hold open (control + one per concurrent push). */
   maxChannelsPerConnection: number;
   /** Refused channels/requests one connection may make before it is cut. */
@@ -41,6 +44,7 @@ export const DEFAULT_LISTENER_SETTINGS: ClientListenerSettings = {
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
   maxTransfers: 32,
+  maxReads: 64,
   maxChannelsPerConnection: 64,
   maxRefusals: 32,
   maxAuthFailuresPerConnection: 3,
@@ -78,6 +82,7 @@ export class SshClientListener {
   private readonly ssh: ssh2.Server;
   private readonly guard: AuthGuard;
   private readonly slots: TransferSlots;
+  private readonly buffers: ReadBuffers;
   private readonly peers = new WeakMap<Duplex, Peer>();
   private readonly live = new Set<Duplex>();
   private readonly tcp: NetServer[] = [];
@@ -90,6 +95,7 @@ export class SshClientListener {
     this.settings = { ...DEFAULT_LISTENER_SETTINGS, ...deps.settings };
     this.guard = new AuthGuard(this.settings.auth);
     this.slots = new TransferSlots(this.settings.maxTransfers);
+    this.buffers = new ReadBuffers(this.settings.maxReads, MAX_READ);
     this.ssh = new ssh2.Server(
       {
         hostKeys: [deps.hostKey.privateKey],
@@ -296,6 +302,7 @@ export class SshClientListener {
         stagingDir: this.deps.stagingDir,
         isLive: (name) => agent.isServing(name) && transfers.isAllowed(agent.clientId, name),
         slots: this.slots,
+        buffers: this.buffers,
         logger: this.deps.logger,
       });
     });
