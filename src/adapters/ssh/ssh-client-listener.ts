@@ -218,7 +218,12 @@ export class SshClientListener {
       if (refusals > this.settings.maxRefusals) client.end();
     };
 
-    client.on('error', (e) => log.debug({ address: peer.address, err: messageOf(e) }, 'SSH connection error'));
+    client.on('error', (e) => {
+      log.debug({ address: peer.address, err: messageOf(e) }, 'SSH connection error');
+      // On a keepalive timeout ssh2 only end()s: a dead peer never answers that FIN, so the socket
+      // would stay half-open, never 'close', and the agent would stay "connected" for good.
+      if ((e as { level?: string }).level === 'client-timeout') stream.destroy();
+    });
     client.on('authentication', (ctx: AuthContext) => void this.authenticate(ctx, peer, () => (authFailures += 1), client));
     client.on('ready', () => {
       // The login is done; the hello must still arrive before the handshake timer fires.
