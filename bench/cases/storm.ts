@@ -54,7 +54,7 @@ const storm: BenchCase = {
       ratio: ourRate ? ourRate / refRate : undefined,
       target: '>= 0.80x',
       met: ourRate ? ourRate / refRate >= 0.8 : undefined,
-      note: `ours: ${n} real agents in one process started at once against rportd (max_concurrent_handshakes ${DEFAULT_LISTENER_SETTINGS.maxHandshakes}, agents retry with their own backoff); reference: ${n} bare ssh2 clients with ${DEFAULT_LISTENER_SETTINGS.maxHandshakes} handshakes in flight`,
+      note: `ours: ${n} real agents in one process started at once against rportd (max_concurrent_handshakes ${DEFAULT_LISTENER_SETTINGS.maxHandshakes}, connections over it wait in rportd's queue of ${DEFAULT_LISTENER_SETTINGS.maxQueuedHandshakes}); reference: ${n} bare ssh2 clients with ${DEFAULT_LISTENER_SETTINGS.maxHandshakes} handshakes in flight`,
     });
     ctx.add({ figure: `reconnect storm ${n}: time until all registered`, ours: seconds(o?.ms), reference: seconds(ref.ms), target: 'report' });
     ctx.add({ figure: `reconnect storm ${n}: agents never registered`, ours: o ? String(o.failed) : undefined, reference: String(ref.failed), target: '0', met: o ? o.failed === 0 : undefined });
