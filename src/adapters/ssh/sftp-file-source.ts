@@ -37,41 +37,54 @@ export class SftpFileSource implements FileSource {
     // the server told us its limit in welcome instead (docs/protocol.md, "Read size, on purpose").
     (sftp as unknown as { _maxReadLen: number })._maxReadLen = this.link.maxRead;
     let cancelled = false;
+    // ssh2 never answers a request sent on a closing SFTP channel, so every wait also races this:
+    // it settles on a cancel or when the channel closes, and the fetch fails instead of hanging.
+    let stop!: (r: ReadResult) => void;
+    const stopped = new Promise<ReadResult>((resolve) => (stop = resolve));
+    sftp.once('close', () => stop({ ok: false, error: new Error('the SFTP channel closed') }));
     const abort = (): void => {
       cancelled = true;
+      stop({ ok: false, error: new Error('the server cancelled the push') });
       sftp.end();
     };
+    const failOnStop = stopped.then((r) => Promise.reject(r.ok ? new Error('stopped') : r.error));
+    failOnStop.catch(() => undefined); // raced below; never unhandled on its own
     const set = this.active.get(request.sourceName) ?? new Set();
     set.add(abort);
     this.active.set(request.sourceName, set);
     let handle: Buffer | undefined;
     try {
-      handle = await new Promise<Buffer>((resolve, reject) =>
-        sftp.open(`/${request.sourceName}`, 'r', (err, h) => (err ? reject(named(err, request)) : resolve(h))),
-      );
-      const size = await new Promise<number>((resolve, reject) =>
-        sftp.fstat(handle!, (err, s) => (err ? reject(named(err, request)) : resolve(s.size))),
-      );
+      handle = await Promise.race([
+        new Promise<Buffer>((resolve, reject) => sftp.open(`/${request.sourceName}`, 'r', (err, h) => (err ? reject(named(err, request)) : resolve(h)))),
+        failOnStop,
+      ]);
+      const opened = handle;
+      const size = await Promise.race([
+        new Promise<number>((resolve, reject) => sftp.fstat(opened, (err, st) => (err ? reject(named(err, request)) : resolve(st.size)))),
+        failOnStop,
+      ]);
       const inFlight: Promise<ReadResult>[] = [];
       let next = 0;
       const issue = (): void => {
-        while (inFlight.length < this.readsInFlight && next < size) {
+        while (!cancelled && inFlight.length < this.readsInFlight && next < size) {
           const len = Math.min(this.link.maxRead, size - next);
-          inFlight.push(readAt(sftp, handle!, next, len));
+          inFlight.push(readAt(sftp, opened, next, len));
           next += len;
         }
       };
       issue();
       let position = 0;
       while (inFlight.length > 0) {
-        const r = await inFlight.shift()!;
-        if (!r.ok) throw cancelled ? new Error('the server cancelled the push') : named(r.error, request);
+        const r = await Promise.race([inFlight.shift()!, stopped]);
+        if (cancelled) throw new Error('the server cancelled the push');
+        if (!r.ok) throw named(r.error, request);
         if (r.data.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position} of ${size}`);
         let data = r.data;
         const wanted = Math.min(this.link.maxRead, size - position);
         // A short read is legal in SFTP: fetch the rest of that slice before moving on, so order holds.
         while (data.length < wanted) {
-          const more = await readAt(sftp, handle, position + data.length, wanted - data.length);
+          const more = await Promise.race([readAt(sftp, opened, position + data.length, wanted - data.length), stopped]);
+          if (cancelled) throw new Error('the server cancelled the push');
           if (!more.ok) throw named(more.error, request);
           if (more.data.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position + data.length} of ${size}`);
           data = Buffer.concat([data, more.data]);
