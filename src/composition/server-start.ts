@@ -1,11 +1,11 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Container } from 'inversify';
 import type Koa from 'koa';
-import { parseAddress } from '../adapters/config/server-config-values.ts';
+import { ConfigError, parseAddress } from '../adapters/config/server-config-values.ts';
 import type { ServerConfig } from '../adapters/config/server-config.ts';
 import type { FsStagingStore } from '../adapters/fs/fs-staging-store.ts';
 import type { ApiAuth } from '../adapters/http/api-auth.ts';
-import { HttpServer } from '../adapters/http/http-server.ts';
+import { HttpServer, type TlsFiles } from '../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../adapters/http/uploads-socket.ts';
 import { PinoLogger } from '../adapters/log/pino-logger.ts';
 import type { SqliteApiUsers } from '../adapters/sqlite/sqlite-api-users.ts';
@@ -38,7 +38,7 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
   const logger = opts.logger ?? new PinoLogger({ level: config.logging.log_level });
   mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
-  const tls = config.api.cert_file && config.api.key_file ? { cert: readFileSync(config.api.cert_file), key: readFileSync(config.api.key_file) } : undefined;
+  const tls = tlsFilesOf(config);
 
   const container = await buildServerContainer(config, logger);
   const staging = container.get<FsStagingStore>(T.staging);
@@ -47,7 +47,13 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
   if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
   const initialAdmin = config.api.auth ? undefined : await container.get<SqliteApiUsers>(T.dbUsers).ensureInitialAdmin();
 
-  const http = new HttpServer(container.get<Koa>(T.app), tls);
+  let http: HttpServer;
+  try {
+    http = new HttpServer(container.get<Koa>(T.app), tls);
+  } catch (e) {
+    container.get<SqliteDb>(T.db).close();
+    throw new ConfigError(`[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`);
+  }
   const broadcaster = container.get<WsResultBroadcaster>(T.broadcaster);
   http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(container.get<ApiAuth>(T.auth), broadcaster, logger));
   const clientSide = await (opts.clientSide ?? sshClientSide)({
@@ -82,4 +88,18 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
       logger.info({}, 'rportd stopped');
     })());
   return { url, port, http, container, initialAdmin, close };
+}
+
+/** `[api] cert_file` and `key_file`, read at start; a missing or unreadable file names its key. */
+function tlsFilesOf(config: ServerConfig): TlsFiles | undefined {
+  const { cert_file, key_file } = config.api;
+  if (!cert_file || !key_file) return undefined;
+  const read = (key: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (e) {
+      throw new ConfigError(`[api] ${key} ${path}: cannot read it: ${(e as Error).message}`);
+    }
+  };
+  return { cert: read('cert_file', cert_file), key: read('key_file', key_file) };
 }
