@@ -74,6 +74,8 @@ export interface TestServer {
 export interface TestServerOptions {
   maxFilepushSize?: number;
   enableTestEndpoints?: boolean;
+  /** Extra [api] keys, e.g. cert_file and key_file for HTTPS. */
+  api?: Record<string, unknown>;
 }
 
 /** A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. */
@@ -88,7 +90,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         enable_ws_test_endpoints: opts.enableTestEndpoints ?? false,
         push_timeout: 10,
       },
-      api: { address: '127.0.0.1:0' },
+      api: { address: '127.0.0.1:0', ...opts.api },
       logging: { log_level: 'debug' },
     },
     dataDir,
