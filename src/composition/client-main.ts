@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import pino from 'pino';
 import { ClientConfigError, loadClientConfig } from '../adapters/config/client-config.ts';
 import { warnIfNoCryptoBinding } from '../adapters/ssh/ssh-algorithms.ts';
@@ -23,6 +24,8 @@ async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+  // A relative data_dir is taken from the config file's directory, as rportd does with its own.
+  config = { ...config, dataDir: resolve(dirname(resolve(opts.config)), config.dataDir) };
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   warnIfNoCryptoBinding(logger);
   const connection = await buildClient(config, logger);
