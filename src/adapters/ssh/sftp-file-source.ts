@@ -9,10 +9,39 @@ export interface SftpLink {
   readonly maxRead: number;
 }
 
-type ReadResult = { ok: true; data: Buffer } | { ok: false; error: Error };
+type Result<T> = { ok: true; value: T } | { ok: false; error: Error };
 
 /** Reads in flight per transfer: 8 x 254 KiB ~ 2 MiB, ssh2's channel window, so the pipe stays full. */
 export const READS_IN_FLIGHT = 8;
+
+/**
+ * SFTP calls of one transfer still waiting for an answer. ssh2 never answers a request sent on a
+ * closing channel, so a cancel or the channel's close fails every waiting call (and each later one)
+ * here, and the fetch ends instead of hanging. Failures become values, so abandoned calls never
+ * surface as unhandled rejections; nothing outlives its call, so no answered chunk is kept alive.
+ */
+class PendingCalls {
+  private failure: Error | undefined;
+  private readonly waiting = new Set<(e: Error) => void>();
+
+  run<T>(call: (done: (err: Error | null | undefined, value?: T) => void) => void): Promise<Result<T>> {
+    if (this.failure) return Promise.resolve({ ok: false, error: this.failure });
+    return new Promise((resolve) => {
+      const fail = (error: Error): void => resolve({ ok: false, error });
+      this.waiting.add(fail);
+      call((err, value) => {
+        this.waiting.delete(fail);
+        resolve(err ? { ok: false, error: err } : { ok: true, value: value as T });
+      });
+    });
+  }
+
+  failAll(error: Error): void {
+    this.failure ??= error;
+    for (const fail of this.waiting) fail(this.failure);
+    this.waiting.clear();
+  }
+}
 
 /**
  * Agent side: streams a staged file from the server by SFTP with several large reads in flight,
@@ -36,58 +65,54 @@ export class SftpFileSource implements FileSource {
     // ssh2 would split reads at 31952 bytes because its server cannot advertise limits@openssh.com;
     // the server told us its limit in welcome instead (docs/protocol.md, "Read size, on purpose").
     (sftp as unknown as { _maxReadLen: number })._maxReadLen = this.link.maxRead;
+    const calls = new PendingCalls();
     let cancelled = false;
-    // ssh2 never answers a request sent on a closing SFTP channel, so every wait also races this:
-    // it settles on a cancel or when the channel closes, and the fetch fails instead of hanging.
-    let stop!: (r: ReadResult) => void;
-    const stopped = new Promise<ReadResult>((resolve) => (stop = resolve));
-    sftp.once('close', () => stop({ ok: false, error: new Error('the SFTP channel closed') }));
+    sftp.once('close', () => calls.failAll(new Error('the SFTP channel closed')));
     const abort = (): void => {
       cancelled = true;
-      stop({ ok: false, error: new Error('the server cancelled the push') });
+      calls.failAll(new Error('the server cancelled the push'));
       sftp.end();
     };
-    const failOnStop = stopped.then((r) => Promise.reject(r.ok ? new Error('stopped') : r.error));
-    failOnStop.catch(() => undefined); // raced below; never unhandled on its own
+    const failed = (error: Error): Error => (cancelled ? new Error('the server cancelled the push') : named(error, request));
+    const readAt = (position: number, len: number): Promise<Result<Buffer>> =>
+      calls.run<Buffer>((done) => {
+        const buf = Buffer.allocUnsafe(len);
+        sftp.read(handle!, buf, 0, len, position, (err, bytesRead) => done(err, buf.subarray(0, bytesRead)));
+      });
     const set = this.active.get(request.sourceName) ?? new Set();
     set.add(abort);
     this.active.set(request.sourceName, set);
     let handle: Buffer | undefined;
     try {
-      handle = await Promise.race([
-        new Promise<Buffer>((resolve, reject) => sftp.open(`/${request.sourceName}`, 'r', (err, h) => (err ? reject(named(err, request)) : resolve(h)))),
-        failOnStop,
-      ]);
-      const opened = handle;
-      const size = await Promise.race([
-        new Promise<number>((resolve, reject) => sftp.fstat(opened, (err, st) => (err ? reject(named(err, request)) : resolve(st.size)))),
-        failOnStop,
-      ]);
-      const inFlight: Promise<ReadResult>[] = [];
+      const opened = await calls.run<Buffer>((done) => sftp.open(`/${request.sourceName}`, 'r', done));
+      if (!opened.ok) throw failed(opened.error);
+      handle = opened.value;
+      const stat = await calls.run<number>((done) => sftp.fstat(handle!, (err, st) => done(err, st?.size)));
+      if (!stat.ok) throw failed(stat.error);
+      const size = stat.value;
+      const inFlight: Promise<Result<Buffer>>[] = [];
       let next = 0;
       const issue = (): void => {
         while (!cancelled && inFlight.length < this.readsInFlight && next < size) {
           const len = Math.min(this.link.maxRead, size - next);
-          inFlight.push(readAt(sftp, opened, next, len));
+          inFlight.push(readAt(next, len));
           next += len;
         }
       };
       issue();
       let position = 0;
       while (inFlight.length > 0) {
-        const r = await Promise.race([inFlight.shift()!, stopped]);
-        if (cancelled) throw new Error('the server cancelled the push');
-        if (!r.ok) throw named(r.error, request);
-        if (r.data.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position} of ${size}`);
-        let data = r.data;
+        const r = await inFlight.shift()!;
+        if (!r.ok || cancelled) throw failed(r.ok ? new Error('cancelled') : r.error);
+        if (r.value.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position} of ${size}`);
+        let data = r.value;
         const wanted = Math.min(this.link.maxRead, size - position);
         // A short read is legal in SFTP: fetch the rest of that slice before moving on, so order holds.
         while (data.length < wanted) {
-          const more = await Promise.race([readAt(sftp, opened, position + data.length, wanted - data.length), stopped]);
-          if (cancelled) throw new Error('the server cancelled the push');
-          if (!more.ok) throw named(more.error, request);
-          if (more.data.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position + data.length} of ${size}`);
-          data = Buffer.concat([data, more.data]);
+          const more = await readAt(position + data.length, wanted - data.length);
+          if (!more.ok || cancelled) throw failed(more.ok ? new Error('cancelled') : more.error);
+          if (more.value.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position + data.length} of ${size}`);
+          data = Buffer.concat([data, more.value]);
         }
         position += data.length;
         issue();
@@ -101,16 +126,6 @@ export class SftpFileSource implements FileSource {
       sftp.end();
     }
   }
-}
-
-/** One READ; failures become values so that abandoned reads never surface as unhandled rejections. */
-function readAt(sftp: SFTPWrapper, handle: Buffer, position: number, len: number): Promise<ReadResult> {
-  return new Promise((resolve) => {
-    const buf = Buffer.allocUnsafe(len);
-    sftp.read(handle, buf, 0, len, position, (err, bytesRead) =>
-      resolve(err ? { ok: false, error: err } : { ok: true, data: buf.subarray(0, bytesRead) }),
-    );
-  });
 }
 
 function named(err: Error, request: PushRequest): Error {
