@@ -30,7 +30,10 @@ async function spawnAgent(server: TestServer, id: string, dataDir: string): Prom
       '',
     ].join('\n'),
   );
-  const child = spawn(process.execPath, [BIN, '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // As shipped: no NODE_OPTIONS from the test runner, and no coverage collection. c8 (`npm test`) sets
+  // NODE_V8_COVERAGE, which Node passes on to children unless env names it; an empty value turns it off.
+  const env = { ...process.env, NODE_V8_COVERAGE: '', NODE_OPTIONS: '' };
+  const child = spawn(process.execPath, [BIN, '--config', config], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   return new Promise((resolve, reject) => {
     const onData = (chunk: Buffer): void => {
