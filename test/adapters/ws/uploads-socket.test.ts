@@ -6,14 +6,7 @@ import { WsResultBroadcaster } from '../../../src/adapters/ws/ws-result-broadcas
 import type { PushOutcome } from '../../../src/domain/outcome.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from '../http/http-harness.ts';
 
-interface Live {
-  client_id: string;
-  uuid: string;
-  filepath: string;
-  size: number;
-  message: string;
-  status: string;
-}
+type Live = PushOutcome;
 
 /** Opens a listener and collects what it receives. */
 function listen(url: string, protocols?: string[]): Promise<{ ws: WebSocket; got: Live[] }> {

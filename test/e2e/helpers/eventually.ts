@@ -20,3 +20,16 @@ export async function exists(path: string): Promise<boolean> {
     (e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? false : Promise.reject(e)),
   );
 }
+
+/** Waits until one of waiters is called (an event arrived) or ms pass; a waiter is removed once called. */
+export function wakeOrTimeout(waiters: Set<() => void>, ms: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(t);
+      waiters.delete(done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    waiters.add(done);
+  });
+}

@@ -1,14 +1,9 @@
 import WebSocket from 'ws';
+import { wakeOrTimeout } from './eventually.ts';
+import type { PushOutcome } from '../../../src/domain/outcome.ts';
 
 /** One message of GET /api/v1/ws/uploads, as the server sends it. */
-export interface Outcome {
-  client_id: string;
-  uuid: string;
-  filepath: string;
-  size: number;
-  message: string;
-  status: string;
-}
+export type Outcome = PushOutcome;
 
 /** A listener on /api/v1/ws/uploads, opened before an upload (the server keeps no backlog); keeps every message. */
 export class OutcomeListener {
@@ -39,15 +34,7 @@ export class OutcomeListener {
       if (mine.length >= count) return mine;
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`only ${mine.length} of ${count} outcomes of upload ${uuid} arrived within ${ms / 1000} s: ${JSON.stringify(mine)}`);
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(t);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const t = setTimeout(done, left);
-        this.waiters.add(done);
-      });
+      await wakeOrTimeout(this.waiters, left);
     }
   }
 

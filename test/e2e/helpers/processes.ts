@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { wakeOrTimeout } from './eventually.ts';
 
 export const ROOT = join(import.meta.dirname, '../../..');
 export const BIN = {
@@ -78,15 +79,7 @@ export class Proc {
       if (!this.running) throw new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}; output:\n${this.tail()}`);
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`${this.label} did not print ${re} within ${ms / 1000} s; output:\n${this.tail()}`);
-      await new Promise<void>((resolve) => {
-        const done = (): void => {
-          clearTimeout(t);
-          this.waiters.delete(done);
-          resolve();
-        };
-        const t = setTimeout(done, left);
-        this.waiters.add(done);
-      });
+      await wakeOrTimeout(this.waiters, left);
     }
   }
 
