@@ -21,7 +21,14 @@ export async function postStream(
   body: AsyncIterable<Uint8Array>,
   serverUrl: string,
 ): Promise<StreamedAnswer> {
-  const request = (url.protocol === 'https:' ? https : http).request(url, { method: 'POST', headers, agent: false });
+  // keep-alive, though the connection is never reused: with `Connection: close` (agent: false's
+  // default) the server closes the socket right after an early answer (413, 401) while the body is
+  // still streaming, and the write that meets the closed socket (EPIPE) can come before the answer is read.
+  const request = (url.protocol === 'https:' ? https : http).request(url, {
+    method: 'POST',
+    headers: { connection: 'keep-alive', ...headers },
+    agent: false,
+  });
   const stop = new AbortController();
   const answered = new Promise<StreamedAnswer>((resolve, reject) => {
     request.once('response', (res) => {
