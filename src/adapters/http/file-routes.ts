@@ -14,11 +14,11 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
   router.post('/api/v1/files', d.auth.require(), async (ctx) => {
     const caller = callerOf(ctx);
     if (!boundaryOf(ctx.get('content-type'))) {
-      finishBody(ctx.req, () => ctx.set('Connection', 'close'));
+      finishBody(ctx.req);
       throw new ApiError(400, 'malformed', titleOf(400), 'upload: the request must be multipart/form-data with the file in the part named upload');
     }
     const result = await d.acceptUpload.execute(caller, new KoaUploadForm(ctx.req));
-    finishBody(ctx.req, () => ctx.set('Connection', 'close'));
+    finishBody(ctx.req);
     if (!result.ok) {
       const r = result.rejection;
       const status = STATUS_OF_REJECTION[r.kind];
@@ -52,10 +52,13 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
   });
 }
 
-/** Reads and drops the rest of a body we no longer need, then lets the connection close. */
-function finishBody(req: IncomingMessage, closeAfter: () => void): void {
+/**
+ * Reads and drops the rest of a body we no longer need. The connection is not marked `close`:
+ * Node would then close it as soon as the answer is written, and the client's next body bytes
+ * would meet a reset that can discard the answer (413, 400) before the client reads it.
+ */
+function finishBody(req: IncomingMessage): void {
   if (req.complete || req.destroyed) return;
-  closeAfter();
   let seen = 0;
   req.on('data', (c: Buffer) => {
     seen += c.length;
