@@ -29,14 +29,26 @@ export async function loadOrCreateHostKey(dataDir: string): Promise<HostKey> {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     await mkdir(dataDir, { recursive: true });
-    const pair = utils.generateKeyPairSync('ed25519');
+    privateKey = generateParsableKey();
     // 'wx': never overwrite a key another process just wrote.
-    await writeFile(path, pair.private, { mode: 0o600, flag: 'wx' });
+    await writeFile(path, privateKey, { mode: 0o600, flag: 'wx' });
     await chmod(path, 0o600);
-    privateKey = Buffer.from(pair.private);
   }
   const parsed = utils.parseKey(privateKey);
   if (parsed instanceof Error) throw new Error(`host key ${path} cannot be read: ${parsed.message}`);
   const key = Array.isArray(parsed) ? parsed[0] : parsed;
   return { privateKey, fingerprint: fingerprintOf(key.getPublicSSH()), path };
+}
+
+/**
+ * A new ed25519 key that ssh2 can read back: about 1 in 200 keys from utils.generateKeyPairSync
+ * fails utils.parseKey ("Malformed OpenSSH private key", measured 15 of 3000), and a host key
+ * written that way would stop every later start.
+ */
+export function generateParsableKey(): Buffer {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const key = Buffer.from(utils.generateKeyPairSync('ed25519').private);
+    if (!(utils.parseKey(key) instanceof Error)) return key;
+  }
+  throw new Error('could not generate an ed25519 host key that ssh2 can read');
 }
