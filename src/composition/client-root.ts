@@ -10,7 +10,8 @@ import { FsLocalFiles } from '../adapters/fs/fs-local-files.ts';
 import { SudoPrivilegedFiles } from '../adapters/sudo/sudo-privileged-files.ts';
 import type { ClientConfig } from '../adapters/config/client-config.ts';
 import { transportFor } from '../adapters/ssh/agent-transport.ts';
-import { SftpFileSource } from '../adapters/ssh/sftp-file-source.ts';
+import { READS_IN_FLIGHT, SftpFileSource } from '../adapters/ssh/sftp-file-source.ts';
+import { ScavengePacer } from '../adapters/system/scavenge-pacer.ts';
 import { SshConnection } from '../adapters/ssh/ssh-connection.ts';
 import { SystemClock } from '../adapters/system/system-clock.ts';
 
@@ -29,31 +30,67 @@ const T = {
   source: Symbol('SftpFileSource'),
 };
 
-
 /** Host filesystem and sudo: the agent's hands. */
 const filesModule = new ContainerModule(({ bind }) => {
-  bind<LocalFiles>(T.files).toResolvedValue((c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir }), [T.config]);
-  bind<PrivilegedFiles>(T.privileged).toResolvedValue((c: ClientConfig) => new SudoPrivilegedFiles({ dataDir: c.dataDir }), [T.config]);
+  bind<LocalFiles>(T.files).toResolvedValue(
+    (c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir }),
+    [T.config],
+  );
+  bind<PrivilegedFiles>(T.privileged).toResolvedValue(
+    (c: ClientConfig) => new SudoPrivilegedFiles({ dataDir: c.dataDir }),
+    [T.config],
+  );
 });
 
 /** The use cases, with the settings from [file-reception]. */
 const receptionModule = new ContainerModule(({ bind }) => {
-  bind<ReceptionSettings>(T.settings).toResolvedValue((c: ClientConfig) => {
-    const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
-    return { enabled: c.fileReception.enabled, protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor), flavor, backup: c.fileReception.backup };
-  }, [T.config]);
-  bind(T.ownership).toResolvedValue((f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p), [T.files, T.privileged]);
+  bind<ReceptionSettings>(T.settings).toResolvedValue(
+    (c: ClientConfig) => {
+      const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
+      return {
+        enabled: c.fileReception.enabled,
+        protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor),
+        flavor,
+        backup: c.fileReception.backup,
+      };
+    },
+    [T.config],
+  );
+  bind(T.ownership).toResolvedValue(
+    (f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p),
+    [T.files, T.privileged],
+  );
   bind(T.receive).toResolvedValue(
-    (f: LocalFiles, s: SftpFileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings, clock: Clock) => new ReceiveFile(f, s, p, o, r, clock),
+    (
+      f: LocalFiles,
+      s: SftpFileSource,
+      p: PrivilegedFiles,
+      o: ApplyOwnership,
+      r: ReceptionSettings,
+      clock: Clock,
+    ) => new ReceiveFile(f, s, p, o, r, clock),
     [T.files, T.source, T.privileged, T.ownership, T.settings, T.clock],
   );
 });
+
+/** One per process, shared by every agent built in it (the bench's fleets): it bounds the process's floating garbage. */
+const pacer = new ScavengePacer();
 
 /** The SSH link; the file source and the connection refer to each other through a late lookup. */
 const linkModule = new ContainerModule(({ bind }) => {
   let connection: SshConnection | undefined;
   bind(T.source).toResolvedValue(
-    () => new SftpFileSource({ openSftp: () => connection!.openSftp(), get maxRead() { return connection!.maxRead; } }),
+    () =>
+      new SftpFileSource(
+        {
+          openSftp: () => connection!.openSftp(),
+          get maxRead() {
+            return connection!.maxRead;
+          },
+        },
+        READS_IN_FLIGHT,
+        (bytes) => pacer.received(bytes),
+      ),
     [],
   );
   bind(T.connection).toResolvedValue(
@@ -72,7 +109,10 @@ const linkModule = new ContainerModule(({ bind }) => {
           version: CLIENT_VERSION,
           file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
         },
-        handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => source.cancel(req.sourceName) },
+        handler: {
+          handle: (req, onProgress) => receive.execute(req, onProgress),
+          cancel: (req) => source.cancel(req.sourceName),
+        },
         logger,
       })),
     [T.config, T.logger, T.receive, T.source],

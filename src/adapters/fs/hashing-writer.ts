@@ -1,23 +1,25 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 
-/** Bytes gathered before one write: few thread-pool round trips, and memory stays at about twice this. */
+/** Bytes gathered before one write: few thread-pool round trips; the writer holds two of these buffers. */
 export const WRITE_BATCH = 1024 * 1024;
 /** Bytes written between early data syncs: write-back runs during the transfer, so the final fsync finds little left to flush. */
 export const SYNC_EVERY = 16 * 1024 * 1024;
-/** Above this many pieces a batch is joined into one buffer rather than handed to writev as is. */
-const MAX_IOVECS = 64;
 
 /**
- * Hashes every chunk as it arrives and writes the chunks to a file in batches of about WRITE_BATCH,
- * keeping one batch's write in flight while the next one is hashed, so that hashing overlaps the disk,
- * and starting a data sync every SYNC_EVERY bytes so that the caller's final fsync is short.
- * Holds at most one batch being written and one being gathered; chunks are kept until written, so a
- * source must not reuse a buffer it yielded (Node streams never do).
+ * Hashes every chunk as it arrives and copies it into one of two fixed batch buffers of WRITE_BATCH
+ * bytes; a full batch is written while the other one fills, so hashing overlaps the disk. A data sync
+ * starts every SYNC_EVERY bytes so that the caller's final fsync is short.
+ *
+ * Why copy: the caller's chunk is free to be reused or dropped as soon as add() resolves. A writer that
+ * kept the chunks until written made every chunk outlive a young-generation GC, so V8 promoted them and
+ * freed them only at a full GC; a 1 GiB transfer then floated tens of MB of dead buffers (issue 4,
+ * docs/benchmarks.md "Agent memory"). One memcpy per byte costs far less than that.
  */
 export class HashingWriter {
-  private batch: Uint8Array[] = [];
-  private batchBytes = 0;
+  private readonly buffers: [Buffer, Buffer];
+  private current = 0;
+  private filled = 0;
   private writing: Promise<void> = Promise.resolve();
   private syncing: Promise<void> | undefined;
   private unsynced = 0;
@@ -27,16 +29,24 @@ export class HashingWriter {
   constructor(
     private readonly file: FileHandle,
     private readonly hashes: Hash[],
-    private readonly batchBytesMax = WRITE_BATCH,
-  ) {}
+    batchBytes = WRITE_BATCH,
+  ) {
+    this.buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)];
+  }
 
-  /** Takes a chunk; waits only when a full batch has to wait for the previous write. */
+  /** Takes a chunk (copied: the caller may reuse it once this resolves); waits only when a full batch waits for the previous write. */
   async add(chunk: Uint8Array): Promise<void> {
     for (const h of this.hashes) h.update(chunk);
     this.size += chunk.byteLength;
-    this.batch.push(chunk);
-    this.batchBytes += chunk.byteLength;
-    if (this.batchBytes >= this.batchBytesMax) await this.flush();
+    let at = 0;
+    while (at < chunk.byteLength) {
+      const target = this.buffers[this.current];
+      const n = Math.min(target.length - this.filled, chunk.byteLength - at);
+      target.set(chunk.subarray(at, at + n), this.filled);
+      this.filled += n;
+      at += n;
+      if (this.filled === target.length) await this.flush();
+    }
   }
 
   /** Writes what is left and waits for every write. */
@@ -49,22 +59,23 @@ export class HashingWriter {
 
   /** After a failure: lets the write in flight settle (its error is not this one's), so the file can be closed. */
   async abandon(): Promise<void> {
-    this.batch = [];
+    this.filled = 0;
     await this.writing.catch(() => undefined);
     await this.syncing;
   }
 
+  /** Starts writing the current batch once the previous write is done, and switches to the other buffer. */
   private async flush(): Promise<void> {
     await this.writing;
     if (this.syncError) throw this.syncError;
-    if (this.batchBytes === 0) return;
-    const pieces = this.batch.length > MAX_IOVECS ? [Buffer.concat(this.batch)] : this.batch;
-    this.batch = [];
-    this.batchBytes = 0;
-    this.writing = writevAll(this.file, pieces);
+    if (this.filled === 0) return;
+    const batch = this.buffers[this.current].subarray(0, this.filled);
+    this.current = 1 - this.current;
+    this.filled = 0;
+    this.writing = writeAll(this.file, batch);
     // Awaited at the next flush or at finish/abandon; handled here so it never counts as unhandled meanwhile.
     this.writing.catch(() => undefined);
-    this.unsynced += pieces.reduce((n, p) => n + p.byteLength, 0);
+    this.unsynced += batch.byteLength;
     if (this.unsynced >= SYNC_EVERY && !this.syncing) {
       // Not a durability point (the caller still fsyncs at the end): it only starts write-back early, beside the next writes.
       // Its error is kept, not dropped: Linux reports a write-back error to an fd only once.
@@ -79,15 +90,11 @@ export class HashingWriter {
   }
 }
 
-/** writev until every byte is written (a short write resumes where it stopped). */
-async function writevAll(file: FileHandle, pieces: Uint8Array[]): Promise<void> {
-  let rest = pieces;
+/** write until every byte is written (a short write resumes where it stopped). */
+async function writeAll(file: FileHandle, batch: Buffer): Promise<void> {
+  let rest = batch;
   while (rest.length > 0) {
-    let { bytesWritten } = await file.writev(rest);
-    while (rest.length > 0 && bytesWritten >= rest[0].byteLength) {
-      bytesWritten -= rest[0].byteLength;
-      rest = rest.slice(1);
-    }
-    if (rest.length > 0 && bytesWritten > 0) rest = [rest[0].subarray(bytesWritten), ...rest.slice(1)];
+    const { bytesWritten } = await file.write(rest, 0, rest.length);
+    rest = rest.subarray(bytesWritten);
   }
 }

@@ -46,6 +46,7 @@ class PendingCalls {
 /**
  * Agent side: streams a staged file from the server by SFTP with several large reads in flight,
  * in order, never holding more than READS_IN_FLIGHT reads in memory; the consumer's pace sets the pace.
+ * Each yielded chunk is lent: its buffer carries a later READ once the consumer asks for the next chunk.
  */
 export class SftpFileSource implements FileSource {
   private readonly active = new Map<string, Set<() => void>>();
@@ -53,6 +54,7 @@ export class SftpFileSource implements FileSource {
   constructor(
     private readonly link: SftpLink,
     private readonly readsInFlight = READS_IN_FLIGHT,
+    private readonly received: (bytes: number) => void = () => undefined,
   ) {}
 
   /** The server cancelled this push: fail its fetches now. */
@@ -73,12 +75,22 @@ export class SftpFileSource implements FileSource {
       calls.failAll(new Error('the server cancelled the push'));
       sftp.end();
     };
-    const failed = (error: Error): Error => (cancelled ? new Error('the server cancelled the push') : named(error, request));
+    const failed = (error: Error): Error =>
+      cancelled ? new Error('the server cancelled the push') : named(error, request);
+    // READ buffers are reused once the consumer has taken a chunk and asked for the next: a transfer
+    // allocates readsInFlight + 1 of them, whatever the file's size (see FileSource: chunks are lent).
+    const spare: Buffer[] = [];
+    const owned = new Map<ArrayBufferLike, Buffer>();
     const readAt = (position: number, len: number): Promise<Result<Buffer>> =>
       calls.run<Buffer>((done) => {
-        const buf = Buffer.allocUnsafe(len);
+        let buf = spare.pop();
+        if (!buf) owned.set((buf = Buffer.allocUnsafeSlow(this.link.maxRead)).buffer, buf);
         sftp.read(handle!, buf, 0, len, position, (err, bytesRead) => done(err, buf.subarray(0, bytesRead)));
       });
+    const giveBack = (chunk: Buffer): void => {
+      const buf = owned.get(chunk.buffer);
+      if (buf) spare.push(buf);
+    };
     const set = this.active.get(request.sourceName) ?? new Set();
     set.add(abort);
     this.active.set(request.sourceName, set);
@@ -104,19 +116,26 @@ export class SftpFileSource implements FileSource {
       while (inFlight.length > 0) {
         const r = await inFlight.shift()!;
         if (!r.ok || cancelled) throw failed(r.ok ? new Error('cancelled') : r.error);
-        if (r.value.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position} of ${size}`);
+        if (r.value.length === 0)
+          throw new Error(`${request.sourceName} ended early at byte ${position} of ${size}`);
         let data = r.value;
         const wanted = Math.min(this.link.maxRead, size - position);
         // A short read is legal in SFTP: fetch the rest of that slice before moving on, so order holds.
         while (data.length < wanted) {
           const more = await readAt(position + data.length, wanted - data.length);
           if (!more.ok || cancelled) throw failed(more.ok ? new Error('cancelled') : more.error);
-          if (more.value.length === 0) throw new Error(`${request.sourceName} ended early at byte ${position + data.length} of ${size}`);
-          data = Buffer.concat([data, more.value]);
+          if (more.value.length === 0)
+            throw new Error(`${request.sourceName} ended early at byte ${position + data.length} of ${size}`);
+          const joined = Buffer.concat([data, more.value]);
+          giveBack(data);
+          giveBack(more.value);
+          data = joined;
         }
         position += data.length;
+        this.received(data.length);
         issue();
         yield data;
+        giveBack(data);
       }
       if (cancelled) throw new Error('the server cancelled the push');
     } finally {

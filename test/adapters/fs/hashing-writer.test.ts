@@ -10,12 +10,13 @@ describe('HashingWriter (hash while the previous batch is written)', () => {
   beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'rport-hashing-writer-'))));
   afterEach(() => rm(root, { recursive: true, force: true }));
 
-  it('writes the exact bytes in order across batches, from big chunks and from many tiny ones, with the right hash and size', async () => {
+  it('writes the exact bytes in order across batches, from big chunks and from many tiny ones (more than one batch each), with the right hash and size', async () => {
     const data = randomBytes(300 * 1024 + 7);
     const pieces: Buffer[] = [];
     // Tiny pieces first (more than writev takes at once), then large ones crossing batch edges.
     for (let at = 0; at < 2000; at += 10) pieces.push(data.subarray(at, at + 10));
-    for (let at = 2000; at < data.length; at += 70_001) pieces.push(data.subarray(at, Math.min(data.length, at + 70_001)));
+    for (let at = 2000; at < data.length; at += 70_001)
+      pieces.push(data.subarray(at, Math.min(data.length, at + 70_001)));
     const path = join(root, 'out');
     const file = await open(path, 'wx');
     const md5 = createHash('md5');
@@ -25,6 +26,24 @@ describe('HashingWriter (hash while the previous batch is written)', () => {
     await file.close();
     expect((await readFile(path)).equals(data)).to.equal(true);
     expect(writer.size).to.equal(data.length);
+    expect(md5.digest('hex')).to.equal(createHash('md5').update(data).digest('hex'));
+  });
+
+  it('copies each chunk: a caller reusing one buffer for every chunk (as the SFTP source does) still gets the exact bytes', async () => {
+    const data = randomBytes(5 * 64 * 1024 + 123);
+    const reused = Buffer.alloc(50_000);
+    const path = join(root, 'reused');
+    const file = await open(path, 'wx');
+    const md5 = createHash('md5');
+    const writer = new HashingWriter(file, [md5], 64 * 1024);
+    for (let at = 0; at < data.length; at += reused.length) {
+      const n = data.copy(reused, 0, at, Math.min(data.length, at + reused.length));
+      await writer.add(reused.subarray(0, n));
+      reused.fill(0xee); // what a lender does next: the writer must not see it
+    }
+    await writer.finish();
+    await file.close();
+    expect((await readFile(path)).equals(data)).to.equal(true);
     expect(md5.digest('hex')).to.equal(createHash('md5').update(data).digest('hex'));
   });
 
@@ -46,7 +65,9 @@ describe('HashingWriter (hash while the previous batch is written)', () => {
     await file.close();
     expect(writer.size).to.equal(count * piece.length);
     expect(md5.digest('hex')).to.equal(expected.copy().digest('hex'));
-    const onDisk = createHash('md5').update(await readFile(path)).digest('hex');
+    const onDisk = createHash('md5')
+      .update(await readFile(path))
+      .digest('hex');
     expect(onDisk).to.equal(expected.digest('hex'));
   });
 
