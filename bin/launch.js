@@ -1,11 +1,14 @@
 // Runs a compiled entry from dist/ (built by `npm run build`, which `npm ci` runs through `prepare`).
-// Plain JavaScript at run time keeps an agent near 70 MB RSS, where a TypeScript loader adds ~35 MB.
+// Plain JavaScript at run time keeps an agent small, where a TypeScript loader adds ~35 MB of RSS.
 import { existsSync } from 'node:fs';
 
+/** entry: a path under dist/ without .js, e.g. `composition/server-main` or `bundle/client-main`. */
 export async function launch(entry) {
-  const url = new URL(`../dist/composition/${entry}.js`, import.meta.url);
+  const url = new URL(`../dist/${entry}.js`, import.meta.url);
   if (!existsSync(url)) {
-    console.error(`rport-ts is not built (${url.pathname} is missing): run \`npm run build\` in ${new URL('..', import.meta.url).pathname}`);
+    console.error(
+      `rport-ts is not built (${url.pathname} is missing): run \`npm run build\` in ${new URL('..', import.meta.url).pathname}`,
+    );
     process.exit(1);
   }
   return import(url.href);

@@ -2,4 +2,4 @@
 // The server, e.g. `rportd --config rportd.conf`.
 import { launch } from './launch.js';
 
-await launch('server-main');
+await launch('composition/server-main');

@@ -12,9 +12,10 @@ export const BIN = {
 
 /** The bins run compiled JS; these tests never build (npm test does), they say what is missing. */
 export function requireBuilt(): void {
-  for (const entry of ['server-main', 'client-main', 'cli-entry']) {
-    const file = join(ROOT, 'dist/composition', `${entry}.js`);
-    if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first (npm test builds before testing)`);
+  for (const entry of ['composition/server-main', 'bundle/client-main', 'composition/cli-entry']) {
+    const file = join(ROOT, 'dist', `${entry}.js`);
+    if (!existsSync(file))
+      throw new Error(`${file} is missing: run \`npm run build\` first (npm test builds before testing)`);
   }
 }
 
@@ -40,7 +41,11 @@ export class Proc {
     args: string[],
     opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
   ) {
-    this.child = spawn(process.execPath, [bin, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [bin, ...args], {
+      cwd: opts.cwd,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     live.add(this.child);
     this.exited = new Promise((resolve) =>
       this.child.once('exit', (code) => {
@@ -76,9 +81,13 @@ export class Proc {
     for (;;) {
       const m = this.out.slice(from).match(re);
       if (m) return m;
-      if (!this.running) throw new Error(`${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}; output:\n${this.tail()}`);
+      if (!this.running)
+        throw new Error(
+          `${this.label} exited (${this.child.exitCode ?? this.child.signalCode}) before printing ${re}; output:\n${this.tail()}`,
+        );
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.label} did not print ${re} within ${ms / 1000} s; output:\n${this.tail()}`);
+      if (left <= 0)
+        throw new Error(`${this.label} did not print ${re} within ${ms / 1000} s; output:\n${this.tail()}`);
       await wakeOrTimeout(this.waiters, left);
     }
   }
@@ -110,7 +119,12 @@ export class Proc {
 }
 
 /** Runs a program to its end: exit code, stdout and stderr apart. */
-export function runToEnd(bin: string, args: string[], env: NodeJS.ProcessEnv, ms = 60_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runToEnd(
+  bin: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ms = 60_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(child);
@@ -120,7 +134,11 @@ export function runToEnd(bin: string, args: string[], env: NodeJS.ProcessEnv, ms
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
     const t = setTimeout(() => {
       process.kill(child.pid!, 'SIGKILL');
-      reject(new Error(`${bin} ${args.join(' ')} did not finish within ${ms / 1000} s; stdout:\n${stdout}\nstderr:\n${stderr}`));
+      reject(
+        new Error(
+          `${bin} ${args.join(' ')} did not finish within ${ms / 1000} s; stdout:\n${stdout}\nstderr:\n${stderr}`,
+        ),
+      );
     }, ms);
     // 'close', not 'exit': by then stdout and stderr are read to their end.
     child.once('close', (code) => {
