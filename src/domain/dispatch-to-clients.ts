@@ -36,9 +36,14 @@ export class DispatchToClients {
     const worker = async (): Promise<void> => {
       for (let clientId = queue.shift(); clientId !== undefined; clientId = queue.shift()) {
         const verdict = await this.pushTo(clientId, upload);
-        await this.report.execute(outcomeOf(clientId, upload, verdict), upload.requestedBy).catch((e: unknown) =>
-          this.logger.error({ client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) }, 'recording an outcome failed'),
-        );
+        await this.report
+          .execute(outcomeOf(clientId, upload, verdict), upload.requestedBy)
+          .catch((e: unknown) =>
+            this.logger.error(
+              { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
+              'recording an outcome failed',
+            ),
+          );
       }
     };
     try {
@@ -62,7 +67,9 @@ export class DispatchToClients {
       );
       const verdict = await Promise.race([channel.push(request, abort.signal), timeout]);
       if (verdict === TIMED_OUT) {
-        return failure(`client ${clientId} did not answer within ${Math.round(this.settings.timeoutMs / 1000)} s; the push was abandoned`);
+        return failure(
+          `client ${clientId} did not answer within ${spoken(this.settings.timeoutMs)}; the push was abandoned`,
+        );
       }
       return verdict;
     } catch (e) {
@@ -84,4 +91,9 @@ function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): Pu
     message: v.message,
     status: v.status,
   };
+}
+
+/** A timeout as a sysadmin reads it: whole seconds from 1 s up, milliseconds below (never "0 s"). */
+function spoken(ms: number): string {
+  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }

@@ -70,6 +70,19 @@ describe('DispatchToClients', () => {
     expect(s.clock.pendingTimers).to.equal(0);
   });
 
+  it('a timeout under a second is named in milliseconds, not as "0 s"', async () => {
+    const s = makeServer({ dispatch: { timeoutMs: 250 } });
+    s.channels.connect(
+      'mute',
+      new InMemoryClientChannel({ execute: async () => OK }, undefined, { faults: { silent: true } }),
+    );
+    const upload = await staged(s, ['mute']);
+    await s.clock.run(s.dispatch.execute(upload));
+    const [o] = s.results.outcomes('u-1');
+    expect(o.status).to.equal('error');
+    expect(o.message).to.contain('did not answer within 250 ms');
+  });
+
   it('a client lost during the push gets an error outcome naming the loss', async () => {
     const s = makeServer();
     s.channels.connect('c1', {
