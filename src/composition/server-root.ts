@@ -3,6 +3,7 @@ import type { ServerConfig } from '../adapters/config/server-config.ts';
 import { StaticApiUser, StaticCredentials, readAuthFile } from '../adapters/config/server-static-auth.ts';
 import { loadOrCreateJwtSecret } from '../adapters/config/server-jwt-secret.ts';
 import { FsStagingStore } from '../adapters/fs/fs-staging-store.ts';
+import { AuthGuard } from '../adapters/ssh/auth-guard.ts';
 import { ApiAuth } from '../adapters/http/api-auth.ts';
 import type { ApiUserDirectory } from '../adapters/http/api-users.ts';
 import { createHttpApp } from '../adapters/http/http-app.ts';
@@ -55,8 +56,14 @@ export const T = {
 
 /** SQLite in data_dir and the staged files: everything that persists. */
 const storageModule = new ContainerModule(({ bind }) => {
-  bind<SqliteDb>(T.db).toResolvedValue((c: ServerConfig) => openSqliteDatabase(c.server.data_dir), [T.config]);
-  bind(T.staging).toResolvedValue((c: ServerConfig) => new FsStagingStore(join(c.server.data_dir, 'filepush')), [T.config]);
+  bind<SqliteDb>(T.db).toResolvedValue(
+    (c: ServerConfig) => openSqliteDatabase(c.server.data_dir),
+    [T.config],
+  );
+  bind(T.staging).toResolvedValue(
+    (c: ServerConfig) => new FsStagingStore(join(c.server.data_dir, 'filepush')),
+    [T.config],
+  );
   bind(T.dbUsers).toResolvedValue((db: SqliteDb) => new SqliteApiUsers(db), [T.db]);
   bind(T.registry).toResolvedValue((db: SqliteDb) => new SqliteClientRegistry(db), [T.db]);
   bind(T.groups).toResolvedValue((db: SqliteDb) => new SqliteClientGroupStore(db), [T.db]);
@@ -70,13 +77,28 @@ const identityModule = new ContainerModule(({ bind }) => {
     (c: ServerConfig, db: SqliteApiUsers) => (c.api.auth ? new StaticApiUser(c.api.auth) : db),
     [T.config, T.dbUsers],
   );
-  bind<ClientCredentials>(T.credentials).toResolvedValue((c: ServerConfig, db: SqliteDb) => {
-    if (c.server.auth) return new StaticCredentials([c.server.auth]);
-    if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
-    return new SqliteClientCredentials(db);
-  }, [T.config, T.db]);
+  bind<ClientCredentials>(T.credentials).toResolvedValue(
+    (c: ServerConfig, db: SqliteDb) => {
+      if (c.server.auth) return new StaticCredentials([c.server.auth]);
+      if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
+      return new SqliteClientCredentials(db);
+    },
+    [T.config, T.db],
+  );
   bind(T.auth).toResolvedValue(
-    (c: ServerConfig, users: ApiUserDirectory) => new ApiAuth(users, loadOrCreateJwtSecret(c.server.data_dir, c.api.jwt_secret), c.api.token_lifetime),
+    (c: ServerConfig, users: ApiUserDirectory) =>
+      new ApiAuth(
+        users,
+        loadOrCreateJwtSecret(c.server.data_dir, c.api.jwt_secret),
+        c.api.token_lifetime,
+        // Its own guard, not the SSH listener's: an admin's typos never ban the agents' address, nor the reverse.
+        new AuthGuard({
+          maxFailures: c.api.max_failed_login,
+          banMs: c.api.ban_time * 1000,
+          failureDelayMs: 0,
+        }),
+        c.api.ban_time,
+      ),
     [T.config, T.users],
   );
 });
@@ -85,29 +107,69 @@ const identityModule = new ContainerModule(({ bind }) => {
 const useCaseModule = new ContainerModule(({ bind }) => {
   bind<LiveTransfers>(T.transfers).toConstantValue(new InMemoryLiveTransfers());
   bind(T.broadcaster).toResolvedValue(
-    (reg: SqliteClientRegistry, groups: SqliteClientGroupStore, logger: Logger) => new WsResultBroadcaster(reg, groups, logger),
+    (reg: SqliteClientRegistry, groups: SqliteClientGroupStore, logger: Logger) =>
+      new WsResultBroadcaster(reg, groups, logger),
     [T.registry, T.groups, T.logger],
   );
   bind(T.report).toResolvedValue(
-    (results: SqliteResultStore, b: WsResultBroadcaster, audit: SqliteAuditLog, clock: Clock) => new ReportResult(results, b, audit, clock),
+    (results: SqliteResultStore, b: WsResultBroadcaster, audit: SqliteAuditLog, clock: Clock) =>
+      new ReportResult(results, b, audit, clock),
     [T.results, T.broadcaster, T.audit, T.clock],
   );
   bind(T.dispatch).toResolvedValue(
-    (ch: ClientChannels, tr: LiveTransfers, st: FsStagingStore, report: ReportResult, clock: Clock, logger: Logger, c: ServerConfig) =>
-      new DispatchToClients(ch, tr, st, report, clock, logger, { concurrency: c.server.push_concurrency, timeoutMs: c.server.push_timeout * 1000 }),
+    (
+      ch: ClientChannels,
+      tr: LiveTransfers,
+      st: FsStagingStore,
+      report: ReportResult,
+      clock: Clock,
+      logger: Logger,
+      c: ServerConfig,
+    ) =>
+      new DispatchToClients(ch, tr, st, report, clock, logger, {
+        concurrency: c.server.push_concurrency,
+        timeoutMs: c.server.push_timeout * 1000,
+      }),
     [T.channels, T.transfers, T.staging, T.report, T.clock, T.logger, T.config],
   );
   bind(T.accept).toResolvedValue(
-    (st: FsStagingStore, reg: SqliteClientRegistry, g: SqliteClientGroupStore, r: SqliteResultStore, a: SqliteAuditLog, d: DispatchToClients, ids: IdGenerator, clock: Clock, c: ServerConfig) =>
-      new AcceptUpload(st, reg, g, r, a, d, ids, clock, c.server.max_filepush_size),
+    (
+      st: FsStagingStore,
+      reg: SqliteClientRegistry,
+      g: SqliteClientGroupStore,
+      r: SqliteResultStore,
+      a: SqliteAuditLog,
+      d: DispatchToClients,
+      ids: IdGenerator,
+      clock: Clock,
+      c: ServerConfig,
+    ) => new AcceptUpload(st, reg, g, r, a, d, ids, clock, c.server.max_filepush_size),
     [T.staging, T.registry, T.groups, T.results, T.audit, T.dispatch, T.ids, T.clock, T.config],
   );
 });
 
 const httpModule = new ContainerModule(({ bind }) => {
   bind<Koa>(T.app).toResolvedValue(
-    (c: ServerConfig, auth: ApiAuth, accept: AcceptUpload, results: SqliteResultStore, audit: SqliteAuditLog, reg: SqliteClientRegistry, groups: SqliteClientGroupStore, logger: Logger) =>
-      createHttpApp({ auth, acceptUpload: accept, results, audit, clients: reg, groups, logger, enableTestEndpoints: c.server.enable_ws_test_endpoints } satisfies HttpAppDeps),
+    (
+      c: ServerConfig,
+      auth: ApiAuth,
+      accept: AcceptUpload,
+      results: SqliteResultStore,
+      audit: SqliteAuditLog,
+      reg: SqliteClientRegistry,
+      groups: SqliteClientGroupStore,
+      logger: Logger,
+    ) =>
+      createHttpApp({
+        auth,
+        acceptUpload: accept,
+        results,
+        audit,
+        clients: reg,
+        groups,
+        logger,
+        enableTestEndpoints: c.server.enable_ws_test_endpoints,
+      } satisfies HttpAppDeps),
     [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger],
   );
 });

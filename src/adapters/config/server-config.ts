@@ -54,6 +54,10 @@ export interface ApiSection {
   token_lifetime: number;
   cert_file?: string;
   key_file?: string;
+  /** Failed logins (login endpoint or basic auth) from one address before it is banned. */
+  max_failed_login: number;
+  /** Seconds a ban lasts, and how long failures are remembered. */
+  ban_time: number;
 }
 
 export interface LoggingSection {
@@ -80,7 +84,12 @@ export const SERVER_DEFAULTS = {
   handshake_timeout: 20,
 } as const;
 
-export const API_DEFAULTS = { address: '127.0.0.1:3000', token_lifetime: 3600 } as const;
+export const API_DEFAULTS = {
+  address: '127.0.0.1:3000',
+  token_lifetime: 3600,
+  max_failed_login: 5,
+  ban_time: 600,
+} as const;
 
 const SERVER_KEYS = [
   'address',
@@ -95,7 +104,16 @@ const SERVER_KEYS = [
   'max_concurrent_handshakes',
   'handshake_timeout',
 ] as const;
-const API_KEYS = ['address', 'auth', 'jwt_secret', 'token_lifetime', 'cert_file', 'key_file'] as const;
+const API_KEYS = [
+  'address',
+  'auth',
+  'jwt_secret',
+  'token_lifetime',
+  'cert_file',
+  'key_file',
+  'max_failed_login',
+  'ban_time',
+] as const;
 const LOGGING_KEYS = ['log_level'] as const;
 const MIN_JWT_SECRET = 32;
 
@@ -130,7 +148,8 @@ export function loadServerConfig(path?: string): ServerConfig {
 /** Validates a parsed TOML document; relative paths resolve against baseDir. */
 export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
   for (const section of Object.keys(doc)) {
-    if (!['server', 'api', 'logging'].includes(section)) fail(section, '', 'unknown section; known sections are [server], [api], [logging]');
+    if (!['server', 'api', 'logging'].includes(section))
+      fail(section, '', 'unknown section; known sections are [server], [api], [logging]');
   }
   const s = table(doc, 'server');
   const a = table(doc, 'api');
@@ -148,13 +167,24 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     address: address(s, 'server', 'address', SERVER_DEFAULTS.address),
     data_dir: path(s, 'server', 'data_dir', SERVER_DEFAULTS.data_dir) as string,
     max_filepush_size: positiveInt(s, 'server', 'max_filepush_size', SERVER_DEFAULTS.max_filepush_size),
-    enable_ws_test_endpoints: bool(s, 'server', 'enable_ws_test_endpoints', SERVER_DEFAULTS.enable_ws_test_endpoints),
+    enable_ws_test_endpoints: bool(
+      s,
+      'server',
+      'enable_ws_test_endpoints',
+      SERVER_DEFAULTS.enable_ws_test_endpoints,
+    ),
     auth: credentialPair(s, 'server', 'auth', 'id'),
     auth_file: path(s, 'server', 'auth_file'),
     push_timeout: positiveInt(s, 'server', 'push_timeout', SERVER_DEFAULTS.push_timeout, 86_400),
     push_concurrency: positiveInt(s, 'server', 'push_concurrency', SERVER_DEFAULTS.push_concurrency, 10_000),
     keep_alive: positiveInt(s, 'server', 'keep_alive', SERVER_DEFAULTS.keep_alive, 3600),
-    max_concurrent_handshakes: positiveInt(s, 'server', 'max_concurrent_handshakes', SERVER_DEFAULTS.max_concurrent_handshakes, 100_000),
+    max_concurrent_handshakes: positiveInt(
+      s,
+      'server',
+      'max_concurrent_handshakes',
+      SERVER_DEFAULTS.max_concurrent_handshakes,
+      100_000,
+    ),
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
@@ -166,12 +196,22 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     token_lifetime: positiveInt(a, 'api', 'token_lifetime', API_DEFAULTS.token_lifetime, 366 * 86_400),
     cert_file: path(a, 'api', 'cert_file'),
     key_file: path(a, 'api', 'key_file'),
+    max_failed_login: positiveInt(a, 'api', 'max_failed_login', API_DEFAULTS.max_failed_login, 1_000_000),
+    ban_time: positiveInt(a, 'api', 'ban_time', API_DEFAULTS.ban_time, 366 * 86_400),
   };
   if (api.jwt_secret !== undefined && api.jwt_secret.length < MIN_JWT_SECRET) {
-    fail('api', 'jwt_secret', `must be at least ${MIN_JWT_SECRET} characters (leave it out to have one generated)`);
+    fail(
+      'api',
+      'jwt_secret',
+      `must be at least ${MIN_JWT_SECRET} characters (leave it out to have one generated)`,
+    );
   }
   if ((api.cert_file === undefined) !== (api.key_file === undefined)) {
-    fail('api', api.cert_file === undefined ? 'cert_file' : 'key_file', 'HTTPS needs both cert_file and key_file');
+    fail(
+      'api',
+      api.cert_file === undefined ? 'cert_file' : 'key_file',
+      'HTTPS needs both cert_file and key_file',
+    );
   }
 
   return { server, api, logging: { log_level: oneOf(l, 'logging', 'log_level', LOG_LEVELS, 'info') } };

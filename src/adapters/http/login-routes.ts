@@ -22,7 +22,7 @@ export function loginRoutes(router: Router, auth: ApiAuth): void {
     const basic = /^basic\s+/i.test(header) ? basicPair(header.replace(/^basic\s+/i, '')) : undefined;
     const creds = basic ?? validBody(ctx, validLogin);
     const lifetime = lifetimeOf(ctx.query['token-lifetime'], auth.defaultLifetime);
-    const caller = await auth.login(creds.username, creds.password);
+    const caller = await auth.login(creds.username, creds.password, ctx.ip);
     if (!caller) throw unauthorized('wrong username or password');
     ctx.body = { data: { token: await auth.issue(caller.username, lifetime) } };
   });

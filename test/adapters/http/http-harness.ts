@@ -40,7 +40,13 @@ export class FakeAgents implements ClientChannels {
     };
   }
 
-  connect(id: string, verdict: (r: PushRequest) => PushVerdict = () => ({ status: 'success', message: 'file successfully copied to destination' })): void {
+  connect(
+    id: string,
+    verdict: (r: PushRequest) => PushVerdict = () => ({
+      status: 'success',
+      message: 'file successfully copied to destination',
+    }),
+  ): void {
     this.verdicts.set(id, verdict);
   }
 }
@@ -90,7 +96,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         enable_ws_test_endpoints: opts.enableTestEndpoints ?? false,
         push_timeout: 10,
       },
-      api: { address: '127.0.0.1:0', ...opts.api },
+      // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).
+      api: { address: '127.0.0.1:0', max_failed_login: 1000, ...opts.api },
       logging: { log_level: 'debug' },
     },
     dataDir,
@@ -115,7 +122,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ username, password }),
     });
-    if (res.status !== 200) throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
+    if (res.status !== 200)
+      throw new Error(`login of ${username} answered ${res.status}: ${await res.text()}`);
     return ((await res.json()) as { data: { token: string } }).data.token;
   };
   return {
@@ -137,7 +145,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
 }
 
 /** Polls until check returns a value (not undefined), failing after a while with the last state. */
-export async function eventually<V>(check: () => Promise<V | undefined>, what: string, tries = 200): Promise<V> {
+export async function eventually<V>(
+  check: () => Promise<V | undefined>,
+  what: string,
+  tries = 200,
+): Promise<V> {
   for (let i = 0; i < tries; i++) {
     const v = await check();
     if (v !== undefined) return v;
