@@ -159,6 +159,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       reg: SqliteClientRegistry,
       groups: SqliteClientGroupStore,
       logger: Logger,
+      credentials: ClientCredentials,
     ) =>
       createHttpApp({
         auth,
@@ -167,10 +168,11 @@ const httpModule = new ContainerModule(({ bind }) => {
         audit,
         clients: reg,
         groups,
+        clientAuth: credentials instanceof SqliteClientCredentials ? credentials : undefined,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       } satisfies HttpAppDeps),
-    [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger],
+    [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger, T.credentials],
   );
 });
 

@@ -33,10 +33,12 @@ export const errorBody = (status: number, code: string, detail: string, title = 
   errors: [{ code, title, detail }],
 });
 
-export const unauthorized = (detail: string): ApiError => new ApiError(401, 'unauthorized', titleOf(401), detail);
+export const unauthorized = (detail: string): ApiError =>
+  new ApiError(401, 'unauthorized', titleOf(401), detail);
 export const forbidden = (detail: string): ApiError => new ApiError(403, 'forbidden', titleOf(403), detail);
 export const notFound = (detail: string): ApiError => new ApiError(404, 'not-found', titleOf(404), detail);
-export const badRequest = (detail: string, code = 'invalid'): ApiError => new ApiError(400, code, titleOf(400), detail);
+export const badRequest = (detail: string, code = 'invalid'): ApiError =>
+  new ApiError(400, code, titleOf(400), detail);
 
 /** Turns every failure into the error document; unexpected ones are logged and answered 500 without internals. */
 export function errorDocuments(logger: Logger) {

@@ -7,7 +7,13 @@ import type { HttpAppDeps } from './http-deps.ts';
 
 const MAX_LIMIT = 1000;
 const FILTERS = ['application', 'action', 'username', 'client_id', 'upload_uuid'] as const;
-const KNOWN = new Set([...FILTERS.map((f) => `filter[${f}]`), 'filter[since]', 'filter[until]', 'page[limit]', 'page[offset]']);
+const KNOWN = new Set([
+  ...FILTERS.map((f) => `filter[${f}]`),
+  'filter[since]',
+  'filter[until]',
+  'page[limit]',
+  'page[offset]',
+]);
 
 /**
  * GET /api/v1/audit-logs?filter[application]=uploads&filter[action]=…&filter[username]=…&filter[client_id]=…
@@ -31,20 +37,23 @@ function filterOf(q: ParsedUrlQuery): AuditQuery {
     return v === undefined || v === '' ? undefined : v;
   };
   for (const key of Object.keys(q)) {
-    if (!KNOWN.has(key)) throw badRequest(`${key} is not a known query parameter; known: ${[...KNOWN].join(', ')}`);
+    if (!KNOWN.has(key))
+      throw badRequest(`${key} is not a known query parameter; known: ${[...KNOWN].join(', ')}`);
   }
   const int = (key: string, dflt: number, min: number, max: number): number => {
     const v = one(key);
     if (v === undefined) return dflt;
     const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!(n >= min && n <= max)) throw badRequest(`${key} must be a whole number from ${min} to ${max}, got "${v}"`);
+    if (!(n >= min && n <= max))
+      throw badRequest(`${key} must be a whole number from ${min} to ${max}, got "${v}"`);
     return n;
   };
   const time = (key: string): Date | undefined => {
     const v = one(key);
     if (v === undefined) return undefined;
     const t = new Date(v);
-    if (Number.isNaN(t.getTime())) throw badRequest(`${key} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z, got "${v}"`);
+    if (Number.isNaN(t.getTime()))
+      throw badRequest(`${key} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z, got "${v}"`);
     return t;
   };
   const f: AuditQuery = {

@@ -7,7 +7,12 @@ import { callerOf } from './api-auth.ts';
 import type { HttpAppDeps } from './http-deps.ts';
 import { compile, jsonBody, validBody } from './json-body.ts';
 
-const patterns = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 256 }, maxItems: 100, nullable: true } as const;
+const patterns = {
+  type: 'array',
+  items: { type: 'string', minLength: 1, maxLength: 256 },
+  maxItems: 100,
+  nullable: true,
+} as const;
 
 const schema: JSONSchemaType<ClientGroup> = {
   type: 'object',
@@ -20,7 +25,11 @@ const schema: JSONSchemaType<ClientGroup> = {
       additionalProperties: false,
       required: [],
     },
-    allowed_user_groups: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 128 }, maxItems: 100 },
+    allowed_user_groups: {
+      type: 'array',
+      items: { type: 'string', minLength: 1, maxLength: 128 },
+      maxItems: 100,
+    },
   },
   required: ['id', 'params'],
   additionalProperties: false,
@@ -30,13 +39,20 @@ const validGroup = compile(schema);
 const mayManage = (c: Caller): void => {
   if (!c.admin) throw forbidden(`user ${c.username} may not change client groups; only Administrators may`);
 };
-const visible = (c: Caller, g: ClientGroup): boolean => c.admin || g.allowed_user_groups.some((ug) => c.groups.includes(ug));
+const visible = (c: Caller, g: ClientGroup): boolean =>
+  c.admin || g.allowed_user_groups.some((ug) => c.groups.includes(ug));
 
 function groupOf(ctx: Parameters<typeof validBody>[0]): ClientGroup {
   const body = validBody(ctx, validGroup);
   const constrained = Object.values(body.params).some((v) => Array.isArray(v) && v.length > 0);
-  if (!constrained) throw badRequest('params: give at least one pattern in client_id, name, os, hostname or tag');
-  return { id: body.id, description: body.description ?? '', params: body.params, allowed_user_groups: body.allowed_user_groups ?? [] };
+  if (!constrained)
+    throw badRequest('params: give at least one pattern in client_id, name, os, hostname or tag');
+  return {
+    id: body.id,
+    description: body.description ?? '',
+    params: body.params,
+    allowed_user_groups: body.allowed_user_groups ?? [],
+  };
 }
 
 /** /api/v1/client-groups: everyone reads the groups allowed for them; Administrators create, update and delete. */
@@ -54,14 +70,16 @@ export function clientGroupRoutes(router: Router, d: HttpAppDeps): void {
   router.post('/api/v1/client-groups', auth, jsonBody(), async (ctx) => {
     mayManage(callerOf(ctx));
     const g = groupOf(ctx);
-    if (!(await d.groups.create(g))) throw new ApiError(409, 'conflict', 'Conflict', `id: client group "${g.id}" exists already`);
+    if (!(await d.groups.create(g)))
+      throw new ApiError(409, 'conflict', 'Conflict', `id: client group "${g.id}" exists already`);
     ctx.status = 201;
     ctx.body = { data: g };
   });
   router.put('/api/v1/client-groups/:id', auth, jsonBody(), async (ctx) => {
     mayManage(callerOf(ctx));
     const g = groupOf(ctx);
-    if (g.id !== ctx.params.id) throw badRequest(`id: the body's id "${g.id}" differs from the path's "${ctx.params.id}"`);
+    if (g.id !== ctx.params.id)
+      throw badRequest(`id: the body's id "${g.id}" differs from the path's "${ctx.params.id}"`);
     if (!(await d.groups.update(g))) throw notFound(`id: no client group "${g.id}"`);
     ctx.body = { data: g };
   });

@@ -15,19 +15,37 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     const caller = callerOf(ctx);
     if (!boundaryOf(ctx.get('content-type'))) {
       finishBody(ctx.req);
-      throw new ApiError(400, 'malformed', titleOf(400), 'upload: the request must be multipart/form-data with the file in the part named upload');
+      throw new ApiError(
+        400,
+        'malformed',
+        titleOf(400),
+        'upload: the request must be multipart/form-data with the file in the part named upload',
+      );
     }
     const result = await d.acceptUpload.execute(caller, new KoaUploadForm(ctx.req));
     finishBody(ctx.req);
     if (!result.ok) {
       const r = result.rejection;
       const status = STATUS_OF_REJECTION[r.kind];
-      d.logger.info({ user: caller.username, field: r.field, reason: r.kind, status }, `upload rejected: ${r.detail}`);
-      throw new ApiError(status, r.kind, titleOf(status), r.detail.includes(r.field) ? r.detail : `${r.field}: ${r.detail}`);
+      d.logger.info(
+        { user: caller.username, field: r.field, reason: r.kind, status },
+        `upload rejected: ${r.detail}`,
+      );
+      throw new ApiError(
+        status,
+        r.kind,
+        titleOf(status),
+        r.detail.includes(r.field) ? r.detail : `${r.field}: ${r.detail}`,
+      );
     }
     const u = result.upload;
-    d.logger.info({ uuid: u.staged.uuid, user: caller.username, size: u.staged.size, targets: u.targets.length }, 'upload accepted');
-    result.distributed.catch((e: unknown) => d.logger.error({ uuid: u.staged.uuid, err: e }, 'distribution failed'));
+    d.logger.info(
+      { uuid: u.staged.uuid, user: caller.username, size: u.staged.size, targets: u.targets.length },
+      'upload accepted',
+    );
+    result.distributed.catch((e: unknown) =>
+      d.logger.error({ uuid: u.staged.uuid, err: e }, 'distribution failed'),
+    );
     ctx.body = { data: { uuid: u.staged.uuid, filepath: u.destination, size: u.staged.size } };
   });
 
@@ -37,7 +55,8 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     const found = await d.audit.query({ upload_uuid: uuid, action: 'accepted', limit: 1, offset: 0 });
     const accepted = found.entries[0];
     if (!accepted) throw notFound(`uuid: no accepted upload ${uuid}`);
-    if (!caller.admin && accepted.username !== caller.username) throw forbidden(`uuid: upload ${uuid} belongs to another user`);
+    if (!caller.admin && accepted.username !== caller.username)
+      throw forbidden(`uuid: upload ${uuid} belongs to another user`);
     const { mode, ...request } = accepted.request;
     ctx.body = {
       data: {

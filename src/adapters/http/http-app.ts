@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { auditRoutes } from './audit-routes.ts';
+import { clientAuthRoutes } from './client-auth-routes.ts';
 import { clientGroupRoutes } from './client-group-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
@@ -19,13 +20,17 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   fileRoutes(router, d);
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
+  clientAuthRoutes(router, d);
   auditRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
   app.use(async (ctx, next) => {
     const started = Date.now();
     await next();
     // The logger masks tokens in the URL (access_token=…) and never sees headers.
-    d.logger.debug({ method: ctx.method, url: ctx.url, status: ctx.status, ms: Date.now() - started }, 'request');
+    d.logger.debug(
+      { method: ctx.method, url: ctx.url, status: ctx.status, ms: Date.now() - started },
+      'request',
+    );
   });
   app.use(errorDocuments(d.logger));
   app.use(async (ctx, next) => {

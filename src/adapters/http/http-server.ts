@@ -1,4 +1,9 @@
-import { createServer as createHttp, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttp,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttps } from 'node:https';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
@@ -22,7 +27,9 @@ export class HttpServer {
   constructor(app: Koa, tls?: TlsFiles) {
     const handler = app.callback() as (req: IncomingMessage, res: ServerResponse) => void;
     this.server = tls ? createHttps({ cert: tls.cert, key: tls.key }, handler) : createHttp(handler);
-    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+    this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+      this.upgrade(req, socket, head),
+    );
     this.server.on('clientError', (_err, socket: Duplex) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
@@ -68,9 +75,26 @@ export class HttpServer {
 }
 
 /** Answers an upgrade request with an HTTP error and the usual error document, then closes. */
-export function refuseUpgrade(socket: Duplex, status: number, detail: string, extraHeaders: Record<string, string> = {}): void {
-  const body = JSON.stringify({ errors: [{ code: status === 401 ? 'unauthorized' : 'refused', title: String(status), detail }] });
+export function refuseUpgrade(
+  socket: Duplex,
+  status: number,
+  detail: string,
+  extraHeaders: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({
+    errors: [{ code: status === 401 ? 'unauthorized' : 'refused', title: String(status), detail }],
+  });
   const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status] ?? 'Bad Request';
-  const headers = { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(body)), Connection: 'close', ...extraHeaders };
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\r\n')}\r\n\r\n${body}`, () => socket.destroy());
+  const headers = {
+    'Content-Type': 'application/json',
+    'Content-Length': String(Buffer.byteLength(body)),
+    Connection: 'close',
+    ...extraHeaders,
+  };
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\n${Object.entries(headers)
+      .map(([k, v]) => `${k}: ${v}`)
+      .join('\r\n')}\r\n\r\n${body}`,
+    () => socket.destroy(),
+  );
 }

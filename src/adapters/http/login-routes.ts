@@ -10,7 +10,10 @@ interface LoginBody {
 
 const validLogin = compile<LoginBody>({
   type: 'object',
-  properties: { username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', minLength: 1, maxLength: 1024 } },
+  properties: {
+    username: { type: 'string', minLength: 1, maxLength: 256 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+  },
   required: ['username', 'password'],
   additionalProperties: false,
 });
@@ -33,7 +36,12 @@ function lifetimeOf(raw: string | string[] | undefined, dflt: number): number {
   const s = Array.isArray(raw) ? raw[0] : raw;
   const n = /^\d+$/.test(s) ? Number(s) : NaN;
   if (!(n > 0 && n <= MAX_TOKEN_LIFETIME)) {
-    throw new ApiError(400, 'invalid', 'Bad Request', `token-lifetime must be a number of seconds from 1 to ${MAX_TOKEN_LIFETIME}, got "${s}"`);
+    throw new ApiError(
+      400,
+      'invalid',
+      'Bad Request',
+      `token-lifetime must be a number of seconds from 1 to ${MAX_TOKEN_LIFETIME}, got "${s}"`,
+    );
   }
   return n;
 }

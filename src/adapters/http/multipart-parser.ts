@@ -83,11 +83,16 @@ export async function* parseMultipart(
     const state = { done: false };
     const content = bodyOf(r, delimiter, state);
     if (filename === undefined) {
-      if (++fields > limits.maxFields) throw new MalformedFormError(`more than ${limits.maxFields} fields: the upload form's field limit (name a client group to reach more clients)`);
+      if (++fields > limits.maxFields)
+        throw new MalformedFormError(
+          `more than ${limits.maxFields} fields: the upload form's field limit (name a client group to reach more clients)`,
+        );
       const value = await collect(content, limits.maxFieldBytes, name);
       fieldBytes += Buffer.byteLength(value);
       if (fieldBytes > limits.maxTotalFieldBytes) {
-        throw new MalformedFormError(`the text fields are longer than ${limits.maxTotalFieldBytes} bytes in all: the upload form's limit`);
+        throw new MalformedFormError(
+          `the text fields are longer than ${limits.maxTotalFieldBytes} bytes in all: the upload form's limit`,
+        );
       }
       yield { kind: 'field', name, value };
     } else {

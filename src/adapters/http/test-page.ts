@@ -60,9 +60,15 @@ const PAGE = `<!doctype html>
 
 export function testPageRoutes(router: Router, enabled: boolean): void {
   router.get(TEST_PAGE_PATH, async (ctx) => {
-    if (!enabled) throw notFound(`${TEST_PAGE_PATH} is served only with enable_ws_test_endpoints = true in [server] of rportd.conf`);
+    if (!enabled)
+      throw notFound(
+        `${TEST_PAGE_PATH} is served only with enable_ws_test_endpoints = true in [server] of rportd.conf`,
+      );
     ctx.type = 'text/html; charset=utf-8';
-    ctx.set('Content-Security-Policy', "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:");
+    ctx.set(
+      'Content-Security-Policy',
+      "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self' ws: wss:",
+    );
     ctx.body = PAGE;
   });
 }

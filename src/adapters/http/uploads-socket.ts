@@ -25,7 +25,11 @@ export function tokenOf(req: IncomingMessage): string | undefined {
 }
 
 /** GET /api/v1/ws/uploads: authenticated before the upgrade; a refused upgrade answers 401 with an error document. */
-export function uploadsSocket(auth: ApiAuth, broadcaster: WsResultBroadcaster, logger: Logger): UpgradeHandler {
+export function uploadsSocket(
+  auth: ApiAuth,
+  broadcaster: WsResultBroadcaster,
+  logger: Logger,
+): UpgradeHandler {
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: 4096,
@@ -33,7 +37,12 @@ export function uploadsSocket(auth: ApiAuth, broadcaster: WsResultBroadcaster, l
   });
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const token = tokenOf(req);
-    if (!token) return refuseUpgrade(socket, 401, 'authorization required: pass access_token=<token> or Sec-WebSocket-Protocol: bearer, <token>');
+    if (!token)
+      return refuseUpgrade(
+        socket,
+        401,
+        'authorization required: pass access_token=<token> or Sec-WebSocket-Protocol: bearer, <token>',
+      );
     auth.callerOfToken(token).then(
       (caller) =>
         wss.handleUpgrade(req, socket, head, (ws) => {

@@ -8,7 +8,29 @@ export class SqliteClientCredentials implements ClientCredentials {
 
   async set(id: string, password: string): Promise<void> {
     const hash = await hashPassword(password);
-    this.db.prepare('INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash').run(id, hash);
+    this.db
+      .prepare(
+        'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash',
+      )
+      .run(id, hash);
+  }
+
+  /** Adds a credential; false (and nothing changed) when the id exists already. */
+  async add(id: string, password: string): Promise<boolean> {
+    const hash = await hashPassword(password);
+    return (
+      this.db
+        .prepare(
+          'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO NOTHING',
+        )
+        .run(id, hash).changes === 1
+    );
+  }
+
+  async list(): Promise<string[]> {
+    return (this.db.prepare('SELECT id FROM client_credentials ORDER BY id').all() as { id: string }[]).map(
+      (r) => r.id,
+    );
   }
 
   async remove(id: string): Promise<boolean> {
@@ -16,7 +38,9 @@ export class SqliteClientCredentials implements ClientCredentials {
   }
 
   async verify(credentialId: string, password: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT password_hash FROM client_credentials WHERE id = ?').get(credentialId) as { password_hash: string } | undefined;
+    const row = this.db
+      .prepare('SELECT password_hash FROM client_credentials WHERE id = ?')
+      .get(credentialId) as { password_hash: string } | undefined;
     // An unknown id costs the same scrypt as a known one.
     const ok = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
     return ok && row !== undefined;

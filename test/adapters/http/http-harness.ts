@@ -82,6 +82,8 @@ export interface TestServerOptions {
   enableTestEndpoints?: boolean;
   /** Extra [api] keys, e.g. cert_file and key_file for HTTPS. */
   api?: Record<string, unknown>;
+  /** Extra [server] keys, e.g. auth. */
+  server?: Record<string, unknown>;
 }
 
 /** A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. */
@@ -95,6 +97,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         max_filepush_size: opts.maxFilepushSize ?? 1024 * 1024,
         enable_ws_test_endpoints: opts.enableTestEndpoints ?? false,
         push_timeout: 10,
+        ...opts.server,
       },
       // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).
       api: { address: '127.0.0.1:0', max_failed_login: 1000, ...opts.api },
