@@ -23,7 +23,7 @@ describe('HTTP API: /api/v1/clients-auth (client credentials kept in the databas
       body: body ? JSON.stringify(body) : undefined,
     });
 
-  it('an Administrator adds a credential: 201, listed by id (never the password), and the SSH listener's login check accepts it', async () => {
+  it('an Administrator adds a credential: 201, listed by id (never the password), and the SSH listener login check accepts it', async () => {
     const res = await call('POST', '', admin, { id: 'web-servers', password: 'a-long-agent-password' });
     expect(res.status).to.equal(201);
     const list = (await (await call('GET', '', admin)).json()) as {
