@@ -39,7 +39,8 @@ export class RportApiClient {
       headers: { 'content-type': 'application/json' },
       anonymous: true,
     });
-    if (typeof data.token !== 'string' || data.token === '') throw new RportApiError(200, errorsOf('', 'the login answer holds no token'));
+    if (typeof data.token !== 'string' || data.token === '')
+      throw new RportApiError(200, errorsOf('', 'the login answer holds no token'));
     return data.token;
   }
 
@@ -49,6 +50,27 @@ export class RportApiClient {
 
   groups(): Promise<ClientGroupSummary[]> {
     return this.call<ClientGroupSummary[]>('GET', 'api/v1/client-groups');
+  }
+
+  /** GET /api/v1/clients-auth: the credential ids, and where they live (`database` or `rportd.conf`). */
+  async clientCredentials(): Promise<{ ids: string[]; source: string }> {
+    const doc = await this.call<{ data?: { id: string }[]; meta?: { source?: string } }>(
+      'GET',
+      'api/v1/clients-auth',
+      { whole: true },
+    );
+    return { ids: (doc.data ?? []).map((c) => String(c.id)), source: String(doc.meta?.source ?? 'database') };
+  }
+
+  async addClientCredential(id: string, password: string): Promise<void> {
+    await this.call('POST', 'api/v1/clients-auth', {
+      body: JSON.stringify({ id, password }),
+      headers: { 'content-type': 'application/json' },
+    });
+  }
+
+  async removeClientCredential(id: string): Promise<void> {
+    await this.call('DELETE', `api/v1/clients-auth/${encodeURIComponent(id)}`);
   }
 
   /** POST /api/v1/files, streaming the file from disk; onProgress counts file bytes handed to the socket. */
@@ -63,7 +85,11 @@ export class RportApiClient {
     if (req.mode !== undefined) fields.push(['mode', req.mode]);
     if (req.user !== undefined) fields.push(['user', req.user]);
     if (req.group !== undefined) fields.push(['group', req.group]);
-    const body = await multipartBody(fields, { field: 'upload', path: req.file, filename: basename(req.file) }, onProgress);
+    const body = await multipartBody(
+      fields,
+      { field: 'upload', path: req.file, filename: basename(req.file) },
+      onProgress,
+    );
     const headers: Record<string, string> = {
       accept: 'application/json',
       'content-type': body.contentType,
@@ -74,7 +100,8 @@ export class RportApiClient {
     const url = new URL('api/v1/files', this.base);
     const answer = await postStream(url, headers, body.chunks, this.url);
     const data = dataOf<Partial<UploadReceipt>>('POST', url, answer.status, answer.text);
-    if (typeof data.uuid !== 'string') throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
+    if (typeof data.uuid !== 'string')
+      throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
     return { uuid: data.uuid, filepath: String(data.filepath ?? ''), size: Number(data.size ?? 0) };
   }
 
@@ -113,7 +140,8 @@ export class RportApiClient {
   private async call<T>(
     method: string,
     path: string,
-    opts: { body?: string; headers?: Record<string, string>; anonymous?: boolean } = {},
+    /** whole: the whole answer document, not only its `data`. */
+    opts: { body?: string; headers?: Record<string, string>; anonymous?: boolean; whole?: boolean } = {},
   ): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json', ...opts.headers };
     const auth = opts.anonymous ? undefined : this.authorization();
@@ -121,24 +149,35 @@ export class RportApiClient {
     const url = new URL(path, this.base);
     let res: Response;
     try {
-      res = await fetch(url, { method, headers, body: opts.body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+      res = await fetch(url, {
+        method,
+        headers,
+        body: opts.body,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
     } catch (e) {
       throw new ServerUnreachableError(this.url, networkReason(e));
     }
     const text = await res.text().catch((e: unknown) => {
       throw new ServerUnreachableError(this.url, networkReason(e));
     });
-    return dataOf<T>(method, url, res.status, text);
+    if (res.status === 204) return undefined as T;
+    const data = dataOf<T>(method, url, res.status, text);
+    return opts.whole ? (JSON.parse(text) as T) : data;
   }
 }
 
 /** The `data` of a 2xx answer; any other answer becomes an RportApiError carrying the server's errors. */
 function dataOf<T>(method: string, url: URL, status: number, text: string): T {
-  if (status < 200 || status > 299) throw new RportApiError(status, errorsOf(text, `${method} ${url.pathname} answered HTTP ${status}`));
+  if (status < 200 || status > 299)
+    throw new RportApiError(status, errorsOf(text, `${method} ${url.pathname} answered HTTP ${status}`));
   try {
     return (JSON.parse(text) as { data: T }).data;
   } catch {
-    throw new RportApiError(status, errorsOf('', `${method} ${url.pathname} answered with something that is not JSON`));
+    throw new RportApiError(
+      status,
+      errorsOf('', `${method} ${url.pathname} answered with something that is not JSON`),
+    );
   }
 }
 
