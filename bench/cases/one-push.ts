@@ -1,13 +1,38 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchCase } from '../lib/bench-case.ts';
 import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
 import { opensshMissing, startPrivateSshd } from '../lib/openssh.ts';
-import { AGENT_CREDENTIAL, productMissing, startRportd, uuidOf } from '../lib/product.ts';
+import { AGENT_CREDENTIAL, productMissing, profileArgs, startRportd, uuidOf } from '../lib/product.ts';
 import { MiB } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload } from '../lib/upload-client.ts';
 import type { PushPhases } from '../roles/timed-agent.ts';
+
+/** CPU seconds used so far by each thread of a process (Linux /proc), keyed "main" for the main thread, else by thread name and id. */
+function threadCpu(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(tid) === pid ? 'main' : `${name}+${Number(tid) - pid}`, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in ticks of 10 ms
+    }
+  } catch {
+    // not Linux, or gone: no figure
+  }
+  return out;
+}
+
+/** Per-thread CPU seconds between two threadCpu readings: the main thread, the busiest other threads, and the sum. */
+function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
+  const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+  const total = d.reduce((a, [, v]) => a + v, 0);
+  const others = d.filter(([k]) => k !== 'main').sort((a, b) => b[1] - a[1]).slice(0, 6);
+  return `${total.toFixed(2)} s CPU (main ${(after.get('main')! - (before.get('main') ?? 0)).toFixed(2)}${others.map(([k, v]) => `, ${k} ${v.toFixed(2)}`).join('')})`;
+}
 
 const onePush: BenchCase = {
   name: 'one-push',
@@ -54,7 +79,7 @@ const onePush: BenchCase = {
     if (missing) ctx.log(`ours skipped: ${missing}`);
     else {
       const server = await startRportd(ctx, { maxFilepushSize: size * 2 });
-      const agent = ctx.children.fork('timed agent', new URL('../roles/timed-agent.ts', import.meta.url));
+      const agent = ctx.children.fork('timed agent', new URL('../roles/timed-agent.ts', import.meta.url), [], { nodeArgs: profileArgs(ctx, 'agent') });
       await agent.ready;
       const { id } = await agent.call<{ id: string }>('start', {
         port: server.sshPort,
@@ -69,7 +94,10 @@ const onePush: BenchCase = {
         const r = await upload(ctx.children, { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', id], ['dest', dest], ['force', 'true']] });
         if (r.status !== 200 && r.status !== 201) throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
         const accepted = t0 + r.ms;
+        // CPU from the answer to the outcome (the upload's own CPU is mostly before it).
+        const [agentCpu, serverCpu] = [threadCpu(agent.pid), threadCpu(server.pid)];
         const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), 1, 120_000);
+        ctx.log(`CPU during the push: agent ${cpuSpent(agentCpu, threadCpu(agent.pid))}; rportd ${cpuSpent(serverCpu, threadCpu(server.pid))}`);
         if (outcomes[0].status !== 'success') throw new Error(`the push failed: ${outcomes[0].message}`);
         ours.push(lastAt - accepted);
         wholes.push(lastAt - t0);

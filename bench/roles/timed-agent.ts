@@ -6,8 +6,9 @@ import { hostname } from 'node:os';
 import { FsLocalFiles } from '../../src/adapters/fs/fs-local-files.ts';
 import { TcpTransport } from '../../src/adapters/ssh/agent-transport.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { SftpFileSource } from '../../src/adapters/ssh/sftp-file-source.ts';
+import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/sftp-file-source.ts';
 import { SshConnection } from '../../src/adapters/ssh/ssh-connection.ts';
+import { ScavengePacer } from '../../src/adapters/system/scavenge-pacer.ts';
 import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
 import { ApplyOwnership } from '../../src/domain/apply-ownership.ts';
 import { DEFAULT_PROTECTED_POSIX, ProtectedPaths } from '../../src/domain/protected-paths.ts';
@@ -167,7 +168,9 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     },
     logger: quiet,
   });
-  link.sftp = new SftpFileSource(connection);
+  // As client-root.ts: a scavenge every 2 MiB received (its cost belongs in the figure).
+  const pacer = new ScavengePacer();
+  link.sftp = new SftpFileSource(connection, READS_IN_FLIGHT, (bytes) => pacer.received(bytes));
   const connected = connection.waitConnected();
   connection.start();
   await connected;
