@@ -6,6 +6,7 @@ import type { Ownership } from '../../domain/ownership.ts';
 import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
 import { lookupAccountId } from './account-lookup.ts';
 import { describeError, fsError } from './fs-errors.ts';
+import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
@@ -20,14 +21,21 @@ const COPY_CHUNK = 256 * 1024;
 export interface FsLocalFilesOptions {
   /** The agent's data_dir; temp files live in `{dataDir}/filepush/`. */
   dataDir: string;
+  /** Where md5 runs for a temp file past one write batch; by default the process's one shared thread. */
+  hashWorker?: HashWorker;
 }
+
+/** One hashing thread per process, however many agents it holds (the bench's fleets). */
+const sharedHashWorker = new HashWorker();
 
 /** Agent side: the host's real filesystem, placing files atomically and never through a symlink. */
 export class FsLocalFiles implements LocalFiles {
   readonly tempDir: string;
+  private readonly hashWorker: HashWorker;
 
   constructor(options: FsLocalFilesOptions) {
     this.tempDir = join(resolve(options.dataDir), 'filepush');
+    this.hashWorker = options.hashWorker ?? sharedHashWorker;
   }
 
   async status(path: string): Promise<FileStatus | undefined> {
@@ -72,20 +80,24 @@ export class FsLocalFiles implements LocalFiles {
     await this.ensureTempDir();
     const path = join(this.tempDir, name);
     const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
-    const hash = createHash('md5');
-    const writer = new HashingWriter(handle, [hash]);
+    // md5 off this thread past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
+    const md5 = this.hashWorker.job(['md5']);
+    const writer = new HashingWriter(handle, md5);
+    let digest: string;
     try {
       for await (const chunk of content) await writer.add(chunk);
       await writer.finish();
+      [digest] = await md5.digest();
       await handle.sync();
       await handle.close();
     } catch (e) {
+      md5.dispose();
       await writer.abandon();
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
       throw describeError(e, 'cannot write temp file', path);
     }
-    return { path, size: writer.size, md5: hash.digest('hex') };
+    return { path, size: writer.size, md5: digest };
   }
 
   async chmod(path: string, mode: number): Promise<void> {

@@ -7,9 +7,21 @@ export const WRITE_BATCH = 1024 * 1024;
 export const SYNC_EVERY = 16 * 1024 * 1024;
 
 /**
- * Hashes every chunk as it arrives and copies it into one of two fixed batch buffers of WRITE_BATCH
- * bytes; a full batch is written while the other one fills, so hashing overlaps the disk. A data sync
- * starts every SYNC_EVERY bytes so that the caller's final fsync is short.
+ * Hashes whole batches somewhere else (a worker thread, see HashWorker): the writer hands it each
+ * batch as it starts writing it, and refills that buffer only once both the write and the hash are done.
+ */
+export interface BatchHasher {
+  /** A batch buffer the hasher can read where it runs (SharedArrayBuffer-backed for a thread). */
+  allocate(bytes: number): Buffer;
+  /** Hashes the batch, after every earlier one; it stays unchanged until this settles. last: no batch follows. */
+  update(batch: Buffer, last: boolean): Promise<void>;
+}
+
+/**
+ * Hashes every chunk as it arrives (or, given a BatchHasher, each full batch off this thread) and
+ * copies it into a ring of fixed batch buffers (two by default) of WRITE_BATCH bytes; a full batch is
+ * written (and handed to the BatchHasher) while the next one fills, so hashing overlaps the disk. A
+ * data sync starts every SYNC_EVERY bytes so that the caller's final fsync is short.
  *
  * Why copy: the caller's chunk is free to be reused or dropped as soon as add() resolves. A writer that
  * kept the chunks until written made every chunk outlive a young-generation GC, so V8 promoted them and
@@ -17,77 +29,100 @@ export const SYNC_EVERY = 16 * 1024 * 1024;
  * docs/benchmarks.md "Agent memory"). One memcpy per byte costs far less than that.
  */
 export class HashingWriter {
-  private readonly buffers: [Buffer, Buffer];
+  private readonly buffers: Buffer[];
+  /** Per buffer: settles when its last batch is written and hashed, so it may be refilled. */
+  private readonly busy: Promise<void>[];
   private current = 0;
   private filled = 0;
+  /** The last write started: writes go one after another, in order (no positions: the file's offset moves). */
   private writing: Promise<void> = Promise.resolve();
   private syncing: Promise<void> | undefined;
   private unsynced = 0;
   private syncError: unknown;
   size = 0;
 
+  private readonly hashes: Hash[];
+  private readonly batchHasher: BatchHasher | undefined;
+
   constructor(
     private readonly file: FileHandle,
-    private readonly hashes: Hash[],
+    hashing: Hash[] | BatchHasher,
     batchBytes = WRITE_BATCH,
+    batchCount = 2,
   ) {
-    this.buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)];
+    this.hashes = Array.isArray(hashing) ? hashing : [];
+    this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
+    const alloc = (): Buffer => this.batchHasher?.allocate(batchBytes) ?? Buffer.allocUnsafe(batchBytes);
+    this.buffers = Array.from({ length: Math.max(2, batchCount) }, alloc);
+    this.busy = this.buffers.map(() => Promise.resolve());
   }
 
-  /** Takes a chunk (copied: the caller may reuse it once this resolves); waits only when a full batch waits for the previous write. */
+  /** Takes a chunk (copied: the caller may reuse it once this resolves); waits only when the next buffer is still being written or hashed. */
   async add(chunk: Uint8Array): Promise<void> {
     for (const h of this.hashes) h.update(chunk);
     this.size += chunk.byteLength;
     let at = 0;
     while (at < chunk.byteLength) {
+      // A full batch is flushed when more bytes come, not at once: finish() then knows the last batch (BatchHasher's `last`).
+      if (this.filled === this.buffers[this.current].length) await this.flush(false);
       const target = this.buffers[this.current];
       const n = Math.min(target.length - this.filled, chunk.byteLength - at);
       target.set(chunk.subarray(at, at + n), this.filled);
       this.filled += n;
       at += n;
-      if (this.filled === target.length) await this.flush();
     }
   }
 
-  /** Writes what is left and waits for every write. */
+  /** Writes what is left and waits for every write and hash. */
   async finish(): Promise<void> {
-    await this.flush();
-    await this.writing;
+    await this.flush(true);
+    await Promise.all(this.busy);
     await this.syncing;
     if (this.syncError) throw this.syncError;
   }
 
-  /** After a failure: lets the write in flight settle (its error is not this one's), so the file can be closed. */
+  /** After a failure: lets the writes and hashes in flight settle (their errors are not this one's), so the file can be closed. */
   async abandon(): Promise<void> {
     this.filled = 0;
-    await this.writing.catch(() => undefined);
+    await Promise.allSettled(this.busy);
     await this.syncing;
   }
 
-  /** Starts writing the current batch once the previous write is done, and switches to the other buffer. */
-  private async flush(): Promise<void> {
-    await this.writing;
+  /** Starts writing (and hashing) the current batch after the writes before it, and moves to the next buffer once it is free. */
+  private async flush(last: boolean): Promise<void> {
     if (this.syncError) throw this.syncError;
     if (this.filled === 0) return;
     const batch = this.buffers[this.current].subarray(0, this.filled);
-    this.current = 1 - this.current;
+    // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
+    const write = this.writing.then(() => writeAll(this.file, batch));
+    this.writing = write;
+    const done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
+    // Awaited when this buffer comes round again or at finish/abandon; handled here so it never counts as unhandled meanwhile.
+    done.catch(() => undefined);
+    this.busy[this.current] = done;
+    this.current = (this.current + 1) % this.buffers.length;
     this.filled = 0;
-    this.writing = writeAll(this.file, batch);
-    // Awaited at the next flush or at finish/abandon; handled here so it never counts as unhandled meanwhile.
-    this.writing.catch(() => undefined);
     this.unsynced += batch.byteLength;
     if (this.unsynced >= SYNC_EVERY && !this.syncing) {
       // Not a durability point (the caller still fsyncs at the end): it only starts write-back early, beside the next writes.
       // Its error is kept, not dropped: Linux reports a write-back error to an fd only once.
       this.unsynced = 0;
-      this.syncing = this.writing
+      this.syncing = write
         .then(() => this.file.datasync())
         .then(
           () => void (this.syncing = undefined),
           (e: unknown) => void ((this.syncError ??= e), (this.syncing = undefined)),
         );
     }
+    await this.busy[this.current];
   }
+}
+
+/** Waits for both (the batch is in use until both are done), then fails with the first failure. */
+async function bothSettled(a: Promise<void>, b: Promise<void>): Promise<void> {
+  const [x, y] = await Promise.allSettled([a, b]);
+  if (x.status === 'rejected') throw x.reason;
+  if (y.status === 'rejected') throw y.reason;
 }
 
 /** write until every byte is written (a short write resumes where it stopped). */
