@@ -29,9 +29,9 @@ export interface PushPhases {
   firstByte: number;
   /** Waiting for the network (the consumer asked for the next chunk and it was not there yet). */
   transferWait: number;
-  /** Hashing and writing the chunks (the consumer's own time). */
+  /** The consumer's own time: copying chunks into batches and waiting for the writes and the hashing thread. */
   hashAndWrite: number;
-  /** Of hashAndWrite: md5 over the same bytes, timed on its own in this process. */
+  /** For scale: md5 over the same bytes, timed on its own here (in a push it runs on the hashing thread). */
   hashAlone: number;
   /** fsync + close of the temp file after the last chunk. */
   fsync: number;
