@@ -49,7 +49,7 @@ export class HashWorker {
     const t = this.thread;
     if (!t) return;
     this.retire(t, threadError('the hashing thread was stopped'));
-    await t.worker.terminate();
+    await t.worker.terminate(); // already asked by retire: this waits for the exit
   }
 
   /** @internal Registers a job in the thread (starting it if needed) and sends it its buffers. */
@@ -76,7 +76,6 @@ export class HashWorker {
     t.idleTimer = setTimeout(() => {
       if (t.jobs.size > 0) return;
       this.retire(t, threadError('the hashing thread ended while idle'));
-      void t.worker.terminate();
     }, this.idleMs);
     t.idleTimer.unref();
   }
@@ -96,10 +95,13 @@ export class HashWorker {
   /** The thread is gone or going: its jobs fail with why, and the next job starts a new one. */
   private retire(t: Thread, why: Error): void {
     clearTimeout(t.idleTimer);
-    t.retired = true;
     if (this.thread === t) this.thread = undefined;
     for (const job of t.jobs.values()) job.fail(why);
     t.jobs.clear();
+    if (t.retired) return;
+    t.retired = true;
+    // A thread that failed without exiting (messageerror) must not live on, referenced, with no job.
+    void t.worker.terminate();
   }
 }
 

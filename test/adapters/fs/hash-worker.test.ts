@@ -10,7 +10,11 @@ import { HashingWriter, WRITE_BATCH, type BatchHasher } from '../../../src/adapt
 const md5Of = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
 /** Yields data in SFTP-sized chunks through one reused buffer, as SftpFileSource lends its READ buffers. */
-async function* lent(data: Buffer, chunk = 254 * 1024, after?: (index: number) => Promise<void> | void): AsyncIterable<Uint8Array> {
+async function* lent(
+  data: Buffer,
+  chunk = 254 * 1024,
+  after?: (index: number) => Promise<void> | void,
+): AsyncIterable<Uint8Array> {
   const buf = Buffer.alloc(chunk);
   for (let at = 0, i = 0; at < data.length; at += chunk, i++) {
     const n = data.copy(buf, 0, at, Math.min(data.length, at + chunk));
@@ -76,11 +80,18 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
 
   it('concurrent writes share one thread and each gets its own md5', async () => {
     const files = new FsLocalFiles({ dataDir: root, hashWorker: worker });
-    const datas = [randomBytes(2 * WRITE_BATCH + 1), randomBytes(5 * WRITE_BATCH - 3), randomBytes(3 * WRITE_BATCH)];
-    const temps = await Promise.all(datas.map((d, i) => files.writeTemp(`c${i}_rport_filepush`, lent(d, 100_000))));
+    const datas = [
+      randomBytes(2 * WRITE_BATCH + 1),
+      randomBytes(5 * WRITE_BATCH - 3),
+      randomBytes(3 * WRITE_BATCH),
+    ];
+    const temps = await Promise.all(
+      datas.map((d, i) => files.writeTemp(`c${i}_rport_filepush`, lent(d, 100_000))),
+    );
     expect(worker.started).to.equal(1);
     temps.forEach((t, i) => expect(t.md5, `write ${i}`).to.equal(md5Of(datas[i])));
-    for (const [i, t] of temps.entries()) expect((await readFile(t.path)).equals(datas[i]), `file ${i}`).to.equal(true);
+    for (const [i, t] of temps.entries())
+      expect((await readFile(t.path)).equals(datas[i]), `file ${i}`).to.equal(true);
   });
 
   it('an idle thread ends (the process does not carry it), and the next large write starts a new one', async () => {
@@ -99,7 +110,12 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
   it('the thread stopping mid-transfer fails writeTemp naming the temp file and the thread, leaves no temp file, and the next write works', async () => {
     const files = new FsLocalFiles({ dataDir: root, hashWorker: worker });
     const data = randomBytes(8 * WRITE_BATCH);
-    const e = await failure(files.writeTemp('s_rport_filepush', lent(data, 254 * 1024, (i) => (i === 9 ? worker.stop() : undefined))));
+    const e = await failure(
+      files.writeTemp(
+        's_rport_filepush',
+        lent(data, 254 * 1024, (i) => (i === 9 ? worker.stop() : undefined)),
+      ),
+    );
     expect(e.code).to.equal(HASH_THREAD_FAILED);
     expect(e.message).to.contain(join(root, 'filepush/s_rport_filepush'));
     expect(e.message).to.contain('the hashing thread was stopped');
@@ -120,7 +136,9 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
     const files = new FsLocalFiles({ dataDir: root, hashWorker: worker });
     const e = await failure(files.writeTemp('x_rport_filepush', lent(randomBytes(3 * WRITE_BATCH))));
     expect(e.code).to.equal(HASH_THREAD_FAILED);
-    expect(e.message).to.match(/cannot write temp file .*x_rport_filepush: the hashing thread failed: .*[Dd]igest/);
+    expect(e.message).to.match(
+      /cannot write temp file .*x_rport_filepush: the hashing thread failed: .*[Dd]igest/,
+    );
     expect(await readdir(join(root, 'filepush'))).to.deep.equal([]);
     expect(worker.running).to.equal(false);
   });
@@ -138,29 +156,30 @@ describe('HashingWriter with a BatchHasher', () => {
   beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'rport-batch-hasher-'))));
   afterEach(() => rm(root, { recursive: true, force: true }));
 
-  it('never refills a batch before its hash settles, and marks only the final batch as last', async () => {
-    const seen: Buffer[] = [];
-    const lasts: boolean[] = [];
-    // A slow hasher that reads the batch only after a delay: a refill in the meantime would show.
-    const slow: BatchHasher = {
-      allocate: (n) => Buffer.alloc(n),
-      update: async (batch, last) => {
-        lasts.push(last);
-        await new Promise((r) => setTimeout(r, 5));
-        seen.push(Buffer.from(batch));
-      },
-    };
-    const data = randomBytes(5 * 4096 + 100);
-    const path = join(root, 'out');
-    const file = await open(path, 'wx');
-    const writer = new HashingWriter(file, slow, 4096);
-    for await (const chunk of lent(data, 1500)) await writer.add(chunk);
-    await writer.finish();
-    await file.close();
-    expect(Buffer.concat(seen).equals(data)).to.equal(true);
-    expect(lasts).to.deep.equal([false, false, false, false, false, true]);
-    expect((await readFile(path)).equals(data)).to.equal(true);
-  });
+  for (const count of [2, 3])
+    it(`never refills a batch before its hash settles, and marks only the final batch as last (${count} batch buffers)`, async () => {
+      const seen: Buffer[] = [];
+      const lasts: boolean[] = [];
+      // A slow hasher that reads the batch only after a delay: a refill in the meantime would show.
+      const slow: BatchHasher = {
+        allocate: (n) => Buffer.alloc(n),
+        update: async (batch, last) => {
+          lasts.push(last);
+          await new Promise((r) => setTimeout(r, 5));
+          seen.push(Buffer.from(batch));
+        },
+      };
+      const data = randomBytes(5 * 4096 + 100);
+      const path = join(root, 'out');
+      const file = await open(path, 'wx');
+      const writer = new HashingWriter(file, slow, 4096, count);
+      for await (const chunk of lent(data, 1500)) await writer.add(chunk);
+      await writer.finish();
+      await file.close();
+      expect(Buffer.concat(seen).equals(data)).to.equal(true);
+      expect(lasts).to.deep.equal([false, false, false, false, false, true]);
+      expect((await readFile(path)).equals(data)).to.equal(true);
+    });
 
   it('a failing hash fails finish (after the write in flight settles), and abandon settles', async () => {
     const failing: BatchHasher = {
