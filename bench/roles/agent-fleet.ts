@@ -48,6 +48,7 @@ async function start(a: Record<string, unknown>): Promise<{ ids: string[]; ms: n
       name: id,
       tags: ['bench'],
       dataDir,
+      hashThread: false,
       fileReception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX, backup: false },
     };
     fresh.push(await buildClient(config, logger));

@@ -29,9 +29,9 @@ export interface PushPhases {
   firstByte: number;
   /** Waiting for the network (the consumer asked for the next chunk and it was not there yet). */
   transferWait: number;
-  /** The consumer's own time: copying chunks into batches and waiting for the writes and the hashing thread. */
+  /** The consumer's own time: md5 and copying chunks into batches, and waiting for the writes. */
   hashAndWrite: number;
-  /** For scale: md5 over the same bytes, timed on its own here (in a push it runs on the hashing thread). */
+  /** For scale: md5 over the same bytes, timed on its own. */
   hashAlone: number;
   /** fsync + close of the temp file after the last chunk. */
   fsync: number;

@@ -33,7 +33,7 @@ const T = {
 /** Host filesystem and sudo: the agent's hands. */
 const filesModule = new ContainerModule(({ bind }) => {
   bind<LocalFiles>(T.files).toResolvedValue(
-    (c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir }),
+    (c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir, hashWorker: c.hashThread }),
     [T.config],
   );
   bind<PrivilegedFiles>(T.privileged).toResolvedValue(

@@ -14,6 +14,8 @@ export interface ClientConfig {
   tags: string[];
   dataDir: string;
   fileReception: { enabled: boolean; protected: string[]; backup: boolean };
+  /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, ~10 MB more RSS). */
+  hashThread: boolean;
 }
 
 export class ClientConfigError extends Error {
@@ -28,7 +30,7 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup'];
+const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread'];
 
 export async function loadClientConfig(path: string, platform: NodeJS.Platform = process.platform): Promise<ClientConfig> {
   let text: string;
@@ -74,6 +76,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
 
   const enabled = bool(reception, 'enabled', true);
   const backup = bool(reception, 'backup', false);
+  const hashThread = bool(reception, 'hash_thread', false);
   const prot = reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
   if (!Array.isArray(prot) || !prot.every((p) => typeof p === 'string' && p !== '')) {
     throw new ClientConfigError('[file-reception] protected', 'must be a list of glob patterns (strings)');
@@ -91,6 +94,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     tags: tags as string[],
     dataDir,
     fileReception: { enabled, protected: prot as string[], backup },
+    hashThread,
   };
 }
 

@@ -21,8 +21,13 @@ const COPY_CHUNK = 256 * 1024;
 export interface FsLocalFilesOptions {
   /** The agent's data_dir; temp files live in `{dataDir}/filepush/`. */
   dataDir: string;
-  /** Where md5 runs for a temp file past one write batch; by default the process's one shared thread. */
-  hashWorker?: HashWorker;
+  /**
+   * md5 of a temp file on a thread of its own, past one write batch: a HashWorker, or true for the
+   * process's one shared thread. Off by default: md5 then runs on this thread beside the writes.
+   * Why off: on the 2-core bench it saved no time (the push is CPU-bound there) and the thread costs
+   * ~10 MB of RSS, against issue 4's 100 MB for a 1 GiB push (docs/adr/0006-agent-memory.md).
+   */
+  hashWorker?: HashWorker | boolean;
 }
 
 /** One hashing thread per process, however many agents it holds (the bench's fleets). */
@@ -31,11 +36,12 @@ const sharedHashWorker = new HashWorker();
 /** Agent side: the host's real filesystem, placing files atomically and never through a symlink. */
 export class FsLocalFiles implements LocalFiles {
   readonly tempDir: string;
-  private readonly hashWorker: HashWorker;
+  private readonly hashWorker: HashWorker | undefined;
 
   constructor(options: FsLocalFilesOptions) {
     this.tempDir = join(resolve(options.dataDir), 'filepush');
-    this.hashWorker = options.hashWorker ?? sharedHashWorker;
+    const w = options.hashWorker;
+    this.hashWorker = w === true ? sharedHashWorker : w || undefined;
   }
 
   async status(path: string): Promise<FileStatus | undefined> {
@@ -80,9 +86,9 @@ export class FsLocalFiles implements LocalFiles {
     await this.ensureTempDir();
     const path = join(this.tempDir, name);
     const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
-    // md5 off this thread past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
-    const md5 = this.hashWorker.job(['md5']);
-    const writer = new HashingWriter(handle, md5);
+    // With a hashing thread, md5 runs there past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
+    const md5 = this.hashWorker ? this.hashWorker.job(['md5']) : new InThreadMd5();
+    const writer = md5 instanceof InThreadMd5 ? new HashingWriter(handle, [md5.hash]) : new HashingWriter(handle, md5);
     let digest: string;
     try {
       for await (const chunk of content) await writer.add(chunk);
@@ -245,6 +251,15 @@ async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
     offset += bytesWritten;
   }
+}
+
+/** md5 on this thread, fed by HashingWriter chunk by chunk; shaped like a WorkerHashJob's digest/dispose. */
+class InThreadMd5 {
+  readonly hash = createHash('md5');
+  digest(): Promise<string[]> {
+    return Promise.resolve([this.hash.digest('hex')]);
+  }
+  dispose(): void {}
 }
 
 function toStatus(s: Stats): FileStatus {

@@ -20,17 +20,19 @@ describe('rport.conf (client config)', () => {
     const c = parseClientConfig(base, 'linux');
     expect(c).to.deep.include({ server: '127.0.0.1:8080', fingerprint: FP, credentialId: 'agents', password: 's3cret:with:colons', id: 'web-1', dataDir: '/var/lib/rport' });
     expect(c.fileReception).to.deep.equal({ enabled: true, protected: DEFAULT_PROTECTED_POSIX, backup: false });
+    expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
     expect(parseClientConfig(base, 'win32').fileReception.protected).to.deep.equal(DEFAULT_PROTECTED_WINDOWS);
   });
 
   it('reads every key, including a WebSocket server and [file-reception]', () => {
     const c = parseClientConfig(
       base.replace('127.0.0.1:8080', 'ws://proxy.example:80/agents') +
-        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\n',
+        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\n',
       'linux',
     );
     expect(c).to.deep.include({ server: 'ws://proxy.example:80/agents', name: 'Web one', tags: ['web', 'eu'], dataDir: '/tmp/rport' });
     expect(c.fileReception).to.deep.equal({ enabled: false, protected: ['/etc'], backup: true });
+    expect(c.hashThread).to.equal(true);
   });
 
   const bad: [string, string, string][] = [
@@ -43,6 +45,7 @@ describe('rport.conf (client config)', () => {
     ['tags not a list', base + 'tags = "web"\n', '[client] tags'],
     ['enabled not a boolean', base + '[file-reception]\nenabled = "yes"\n', '[file-reception] enabled'],
     ['protected not a list', base + '[file-reception]\nprotected = "/etc"\n', '[file-reception] protected'],
+    ['hash_thread not a boolean', base + '[file-reception]\nhash_thread = 1\n', '[file-reception] hash_thread'],
     ['unknown key', base + 'colour = "red"\n', '[client] colour'],
     ['unknown section', base + '[server]\nx = 1\n', '[server]'],
     ['broken TOML', '[client\n', '(syntax)'],
