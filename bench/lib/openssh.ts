@@ -3,13 +3,17 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, type Children } from './children.ts';
 import { freePort, waitForPort } from './net.ts';
+import { cpuMsOf } from './proc-cpu.ts';
 
 const SSHD = '/usr/sbin/sshd';
 
 export interface PrivateSshd {
   port: number;
-  /** Fetches remotePath to localPath with `sftp -b`; resolves with the wall time in ms. */
-  fetch(remotePath: string, localPath: string, cipher?: string): Promise<number>;
+  /**
+   * Fetches remotePath to localPath with `sftp -b`; resolves with the wall time in ms, and the CPU ms
+   * of both ends (sftp and its ssh, reaped by this process; sshd's session processes, reaped by sshd).
+   */
+  fetch(remotePath: string, localPath: string, cipher?: string): Promise<{ ms: number; cpuMs?: number }>;
   stop(): Promise<void>;
 }
 
@@ -67,8 +71,16 @@ export async function startPrivateSshd(children: Children, dir: string): Promise
       await writeFile(batch, `get ${remotePath} ${localPath}\n`);
       const opts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
       if (cipher) opts.push('-c', cipher);
+      const cpu = (): number | undefined => {
+        const [client, server] = [cpuMsOf('self', true), cpuMsOf(sshd.pid!, true)];
+        return client === undefined || server === undefined ? undefined : client + server;
+      };
+      const before = cpu();
       const { ms } = await runCommand(children, 'sftp', ['-q', '-b', batch, '-P', String(port), '-i', userKey, ...opts, `${user}@127.0.0.1`]);
-      return ms;
+      // sshd reaps its session process just after sftp exits: wait for that, so its CPU is counted.
+      await new Promise((r) => setTimeout(r, 100));
+      const after = cpu();
+      return { ms, cpuMs: before === undefined || after === undefined ? undefined : after - before };
     },
     stop: () => children.kill(sshd),
   };

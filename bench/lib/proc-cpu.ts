@@ -1,0 +1,21 @@
+import { readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc's CPU fields (USER_HZ: 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * CPU milliseconds of a process from /proc/<pid>/stat: its own user + system time over all its threads,
+ * plus, with reaped, the time of its children it has already waited for (and theirs, transitively).
+ * Undefined where /proc is missing or the process is gone.
+ */
+export function cpuMsOf(pid: number | 'self', reaped = false): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14-17 of stat(5): utime, stime, cutime, cstime (f starts at field 3).
+    const ticks = Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
+    return (ticks * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
