@@ -4,6 +4,7 @@ import { megabytes, seconds, speedRatio, type Figure } from '../lib/figures.ts';
 import { createGroup, forkFleet, productMissing, startRportd, uuidOf } from '../lib/product.ts';
 import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
+import { cpuMsOf } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
@@ -24,6 +25,11 @@ function firstPatterns(n: number): string[] {
 }
 
 const SETTLE_MS = 1500;
+
+/** CPU seconds each process used since `before`, for the log: where the time of a push went. */
+function cpuSince(before: (number | undefined)[], pids: number[], names: string[]): string {
+  return pids.map((pid, i) => `${names[i]} ${seconds((cpuMsOf(pid) ?? NaN) - (before[i] ?? NaN))}`).join(', ');
+}
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** Bare ssh2: one server process, one process of N clients doing the same SFTP reads at once. */
@@ -44,11 +50,12 @@ async function bare(ctx: BenchContext, file: string, sizes: number[]): Promise<S
   }
   for (const step of steps) {
     const watch = new PeakWatch([server.pid]);
+    const cpu0 = [cpuMsOf(server.pid), cpuMsOf(clients.pid)];
     const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: step.n });
     step.peak = watch.stop().get(server.pid);
     step.ms = f.ms;
     step.failed = (step.failed ?? 0) + f.failed;
-    ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(step.peak)}, ${f.failed} failed`);
+    ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(step.peak)}, ${f.failed} failed; CPU: ${cpuSince(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
     await settle();
   }
   await clients.call('close').catch(() => undefined);
@@ -76,6 +83,7 @@ async function ours(ctx: BenchContext, file: string, size: number, sizes: number
       const n = step.n;
       await createGroup(server, `first-${n}`, firstPatterns(n));
       const watch = new PeakWatch([server.pid]);
+      const cpu0 = [cpuMsOf(server.pid), cpuMsOf(fleet.pid)];
       const t0 = performance.now();
       const r = await upload(ctx.children, {
         url: server.uploadUrl,
@@ -89,7 +97,7 @@ async function ours(ctx: BenchContext, file: string, size: number, sizes: number
       step.ms = lastAt - t0;
       const failed = outcomes.filter((o) => o.status !== 'success');
       step.failed = failed.length;
-      ctx.log(`ours, ${n} agents: last outcome after ${seconds(step.ms)}, server peak ${megabytes(step.peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}`);
+      ctx.log(`ours, ${n} agents: last outcome after ${seconds(step.ms)}, server peak ${megabytes(step.peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuSince(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
       await settle();
     }
   } finally {

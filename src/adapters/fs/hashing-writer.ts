@@ -1,5 +1,9 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import { SpareBuffers } from '../system/spare-buffers.ts';
+
+/** Batch buffers kept between files, shared by every HashingWriter of the process (16 MiB at most, none when idle). */
+const sharedBatchBuffers = new SpareBuffers(16 * 1024 * 1024);
 
 /** Bytes gathered before one write: few thread-pool round trips; the writer holds two of these buffers. */
 export const WRITE_BATCH = 1024 * 1024;
@@ -39,6 +43,7 @@ export class HashingWriter {
   private syncing: Promise<void> | undefined;
   private unsynced = 0;
   private syncError: unknown;
+  private released = false;
   size = 0;
 
   private readonly hashes: Hash[];
@@ -52,7 +57,7 @@ export class HashingWriter {
   ) {
     this.hashes = Array.isArray(hashing) ? hashing : [];
     this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
-    const alloc = (): Buffer => this.batchHasher?.allocate(batchBytes) ?? Buffer.allocUnsafe(batchBytes);
+    const alloc = (): Buffer => this.batchHasher?.allocate(batchBytes) ?? sharedBatchBuffers.take(batchBytes);
     this.buffers = Array.from({ length: Math.max(2, batchCount) }, alloc);
     this.busy = this.buffers.map(() => Promise.resolve());
   }
@@ -79,6 +84,7 @@ export class HashingWriter {
     await Promise.all(this.busy);
     await this.syncing;
     if (this.syncError) throw this.syncError;
+    this.release();
   }
 
   /** After a failure: lets the writes and hashes in flight settle (their errors are not this one's), so the file can be closed. */
@@ -86,6 +92,14 @@ export class HashingWriter {
     this.filled = 0;
     await Promise.allSettled(this.busy);
     await this.syncing;
+    this.release();
+  }
+
+  /** Every write and hash is over: the batch buffers go back for the next writer (not the hasher's own). */
+  private release(): void {
+    if (this.batchHasher || this.released) return;
+    this.released = true;
+    for (const b of this.buffers) sharedBatchBuffers.give(b);
   }
 
   /** Starts writing (and hashing) the current batch after the writes before it, and moves to the next buffer once it is free. */

@@ -1,6 +1,10 @@
 import type { SFTPWrapper } from 'ssh2';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
+import { SpareBuffers } from '../system/spare-buffers.ts';
+
+/** READ buffers kept between transfers, shared by every SftpFileSource of the process (16 MiB at most, none when idle). */
+const sharedReadBuffers = new SpareBuffers(16 * 1024 * 1024);
 
 /** Where the SFTP channels come from: the agent's live connection. */
 export interface SftpLink {
@@ -55,6 +59,7 @@ export class SftpFileSource implements FileSource {
     private readonly link: SftpLink,
     private readonly readsInFlight = READS_IN_FLIGHT,
     private readonly received: (bytes: number) => void = () => undefined,
+    private readonly readBuffers: SpareBuffers = sharedReadBuffers,
   ) {}
 
   /** The server cancelled this push: fail its fetches now. */
@@ -84,7 +89,7 @@ export class SftpFileSource implements FileSource {
     const readAt = (position: number, len: number): Promise<Result<Buffer>> =>
       calls.run<Buffer>((done) => {
         let buf = spare.pop();
-        if (!buf) owned.set((buf = Buffer.allocUnsafeSlow(this.link.maxRead)).buffer, buf);
+        if (!buf) owned.set((buf = this.readBuffers.take(this.link.maxRead)).buffer, buf);
         sftp.read(handle!, buf, 0, len, position, (err, bytesRead) => done(err, buf.subarray(0, bytesRead)));
       });
     const giveBack = (chunk: Buffer): void => {
@@ -139,6 +144,8 @@ export class SftpFileSource implements FileSource {
       }
       if (cancelled) throw new Error('the server cancelled the push');
     } finally {
+      // Only buffers back from ssh2 go on: one still in a READ in flight (a failed or cancelled fetch) may yet be written by ssh2.
+      for (const buf of spare.splice(0)) this.readBuffers.give(buf);
       set.delete(abort);
       if (set.size === 0) this.active.delete(request.sourceName);
       if (handle) sftp.close(handle, () => undefined);

@@ -1,0 +1,49 @@
+/**
+ * Buffers given back after use, kept for the next taker of the same size instead of being dropped for
+ * the garbage collector. Never blocks: take() makes a new buffer when none is spare. It keeps at most
+ * maxBytes, and lets go of all of them after idleMs without a give(), so an idle process holds none.
+ *
+ * Why: an agent process allocated every SFTP READ buffer and both write batches afresh for each push.
+ * With many pushes at once (a fan-out to 1,000 agents held by one process) that garbage kept V8's
+ * collector busy on the one thread that also decrypts and writes (docs/benchmarks.md, fan-out).
+ */
+export class SpareBuffers {
+  private readonly spare = new Map<number, Buffer[]>();
+  private kept = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly maxBytes: number,
+    private readonly idleMs = 10_000,
+  ) {}
+
+  /** A buffer of exactly size bytes, with unspecified content. */
+  take(size: number): Buffer {
+    const b = this.spare.get(size)?.pop();
+    if (!b) return Buffer.allocUnsafeSlow(size);
+    this.kept -= size;
+    return b;
+  }
+
+  /** Gives a buffer from take() back; the caller must not touch it afterwards. */
+  give(b: Buffer): void {
+    if (this.kept + b.length > this.maxBytes) return;
+    const list = this.spare.get(b.length) ?? [];
+    list.push(b);
+    this.spare.set(b.length, list);
+    this.kept += b.length;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.clear(), this.idleMs).unref();
+  }
+
+  /** Bytes kept now. */
+  get keptBytes(): number {
+    return this.kept;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.spare.clear();
+    this.kept = 0;
+  }
+}
