@@ -1,4 +1,4 @@
-import type { SFTPWrapper } from 'ssh2';
+import type { SftpLease } from './sftp-sessions.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
 import { SpareBuffers } from '../system/spare-buffers.ts';
@@ -6,9 +6,9 @@ import { SpareBuffers } from '../system/spare-buffers.ts';
 /** READ buffers kept between transfers, shared by every SftpFileSource of the process (16 MiB at most, none when idle). */
 const sharedReadBuffers = new SpareBuffers(16 * 1024 * 1024);
 
-/** Where the SFTP channels come from: the agent's live connection. */
+/** Where the SFTP sessions come from: the agent's live connection (shared sessions, kept open between pushes). */
 export interface SftpLink {
-  openSftp(): Promise<SFTPWrapper>;
+  openSftp(): Promise<SftpLease>;
   /** The READ size agreed with the server. */
   readonly maxRead: number;
 }
@@ -68,17 +68,18 @@ export class SftpFileSource implements FileSource {
   }
 
   async *open(request: PushRequest): AsyncIterable<Uint8Array> {
-    const sftp = await this.link.openSftp();
+    const { sftp, release } = await this.link.openSftp();
     // ssh2 would split reads at 31952 bytes because its server cannot advertise limits@openssh.com;
     // the server told us its limit in welcome instead (docs/protocol.md, "Read size, on purpose").
     (sftp as unknown as { _maxReadLen: number })._maxReadLen = this.link.maxRead;
     const calls = new PendingCalls();
     let cancelled = false;
-    sftp.once('close', () => calls.failAll(new Error('the SFTP channel closed')));
+    const onClose = (): void => calls.failAll(new Error('the SFTP channel closed'));
+    sftp.once('close', onClose);
+    // The session is shared and stays open: a cancel fails this transfer's calls, and the finally below closes its handle.
     const abort = (): void => {
       cancelled = true;
       calls.failAll(new Error('the server cancelled the push'));
-      sftp.end();
     };
     const failed = (error: Error): Error =>
       cancelled ? new Error('the server cancelled the push') : named(error, request);
@@ -100,8 +101,16 @@ export class SftpFileSource implements FileSource {
     set.add(abort);
     this.active.set(request.sourceName, set);
     let handle: Buffer | undefined;
+    let over = false;
     try {
-      const opened = await calls.run<Buffer>((done) => sftp.open(`/${request.sourceName}`, 'r', done));
+      // A handle granted after this transfer gave up (a cancel while OPEN was pending) is closed at once: on a shared session
+      // it would otherwise hold one of the session's handles and a server transfer slot until the session ends.
+      const opened = await calls.run<Buffer>((done) =>
+        sftp.open(`/${request.sourceName}`, 'r', (err, h) => {
+          if (!err && over) sftp.close(h, () => undefined);
+          done(err, h);
+        }),
+      );
       if (!opened.ok) throw failed(opened.error);
       handle = opened.value;
       const stat = await calls.run<number>((done) => sftp.fstat(handle!, (err, st) => done(err, st?.size)));
@@ -144,12 +153,14 @@ export class SftpFileSource implements FileSource {
       }
       if (cancelled) throw new Error('the server cancelled the push');
     } finally {
+      over = true;
       // Only buffers back from ssh2 go on: one still in a READ in flight (a failed or cancelled fetch) may yet be written by ssh2.
       for (const buf of spare.splice(0)) this.readBuffers.give(buf);
       set.delete(abort);
       if (set.size === 0) this.active.delete(request.sourceName);
+      sftp.off('close', onClose);
       if (handle) sftp.close(handle, () => undefined);
-      sftp.end();
+      release();
     }
   }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import ssh2, { type SFTPWrapper } from 'ssh2';
+import ssh2 from 'ssh2';
 import type { Logger } from '../../ports/clock.ts';
 import type { PushVerdict } from '../../domain/outcome.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
@@ -8,6 +8,7 @@ import type { AgentTransport } from './agent-transport.ts';
 import { fingerprintOf } from './host-key.ts';
 import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseJson, PROTOCOL_VERSION, type AgentMessage, type HelloMessage } from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
+import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
 export interface PushHandler {
@@ -40,6 +41,7 @@ const PROGRESS_EVERY_MS = 250;
  */
 export class SshConnection extends EventEmitter {
   private client: ssh2.Client | undefined;
+  private sftpSessions: SftpSessions | undefined;
   private welcomed = false;
   private stopped = true;
   private attempt = 0;
@@ -78,11 +80,11 @@ export class SshConnection extends EventEmitter {
     });
   }
 
-  /** Opens a new SFTP channel on the live connection. */
-  openSftp(): Promise<SFTPWrapper> {
+  /** An SFTP session of the live connection for one transfer, shared with others and kept open after it (SftpSessions). */
+  openSftp(): Promise<SftpLease> {
     const c = this.client;
-    if (!c || !this.welcomed) return Promise.reject(new Error('not connected to the server'));
-    return new Promise((resolve, reject) => c.sftp((err, sftp) => (err ? reject(err) : resolve(sftp))));
+    if (!c || !this.welcomed || !this.sftpSessions) return Promise.reject(new Error('not connected to the server'));
+    return this.sftpSessions.lease();
   }
 
   /** Resolves at the next (or current) welcome. */
@@ -101,6 +103,7 @@ export class SshConnection extends EventEmitter {
     if (this.stopped) return void sock.destroy();
     const client = new ssh2.Client();
     this.client = client;
+    this.sftpSessions = new SftpSessions(() => new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)))));
     let hostKeyProblem: string | undefined;
     let failure: Error | undefined;
     client.on('error', (e) => (failure ??= hostKeyProblem ? new Error(hostKeyProblem) : e));
