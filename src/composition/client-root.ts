@@ -84,6 +84,7 @@ const linkModule = new ContainerModule(({ bind }) => {
       new SftpFileSource(
         {
           openSftp: () => connection!.openSftp(),
+          corked: (send) => connection!.corked(send),
           get maxRead() {
             return connection!.maxRead;
           },

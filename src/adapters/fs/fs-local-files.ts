@@ -188,10 +188,14 @@ export class FsLocalFiles implements LocalFiles {
   }
 
   private async ensureTempDir(): Promise<void> {
-    await mkdir(this.tempDir, { recursive: true, mode: TEMP_DIR_MODE }).catch((e) =>
-      Promise.reject(describeError(e, 'cannot create temp directory', this.tempDir)),
-    );
-    const s = await lstat(this.tempDir);
+    // Checked on every push (it may have been removed or replaced); created only when missing.
+    let s = await lstat(this.tempDir).catch(() => undefined);
+    if (!s) {
+      await mkdir(this.tempDir, { recursive: true, mode: TEMP_DIR_MODE }).catch((e) =>
+        Promise.reject(describeError(e, 'cannot create temp directory', this.tempDir)),
+      );
+      s = await lstat(this.tempDir);
+    }
     if (!s.isDirectory()) throw fsError('ENOTDIR', `${this.tempDir} is not a directory; rport keeps its temp files only in a real directory`);
     if ((s.mode & 0o777) !== TEMP_DIR_MODE) await chmod(this.tempDir, TEMP_DIR_MODE);
   }

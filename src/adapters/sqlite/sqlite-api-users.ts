@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { ADMIN_GROUP, type Caller } from '../../domain/caller.ts';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password-hash.ts';
-import type { SqliteDb } from './sqlite-database.ts';
+import { statement, type SqliteDb } from './sqlite-database.ts';
 
 export const INITIAL_ADMIN = 'admin';
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
@@ -15,14 +15,21 @@ export class SqliteApiUsers {
     if (password.length < 8) throw new Error(`the password of ${username} must be at least 8 characters`);
     const hash = await hashPassword(password);
     this.db.transaction(() => {
-      this.db.prepare('INSERT INTO api_users (username, password_hash, created_at) VALUES (?, ?, ?)').run(username, hash, new Date().toISOString());
-      const add = this.db.prepare('INSERT OR IGNORE INTO api_user_groups (username, group_name) VALUES (?, ?)');
+      statement(this.db, 'INSERT INTO api_users (username, password_hash, created_at) VALUES (?, ?, ?)').run(
+        username,
+        hash,
+        new Date().toISOString(),
+      );
+      const add = statement(
+        this.db,
+        'INSERT OR IGNORE INTO api_user_groups (username, group_name) VALUES (?, ?)',
+      );
       for (const g of groups) add.run(username, g);
     })();
   }
 
   count(): number {
-    return (this.db.prepare('SELECT COUNT(*) AS n FROM api_users').get() as { n: number }).n;
+    return (statement(this.db, 'SELECT COUNT(*) AS n FROM api_users').get() as { n: number }).n;
   }
 
   /**
@@ -38,18 +45,21 @@ export class SqliteApiUsers {
 
   /** The caller when username and password match; undefined otherwise, in the same time either way. */
   async authenticate(username: string, password: string): Promise<Caller | undefined> {
-    const row = this.db.prepare('SELECT password_hash FROM api_users WHERE username = ?').get(username) as { password_hash: string } | undefined;
+    const row = statement(this.db, 'SELECT password_hash FROM api_users WHERE username = ?').get(username) as
+      { password_hash: string } | undefined;
     const ok = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
     return ok && row ? this.find(username) : undefined;
   }
 
   /** The user's current groups (a token stays valid only while its user exists). */
   async find(username: string): Promise<Caller | undefined> {
-    const exists = this.db.prepare('SELECT 1 FROM api_users WHERE username = ?').get(username);
+    const exists = statement(this.db, 'SELECT 1 FROM api_users WHERE username = ?').get(username);
     if (!exists) return undefined;
-    const groups = (this.db.prepare('SELECT group_name FROM api_user_groups WHERE username = ? ORDER BY group_name').all(username) as { group_name: string }[]).map(
-      (r) => r.group_name,
-    );
+    const groups = (
+      statement(this.db, 'SELECT group_name FROM api_user_groups WHERE username = ? ORDER BY group_name').all(
+        username,
+      ) as { group_name: string }[]
+    ).map((r) => r.group_name);
     return { username, admin: groups.includes(ADMIN_GROUP), groups };
   }
 }

@@ -1,6 +1,6 @@
 import type { AuditEntry } from '../../domain/audit-entry.ts';
 import type { AuditLog, AuditQueries, AuditQuery, StoredAuditEntry } from '../../ports/audit-log.ts';
-import type { SqliteDb } from './sqlite-database.ts';
+import { statement, type SqliteDb } from './sqlite-database.ts';
 
 interface Row {
   id: number;
@@ -19,7 +19,9 @@ const SECRET_KEY = /pass|token|secret|authori|cookie/i;
 function scrub(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(scrub);
   if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : scrub(v)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? '[redacted]' : scrub(v)]),
+    );
   }
   return value;
 }
@@ -29,11 +31,18 @@ export class SqliteAuditLog implements AuditLog, AuditQueries {
   constructor(private readonly db: SqliteDb) {}
 
   async record(e: AuditEntry): Promise<void> {
-    this.db
-      .prepare(
-        'INSERT INTO audit_log (timestamp, application, action, username, client_id, upload_uuid, request) VALUES (?, ?, ?, ?, ?, ?, ?)',
-      )
-      .run(e.timestamp.toISOString(), e.application, e.action, e.username, e.client_id ?? null, e.upload_uuid ?? null, JSON.stringify(scrub(e.request)));
+    statement(
+      this.db,
+      'INSERT INTO audit_log (timestamp, application, action, username, client_id, upload_uuid, request) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ).run(
+      e.timestamp.toISOString(),
+      e.application,
+      e.action,
+      e.username,
+      e.client_id ?? null,
+      e.upload_uuid ?? null,
+      JSON.stringify(scrub(e.request)),
+    );
   }
 
   async query(q: AuditQuery): Promise<{ entries: StoredAuditEntry[]; total: number }> {
@@ -55,9 +64,13 @@ export class SqliteAuditLog implements AuditLog, AuditQueries {
       args.until = q.until.toISOString();
     }
     const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
-    const total = (this.db.prepare(`SELECT COUNT(*) AS n FROM audit_log ${clause}`).get(args) as { n: number }).n;
+    const total = (
+      this.db.prepare(`SELECT COUNT(*) AS n FROM audit_log ${clause}`).get(args) as { n: number }
+    ).n;
     const rows = this.db
-      .prepare(`SELECT * FROM audit_log ${clause} ORDER BY timestamp DESC, id DESC LIMIT @limit OFFSET @offset`)
+      .prepare(
+        `SELECT * FROM audit_log ${clause} ORDER BY timestamp DESC, id DESC LIMIT @limit OFFSET @offset`,
+      )
       .all({ ...args, limit: q.limit, offset: q.offset }) as Row[];
     return {
       total,

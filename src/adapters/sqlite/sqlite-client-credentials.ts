@@ -1,6 +1,6 @@
 import type { ClientCredentials } from '../../ports/client-registry.ts';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password-hash.ts';
-import type { SqliteDb } from './sqlite-database.ts';
+import { statement, type SqliteDb } from './sqlite-database.ts';
 
 /** Client credentials kept in the database as scrypt hashes (used when rportd.conf sets neither auth nor auth_file). */
 export class SqliteClientCredentials implements ClientCredentials {
@@ -8,39 +8,37 @@ export class SqliteClientCredentials implements ClientCredentials {
 
   async set(id: string, password: string): Promise<void> {
     const hash = await hashPassword(password);
-    this.db
-      .prepare(
-        'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash',
-      )
-      .run(id, hash);
+    statement(
+      this.db,
+      'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET password_hash = excluded.password_hash',
+    ).run(id, hash);
   }
 
   /** Adds a credential; false (and nothing changed) when the id exists already. */
   async add(id: string, password: string): Promise<boolean> {
     const hash = await hashPassword(password);
     return (
-      this.db
-        .prepare(
-          'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO NOTHING',
-        )
-        .run(id, hash).changes === 1
+      statement(
+        this.db,
+        'INSERT INTO client_credentials (id, password_hash) VALUES (?, ?) ON CONFLICT(id) DO NOTHING',
+      ).run(id, hash).changes === 1
     );
   }
 
   async list(): Promise<string[]> {
-    return (this.db.prepare('SELECT id FROM client_credentials ORDER BY id').all() as { id: string }[]).map(
-      (r) => r.id,
-    );
+    return (
+      statement(this.db, 'SELECT id FROM client_credentials ORDER BY id').all() as { id: string }[]
+    ).map((r) => r.id);
   }
 
   async remove(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM client_credentials WHERE id = ?').run(id).changes === 1;
+    return statement(this.db, 'DELETE FROM client_credentials WHERE id = ?').run(id).changes === 1;
   }
 
   async verify(credentialId: string, password: string): Promise<boolean> {
-    const row = this.db
-      .prepare('SELECT password_hash FROM client_credentials WHERE id = ?')
-      .get(credentialId) as { password_hash: string } | undefined;
+    const row = statement(this.db, 'SELECT password_hash FROM client_credentials WHERE id = ?').get(
+      credentialId,
+    ) as { password_hash: string } | undefined;
     // An unknown id costs the same scrypt as a known one.
     const ok = await verifyPassword(password, row?.password_hash ?? UNKNOWN_USER_HASH);
     return ok && row !== undefined;

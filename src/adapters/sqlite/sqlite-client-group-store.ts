@@ -1,6 +1,6 @@
 import type { ClientGroup } from '../../domain/client-group.ts';
 import type { ClientGroupStore } from '../../ports/client-registry.ts';
-import type { SqliteDb } from './sqlite-database.ts';
+import { statement, type SqliteDb } from './sqlite-database.ts';
 
 interface Row {
   id: string;
@@ -21,31 +21,33 @@ export class SqliteClientGroupStore implements ClientGroupStore {
   constructor(private readonly db: SqliteDb) {}
 
   async get(id: string): Promise<ClientGroup | undefined> {
-    const row = this.db.prepare('SELECT * FROM client_groups WHERE id = ?').get(id) as Row | undefined;
+    const row = statement(this.db, 'SELECT * FROM client_groups WHERE id = ?').get(id) as Row | undefined;
     return row && groupOf(row);
   }
 
   async list(): Promise<ClientGroup[]> {
-    return (this.db.prepare('SELECT * FROM client_groups ORDER BY id').all() as Row[]).map(groupOf);
+    return (statement(this.db, 'SELECT * FROM client_groups ORDER BY id').all() as Row[]).map(groupOf);
   }
 
   /** False when a group with this id exists already. */
   async create(g: ClientGroup): Promise<boolean> {
-    const r = this.db
-      .prepare('INSERT OR IGNORE INTO client_groups (id, description, params, allowed_user_groups) VALUES (?, ?, ?, ?)')
-      .run(g.id, g.description, JSON.stringify(g.params), JSON.stringify(g.allowed_user_groups));
+    const r = statement(
+      this.db,
+      'INSERT OR IGNORE INTO client_groups (id, description, params, allowed_user_groups) VALUES (?, ?, ?, ?)',
+    ).run(g.id, g.description, JSON.stringify(g.params), JSON.stringify(g.allowed_user_groups));
     return r.changes === 1;
   }
 
   /** False when there is no such group. */
   async update(g: ClientGroup): Promise<boolean> {
-    const r = this.db
-      .prepare('UPDATE client_groups SET description = ?, params = ?, allowed_user_groups = ? WHERE id = ?')
-      .run(g.description, JSON.stringify(g.params), JSON.stringify(g.allowed_user_groups), g.id);
+    const r = statement(
+      this.db,
+      'UPDATE client_groups SET description = ?, params = ?, allowed_user_groups = ? WHERE id = ?',
+    ).run(g.description, JSON.stringify(g.params), JSON.stringify(g.allowed_user_groups), g.id);
     return r.changes === 1;
   }
 
   async delete(id: string): Promise<boolean> {
-    return this.db.prepare('DELETE FROM client_groups WHERE id = ?').run(id).changes === 1;
+    return statement(this.db, 'DELETE FROM client_groups WHERE id = ?').run(id).changes === 1;
   }
 }

@@ -1,6 +1,6 @@
 import type { ClientInfo } from '../../domain/client.ts';
 import type { ClientPresence, ClientRegistry } from '../../ports/client-registry.ts';
-import type { SqliteDb } from './sqlite-database.ts';
+import { statement, type SqliteDb } from './sqlite-database.ts';
 
 interface Row {
   id: string;
@@ -34,35 +34,37 @@ export class SqliteClientRegistry implements ClientRegistry, ClientPresence {
   }
 
   async get(id: string): Promise<ClientInfo | undefined> {
-    const row = this.db.prepare('SELECT * FROM clients WHERE id = ?').get(id) as Row | undefined;
+    const row = statement(this.db, 'SELECT * FROM clients WHERE id = ?').get(id) as Row | undefined;
     return row && clientOf(row);
   }
 
   async list(): Promise<ClientInfo[]> {
-    return (this.db.prepare('SELECT * FROM clients ORDER BY id').all() as Row[]).map(clientOf);
+    return (statement(this.db, 'SELECT * FROM clients ORDER BY id').all() as Row[]).map(clientOf);
   }
 
   async announce(info: Omit<ClientInfo, 'connected'>): Promise<void> {
-    this.db
-      .prepare(
-        `INSERT INTO clients (id, name, hostname, os, tags, version, file_reception, connected, last_seen)
+    statement(
+      this.db,
+      `INSERT INTO clients (id, name, hostname, os, tags, version, file_reception, connected, last_seen)
          VALUES (@id, @name, @hostname, @os, @tags, @version, @file_reception, 1, @now)
          ON CONFLICT(id) DO UPDATE SET name = @name, hostname = @hostname, os = @os, tags = @tags,
            version = @version, file_reception = @file_reception, connected = 1, last_seen = @now`,
-      )
-      .run({
-        id: info.id,
-        name: info.name,
-        hostname: info.hostname,
-        os: info.os,
-        tags: JSON.stringify(info.tags),
-        version: info.version,
-        file_reception: JSON.stringify(info.fileReception),
-        now: new Date().toISOString(),
-      });
+    ).run({
+      id: info.id,
+      name: info.name,
+      hostname: info.hostname,
+      os: info.os,
+      tags: JSON.stringify(info.tags),
+      version: info.version,
+      file_reception: JSON.stringify(info.fileReception),
+      now: new Date().toISOString(),
+    });
   }
 
   async disconnected(id: string): Promise<void> {
-    this.db.prepare('UPDATE clients SET connected = 0, last_seen = ? WHERE id = ?').run(new Date().toISOString(), id);
+    statement(this.db, 'UPDATE clients SET connected = 0, last_seen = ? WHERE id = ?').run(
+      new Date().toISOString(),
+      id,
+    );
   }
 }

@@ -64,11 +64,30 @@ const MIGRATIONS: string[] = [
 
 export const DATABASE_FILE = 'rportd.db';
 
+const prepared = new WeakMap<SqliteDb, Map<string, Database.Statement>>();
+
+/**
+ * The prepared statement for this SQL on this database, prepared once and then reused. Preparing a
+ * statement on every call cost rportd about half a second of its event loop in a fan-out to 1000
+ * agents (docs/benchmarks.md). For fixed SQL only: each distinct string is kept for the database's life.
+ */
+export function statement(db: SqliteDb, sql: string): Database.Statement {
+  let cache = prepared.get(db);
+  if (!cache) prepared.set(db, (cache = new Map()));
+  let st = cache.get(sql);
+  if (!st) cache.set(sql, (st = db.prepare(sql)));
+  return st;
+}
+
 /** Opens (creating if needed) `{dataDir}/rportd.db` and brings its schema up to date. */
 export function openSqliteDatabase(dataDir: string): SqliteDb {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const db = new Database(join(dataDir, DATABASE_FILE));
   db.pragma('journal_mode = WAL');
+  // WAL's recommended setting: a commit is not fsynced on its own (better-sqlite3 runs on the event loop,
+  // so each fsync stalled every agent's traffic: 0.2 ms a commit here, three commits a push); the WAL is
+  // synced at checkpoints. A process crash loses nothing; a power cut may lose the last commits, never the file.
+  db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
   migrate(db);
@@ -78,7 +97,9 @@ export function openSqliteDatabase(dataDir: string): SqliteDb {
 export function migrate(db: SqliteDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
-    throw new Error(`rportd.db has schema version ${current}, newer than this rportd knows (${MIGRATIONS.length}); upgrade rportd`);
+    throw new Error(
+      `rportd.db has schema version ${current}, newer than this rportd knows (${MIGRATIONS.length}); upgrade rportd`,
+    );
   }
   for (let v = current; v < MIGRATIONS.length; v++) {
     db.transaction(() => {

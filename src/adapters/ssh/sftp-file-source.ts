@@ -11,6 +11,8 @@ export interface SftpLink {
   openSftp(): Promise<SftpLease>;
   /** The READ size agreed with the server. */
   readonly maxRead: number;
+  /** Runs send with the connection corked, so the READs it sends leave in one write. */
+  corked?<T>(send: () => T): T;
 }
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: Error };
@@ -118,13 +120,15 @@ export class SftpFileSource implements FileSource {
       const size = stat.value;
       const inFlight: Promise<Result<Buffer>>[] = [];
       let next = 0;
-      const issue = (): void => {
+      const issueAll = (): void => {
         while (!cancelled && inFlight.length < this.readsInFlight && next < size) {
           const len = Math.min(this.link.maxRead, size - next);
           inFlight.push(readAt(next, len));
           next += len;
         }
       };
+      // The first call sends a burst of READs (all of a small file): corked, they leave in one socket write.
+      const issue = (): void => (this.link.corked ? this.link.corked(issueAll) : issueAll());
       issue();
       let position = 0;
       while (inFlight.length > 0) {

@@ -226,8 +226,10 @@ export class SshClientListener {
     });
     client.on('authentication', (ctx: AuthContext) => void this.authenticate(ctx, peer, () => (authFailures += 1), client));
     client.on('ready', () => {
-      // The login is done; the hello must still arrive before the handshake timer fires.
-      clearTimeout(peer.timer);
+      // The login is done: the key exchange, the CPU the cap is for, is behind us, so the slot goes to
+      // the next waiting connection now, not after the control channel and hello (three more round trips).
+      this.handshakeOver(peer);
+      // The hello must still arrive in time.
       peer.timer = setTimeout(() => !agent && client.end(), this.settings.handshakeTimeoutMs);
     });
     client.on('tcpip', (_accept, reject) => (refuse('direct-tcpip'), reject()));

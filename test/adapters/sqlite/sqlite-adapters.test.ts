@@ -7,7 +7,7 @@ import { SqliteAuditLog } from '../../../src/adapters/sqlite/sqlite-audit-log.ts
 import { SqliteClientCredentials } from '../../../src/adapters/sqlite/sqlite-client-credentials.ts';
 import { SqliteClientGroupStore } from '../../../src/adapters/sqlite/sqlite-client-group-store.ts';
 import { SqliteClientRegistry } from '../../../src/adapters/sqlite/sqlite-client-registry.ts';
-import { openSqliteDatabase, type SqliteDb } from '../../../src/adapters/sqlite/sqlite-database.ts';
+import { openSqliteDatabase, statement, type SqliteDb } from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../../src/adapters/sqlite/sqlite-result-store.ts';
 
 const client = (id: string) => ({
@@ -30,6 +30,20 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
   afterEach(async () => {
     db.close();
     await rm(dir, { recursive: true, force: true });
+  });
+
+  describe('the database', () => {
+    it('runs WAL with synchronous = NORMAL: no fsync per commit on the event loop', () => {
+      expect(db.pragma('journal_mode', { simple: true })).to.equal('wal');
+      expect(db.pragma('synchronous', { simple: true }), '1 = NORMAL').to.equal(1);
+    });
+
+    it('statement() prepares each SQL once per database and hands the same statement back', () => {
+      const a = statement(db, 'SELECT COUNT(*) AS n FROM clients');
+      expect(statement(db, 'SELECT COUNT(*) AS n FROM clients')).to.equal(a);
+      expect(statement(db, 'SELECT COUNT(*) AS n FROM audit_log')).to.not.equal(a);
+      expect((a.get() as { n: number }).n).to.equal(0);
+    });
   });
 
   describe('SqliteApiUsers', () => {
