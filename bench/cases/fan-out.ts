@@ -66,7 +66,7 @@ async function bare(ctx: BenchContext, file: string, sizes: number[]): Promise<S
 
 /** Ours: rportd and one process of real agents; N grows by steps; each push is one upload to all N. */
 async function ours(ctx: BenchContext, file: string, size: number, sizes: number[]): Promise<Step[]> {
-  const server = await startRportd(ctx, { name: 'rportd', pushConcurrency: Number(process.env.EXP_PC ?? 0) || undefined });
+  const server = await startRportd(ctx, { name: 'rportd' });
   const fleet = forkFleet(ctx, server, 'fan-out-agents');
   const steps: Step[] = [];
   const ids: string[] = [];
