@@ -33,7 +33,8 @@ export interface BatchHasher {
  * docs/benchmarks.md "Agent memory"). One memcpy per byte costs far less than that.
  */
 export class HashingWriter {
-  private readonly buffers: Buffer[];
+  private readonly buffers: (Buffer | undefined)[];
+  private readonly batchBytes: number;
   /** Per buffer: settles when its last batch is written and hashed, so it may be refilled. */
   private readonly busy: Promise<void>[];
   private current = 0;
@@ -57,9 +58,23 @@ export class HashingWriter {
   ) {
     this.hashes = Array.isArray(hashing) ? hashing : [];
     this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
-    const alloc = (): Buffer => this.batchHasher?.allocate(batchBytes) ?? sharedBatchBuffers.take(batchBytes);
-    this.buffers = Array.from({ length: Math.max(2, batchCount) }, alloc);
+    // A BatchHasher gets every buffer now (its thread maps them once); plain buffers are taken when first
+    // filled, so a file of one batch or less (most config files and certificates) takes only one.
+    const count = Math.max(2, batchCount);
+    this.buffers = Array.from({ length: count }, (_, i) =>
+      this.batchHasher
+        ? this.batchHasher.allocate(batchBytes)
+        : i === 0
+          ? sharedBatchBuffers.take(batchBytes)
+          : undefined,
+    );
     this.busy = this.buffers.map(() => Promise.resolve());
+    this.batchBytes = batchBytes;
+  }
+
+  /** The current batch buffer, taken from the spare list on its first use. */
+  private get target(): Buffer {
+    return (this.buffers[this.current] ??= sharedBatchBuffers.take(this.batchBytes));
   }
 
   /** Takes a chunk (copied: the caller may reuse it once this resolves); waits only when the next buffer is still being written or hashed. */
@@ -69,8 +84,8 @@ export class HashingWriter {
     let at = 0;
     while (at < chunk.byteLength) {
       // A full batch is flushed when more bytes come, not at once: finish() then knows the last batch (BatchHasher's `last`).
-      if (this.filled === this.buffers[this.current].length) await this.flush(false);
-      const target = this.buffers[this.current];
+      if (this.filled === this.batchBytes) await this.flush(false);
+      const target = this.target;
       const n = Math.min(target.length - this.filled, chunk.byteLength - at);
       target.set(chunk.subarray(at, at + n), this.filled);
       this.filled += n;
@@ -99,14 +114,14 @@ export class HashingWriter {
   private release(): void {
     if (this.batchHasher || this.released) return;
     this.released = true;
-    for (const b of this.buffers) sharedBatchBuffers.give(b);
+    for (const b of this.buffers) if (b) sharedBatchBuffers.give(b);
   }
 
   /** Starts writing (and hashing) the current batch after the writes before it, and moves to the next buffer once it is free. */
   private async flush(last: boolean): Promise<void> {
     if (this.syncError) throw this.syncError;
     if (this.filled === 0) return;
-    const batch = this.buffers[this.current].subarray(0, this.filled);
+    const batch = this.target.subarray(0, this.filled);
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
     const write = this.writing.then(() => writeAll(this.file, batch));
     this.writing = write;
