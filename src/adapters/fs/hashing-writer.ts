@@ -2,8 +2,8 @@ import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { SpareBuffers } from '../system/spare-buffers.ts';
 
-/** Batch buffers kept between files, shared by every HashingWriter of the process (16 MiB at most, none when idle). */
-const sharedBatchBuffers = new SpareBuffers(16 * 1024 * 1024);
+/** Batch buffers kept between files, shared by every HashingWriter of the process (64 MiB at most, none when idle). */
+const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
 
 /** Bytes gathered before one write: few thread-pool round trips; the writer holds two of these buffers. */
 export const WRITE_BATCH = 1024 * 1024;

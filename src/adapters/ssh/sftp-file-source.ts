@@ -3,8 +3,8 @@ import type { FileSource } from '../../ports/file-source.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
 import { SpareBuffers } from '../system/spare-buffers.ts';
 
-/** READ buffers kept between transfers, shared by every SftpFileSource of the process (16 MiB at most, none when idle). */
-const sharedReadBuffers = new SpareBuffers(16 * 1024 * 1024);
+/** READ buffers kept between transfers, shared by every SftpFileSource of the process (64 MiB at most, none when idle). */
+const sharedReadBuffers = new SpareBuffers(64 * 1024 * 1024);
 
 /** Where the SFTP sessions come from: the agent's live connection (shared sessions, kept open between pushes). */
 export interface SftpLink {

@@ -6,6 +6,10 @@
  * Why: an agent process allocated every SFTP READ buffer and both write batches afresh for each push.
  * With many pushes at once (a fan-out to 1,000 agents held by one process) that garbage kept V8's
  * collector busy on the one thread that also decrypts and writes (docs/benchmarks.md, fan-out).
+ *
+ * Memory: the list only ever holds buffers that were in use at once before, which a process without it
+ * would have held as garbage until a GC, so it adds nothing to the peak; an agent with one push at a
+ * time keeps a few MiB at most, and only for idleMs after its last transfer.
  */
 export class SpareBuffers {
   private readonly spare = new Map<number, Buffer[]>();
