@@ -170,7 +170,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
   });
   // As client-root.ts: a scavenge every 2 MiB received (its cost belongs in the figure).
   const pacer = new ScavengePacer();
-  link.sftp = new SftpFileSource(connection, READS_IN_FLIGHT, (bytes) => pacer.received(bytes));
+  link.sftp = new SftpFileSource(connection, READS_IN_FLIGHT, (bytes) => pacer.moved(bytes));
   const connected = connection.waitConnected();
   connection.start();
   await connected;

@@ -90,7 +90,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           },
         },
         READS_IN_FLIGHT,
-        (bytes) => pacer.received(bytes),
+        (bytes) => pacer.moved(bytes),
       ),
     [],
   );

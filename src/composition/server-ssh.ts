@@ -7,6 +7,7 @@ import { loadOrCreateHostKey } from '../adapters/ssh/host-key.ts';
 import { acceptAgentWebSocket } from '../adapters/ssh/server-websocket.ts';
 import { warnIfNoCryptoBinding } from '../adapters/ssh/ssh-algorithms.ts';
 import { SshClientListener, type ClientListenerSettings } from '../adapters/ssh/ssh-client-listener.ts';
+import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../adapters/system/scavenge-pacer.ts';
 
 export interface ClientListenerConfig {
   /** `[server] address`: "host:port" where agents connect (default 0.0.0.0:8080); undefined = WebSocket only. */
@@ -49,6 +50,8 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     stagingDir: d.stagingDir,
     logger: d.logger,
     settings: d.config.settings,
+    // One per rportd: a young-generation GC every 8 MiB served bounds ssh2's floating packet garbage.
+    pacer: new ScavengePacer(SERVER_SCAVENGE_EVERY),
   });
   let port = 0;
   if (d.config.address !== undefined) {

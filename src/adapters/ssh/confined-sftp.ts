@@ -20,6 +20,8 @@ export interface ConfinedSftpOptions {
   /** READ buffers shared by all sessions (MAX_READ bytes each): bounds the file bytes held server-wide. */
   buffers: ReadBuffers;
   logger: Logger;
+  /** Told the size of each READ answer once ssh2 has taken it (rportd paces its scavenges by it). */
+  sent?: (bytes: number) => void;
 }
 
 /** Reads served at once per session; with MAX_READ this bounds a session's read buffers to ~2 MiB. */
@@ -133,7 +135,10 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
       if (closed) return;
       // sftp.data copies the bytes into its packet, so the buffer goes back to the pool right after.
       if (bytesRead === 0) sftp.status(reqid, STATUS_CODE.EOF);
-      else sftp.data(reqid, buf.subarray(0, bytesRead));
+      else {
+        sftp.data(reqid, buf.subarray(0, bytesRead));
+        o.sent?.(bytesRead);
+      }
     } catch {
       if (!closed) sftp.status(reqid, STATUS_CODE.FAILURE, 'read failed');
     } finally {

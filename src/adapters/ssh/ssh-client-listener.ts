@@ -59,6 +59,8 @@ export interface ClientListenerDeps {
   stagingDir: string;
   logger: Logger;
   settings?: Partial<ClientListenerSettings>;
+  /** Told every SFTP byte sent, to pace young-generation GCs (ScavengePacer); none in tests. */
+  pacer?: { moved(bytes: number): void };
 }
 
 interface Peer {
@@ -311,6 +313,7 @@ export class SshClientListener {
         slots: this.slots,
         buffers: this.buffers,
         logger: this.deps.logger,
+        sent: this.deps.pacer && ((bytes: number) => this.deps.pacer!.moved(bytes)),
       });
     });
   }
