@@ -246,6 +246,7 @@ export class SshClientListener {
         agent = control;
         announced = registered;
         this.handshakeOver(peer);
+        clearTimeout(peer.timer); // the hello timer: hello came
       }, client);
     });
     client.on('close', () => {
