@@ -12,7 +12,7 @@ export const BIN = {
 
 /** The bins run compiled JS; these tests never build (npm test does), they say what is missing. */
 export function requireBuilt(): void {
-  for (const entry of ['bundle/server-main', 'bundle/client-main', 'composition/cli-entry']) {
+  for (const entry of ['composition/server-main', 'bundle/client-main', 'composition/cli-entry']) {
     const file = join(ROOT, 'dist', `${entry}.js`);
     if (!existsSync(file))
       throw new Error(`${file} is missing: run \`npm run build\` first (npm test builds before testing)`);

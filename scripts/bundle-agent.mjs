@@ -1,0 +1,25 @@
+// Bundles the compiled agent entry (dist/composition/client-main.js) into one file,
+// dist/bundle/client-main.js, which bin/rport.js runs. Why: the agent is the program on every managed
+// host, and loading inversify's ~365 ES modules one by one cost it ~12 MB of RSS for good (issue 4's
+// 100 MB budget; docs/adr/0006-bundled-agent.md). Packages with native code or worker files stay
+// outside the bundle and load from node_modules as usual.
+import { build } from 'esbuild';
+import { URL, fileURLToPath } from 'node:url';
+
+const EXTERNAL = ['ssh2', 'cpu-features', 'pino'];
+
+await build({
+  entryPoints: [fileURLToPath(new URL('../dist/composition/client-main.js', import.meta.url))],
+  outfile: fileURLToPath(new URL('../dist/bundle/client-main.js', import.meta.url)),
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: EXTERNAL,
+  sourcemap: true,
+  logLevel: 'warning',
+  // Bundled CommonJS packages call require(): give the ES module one.
+  banner: {
+    js: "import { createRequire as __rportCreateRequire } from 'node:module'; const require = __rportCreateRequire(import.meta.url);",
+  },
+});
