@@ -87,17 +87,18 @@ export class FsLocalFiles implements LocalFiles {
     const path = join(this.tempDir, name);
     const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
     // With a hashing thread, md5 runs there past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
-    const md5 = this.hashWorker ? this.hashWorker.job(['md5']) : new InThreadMd5();
-    const writer = md5 instanceof InThreadMd5 ? new HashingWriter(handle, [md5.hash]) : new HashingWriter(handle, md5);
+    const job = this.hashWorker?.job(['md5']);
+    const md5 = job ? undefined : createHash('md5');
+    const writer = new HashingWriter(handle, job ?? [md5!]);
     let digest: string;
     try {
       for await (const chunk of content) await writer.add(chunk);
       await writer.finish();
-      [digest] = await md5.digest();
+      digest = job ? (await job.digest())[0] : md5!.digest('hex');
       await handle.sync();
       await handle.close();
     } catch (e) {
-      md5.dispose();
+      job?.dispose();
       await writer.abandon();
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
@@ -255,15 +256,6 @@ async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
     const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
     offset += bytesWritten;
   }
-}
-
-/** md5 on this thread, fed by HashingWriter chunk by chunk; shaped like a WorkerHashJob's digest/dispose. */
-class InThreadMd5 {
-  readonly hash = createHash('md5');
-  digest(): Promise<string[]> {
-    return Promise.resolve([this.hash.digest('hex')]);
-  }
-  dispose(): void {}
 }
 
 function toStatus(s: Stats): FileStatus {

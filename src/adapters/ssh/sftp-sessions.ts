@@ -45,11 +45,6 @@ export class SftpSessions {
     return this.sessions.length;
   }
 
-  /** Closes every session (the connection is going away). */
-  closeAll(): void {
-    for (const s of this.sessions.splice(0)) s.sftp?.end();
-  }
-
   private start(): Session {
     const session: Session = { users: 0, ready: this.open() };
     this.sessions.push(session);

@@ -245,8 +245,7 @@ export class SshClientListener {
       this.onSession(session, refuse, () => agent, (control, registered) => {
         agent = control;
         announced = registered;
-        this.handshakeOver(peer);
-        clearTimeout(peer.timer); // the hello timer: hello came
+        clearTimeout(peer.timer); // the hello timer ('ready' came first and freed the handshake slot)
       }, client);
     });
     client.on('close', () => {
