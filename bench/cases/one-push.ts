@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { BenchCase } from '../lib/bench-case.ts';
 import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
 import { opensshMissing, startPrivateSshd } from '../lib/openssh.ts';
-import { cpuMsOf } from '../lib/proc-cpu.ts';
+import { cpuMsOfAll, cpuMsOfStat } from '../lib/proc-cpu.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT } from '../../src/adapters/ssh/sftp-file-source.ts';
 import { AGENT_CREDENTIAL, productMissing, profileArgs, startRportd, uuidOf } from '../lib/product.ts';
@@ -21,8 +21,7 @@ function threadCpu(pid: number): Map<string, number> {
     for (const tid of readdirSync(`/proc/${pid}/task`)) {
       const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
       const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      out.set(Number(tid) === pid ? 'main' : `${name}+${Number(tid) - pid}`, (Number(f[11]) + Number(f[12])) / 100); // utime + stime, in ticks of 10 ms
+      out.set(Number(tid) === pid ? 'main' : `${name}+${Number(tid) - pid}`, cpuMsOfStat(stat) / 1000);
     }
   } catch {
     // not Linux, or gone: no figure
@@ -95,9 +94,9 @@ const onePush: BenchCase = {
       await clients.ready;
       await clients.call('connect', { port, count: 1, inflight: 1 });
       for (let i = 1; i <= reps; i++) {
-        const before = (cpuMsOf(server.pid) ?? NaN) + (cpuMsOf(clients.pid) ?? NaN);
+        const before = cpuMsOfAll([server.pid, clients.pid]);
         const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: 1 });
-        const used = (cpuMsOf(server.pid) ?? NaN) + (cpuMsOf(clients.pid) ?? NaN) - before;
+        const used = cpuMsOfAll([server.pid, clients.pid]) - before;
         if (f.failed > 0 || f.md5s[0] !== md5) throw new Error(`the bare ssh2 fetch failed or read other bytes (md5 ${f.md5s.join(', ')})`);
         bareMs.push(f.ms);
         if (Number.isFinite(used)) bareCpu.push(used);
@@ -134,9 +133,9 @@ const onePush: BenchCase = {
         const accepted = t0 + r.ms;
         // CPU from the answer to the outcome (the upload's own CPU is mostly before it).
         const [agentCpu, serverCpu] = [threadCpu(agent.pid), threadCpu(server.pid)];
-        const cpuBefore = (cpuMsOf(agent.pid) ?? NaN) + (cpuMsOf(server.pid) ?? NaN);
+        const cpuBefore = cpuMsOfAll([agent.pid, server.pid]);
         const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), 1, 120_000);
-        const cpuUsed = (cpuMsOf(agent.pid) ?? NaN) + (cpuMsOf(server.pid) ?? NaN) - cpuBefore;
+        const cpuUsed = cpuMsOfAll([agent.pid, server.pid]) - cpuBefore;
         if (Number.isFinite(cpuUsed)) oursCpu.push(cpuUsed);
         ctx.log(`CPU during the push: agent ${cpuSpent(agentCpu, threadCpu(agent.pid))}; rportd ${cpuSpent(serverCpu, threadCpu(server.pid))}`);
         if (outcomes[0].status !== 'success') throw new Error(`the push failed: ${outcomes[0].message}`);
