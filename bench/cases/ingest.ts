@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import type { Role } from '../lib/children.ts';
 import { median, megabytes, seconds, speedRatio, throughput } from '../lib/figures.ts';
+import { cpuMsOf, sysMsOf } from '../lib/proc-cpu.ts';
 import { MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload, uploadClient, type Upload } from '../lib/upload-client.ts';
@@ -14,6 +15,8 @@ interface Side {
   /** Waits until the server is idle again after an upload (ours: the push that follows it). */
   settle?: (answer: string) => Promise<void>;
   times: number[];
+  /** Server CPU (user + system, all threads) per upload, ms. */
+  cpu: number[];
   peak: number;
   /** RSS before the first upload. */
   idle?: number;
@@ -22,12 +25,17 @@ interface Side {
 async function measure(ctx: BenchContext, side: Side, size: number): Promise<void> {
   side.idle ??= rssOf(side.role.pid);
   const watch = new PeakWatch([side.role.pid]);
+  const cpuBefore = cpuMsOf(side.role.pid);
+  const sysBefore = sysMsOf(side.role.pid);
   const r = await upload(ctx.children, side.request);
+  const cpu = (cpuMsOf(side.role.pid) ?? NaN) - (cpuBefore ?? NaN);
+  const sys = (sysMsOf(side.role.pid) ?? NaN) - (sysBefore ?? NaN);
   const peak = watch.stop().get(side.role.pid) ?? 0;
   if (r.status < 200 || r.status > 299) throw new Error(`${side.name}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   side.times.push(r.ms);
+  side.cpu.push(cpu);
   side.peak = Math.max(side.peak, peak);
-  ctx.log(`${side.name}: ${seconds(r.ms)} (${throughput(size, r.ms)}), server peak RSS ${megabytes(peak)}`);
+  ctx.log(`${side.name}: ${seconds(r.ms)} (${throughput(size, r.ms)}), server CPU ${seconds(cpu)} (system ${seconds(sys)}), server peak RSS ${megabytes(peak)}`);
   await side.settle?.(r.body);
 }
 
@@ -45,7 +53,7 @@ const ingest: BenchCase = {
     for (const mode of ['plain', 'hash'] as const) {
       const role = ctx.children.fork(`raw ingest (${mode})`, new URL('../roles/raw-ingest-server.ts', import.meta.url), [ctx.tmp, mode]);
       const { port } = await role.ready;
-      sides.push({ name: `raw pipe ${mode === 'hash' ? 'with md5+sha256' : 'without hashes'}`, role, request: { url: `http://127.0.0.1:${String(port)}/upload`, file }, times: [], peak: 0 });
+      sides.push({ name: `raw pipe ${mode === 'hash' ? 'with md5+sha256' : 'without hashes'}`, role, request: { url: `http://127.0.0.1:${String(port)}/upload`, file }, times: [], cpu: [], peak: 0 });
     }
     const missing = productMissing('server');
     if (!missing) {
@@ -58,6 +66,7 @@ const ingest: BenchCase = {
         request: { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', fleet.ids[0]], ['dest', dest], ['force', 'true']] },
         settle: async (answer) => void (await server.outcomes(uuidOf(answer), 1, 120_000)),
         times: [],
+        cpu: [],
         peak: 0,
       });
     } else ctx.log(`ours skipped: ${missing}`);
@@ -75,6 +84,15 @@ const ingest: BenchCase = {
       target: '>= 0.90x',
       met: ours === undefined || hash === undefined ? undefined : hash / ours >= 0.9,
       note: `median of ${reps}; ${uploadClient} sends the file; ours: multipart through koa to the staged file with md5+sha256 (${throughput(size, ours) ?? 'n/a'}), reference ${throughput(size, hash)}${missing ? `; ours not measured: ${missing}` : ''}`,
+    });
+    const [, hashCpu, oursCpu] = sides.map((s) => median(s.cpu));
+    ctx.add({
+      figure: `ingest ${mib}: server CPU per upload, ours vs raw pipe with md5+sha256`,
+      ours: seconds(oursCpu),
+      reference: seconds(hashCpu),
+      ratio: oursCpu === undefined || hashCpu === undefined ? undefined : oursCpu / hashCpu,
+      target: 'report',
+      note: 'median; user + system time of the server process, all threads, from /proc; ratio = ours / reference (lower is better)',
     });
     ctx.add({ figure: `ingest ${mib}: time, ours vs raw pipe without hashes`, ours: seconds(ours), reference: seconds(plain), ratio: speedRatio(ours, plain), target: 'report', note: `reference ${throughput(size, plain)}` });
     ctx.add({

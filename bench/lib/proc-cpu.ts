@@ -24,6 +24,16 @@ export function cpuMsOfStat(stat: string, reaped = false): number {
   return (ticks * 1000) / TICKS_PER_SECOND;
 }
 
+/** System (kernel) CPU milliseconds of a process, all threads: where page-cache writes, socket copies and page faults show. */
+export function sysMsOf(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU milliseconds of several processes together (NaN when one cannot be read). */
 export function cpuMsOfAll(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? NaN), 0);

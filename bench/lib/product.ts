@@ -45,8 +45,8 @@ export interface Rportd {
   apiUrl: string;
   uploadUrl: string;
   authHeaders: Record<string, string>;
-  /** Resolves when count outcomes of the upload arrived on the results WebSocket; with the arrival time of the last. */
-  outcomes(uuid: string, count: number, timeoutMs: number): Promise<{ lastAt: number; outcomes: LiveOutcome[] }>;
+  /** Resolves when count outcomes of the upload arrived on the results WebSocket; with the arrival times of the first and the last. */
+  outcomes(uuid: string, count: number, timeoutMs: number): Promise<{ firstAt: number; lastAt: number; outcomes: LiveOutcome[] }>;
   /** The last lines it logged. */
   tail(): string;
   stop(): Promise<void>;
@@ -114,17 +114,18 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
     outcomes(uuid, count, timeoutMs) {
       return new Promise((resolve, reject) => {
         const got: LiveOutcome[] = [];
+        let firstAt = 0;
         const timer = setTimeout(() => {
           stop();
           reject(new Error(`${name}: ${got.length} of ${count} outcomes of upload ${uuid} within ${timeoutMs / 1000} s`));
         }, timeoutMs);
         const stop = listener.follow(uuid, (o) => {
           if (o.status === 'pending') return;
-          got.push(o);
+          if (got.push(o) === 1) firstAt = performance.now();
           if (got.length < count) return;
           clearTimeout(timer);
           stop();
-          resolve({ lastAt: performance.now(), outcomes: got });
+          resolve({ firstAt, lastAt: performance.now(), outcomes: got });
         });
         gone.catch((e: Error) => (clearTimeout(timer), reject(e)));
       });
