@@ -7,6 +7,7 @@ import type { Logger } from '../../ports/clock.ts';
 import { STAGED_SUFFIX } from '../../domain/push-request.ts';
 import { MAX_READ } from './protocol.ts';
 import type { ReadBuffers } from './read-buffers.ts';
+import type { HeldContent, StagedContents } from './staged-contents.ts';
 import type { TransferSlots } from './transfer-slots.ts';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
@@ -19,6 +20,8 @@ export interface ConfinedSftpOptions {
   slots: TransferSlots;
   /** READ buffers shared by all sessions (MAX_READ bytes each): bounds the file bytes held server-wide. */
   buffers: ReadBuffers;
+  /** Small staged files held in memory, shared by all sessions: their READs need no disk read. */
+  contents?: StagedContents;
   logger: Logger;
   /** Told the size of each READ answer once ssh2 has taken it (rportd paces its scavenges by it). */
   sent?: (bytes: number) => void;
@@ -35,7 +38,10 @@ const STAGED_NAME = new RegExp(`^[A-Za-z0-9-]{1,64}${STAGED_SUFFIX}$`);
 
 interface OpenFile {
   name: string;
-  fh: FileHandle;
+  /** The open file, when its content is not held in memory. */
+  fh?: FileHandle;
+  held?: HeldContent;
+  /** Lets go of the transfer slot and of the held content. */
   release: () => void;
 }
 
@@ -86,14 +92,21 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     if (!name || !o.isLive(name)) return deny(reqid, `no live push of ${filename} for this client`);
     if (handles.size >= MAX_HANDLES) return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many open handles');
     void (async () => {
-      const release = await o.slots.acquire();
+      const slot = await o.slots.acquire();
+      const path = join(o.stagingDir, name);
+      const contents = o.contents;
+      const release = (): void => (slot(), contents?.release(path));
       let fh: FileHandle | undefined;
       try {
-        // O_NOFOLLOW: the staging dir is ours, but never follow a link planted there.
-        fh = await open(join(o.stagingDir, name), constants.O_RDONLY | constants.O_NOFOLLOW);
-        if (closed || !o.isLive(name) || !(await fh.stat()).isFile()) throw new Error('not live');
+        const held = await contents?.acquire(path);
+        if (!held) {
+          // O_NOFOLLOW: the staging dir is ours, but never follow a link planted there.
+          fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+          if (!(await fh.stat()).isFile()) throw new Error('not a file');
+        }
+        if (closed || !o.isLive(name)) throw new Error('not live');
         const id = randomBytes(16);
-        handles.set(id.toString('hex'), { name, fh, release });
+        handles.set(id.toString('hex'), { name, fh, held, release });
         sftp.handle(reqid, id);
       } catch (e) {
         release();
@@ -112,7 +125,7 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     if (length > MAX_READ) return sftp.status(reqid, STATUS_CODE.FAILURE, `read length ${length} exceeds ${MAX_READ}`);
     if (!o.isLive(file.name)) return deny(reqid, 'the push is no longer live');
     if (queue.length >= READS_QUEUED) return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many outstanding reads');
-    queue.push(() => void serveRead(reqid, file, offset, length));
+    queue.push(file.held ? () => serveHeld(reqid, file.held!.bytes, offset, length) : () => void serveRead(reqid, file, offset, length));
     pump();
   });
 
@@ -128,10 +141,19 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     }
   };
 
+  /** A READ of a held file, answered at once from memory (sftp.data copies the bytes into its packet). */
+  const serveHeld = (reqid: number, bytes: Buffer, offset: number, length: number): void => {
+    reading -= 1;
+    if (offset >= bytes.length) return void sftp.status(reqid, STATUS_CODE.EOF);
+    const chunk = bytes.subarray(offset, Math.min(bytes.length, offset + length));
+    sftp.data(reqid, chunk);
+    o.sent?.(chunk.length);
+  };
+
   const serveRead = async (reqid: number, file: OpenFile, offset: number, length: number): Promise<void> => {
     const buf = await o.buffers.take();
     try {
-      const { bytesRead } = await file.fh.read(buf, 0, length, offset);
+      const { bytesRead } = await file.fh!.read(buf, 0, length, offset);
       if (closed) return;
       // sftp.data copies the bytes into its packet, so the buffer goes back to the pool right after.
       if (bytesRead === 0) sftp.status(reqid, STATUS_CODE.EOF);
@@ -151,7 +173,8 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
   sftp.on('FSTAT', (reqid, handle) => {
     const file = fileOf(handle);
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE, 'invalid handle');
-    file.fh.stat().then(
+    if (file.held) return void sftp.attrs(reqid, attrsOf(file.held.stats));
+    file.fh!.stat().then(
       (s) => !closed && sftp.attrs(reqid, attrsOf(s)),
       () => !closed && sftp.status(reqid, STATUS_CODE.FAILURE),
     );
@@ -163,6 +186,7 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE, 'invalid handle');
     handles.delete(key);
     file.release();
+    if (!file.fh) return sftp.status(reqid, STATUS_CODE.OK);
     file.fh.close().then(
       () => !closed && sftp.status(reqid, STATUS_CODE.OK),
       () => !closed && sftp.status(reqid, STATUS_CODE.FAILURE),
@@ -209,7 +233,7 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     queue.length = 0;
     for (const f of handles.values()) {
       f.release();
-      void f.fh.close().catch(() => undefined);
+      void f.fh?.close().catch(() => undefined);
     }
     handles.clear();
   });

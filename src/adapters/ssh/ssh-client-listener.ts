@@ -13,6 +13,7 @@ import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseHello, pars
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SshClientChannels } from './ssh-client-channels.ts';
 import { ReadBuffers } from './read-buffers.ts';
+import { StagedContents } from './staged-contents.ts';
 import { TransferSlots } from './transfer-slots.ts';
 
 export interface ClientListenerSettings {
@@ -85,6 +86,8 @@ export class SshClientListener {
   private readonly guard: AuthGuard;
   private readonly slots: TransferSlots;
   private readonly buffers: ReadBuffers;
+  /** Small staged files in memory while they are fetched: a fan-out reads each from disk once. */
+  private readonly contents = new StagedContents();
   private readonly peers = new WeakMap<Duplex, Peer>();
   private readonly live = new Set<Duplex>();
   private readonly tcp: NetServer[] = [];
@@ -312,6 +315,7 @@ export class SshClientListener {
         isLive: (name) => agent.isServing(name) && transfers.isAllowed(agent.clientId, name),
         slots: this.slots,
         buffers: this.buffers,
+        contents: this.contents,
         logger: this.deps.logger,
         sent: this.deps.pacer && ((bytes: number) => this.deps.pacer!.moved(bytes)),
       });

@@ -6,6 +6,7 @@ import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../../src/adapters/ssh/agent-transport.ts';
+import { DEFAULT_STAGED_CONTENTS_LIMITS } from '../../../src/adapters/ssh/staged-contents.ts';
 import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
 describe('SSH link: server and agents over real ssh2', function () {
@@ -50,6 +51,14 @@ describe('SSH link: server and agents over real ssh2', function () {
     expect(b.status, b.message).to.equal('success');
     expect((await readFile(join(destDir, 'one.bin'))).equals(content)).to.equal(true);
     expect((await readFile(join(destDir, 'empty.bin'))).length).to.equal(0);
+  });
+
+  it('a staged file above the in-memory size is read from disk READ by READ, and arrives exact', async () => {
+    agents.push(await startAgent(server, 'big'));
+    const content = randomBytes(DEFAULT_STAGED_CONTENTS_LIMITS.maxFileBytes + 3 * 32 * 1024 + 11);
+    const [o] = await server.push(content, ['big'], join(destDir, 'big.bin'));
+    expect(o.status, o.message).to.equal('success');
+    expect((await readFile(join(destDir, 'big.bin'))).equals(content)).to.equal(true);
   });
 
   it('runs several pushes to one agent at once', async () => {
