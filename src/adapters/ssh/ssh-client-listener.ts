@@ -8,7 +8,7 @@ import { messageOf } from '../../domain/errors.ts';
 import { AgentConnection } from './agent-connection.ts';
 import { AuthGuard, DEFAULT_AUTH_GUARD, type AuthGuardSettings } from './auth-guard.ts';
 import { serveConfinedSftp } from './confined-sftp.ts';
-import type { HostKey } from './host-key.ts';
+import { fastSigningHostKey, type HostKey } from './host-key.ts';
 import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseHello, parseJson, PROTOCOL_VERSION, type ServerMessage } from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SshClientChannels } from './ssh-client-channels.ts';
@@ -103,7 +103,7 @@ export class SshClientListener {
     this.buffers = new ReadBuffers(this.settings.maxReads, MAX_READ);
     this.ssh = new ssh2.Server(
       {
-        hostKeys: [deps.hostKey.privateKey],
+        hostKeys: [{ key: fastSigningHostKey(deps.hostKey.privateKey) }],
         algorithms: SSH_ALGORITHMS,
         keepaliveInterval: this.settings.keepaliveIntervalMs,
         keepaliveCountMax: this.settings.keepaliveCountMax,
