@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, rm, chmod } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
-import { HashingWriter } from './hashing-writer.ts';
+import { GatheringWriter } from './gathering-writer.ts';
 import { STAGED_SUFFIX, stagedName } from '../../domain/push-request.ts';
 import { UploadTooLargeError, type StagedFile, type StagingStore } from '../../ports/staging-store.ts';
 
@@ -11,7 +11,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
  * Staged uploads in `{data_dir}/filepush/<uuid>_rport_filepush`: directory 0700, files 0600, opened
  * exclusively and without following links. md5 and sha256 are computed in the same pass as the write,
- * overlapping it (HashingWriter).
+ * overlapping it (GatheringWriter).
  */
 export class FsStagingStore implements StagingStore {
   constructor(readonly dir: string) {}
@@ -32,7 +32,7 @@ export class FsStagingStore implements StagingStore {
     const md5 = createHash('md5');
     const sha256 = createHash('sha256');
     const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    const writer = new HashingWriter(file, [md5, sha256]);
+    const writer = new GatheringWriter(file, [md5, sha256]);
     try {
       for await (const chunk of content) {
         // Checked before writing, so an over-limit chunk never reaches the disk.

@@ -1,14 +1,15 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { SpareBuffers } from '../system/spare-buffers.ts';
+import { EarlySync } from './early-sync.ts';
+
+export { SYNC_EVERY } from './early-sync.ts';
 
 /** Batch buffers kept between files, shared by every HashingWriter of the process (64 MiB at most, none when idle). */
 const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
 
 /** Bytes gathered before one write: few thread-pool round trips; the writer holds two of these buffers. */
 export const WRITE_BATCH = 1024 * 1024;
-/** Bytes written between early data syncs: write-back runs during the transfer, so the final fsync finds little left to flush. */
-export const SYNC_EVERY = 16 * 1024 * 1024;
 
 /**
  * Hashes whole batches somewhere else (a worker thread, see HashWorker): the writer hands it each
@@ -41,9 +42,7 @@ export class HashingWriter {
   private filled = 0;
   /** The last write started: writes go one after another, in order (no positions: the file's offset moves). */
   private writing: Promise<void> = Promise.resolve();
-  private syncing: Promise<void> | undefined;
-  private unsynced = 0;
-  private syncError: unknown;
+  private readonly sync: EarlySync;
   private released = false;
   size = 0;
 
@@ -70,6 +69,7 @@ export class HashingWriter {
     );
     this.busy = this.buffers.map(() => Promise.resolve());
     this.batchBytes = batchBytes;
+    this.sync = new EarlySync(file);
   }
 
   /** The current batch buffer, taken from the spare list on its first use. */
@@ -97,8 +97,8 @@ export class HashingWriter {
   async finish(): Promise<void> {
     await this.flush(true);
     await Promise.all(this.busy);
-    await this.syncing;
-    if (this.syncError) throw this.syncError;
+    await this.sync.settled();
+    this.sync.check();
     this.release();
   }
 
@@ -106,7 +106,7 @@ export class HashingWriter {
   async abandon(): Promise<void> {
     this.filled = 0;
     await Promise.allSettled(this.busy);
-    await this.syncing;
+    await this.sync.settled();
     this.release();
   }
 
@@ -119,7 +119,7 @@ export class HashingWriter {
 
   /** Starts writing (and hashing) the current batch after the writes before it, and moves to the next buffer once it is free. */
   private async flush(last: boolean): Promise<void> {
-    if (this.syncError) throw this.syncError;
+    this.sync.check();
     if (this.filled === 0) return;
     const batch = this.target.subarray(0, this.filled);
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
@@ -131,18 +131,7 @@ export class HashingWriter {
     this.busy[this.current] = done;
     this.current = (this.current + 1) % this.buffers.length;
     this.filled = 0;
-    this.unsynced += batch.byteLength;
-    if (this.unsynced >= SYNC_EVERY && !this.syncing) {
-      // Not a durability point (the caller still fsyncs at the end): it only starts write-back early, beside the next writes.
-      // Its error is kept, not dropped: Linux reports a write-back error to an fd only once.
-      this.unsynced = 0;
-      this.syncing = write
-        .then(() => this.file.datasync())
-        .then(
-          () => void (this.syncing = undefined),
-          (e: unknown) => void ((this.syncError ??= e), (this.syncing = undefined)),
-        );
-    }
+    this.sync.wrote(batch.byteLength, write);
     await this.busy[this.current];
   }
 }
