@@ -82,6 +82,32 @@ describe('rportcli streaming uploads', function () {
     }
   });
 
+  it('following an upload whose outcome came already: the callback gets it once and may unsubscribe in it', async () => {
+    const path = join(dir, 'early.txt');
+    await writeFile(path, 'x');
+    const api = new RportApiClient(srv.url, { username: srv.admin.username, password: srv.admin.password });
+    const listener = await api.listen();
+    try {
+      const receipt = await api.upload({ file: path, clientIds: ['alpha'], groupIds: [], dest: '/tmp/early.txt' });
+      // Wait until the outcome has reached the listener, then follow.
+      await new Promise<void>((resolve) => {
+        const stop = listener.follow(receipt.uuid, () => setImmediate(() => (stop(), resolve())));
+      });
+      const got: LiveOutcome[] = [];
+      await new Promise<void>((resolve) => {
+        const unfollow = listener.follow(receipt.uuid, (o) => {
+          got.push(o);
+          unfollow(); // before the fix: "Cannot access 'unfollow' before initialization"
+          resolve();
+        });
+      });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(got.map((o) => [o.client_id, o.status])).to.deep.equal([['alpha', 'success']]);
+    } finally {
+      listener.close();
+    }
+  });
+
   it('on a terminal: a progress bar on stderr and the results table redrawn in place on stdout', async () => {
     const path = join(dir, 'two.bin');
     await writeFile(path, randomBytes(2 * MiB));

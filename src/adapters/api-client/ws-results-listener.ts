@@ -49,14 +49,24 @@ export class WsResultsListener {
     });
   }
 
-  /** Outcomes of one upload: those already received, then each new one as it arrives. Returns an unsubscribe. */
+  /**
+   * Outcomes of one upload: those already received, then each new one as it arrives. Returns an
+   * unsubscribe. Those already received come in a microtask, after follow() has returned, so a
+   * callback may unsubscribe at once (before, a caller whose outcomes had all come already met its
+   * unsubscribe uninitialised); no new one can arrive in between, as the socket delivers in a later task.
+   */
   follow(uuid: string, onOutcome: (o: LiveOutcome) => void): () => void {
-    for (const o of this.seen) if (o.uuid === uuid) onOutcome(o);
+    const earlier = this.seen.filter((o) => o.uuid === uuid);
+    let following = true;
     const sub = (o: LiveOutcome): void => {
       if (o.uuid === uuid) onOutcome(o);
     };
     this.subscribers.add(sub);
-    return () => this.subscribers.delete(sub);
+    if (earlier.length > 0) queueMicrotask(() => earlier.forEach((o) => following && onOutcome(o)));
+    return () => {
+      following = false;
+      this.subscribers.delete(sub);
+    };
   }
 
   /** Called once if the socket goes away before close(); the caller then falls back to asking for stored results. */
