@@ -25,6 +25,8 @@ export interface ConfinedSftpOptions {
   logger: Logger;
   /** Told the size of each READ answer once ssh2 has taken it (rportd paces its scavenges by it). */
   sent?: (bytes: number) => void;
+  /** Runs send with the connection's socket corked: the READ answers it writes leave in one write, not one each. */
+  corked?: (send: () => void) => void;
 }
 
 /** Reads served at once per session; with MAX_READ this bounds a session's read buffers to ~2 MiB. */
@@ -129,7 +131,8 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     pump();
   });
 
-  const pump = (): void => {
+  const pump = (): void => (o.corked ? o.corked(serveQueued) : serveQueued());
+  const serveQueued = (): void => {
     while (!closed && reading < READS_IN_FLIGHT && queue.length > 0) {
       // Back-pressure: serve no more while ssh2 still holds data the client has not taken.
       if (bufferedOut(sftp) > READS_IN_FLIGHT * MAX_READ) {

@@ -316,6 +316,15 @@ export class SshClientListener {
         slots: this.slots,
         buffers: this.buffers,
         contents: this.contents,
+        corked: (send) => {
+          const stream = (client as unknown as { _sock: Duplex })._sock;
+          stream.cork();
+          try {
+            send();
+          } finally {
+            stream.uncork();
+          }
+        },
         logger: this.deps.logger,
         sent: this.deps.pacer && ((bytes: number) => this.deps.pacer!.moved(bytes)),
       });
