@@ -78,7 +78,7 @@ export const SERVER_DEFAULTS = {
   max_filepush_size: 10_485_760,
   enable_ws_test_endpoints: false,
   push_timeout: 600,
-  push_concurrency: 32,
+  push_concurrency: 64,
   keep_alive: 15,
   max_concurrent_handshakes: 64,
   handshake_timeout: 20,
