@@ -43,7 +43,7 @@ export class AcceptUpload {
 
   async execute(caller: Caller, form: UploadForm): Promise<AcceptResult> {
     const uuid = this.ids.newId();
-    const received = await this.receive(uuid, form).catch(async (e: unknown) => {
+    const received = await this.receive(caller, uuid, form).catch(async (e: unknown) => {
       // A failed upload is audited too (promise 6), then the error goes on to the adapter.
       await this.audit.record({
         timestamp: this.clock.now(),
@@ -97,8 +97,13 @@ export class AcceptUpload {
     return { ok: true, upload, distributed: this.dispatch.execute(upload) };
   }
 
-  /** Reads the form in arrival order: the file may come before or after the text fields. */
+  /**
+   * Reads the form in arrival order: the file may come before or after the text fields. Fields that
+   * come first are checked before the file is read (earlyRejection), so a mistyped client id is
+   * answered at once, not after the whole file was sent, staged and hashed.
+   */
   private async receive(
+    caller: Caller,
     uuid: string,
     form: UploadForm,
   ): Promise<Received | UploadRejection> {
@@ -111,6 +116,8 @@ export class AcceptUpload {
         else if (part.name !== 'upload') return { kind: 'invalid', field: part.name, detail: `unexpected file part "${part.name}"; the file goes in the part named upload` };
         else if (staged) return { kind: 'invalid', field: 'upload', detail: 'more than one file was sent; send one file per upload' };
         else {
+          const early = await this.earlyRejection(caller, fields);
+          if (early) return early;
           filename = part.filename;
           staged = await this.staging.stage(uuid, part.content, this.maxBytes);
         }
@@ -127,6 +134,18 @@ export class AcceptUpload {
     if ('kind' in params) return params;
     if (!staged) return { kind: 'invalid', field: 'upload', detail: 'upload is required: attach the file as the multipart part named upload' };
     return { staged, filename, params };
+  }
+
+  /**
+   * What is already wrong with the fields sent before the file, and that no later field can mend: a
+   * field with a bad value, an unknown or forbidden client or group. A field still missing is not
+   * (it may come after the file), nor is a group with no clients (a client_id may follow).
+   */
+  private async earlyRejection(caller: Caller, fields: Map<string, string[]>): Promise<UploadRejection | undefined> {
+    const params = parseUploadFields(fields);
+    if ('kind' in params) return fields.has(params.field) ? params : undefined;
+    const targets = await this.resolve(caller, params);
+    return isRejection(targets) && (targets.kind === 'not-found' || targets.kind === 'forbidden') ? targets : undefined;
   }
 
   /** Expands groups, checks every client exists and that the caller may reach it. Returns client ids. */

@@ -115,6 +115,69 @@ describe('AcceptUpload', () => {
     expect(rejectedAudits(s)[0].request).to.include({ field: 'client_id', reason: 'not-found' });
   });
 
+  describe('fields sent before the file are checked before the file is read', () => {
+    /** A form whose file part notes whether anyone read a byte of it. */
+    function watchedForm(before: [string, string][], after: [string, string][] = []): { form: UploadForm; read: () => boolean } {
+      let read = false;
+      async function* content(): AsyncIterable<Uint8Array> {
+        read = true;
+        yield Buffer.from('abc');
+      }
+      return {
+        read: () => read,
+        form: {
+          async *parts(): AsyncIterable<FormPart> {
+            for (const [name, value] of before) yield { kind: 'field', name, value };
+            yield { kind: 'file', name: 'upload', filename: 'f.bin', content: content() };
+            for (const [name, value] of after) yield { kind: 'field', name, value };
+          },
+        },
+      };
+    }
+
+    it('an unknown client: 404 naming it, the file never read, nothing staged, the rejection audited', async () => {
+      const s = setup();
+      const w = watchedForm([['client_id', 'ghost'], ['dest', '/srv/x']]);
+      const r = await s.accept.execute(ADMIN, w.form);
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'not-found', field: 'client_id' });
+      expect(w.read()).to.equal(false);
+      expect(s.staging.names()).to.deep.equal([]);
+      expect(rejectedAudits(s)[0].request).to.include({ field: 'client_id', reason: 'not-found' });
+    });
+
+    it('a client the user may not reach: 403, the file never read', async () => {
+      const s = setup();
+      const user: Caller = { username: 'dba', admin: false, groups: ['DB Admins'] };
+      const w = watchedForm([['client_id', 'c1'], ['dest', '/srv/x']]);
+      const r = await s.accept.execute(user, w.form);
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'forbidden', field: 'client_id' });
+      expect(w.read()).to.equal(false);
+    });
+
+    it('a bad mode: 400 naming mode, the file never read', async () => {
+      const s = setup();
+      const w = watchedForm([['client_id', 'c1'], ['dest', '/srv/x'], ['mode', '0999']]);
+      const r = await s.accept.execute(ADMIN, w.form);
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field: 'mode' });
+      expect(w.read()).to.equal(false);
+    });
+
+    it('a field still missing is not an early rejection: dest after the file is accepted', async () => {
+      const s = setup();
+      const w = watchedForm([['client_id', 'c1']], [['dest', '/srv/x']]);
+      const r = await s.accept.execute(ADMIN, w.form);
+      expect(r.ok).to.equal(true);
+      expect(w.read()).to.equal(true);
+    });
+
+    it('a client group with no clients before the file, and a client_id after it: accepted for that client', async () => {
+      const s = setup();
+      const w = watchedForm([['group_id', 'empty'], ['dest', '/srv/x']], [['client_id', 'c1']]);
+      const r = await s.accept.execute(ADMIN, w.form);
+      expect(r.ok && r.upload.targets).to.deep.equal(['c1']);
+    });
+  });
+
   it('an unknown group: rejected (404) naming the group_id, nothing left staged, audited', async () => {
     const s = setup();
     const r = await s.accept.execute(ADMIN, form({ file: 'abc' }, ['group_id', 'nope'], ['dest', '/srv/x']));

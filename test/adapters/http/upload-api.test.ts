@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 
@@ -196,6 +197,31 @@ describe('HTTP API: POST /api/v1/files (real server, real SQLite, fetch + FormDa
   it('an unknown client: 404 naming client_id; an unknown group: 404 naming group_id; nothing staged', async () => {
     await expectError(await post(form([['client_id', 'nope'], ['dest', '/tmp/x']], { bytes: Buffer.from('x') })), 404, /unknown client_id "nope"/);
     await expectError(await post(form([['group_id', 'nogroup'], ['dest', '/tmp/x']], { bytes: Buffer.from('x') })), 404, /unknown group_id "nogroup"/);
+    await nothingStaged();
+  });
+
+  it('an unknown client sent before the file: the 404 comes while the body is still open, and nothing is staged', async () => {
+    const boundary = 'early-answer-boundary';
+    const answer = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request(`${t.url}/api/v1/files`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': `multipart/form-data; boundary=${boundary}` },
+      });
+      const timer = setTimeout(() => (req.destroy(), reject(new Error('no answer while the body was still open: the server waited for the whole file'))), 10_000);
+      req.once('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.once('end', () => (clearTimeout(timer), req.destroy(), resolve({ status: res.statusCode ?? 0, text })));
+      });
+      req.once('error', () => undefined);
+      // The fields, the file part's head and its first 128 KiB (under this server's 256 KiB limit); the body is never ended.
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="client_id"\r\n\r\nnope\r\n`);
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="dest"\r\n\r\n/tmp/x\r\n`);
+      req.write(`--${boundary}\r\nContent-Disposition: form-data; name="upload"; filename="big.bin"\r\n\r\n`);
+      req.write(Buffer.alloc(128 * 1024, 1));
+    });
+    expect(answer.status).to.equal(404);
+    expect((JSON.parse(answer.text) as ErrorDoc).errors[0].detail).to.match(/unknown client_id "nope"/);
     await nothingStaged();
   });
 
