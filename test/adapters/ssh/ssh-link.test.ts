@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
 import { WebSocketTransport } from '../../../src/adapters/ssh/agent-transport.ts';
@@ -59,6 +59,26 @@ describe('SSH link: server and agents over real ssh2', function () {
     const [o] = await server.push(content, ['big'], join(destDir, 'big.bin'));
     expect(o.status, o.message).to.equal('success');
     expect((await readFile(join(destDir, 'big.bin'))).equals(content)).to.equal(true);
+  });
+
+  it('a staged file shorter than the push says: an error naming where it ended, nothing placed', async () => {
+    agents.push(await startAgent(server, 'short'));
+    const content = randomBytes(1000);
+    const dest = join(destDir, 'short.bin');
+    const [o] = await server.push({ size: 5000, write: async (p: string) => (await writeFile(p, content), createHash('md5').update(content).digest('hex')) }, ['short'], dest);
+    expect(o.status).to.equal('error');
+    expect(o.message).to.match(/ended early at byte 1000 of 5000/);
+    expect(await readdir(destDir)).to.deep.equal([]);
+  });
+
+  it('a staged file longer than the push says: only that many bytes are read, and the md5 check refuses them', async () => {
+    agents.push(await startAgent(server, 'long'));
+    const content = randomBytes(1000);
+    const dest = join(destDir, 'long.bin');
+    const [o] = await server.push({ size: 600, write: async (p: string) => (await writeFile(p, content), createHash('md5').update(content).digest('hex')) }, ['long'], dest);
+    expect(o.status).to.equal('error');
+    expect(o.message).to.match(/md5/i);
+    expect(await readdir(destDir)).to.deep.equal([]);
   });
 
   it('runs several pushes to one agent at once', async () => {
