@@ -1,10 +1,14 @@
 // Child process for crash.test.ts: starts a push whose source sends part of the bytes, says so, then stalls until killed.
+import { rm } from 'node:fs/promises';
 import { makeAgent } from './agent-fixture.ts';
 import { WRITE_BATCH } from '../../../src/adapters/fs/hashing-writer.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
 
 const [dataDir, dest] = process.argv.slice(2);
 const agent = await makeAgent({ dataDir });
+// This process is killed, so it never cleans up: the fixture's own temp root is not used here (the
+// parent's dataDir is), and goes now.
+await rm(agent.root, { recursive: true, force: true });
 // Writes go out in batches of WRITE_BATCH, one in flight: the chunk after two batches is pulled only
 // once the first batch is on disk.
 const CHUNK = 64 * 1024;
