@@ -4,7 +4,7 @@ import { median, megabytes, seconds, speedRatio, type Figure } from '../lib/figu
 import { createGroup, forkFleet, productMissing, startRportd, uuidOf } from '../lib/product.ts';
 import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
-import { cpuMsOf, sysMsOf } from '../lib/proc-cpu.ts';
+import { cpuSince, cpuTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
@@ -30,16 +30,14 @@ const SETTLE_MS = 1500;
 const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number => (!ctx.quick && n === sizes[sizes.length - 1] ? 5 : 1);
 
 /** CPU seconds each process used since `before`, for the log: where the time of a push went. */
-function cpuSince(before: CpuMark[], pids: number[], names: string[]): string {
+function cpuUsed(before: (CpuTimes | undefined)[], pids: number[], names: string[]): string {
   return pids
-    .map((pid, i) => `${names[i]} ${seconds((cpuMsOf(pid) ?? NaN) - (before[i].all ?? NaN))} (system ${seconds((sysMsOf(pid) ?? NaN) - (before[i].sys ?? NaN))})`)
+    .map((pid, i) => {
+      const used = cpuSince(pid, before[i]);
+      return `${names[i]} ${seconds(used.all)} (system ${seconds(used.system)})`;
+    })
     .join(', ');
 }
-interface CpuMark {
-  all: number | undefined;
-  sys: number | undefined;
-}
-const cpuMark = (pid: number): CpuMark => ({ all: cpuMsOf(pid), sys: sysMsOf(pid) });
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
 /** Bare ssh2: one server process, one process of N clients doing the same SFTP reads at once. */
@@ -62,13 +60,13 @@ async function bare(ctx: BenchContext, file: string, sizes: number[]): Promise<S
     const times: number[] = [];
     for (let rep = 0; rep < repsFor(ctx, step.n, sizes); rep++) {
       const watch = new PeakWatch([server.pid]);
-      const cpu0 = [cpuMark(server.pid), cpuMark(clients.pid)];
+      const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
       const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: step.n });
       const peak = watch.stop().get(server.pid);
       step.peak = Math.max(step.peak ?? 0, peak ?? 0);
       times.push(f.ms);
       step.failed = (step.failed ?? 0) + f.failed;
-      ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuSince(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
+      ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
       await settle();
     }
     step.ms = median(times);
@@ -101,7 +99,7 @@ async function ours(ctx: BenchContext, file: string, size: number, sizes: number
       step.failed = 0;
       for (let rep = 0; rep < repsFor(ctx, n, sizes); rep++) {
         const watch = new PeakWatch([server.pid]);
-        const cpu0 = [cpuMark(server.pid), cpuMark(fleet.pid)];
+        const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(fleet.pid)];
         const t0 = performance.now();
         const r = await upload(ctx.children, {
           url: server.uploadUrl,
@@ -116,7 +114,7 @@ async function ours(ctx: BenchContext, file: string, size: number, sizes: number
         times.push(lastAt - t0);
         const failed = outcomes.filter((o) => o.status !== 'success');
         step.failed += failed.length;
-        ctx.log(`ours, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuSince(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
+        ctx.log(`ours, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
         await settle();
       }
       step.ms = median(times);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import type { Role } from '../lib/children.ts';
 import { median, megabytes, seconds, speedRatio, throughput } from '../lib/figures.ts';
-import { cpuMsOf, sysMsOf } from '../lib/proc-cpu.ts';
+import { cpuSince, cpuTimesOf } from '../lib/proc-cpu.ts';
 import { MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload, uploadClient, type Upload } from '../lib/upload-client.ts';
@@ -26,11 +26,9 @@ interface Side {
 async function measure(ctx: BenchContext, side: Side, size: number, warmUp = false): Promise<void> {
   side.idle ??= rssOf(side.role.pid);
   const watch = new PeakWatch([side.role.pid]);
-  const cpuBefore = cpuMsOf(side.role.pid);
-  const sysBefore = sysMsOf(side.role.pid);
+  const cpuBefore = cpuTimesOf(side.role.pid);
   const r = await upload(ctx.children, side.request);
-  const cpu = (cpuMsOf(side.role.pid) ?? NaN) - (cpuBefore ?? NaN);
-  const sys = (sysMsOf(side.role.pid) ?? NaN) - (sysBefore ?? NaN);
+  const { all: cpu, system: sys } = cpuSince(side.role.pid, cpuBefore);
   const peak = watch.stop().get(side.role.pid) ?? 0;
   if (r.status < 200 || r.status > 299) throw new Error(`${side.name}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   if (!warmUp) {

@@ -3,35 +3,44 @@ import { readFileSync } from 'node:fs';
 /** Clock ticks per second of /proc's CPU fields (USER_HZ: 100 on Linux). */
 const TICKS_PER_SECOND = 100;
 
+/** CPU milliseconds of a process: user + system (`all`) and system alone (`system`, where page-cache writes, socket copies and page faults show). */
+export interface CpuTimes {
+  all: number;
+  system: number;
+}
+
 /**
- * CPU milliseconds of a process from /proc/<pid>/stat: its own user + system time over all its threads,
- * plus, with reaped, the time of its children it has already waited for (and theirs, transitively).
+ * CPU milliseconds of a process from /proc/<pid>/stat: its own time over all its threads, plus, with
+ * reaped, the time of its children it has already waited for (and theirs, transitively).
  * Undefined where /proc is missing or the process is gone.
  */
-export function cpuMsOf(pid: number | 'self', reaped = false): number | undefined {
+export function cpuTimesOf(pid: number | 'self', reaped = false): CpuTimes | undefined {
   try {
-    return cpuMsOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), reaped);
+    return cpuTimesOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'), reaped);
   } catch {
     return undefined;
   }
 }
 
 /** The same from the text of a stat file: /proc/<pid>/stat, or one thread's /proc/<pid>/task/<tid>/stat. */
-export function cpuMsOfStat(stat: string, reaped = false): number {
+export function cpuTimesOfStat(stat: string, reaped = false): CpuTimes {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // Fields 14-17 of stat(5): utime, stime, cutime, cstime (f starts at field 3).
-  const ticks = Number(f[11]) + Number(f[12]) + (reaped ? Number(f[13]) + Number(f[14]) : 0);
-  return (ticks * 1000) / TICKS_PER_SECOND;
+  const user = Number(f[11]) + (reaped ? Number(f[13]) : 0);
+  const system = Number(f[12]) + (reaped ? Number(f[14]) : 0);
+  return { all: ((user + system) * 1000) / TICKS_PER_SECOND, system: (system * 1000) / TICKS_PER_SECOND };
 }
 
-/** System (kernel) CPU milliseconds of a process, all threads: where page-cache writes, socket copies and page faults show. */
-export function sysMsOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[12]) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
+/** User + system CPU milliseconds of a process (see cpuTimesOf). */
+export const cpuMsOf = (pid: number | 'self', reaped = false): number | undefined => cpuTimesOf(pid, reaped)?.all;
+
+/** User + system CPU milliseconds from the text of a stat file (see cpuTimesOfStat). */
+export const cpuMsOfStat = (stat: string, reaped = false): number => cpuTimesOfStat(stat, reaped).all;
+
+/** CPU a process used since `before` (NaN where either reading failed). */
+export function cpuSince(pid: number, before: CpuTimes | undefined): CpuTimes {
+  const now = cpuTimesOf(pid);
+  return { all: (now?.all ?? NaN) - (before?.all ?? NaN), system: (now?.system ?? NaN) - (before?.system ?? NaN) };
 }
 
 /** CPU milliseconds of several processes together (NaN when one cannot be read). */

@@ -119,19 +119,14 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
           stop();
           reject(new Error(`${name}: ${got.length} of ${count} outcomes of upload ${uuid} within ${timeoutMs / 1000} s`));
         }, timeoutMs);
-        // Outcomes that came before this call are replayed from inside follow(), before it returns.
-        let finished = false;
-        let stop = (): void => void (finished = true);
-        const unfollow = listener.follow(uuid, (o) => {
-          if (o.status === 'pending' || finished) return;
+        const stop = listener.follow(uuid, (o) => {
+          if (o.status === 'pending') return;
           if (got.push(o) === 1) firstAt = performance.now();
           if (got.length < count) return;
           clearTimeout(timer);
           stop();
           resolve({ firstAt, lastAt: performance.now(), outcomes: got });
         });
-        if (finished) unfollow();
-        else stop = (): void => ((finished = true), unfollow());
         gone.catch((e: Error) => (clearTimeout(timer), reject(e)));
       });
     },
