@@ -34,10 +34,15 @@ export async function loadOrCreateHostKey(dataDir: string): Promise<HostKey> {
     await writeFile(path, privateKey, { mode: 0o600, flag: 'wx' });
     await chmod(path, 0o600);
   }
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new Error(`host key ${path} cannot be read: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = parseHostKey(privateKey, `host key ${path}`);
   return { privateKey, fingerprint: fingerprintOf(key.getPublicSSH()), path };
+}
+
+/** The private key as ssh2 parses it; an error naming `what` when it cannot. */
+function parseHostKey(privateKey: Buffer, what: string): ParsedKey {
+  const parsed = utils.parseKey(privateKey);
+  if (parsed instanceof Error) throw new Error(`${what} cannot be read: ${parsed.message}`);
+  return Array.isArray(parsed) ? parsed[0] : parsed;
 }
 
 /**
@@ -64,9 +69,7 @@ export function generateParsableKey(): Buffer {
  * and signs as before.
  */
 export function fastSigningHostKey(privateKey: Buffer): ParsedKey {
-  const parsed = utils.parseKey(privateKey);
-  if (parsed instanceof Error) throw new Error(`host key cannot be read: ${parsed.message}`);
-  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  const key = parseHostKey(privateKey, 'host key');
   const field = Object.getOwnPropertySymbols(key).find((s) => s.description === 'Private key PEM');
   const record = key as unknown as Record<symbol, unknown>;
   const pem = field && record[field];

@@ -14,6 +14,7 @@ import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SshClientChannels } from './ssh-client-channels.ts';
 import { ReadBuffers } from './read-buffers.ts';
 import { StagedContents } from './staged-contents.ts';
+import { corked, socketOf } from './ssh-socket.ts';
 import { TransferSlots } from './transfer-slots.ts';
 
 export interface ClientListenerSettings {
@@ -208,8 +209,8 @@ export class SshClientListener {
   }
 
   private onConnection(client: Connection, ip: string | undefined): void {
-    // ssh2 keeps the stream it was given in a private field; that is how we find our peer record.
-    const stream = (client as unknown as { _sock: Duplex })._sock;
+    // The stream ssh2 was given is how we find our peer record.
+    const stream = socketOf(client);
     const peer = this.peers.get(stream) ?? { address: ip ?? 'unknown', handshaking: false, timer: setTimeout(() => undefined, 0) };
     const log = this.deps.logger;
     let refusals = 0;
@@ -316,15 +317,7 @@ export class SshClientListener {
         slots: this.slots,
         buffers: this.buffers,
         contents: this.contents,
-        corked: (send) => {
-          const stream = (client as unknown as { _sock: Duplex })._sock;
-          stream.cork();
-          try {
-            send();
-          } finally {
-            stream.uncork();
-          }
-        },
+        corked: (send) => corked(socketOf(client), send),
         logger: this.deps.logger,
         sent: this.deps.pacer && ((bytes: number) => this.deps.pacer!.moved(bytes)),
       });

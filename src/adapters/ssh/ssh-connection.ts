@@ -10,6 +10,7 @@ import { fingerprintOf } from './host-key.ts';
 import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseJson, PROTOCOL_VERSION, type AgentMessage, type HelloMessage } from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
+import { corked } from './ssh-socket.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
 export interface PushHandler {
@@ -84,14 +85,7 @@ export class SshConnection extends EventEmitter {
 
   /** Runs send with the connection's stream corked, so the SSH packets it writes leave in one write (one syscall, not one each). */
   corked<T>(send: () => T): T {
-    const sock = this.sock;
-    if (!sock) return send();
-    sock.cork();
-    try {
-      return send();
-    } finally {
-      sock.uncork();
-    }
+    return corked(this.sock, send);
   }
 
   /** An SFTP session of the live connection for one transfer, shared with others and kept open after it (SftpSessions). */
