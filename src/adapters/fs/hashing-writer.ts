@@ -3,8 +3,6 @@ import type { FileHandle } from 'node:fs/promises';
 import { SpareBuffers } from '../system/spare-buffers.ts';
 import { EarlySync } from './early-sync.ts';
 
-export { SYNC_EVERY } from './early-sync.ts';
-
 /** Batch buffers kept between files, shared by every HashingWriter of the process (64 MiB at most, none when idle). */
 const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
 

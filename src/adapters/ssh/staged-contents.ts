@@ -49,10 +49,9 @@ export class StagedContents {
   async acquire(path: string): Promise<HeldContent | undefined> {
     let entry = this.entries.get(path);
     if (!entry) {
-      entry = { loading: Promise.resolve(undefined), size: 0, users: 0 };
-      const e = entry;
-      e.loading = this.load(path, e);
-      this.entries.set(path, e);
+      const fresh: Entry = { loading: Promise.resolve(undefined), size: 0, users: 0 };
+      fresh.loading = this.load(path, fresh);
+      this.entries.set(path, (entry = fresh));
     }
     entry.users += 1;
     clearTimeout(entry.linger);

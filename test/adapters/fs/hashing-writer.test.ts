@@ -4,7 +4,8 @@ import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expectFailingWritesSurface } from './failing-writes.ts';
-import { HashingWriter, SYNC_EVERY } from '../../../src/adapters/fs/hashing-writer.ts';
+import { HashingWriter } from '../../../src/adapters/fs/hashing-writer.ts';
+import { SYNC_EVERY } from '../../../src/adapters/fs/early-sync.ts';
 
 describe('HashingWriter (hash while the previous batch is written)', () => {
   let root: string;
