@@ -9,6 +9,15 @@ import { WebSocketTransport } from '../../../src/adapters/ssh/agent-transport.ts
 import { DEFAULT_STAGED_CONTENTS_LIMITS } from '../../../src/adapters/ssh/staged-contents.ts';
 import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
+/** A staged file whose push request claims another size (the md5 is the file's own). */
+const mislabelled = (content: Buffer, size: number) => ({
+  size,
+  write: async (path: string): Promise<string> => {
+    await writeFile(path, content);
+    return createHash('md5').update(content).digest('hex');
+  },
+});
+
 describe('SSH link: server and agents over real ssh2', function () {
   this.timeout(30_000);
   let server: TestServer;
@@ -63,9 +72,7 @@ describe('SSH link: server and agents over real ssh2', function () {
 
   it('a staged file shorter than the push says: an error naming where it ended, nothing placed', async () => {
     agents.push(await startAgent(server, 'short'));
-    const content = randomBytes(1000);
-    const dest = join(destDir, 'short.bin');
-    const [o] = await server.push({ size: 5000, write: async (p: string) => (await writeFile(p, content), createHash('md5').update(content).digest('hex')) }, ['short'], dest);
+    const [o] = await server.push(mislabelled(randomBytes(1000), 5000), ['short'], join(destDir, 'short.bin'));
     expect(o.status).to.equal('error');
     expect(o.message).to.match(/ended early at byte 1000 of 5000/);
     expect(await readdir(destDir)).to.deep.equal([]);
@@ -73,9 +80,7 @@ describe('SSH link: server and agents over real ssh2', function () {
 
   it('a staged file longer than the push says: only that many bytes are read, and the md5 check refuses them', async () => {
     agents.push(await startAgent(server, 'long'));
-    const content = randomBytes(1000);
-    const dest = join(destDir, 'long.bin');
-    const [o] = await server.push({ size: 600, write: async (p: string) => (await writeFile(p, content), createHash('md5').update(content).digest('hex')) }, ['long'], dest);
+    const [o] = await server.push(mislabelled(randomBytes(1000), 600), ['long'], join(destDir, 'long.bin'));
     expect(o.status).to.equal('error');
     expect(o.message).to.match(/md5/i);
     expect(await readdir(destDir)).to.deep.equal([]);
