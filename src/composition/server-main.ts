@@ -1,40 +1,9 @@
-import { Command } from 'commander';
-import { ConfigError, loadServerConfig } from '../adapters/config/server-config.ts';
-import { startServer } from './server-start.ts';
+// rportd's process entry (bin/rportd.js runs its compiled form). It caps V8's young generation before
+// anything else loads: compiling the server's modules alone grows it from 1 to 32 MiB, which then
+// stays resident (src/adapters/system/young-generation-cap.ts). So the command comes in by a dynamic
+// import, after the cap; static imports would load first.
+import { capYoungGeneration, SERVER_YOUNG_GENERATION } from '../adapters/system/young-generation-cap.ts';
 
-/** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
-async function main(argv: string[]): Promise<void> {
-  const opts = new Command('rportd')
-    .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
-    .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
-    .parse(argv)
-    .opts<{ config?: string }>();
-  let server;
-  try {
-    server = await startServer(loadServerConfig(opts.config));
-  } catch (e) {
-    process.stderr.write(`rportd: ${(e as Error).message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
-  }
-  if (server.initialAdmin) {
-    // Shown once on the terminal, never through the logger: the hash is all that is kept.
-    process.stderr.write(
-      `\nrportd: first start, created API user "${server.initialAdmin.username}" with password:\n\n    ${server.initialAdmin.password}\n\n` +
-        'It is shown only this once. Log in with POST /api/v1/login and keep it safe.\n\n',
-    );
-  }
-  const stop = (signal: string): void => {
-    process.stderr.write(`rportd: ${signal}, shutting down\n`);
-    server.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
-}
-
-await main(process.argv);
+capYoungGeneration(SERVER_YOUNG_GENERATION);
+const { runServerCommand } = await import('./server-command.ts');
+await runServerCommand(process.argv);
