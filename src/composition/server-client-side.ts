@@ -23,6 +23,8 @@ export interface ClientSideDeps {
 /** Where the server's line to the agents comes from; swap it (tests, simulation) by passing another. */
 export interface ClientSide {
   channels: ClientChannels;
+  /** Ends the connections that logged in with a removed client credential (absent where there is no login, e.g. in-memory sides). */
+  endSessionsOf?(credentialId: string): number;
   close(): Promise<void>;
 }
 
@@ -54,6 +56,7 @@ export const sshClientSide: ClientSideFactory = async (d) => {
   );
   return {
     channels: listener.channels,
+    endSessionsOf: (credentialId) => listener.endSessionsOf(credentialId),
     close: async () => {
       for (const ws of wss.clients) ws.terminate();
       await listener.close();

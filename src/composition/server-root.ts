@@ -28,7 +28,7 @@ import { join } from 'node:path';
 import { InMemoryLiveTransfers } from '../adapters/memory/in-memory-live-transfers.ts';
 import { RandomUuidGenerator } from '../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../adapters/system/system-clock.ts';
-import { LateClientChannels } from './server-basics.ts';
+import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor, type CredentialSessions } from './server-basics.ts';
 
 export const T = {
   config: Symbol('ServerConfig'),
@@ -47,6 +47,7 @@ export const T = {
   broadcaster: Symbol('ResultBroadcaster'),
   transfers: Symbol('LiveTransfers'),
   channels: Symbol('ClientChannels'),
+  sessions: Symbol('CredentialSessions'),
   report: Symbol('ReportResult'),
   dispatch: Symbol('DispatchToClients'),
   accept: Symbol('AcceptUpload'),
@@ -160,6 +161,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       groups: SqliteClientGroupStore,
       logger: Logger,
       credentials: ClientCredentials,
+      sessions: CredentialSessions,
     ) =>
       createHttpApp({
         auth,
@@ -168,11 +170,11 @@ const httpModule = new ContainerModule(({ bind }) => {
         audit,
         clients: reg,
         groups,
-        clientAuth: credentials instanceof SqliteClientCredentials ? credentials : undefined,
+        clientAuth: credentials instanceof SqliteClientCredentials ? new RevokingCredentialEditor(credentials, sessions) : undefined,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       } satisfies HttpAppDeps),
-    [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger, T.credentials],
+    [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger, T.credentials, T.sessions],
   );
 });
 
@@ -184,6 +186,7 @@ export async function buildServerContainer(config: ServerConfig, logger: Logger)
   container.bind(T.clock).toConstantValue(new SystemClock());
   container.bind(T.ids).toConstantValue(new RandomUuidGenerator());
   container.bind<ClientChannels>(T.channels).toConstantValue(new LateClientChannels());
+  container.bind<CredentialSessions>(T.sessions).toConstantValue(new LateCredentialSessions());
   await container.load(storageModule, identityModule, useCaseModule, httpModule);
   return container;
 }

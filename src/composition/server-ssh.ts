@@ -25,6 +25,8 @@ export interface StartedClientListener {
   port: number;
   /** Hand it each upgraded WebSocket on the agents' path (SSH over WebSocket). */
   acceptWebSocket(ws: WebSocket, address: string): void;
+  /** Ends the connections that logged in with this client credential; returns how many. */
+  endSessionsOf(credentialId: string): number;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     fingerprint: hostKey.fingerprint,
     port,
     acceptWebSocket: (ws, address) => acceptAgentWebSocket(listener, ws, address),
+    endSessionsOf: (credentialId) => listener.endSessionsOf(credentialId),
     close: () => listener.close(),
   };
 }

@@ -12,7 +12,7 @@ import type { SqliteApiUsers } from '../adapters/sqlite/sqlite-api-users.ts';
 import type { SqliteDb } from '../adapters/sqlite/sqlite-database.ts';
 import type { WsResultBroadcaster } from '../adapters/ws/ws-result-broadcaster.ts';
 import type { Logger } from '../ports/clock.ts';
-import type { LateClientChannels } from './server-basics.ts';
+import type { LateClientChannels, LateCredentialSessions } from './server-basics.ts';
 import { sshClientSide, type ClientSideFactory } from './server-client-side.ts';
 import { buildServerContainer, T } from './server-root.ts';
 
@@ -66,6 +66,7 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
     logger,
   });
   container.get<LateClientChannels>(T.channels).source = clientSide.channels;
+  if (clientSide.endSessionsOf) container.get<LateCredentialSessions>(T.sessions).source = { endSessionsOf: clientSide.endSessionsOf };
 
   let port: number;
   try {

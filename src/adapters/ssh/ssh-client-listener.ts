@@ -95,6 +95,8 @@ export class SshClientListener {
   private handshaking = 0;
   /** Accepted connections waiting for a handshake slot, oldest first; each leaves on its own close. */
   private readonly waiting = new Set<Waiting>();
+  /** Logged-in connections by the client credential they used, so that removing a credential ends them. */
+  private readonly byCredential = new Map<string, Set<Connection>>();
   private closed = false;
 
   constructor(private readonly deps: ClientListenerDeps) {
@@ -189,6 +191,18 @@ export class SshClientListener {
     this.ssh.injectSocket(stream as Socket);
   }
 
+  /**
+   * Ends every connection that logged in with this client credential (it was removed: an agent
+   * already in must not stay in on it). Returns how many were ended; their agents retry and are
+   * refused from then on.
+   */
+  endSessionsOf(credentialId: string): number {
+    const connections = [...(this.byCredential.get(credentialId) ?? [])];
+    for (const client of connections) client.end();
+    if (connections.length > 0) this.deps.logger.info({ credential: credentialId, connections: connections.length }, 'ended the connections of a removed client credential');
+    return connections.length;
+  }
+
   /** Stops listening and drops every agent. */
   async close(): Promise<void> {
     this.closed = true;
@@ -278,6 +292,7 @@ export class SshClientListener {
     }
     if (ok) {
       this.guard.succeeded(peer.address);
+      this.loggedIn(ctx.username, client);
       return ctx.accept();
     }
     this.deps.logger.warn({ address: peer.address, credential: ctx.username }, 'client login failed');
@@ -288,6 +303,16 @@ export class SshClientListener {
       return;
     }
     ctx.reject(['password']);
+  }
+
+  private loggedIn(credentialId: string, client: Connection): void {
+    let set = this.byCredential.get(credentialId);
+    if (!set) this.byCredential.set(credentialId, (set = new Set()));
+    set.add(client);
+    client.once('close', () => {
+      set.delete(client);
+      if (set.size === 0 && this.byCredential.get(credentialId) === set) this.byCredential.delete(credentialId);
+    });
   }
 
   private onSession(

@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import { T } from '../../../src/composition/server-root.ts';
 import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
+import { loadOrCreateHostKey } from '../../../src/adapters/ssh/host-key.ts';
+import { freePort } from '../../../src/composition/demo-processes.ts';
+import { startAgent, type TestAgent } from '../ssh/harness.ts';
 import { startTestServer, type TestServer } from './http-harness.ts';
 
 type ErrorDoc = { errors: { code: string; title: string; detail: string }[] };
@@ -110,5 +113,50 @@ describe('HTTP API: /api/v1/clients-auth when rportd.conf holds the credentials'
       expect(e.code).to.equal('credentials-from-config');
       expect(e.detail).to.match(/\[server\] auth or auth_file/);
     }
+  });
+});
+
+describe('HTTP API: removing a client credential ends the connections of agents logged in with it', function () {
+  this.timeout(30_000);
+  let t: TestServer;
+  let admin: string;
+  let sshPort: number;
+  let fingerprint: string;
+  const agents: TestAgent[] = [];
+  before(async () => {
+    sshPort = await freePort();
+    t = await startTestServer({ server: { address: `127.0.0.1:${sshPort}` }, sshAgents: true });
+    admin = await t.login(t.admin.username, t.admin.password);
+    fingerprint = (await loadOrCreateHostKey(t.dataDir)).fingerprint; // the key rportd made in its data_dir
+    for (const id of ['web-servers', 'db-servers']) {
+      const res = await fetch(`${t.url}/api/v1/clients-auth`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ id, password: `${id}-password-0123` }),
+      });
+      expect(res.status).to.equal(201);
+    }
+  });
+  after(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await t.close();
+  });
+
+  it('DELETE ends the agent logged in with it (it is refused when it retries); an agent on another credential stays connected', async () => {
+    const server = { port: sshPort, fingerprint };
+    const web = await startAgent(server, 'web-1', { credentialId: 'web-servers', password: 'web-servers-password-0123', backoffMs: 50 });
+    const db = await startAgent(server, 'db-1', { credentialId: 'db-servers', password: 'db-servers-password-0123', backoffMs: 50 });
+    agents.push(web, db);
+    const dropped = new Promise<void>((resolve) => web.connection.once('disconnected', () => resolve()));
+    const res = await fetch(`${t.url}/api/v1/clients-auth/web-servers`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    expect(res.status).to.equal(204);
+    await dropped;
+    // Its retries fail at the login: the credential is gone.
+    const deadline = Date.now() + 10_000;
+    while (!web.failures.some((e) => /authentication|auth/i.test(e.message)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(web.failures.map((e) => e.message).join('\n')).to.match(/auth/i);
+    expect(web.connection.connected).to.equal(false);
+    expect(db.connection.connected).to.equal(true);
+    expect(t.logLines().filter((l) => l.includes('ended the connections of a removed client credential') && l.includes('"connections":1'))).to.have.length(1);
   });
 });

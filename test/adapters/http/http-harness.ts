@@ -7,6 +7,7 @@ import { parseServerConfig } from '../../../src/adapters/config/server-config.ts
 import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
 import type { SqliteApiUsers } from '../../../src/adapters/sqlite/sqlite-api-users.ts';
 import { T } from '../../../src/composition/server-root.ts';
+import { sshClientSide } from '../../../src/composition/server-client-side.ts';
 import { startServer, type RunningServer } from '../../../src/composition/server-start.ts';
 import type { ClientInfo } from '../../../src/domain/client.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
@@ -84,6 +85,8 @@ export interface TestServerOptions {
   api?: Record<string, unknown>;
   /** Extra [server] keys, e.g. auth. */
   server?: Record<string, unknown>;
+  /** The real SSH listener on [server] address instead of in-memory agents (`agents` stays empty then). */
+  sshAgents?: boolean;
 }
 
 /** A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. */
@@ -114,6 +117,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     logger: new PinoLogger({ level: 'debug', destination: out }),
     clientSide: async (d) => {
       presence = d.presence;
+      if (opts.sshAgents) return sshClientSide(d);
       agents.stagingDir = d.stagingDir;
       return { channels: agents, close: async () => undefined };
     },

@@ -112,7 +112,7 @@ export interface TestAgent {
 export async function startAgent(
   server: { port: number; fingerprint: string },
   id: string,
-  opts: { transport?: AgentTransport; fingerprint?: string; password?: string; wait?: boolean; backoffMs?: number; dataDir?: string } = {},
+  opts: { transport?: AgentTransport; fingerprint?: string; credentialId?: string; password?: string; wait?: boolean; backoffMs?: number; dataDir?: string } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
   const files = new TempDirLocalFiles(dataDir);
@@ -130,7 +130,7 @@ export async function startAgent(
   const connection = new SshConnection({
     transport: opts.transport ?? new TcpTransport('127.0.0.1', server.port),
     fingerprint: opts.fingerprint ?? server.fingerprint,
-    credentialId: 'agents',
+    credentialId: opts.credentialId ?? 'agents',
     password: opts.password ?? PASSWORD,
     hello: { id, name: `agent ${id}`, hostname: `host-${id}`, os: 'linux', tags: ['test'], version: '0.1.0', file_reception: { enabled: true, protected: [] } },
     handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => late.source?.cancel(req.sourceName) },
