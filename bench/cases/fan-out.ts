@@ -40,91 +40,123 @@ function cpuUsed(before: (CpuTimes | undefined)[], pids: number[], names: string
 }
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
+interface Side {
+  /** Connects up to n (each N in turn, before any push) and returns the server's idle RSS. */
+  connect(n: number): Promise<{ idle: number; failed: number }>;
+  /** One push to the first n; its time, the server's peak RSS and how many did not succeed. */
+  push(n: number): Promise<{ ms: number; peak: number; failed: number }>;
+  close(): Promise<void>;
+}
+
 /** Bare ssh2: one server process, one process of N clients doing the same SFTP reads at once. */
-async function bare(ctx: BenchContext, file: string, sizes: number[]): Promise<Step[]> {
+async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
   const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
   const clients = ctx.children.fork('bare ssh2 clients', new URL('../roles/bare-ssh-clients.ts', import.meta.url));
   const { port } = await server.ready;
   await clients.ready;
-  const steps: Step[] = [];
   let connected = 0;
-  // Idle first, for every N (a push's peak would stay in the RSS), then the pushes to the first N.
-  for (const n of sizes) {
-    const c = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n - connected, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
-    connected = n;
-    await settle();
-    steps.push({ n, idle: rssOf(server.pid), failed: c.failed });
-    ctx.log(`bare ssh2, ${n} clients connected: server idle ${megabytes(rssOf(server.pid))}`);
-  }
-  for (const step of steps) {
-    const times: number[] = [];
-    for (let rep = 0; rep < repsFor(ctx, step.n, sizes); rep++) {
+  return {
+    async connect(n) {
+      const c = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n - connected, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
+      connected = n;
+      await settle();
+      ctx.log(`bare ssh2, ${n} clients connected: server idle ${megabytes(rssOf(server.pid))}`);
+      return { idle: rssOf(server.pid), failed: c.failed };
+    },
+    async push(n) {
       const watch = new PeakWatch([server.pid]);
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
-      const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: step.n });
-      const peak = watch.stop().get(server.pid);
-      step.peak = Math.max(step.peak ?? 0, peak ?? 0);
-      times.push(f.ms);
-      step.failed = (step.failed ?? 0) + f.failed;
-      ctx.log(`bare ssh2, ${step.n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
-      await settle();
-    }
-    step.ms = median(times);
-  }
-  await clients.call('close').catch(() => undefined);
-  await ctx.children.kill(clients);
-  await ctx.children.kill(server);
-  return steps;
+      const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: n });
+      const peak = watch.stop().get(server.pid) ?? 0;
+      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
+      return { ms: f.ms, peak, failed: f.failed };
+    },
+    async close() {
+      await clients.call('close').catch(() => undefined);
+      await ctx.children.kill(clients);
+      await ctx.children.kill(server);
+    },
+  };
 }
 
-/** Ours: rportd and one process of real agents; N grows by steps; each push is one upload to all N. */
-async function ours(ctx: BenchContext, file: string, size: number, sizes: number[]): Promise<Step[]> {
+/** Ours: rportd and one process of real agents; each push is one upload to a client group of the first N. */
+async function ourSide(ctx: BenchContext, file: string): Promise<Side> {
   const server = await startRportd(ctx, { name: 'rportd' });
   const fleet = forkFleet(ctx, server, 'fan-out-agents');
-  const steps: Step[] = [];
-  const ids: string[] = [];
-  try {
-    for (const n of sizes) {
-      const s = await fleet.start(n - ids.length, 'agent', 120_000);
-      ids.push(...s.ids);
+  let connected = 0;
+  const groups = new Set<number>();
+  return {
+    async connect(n) {
+      const s = await fleet.start(n - connected, 'agent', 120_000);
+      connected = n;
       if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
       await settle();
-      steps.push({ n, idle: rssOf(server.pid) });
       ctx.log(`ours, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`);
-    }
-    for (const step of steps) {
-      const n = step.n;
-      await createGroup(server, `first-${n}`, firstPatterns(n));
-      const times: number[] = [];
-      step.failed = 0;
-      for (let rep = 0; rep < repsFor(ctx, n, sizes); rep++) {
-        const watch = new PeakWatch([server.pid]);
-        const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(fleet.pid)];
-        const t0 = performance.now();
-        const r = await upload(ctx.children, {
-          url: server.uploadUrl,
-          file,
-          headers: server.authHeaders,
-          fields: [['group_id', `first-${n}`], ['dest', join(ctx.tmp, 'dest', `fan-out-${n}.bin`)], ['force', 'true']],
-        });
-        if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
-        const { firstAt, lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
-        const peak = watch.stop().get(server.pid);
-        step.peak = Math.max(step.peak ?? 0, peak ?? 0);
-        times.push(lastAt - t0);
-        const failed = outcomes.filter((o) => o.status !== 'success');
-        step.failed += failed.length;
-        ctx.log(`ours, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
-        await settle();
+      return { idle: rssOf(server.pid), failed: 0 };
+    },
+    async push(n) {
+      if (!groups.has(n)) await createGroup(server, `first-${n}`, firstPatterns(n));
+      groups.add(n);
+      const watch = new PeakWatch([server.pid]);
+      const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(fleet.pid)];
+      const t0 = performance.now();
+      const r = await upload(ctx.children, {
+        url: server.uploadUrl,
+        file,
+        headers: server.authHeaders,
+        fields: [['group_id', `first-${n}`], ['dest', join(ctx.tmp, 'dest', `fan-out-${n}.bin`)], ['force', 'true']],
+      });
+      if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+      const { firstAt, lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
+      const peak = watch.stop().get(server.pid) ?? 0;
+      const failed = outcomes.filter((o) => o.status !== 'success');
+      ctx.log(`ours, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
+      return { ms: lastAt - t0, peak, failed: failed.length };
+    },
+    async close() {
+      await fleet.stop();
+      await server.stop();
+    },
+  };
+}
+
+/**
+ * Both sides stay up together; for each N, each run is a bare push then ours, back to back, so both
+ * see the machine as it is at that moment (the reference alone swung 3.0-8.2 s between runs of an
+ * afternoon when the two sides were measured a minute apart). Idle RSS is read per server process
+ * while the other side's connections are idle too.
+ */
+async function measure(ctx: BenchContext, file: string, sizes: number[]): Promise<{ ref: Step[]; our: Step[] }> {
+  const missing = productMissing();
+  if (missing) ctx.log(`ours skipped: ${missing}`);
+  const sides = [await bareSide(ctx, file), ...(missing ? [] : [await ourSide(ctx, file)])];
+  const steps: Step[][] = sides.map(() => []);
+  try {
+    for (const n of sizes) {
+      for (const [i, side] of sides.entries()) {
+        const c = await side.connect(n);
+        steps[i].push({ n, idle: c.idle, failed: c.failed });
       }
-      step.ms = median(times);
+    }
+    for (const [k, n] of sizes.entries()) {
+      const times: number[][] = sides.map(() => []);
+      for (let rep = 0; rep < repsFor(ctx, n, sizes); rep++) {
+        for (const [i, side] of sides.entries()) {
+          const p = await side.push(n);
+          const step = steps[i][k];
+          step.peak = Math.max(step.peak ?? 0, p.peak);
+          step.failed = (step.failed ?? 0) + p.failed;
+          times[i].push(p.ms);
+          await settle();
+        }
+      }
+      for (const [i] of sides.entries()) steps[i][k].ms = median(times[i]);
+      if (times.length === 2) ctx.log(`${n}: run by run, ours against bare: ${times[1].map((t, r) => `${seconds(t)}/${seconds(times[0][r])}`).join(', ')}`);
     }
   } finally {
-    await fleet.stop();
-    await server.stop();
+    for (const side of sides.reverse()) await side.close();
   }
-  void size;
-  return steps;
+  return { ref: steps[0], our: steps[1] ?? [] };
 }
 
 const fanOut: BenchCase = {
@@ -136,10 +168,7 @@ const fanOut: BenchCase = {
     const sizes = ctx.quick ? [10, 50] : [100, 500, 1000];
     const file = join(ctx.tmp, 'fan-out.bin');
     await writeRandomFile(file, size);
-    const ref = await bare(ctx, file, sizes);
-    const missing = productMissing();
-    if (missing) ctx.log(`ours skipped: ${missing}`);
-    const our = missing ? [] : await ours(ctx, file, size, sizes);
+    const { ref, our } = await measure(ctx, file, sizes);
     const big = sizes[sizes.length - 1];
     for (const r of ref) {
       const o = our.find((s) => s.n === r.n);
@@ -152,7 +181,7 @@ const fanOut: BenchCase = {
           ratio: speedRatio(o?.ms, r.ms),
           target: last ? '>= 0.83x (within 1.2x)' : 'report',
           met: last && o?.ms && r.ms ? o.ms <= 1.2 * r.ms : undefined,
-          note: r.n === sizes[0] ? 'ours: upload (to a client group of the N) start to the last outcome on the results WebSocket (agents md5, write, fsync, rename); reference: bare ssh2 clients reading the file into md5 with the same READ size and reads in flight, all at once. The largest N runs five times on each side: its time is the median, its peak RSS the highest of the five' : undefined,
+          note: r.n === sizes[0] ? 'ours: upload (to a client group of the N) start to the last outcome on the results WebSocket (agents md5, write, fsync, rename); reference: bare ssh2 clients reading the file into md5 with the same READ size and reads in flight, all at once. The largest N runs five times on each side, each of our runs right after a bare one with both sides connected: its time is the median, its peak RSS the highest of the five' : undefined,
         },
         {
           figure: `fan-out to ${r.n}: server peak RSS during the push`,
