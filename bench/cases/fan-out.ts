@@ -6,6 +6,7 @@ import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { cpuSince, cpuTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
+import { SERVER_DEFAULTS } from '../../src/adapters/config/server-config.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT } from '../../src/adapters/ssh/sftp-file-source.ts';
@@ -159,6 +160,31 @@ async function measure(ctx: BenchContext, file: string, sizes: number[]): Promis
   return { ref: steps[0], our: steps[1] ?? [] };
 }
 
+/** The agents' file work of a push to n, alone (bench/roles/agent-file-work.ts): median of three runs, with its CPU. */
+async function fileWork(ctx: BenchContext, n: number, size: number): Promise<{ ms?: number; cpu?: number; failed: number }> {
+  const role = ctx.children.fork('agents\' file work', new URL('../roles/agent-file-work.ts', import.meta.url));
+  try {
+    await role.ready;
+    await role.call('setup', { n, root: join(ctx.tmp, 'file-work') });
+    const times: number[] = [];
+    const cpus: number[] = [];
+    let failed = 0;
+    for (let rep = 0; rep < (ctx.quick ? 1 : 3); rep++) {
+      const cpu0 = cpuTimesOf(role.pid);
+      const r = await role.call<{ ms: number; failed: number; lastError?: string }>('run', { size, concurrency: SERVER_DEFAULTS.push_concurrency, dest: join(ctx.tmp, 'dest', `file-work-${n}.bin`) });
+      const used = cpuSince(role.pid, cpu0);
+      times.push(r.ms);
+      cpus.push(used.all);
+      failed += r.failed;
+      ctx.log(`agents' file work alone, ${n} files: ${seconds(r.ms)}, CPU ${seconds(used.all)} (system ${seconds(used.system)})${r.failed ? `, ${r.failed} failed: ${r.lastError ?? ''}` : ''}`);
+      await settle();
+    }
+    return { ms: median(times), cpu: median(cpus), failed };
+  } finally {
+    await ctx.children.kill(role);
+  }
+}
+
 const fanOut: BenchCase = {
   name: 'fan-out',
   summary: 'a 1 MiB file to 100, 500 and 1000 agents on loopback against bare ssh2 doing the same SFTP reads',
@@ -169,6 +195,7 @@ const fanOut: BenchCase = {
     const file = join(ctx.tmp, 'fan-out.bin');
     await writeRandomFile(file, size);
     const { ref, our } = await measure(ctx, file, sizes);
+    const work = our.length > 0 ? await fileWork(ctx, sizes[sizes.length - 1], size) : undefined;
     const big = sizes[sizes.length - 1];
     for (const r of ref) {
       const o = our.find((s) => s.n === r.n);
@@ -202,6 +229,15 @@ const fanOut: BenchCase = {
         },
       ];
       if ((o?.failed ?? 0) + (r.failed ?? 0) > 0) rows.push({ figure: `fan-out to ${r.n}: failed transfers`, ours: String(o?.failed ?? 'n/a'), reference: String(r.failed), target: '0', met: o?.failed === 0 });
+      if (last && work) {
+        rows.push({
+          figure: `fan-out to ${r.n}: the agents' file work alone, without the network`,
+          ours: seconds(work.ms),
+          target: 'report',
+          note: `the same ${r.n} agents' ReceiveFile with the real FsLocalFiles, given the file from memory, ${SERVER_DEFAULTS.push_concurrency} at once (md5, write, fsync, chmod, checks, rename, directory fsync), median of three; CPU ${seconds(work.cpu)}. The bare reference does none of this; it is measured here because it shares the same two cores with the transfer in our fan-out`,
+        });
+        if (work.failed > 0) rows.push({ figure: `fan-out to ${r.n}: file work alone, failed`, ours: String(work.failed), target: '0', met: false });
+      }
       for (const f of rows) ctx.add(f);
     }
   },
