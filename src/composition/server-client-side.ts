@@ -5,6 +5,7 @@ import type { ClientChannels } from '../ports/client-channel.ts';
 import type { ClientCredentials, ClientPresence } from '../ports/client-registry.ts';
 import type { Logger } from '../ports/clock.ts';
 import type { LiveTransfers } from '../ports/live-transfers.ts';
+import { DEFAULT_AUTH_GUARD } from '../adapters/ssh/auth-guard.ts';
 import { startClientListener } from './server-ssh.ts';
 
 /** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
@@ -42,6 +43,7 @@ export const sshClientSide: ClientSideFactory = async (d) => {
         maxHandshakes: s.max_concurrent_handshakes,
         handshakeTimeoutMs: s.handshake_timeout * 1000,
         maxTransfers: s.push_concurrency,
+        auth: { ...DEFAULT_AUTH_GUARD, maxFailures: s.max_failed_login, banMs: s.ban_time * 1000 },
       },
     },
     credentials: d.credentials,

@@ -41,6 +41,10 @@ export interface ServerSection {
   max_concurrent_handshakes: number;
   /** Seconds from TCP accept to a finished SSH login. */
   handshake_timeout: number;
+  /** Failed SSH logins from one address before it is banned. */
+  max_failed_login: number;
+  /** Seconds a banned address stays banned (and failures are remembered). */
+  ban_time: number;
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -82,6 +86,8 @@ export const SERVER_DEFAULTS = {
   keep_alive: 15,
   max_concurrent_handshakes: 64,
   handshake_timeout: 20,
+  max_failed_login: 5,
+  ban_time: 600,
 } as const;
 
 export const API_DEFAULTS = {
@@ -103,6 +109,8 @@ const SERVER_KEYS = [
   'keep_alive',
   'max_concurrent_handshakes',
   'handshake_timeout',
+  'max_failed_login',
+  'ban_time',
 ] as const;
 const API_KEYS = [
   'address',
@@ -186,6 +194,8 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
       100_000,
     ),
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
+    max_failed_login: positiveInt(s, 'server', 'max_failed_login', SERVER_DEFAULTS.max_failed_login, 1_000_000),
+    ban_time: positiveInt(s, 'server', 'ban_time', SERVER_DEFAULTS.ban_time, 366 * 86_400),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 

@@ -48,6 +48,8 @@ push_concurrency = 4
 keep_alive = 5
 max_concurrent_handshakes = 8
 handshake_timeout = 7
+max_failed_login = 3
+ban_time = 120
 [api]
 address = "127.0.0.1:0"
 auth = "admin:pw"
@@ -61,9 +63,15 @@ log_level = "debug"
     expect(c.server.max_filepush_size).to.equal(2048);
     expect(c.server.enable_ws_test_endpoints).to.equal(true);
     expect([c.server.push_timeout, c.server.push_concurrency, c.server.keep_alive, c.server.max_concurrent_handshakes, c.server.handshake_timeout]).to.deep.equal([30, 4, 5, 8, 7]);
+    expect([c.server.max_failed_login, c.server.ban_time]).to.deep.equal([3, 120]);
     expect(c.api.auth).to.deep.equal({ id: 'admin', password: 'pw' });
     expect(c.api.token_lifetime).to.equal(60);
     expect(c.logging.log_level).to.equal('debug');
+  });
+
+  it('bad SSH login limits name the key', async () => {
+    await failsWith('[server]\nmax_failed_login = 0', /\[server\] max_failed_login: must be a positive integer/);
+    await failsWith('[server]\nban_time = "ten minutes"', /\[server\] ban_time: must be a positive integer/);
   });
 
   it('bad max_filepush_size names the key', () =>
