@@ -1,8 +1,11 @@
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
-import { megabytes, rate, seconds } from '../lib/figures.ts';
+import { median, megabytes, rate, seconds } from '../lib/figures.ts';
 import { forkFleet, productMissing, startRportd, type FleetStart } from '../lib/product.ts';
 import { MB, rssOf } from '../lib/proc-memory.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
+
+/** Storms on each side in a full run. */
+const STORMS = 3;
 
 async function bare(ctx: BenchContext, n: number): Promise<{ ms: number; failed: number; idle: number }> {
   const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
@@ -39,14 +42,34 @@ const storm: BenchCase = {
   timeoutMs: 300_000,
   async run(ctx) {
     const n = ctx.quick ? 100 : 1000;
-    const ref = await bare(ctx, n);
-    const refRate = (n - ref.failed) / (ref.ms / 1000);
-    ctx.log(`bare ssh2: ${n} authenticated in ${seconds(ref.ms)} (${rate(refRate, '/s')}), ${ref.failed} failed, server idle ${megabytes(ref.idle)}`);
     const missing = productMissing();
     if (missing) ctx.log(`ours skipped: ${missing}`);
-    const o = missing ? undefined : await ours(ctx, n);
-    const ourRate = o ? (n - o.failed) / (o.ms / 1000) : undefined;
-    if (o) ctx.log(`ours: ${n - o.failed} registered in ${seconds(o.ms)} (${rate(ourRate, '/s')}), ${o.failed} never registered, ${o.retries} retried attempts, server idle ${megabytes(o.idle)}`);
+    // Three storms a side, each of ours right after a bare one (a fresh server each time): one pair
+    // alone swung from 0.63x to 1.01x between runs minutes apart. The medians count; failures add up.
+    const refRates: number[] = [];
+    const ourRates: number[] = [];
+    const refIdle: number[] = [];
+    const ourIdle: number[] = [];
+    const ref = { failed: 0, ms: [] as number[] };
+    const o: { failed: number; retries: number; ms: number[] } | undefined = missing ? undefined : { failed: 0, retries: 0, ms: [] };
+    for (let rep = 0; rep < (ctx.quick ? 1 : STORMS); rep++) {
+      const b = await bare(ctx, n);
+      refRates.push((n - b.failed) / (b.ms / 1000));
+      refIdle.push(b.idle);
+      ref.failed += b.failed;
+      ref.ms.push(b.ms);
+      ctx.log(`bare ssh2: ${n} authenticated in ${seconds(b.ms)} (${rate(refRates[rep], '/s')}), ${b.failed} failed, server idle ${megabytes(b.idle)}`);
+      if (!o) continue;
+      const r = await ours(ctx, n);
+      ourRates.push((n - r.failed) / (r.ms / 1000));
+      ourIdle.push(r.idle);
+      o.failed += r.failed;
+      o.retries += r.retries;
+      o.ms.push(r.ms);
+      ctx.log(`ours: ${n - r.failed} registered in ${seconds(r.ms)} (${rate(ourRates[rep], '/s')}), ${r.failed} never registered, ${r.retries} retried attempts, server idle ${megabytes(r.idle)}`);
+    }
+    const refRate = median(refRates)!;
+    const ourRate = o ? median(ourRates) : undefined;
     ctx.add({
       figure: `reconnect storm ${n}: handshake rate (all registered)`,
       ours: rate(ourRate, '/s'),
@@ -54,18 +77,19 @@ const storm: BenchCase = {
       ratio: ourRate ? ourRate / refRate : undefined,
       target: '>= 0.80x',
       met: ourRate ? ourRate / refRate >= 0.8 : undefined,
-      note: `ours: ${n} real agents in one process started at once against rportd (max_concurrent_handshakes ${DEFAULT_LISTENER_SETTINGS.maxHandshakes}, connections over it wait in rportd's queue of ${DEFAULT_LISTENER_SETTINGS.maxQueuedHandshakes}); reference: ${n} bare ssh2 clients with ${DEFAULT_LISTENER_SETTINGS.maxHandshakes} handshakes in flight`,
+      note: `median of ${refRates.length} storms a side, ours each right after a bare one; ours: ${n} real agents in one process started at once against rportd (max_concurrent_handshakes ${DEFAULT_LISTENER_SETTINGS.maxHandshakes}, connections over it wait in rportd's queue of ${DEFAULT_LISTENER_SETTINGS.maxQueuedHandshakes}); reference: ${n} bare ssh2 clients with ${DEFAULT_LISTENER_SETTINGS.maxHandshakes} handshakes in flight`,
     });
-    ctx.add({ figure: `reconnect storm ${n}: time until all registered`, ours: seconds(o?.ms), reference: seconds(ref.ms), target: 'report' });
+    ctx.add({ figure: `reconnect storm ${n}: time until all registered`, ours: seconds(o && median(o.ms)), reference: seconds(median(ref.ms)), target: 'report' });
     ctx.add({ figure: `reconnect storm ${n}: agents never registered`, ours: o ? String(o.failed) : undefined, reference: String(ref.failed), target: '0', met: o ? o.failed === 0 : undefined });
     ctx.add({ figure: `reconnect storm ${n}: attempts retried (refused at the cap, retried)`, ours: o ? String(o.retries) : undefined, target: 'report' });
     ctx.add({
       figure: `server RSS idle with ${n} agents connected`,
-      ours: megabytes(o?.idle),
-      reference: megabytes(ref.idle),
-      ratio: o ? o.idle / ref.idle : undefined,
+      ours: megabytes(o && Math.max(...ourIdle)),
+      reference: megabytes(median(refIdle)),
+      ratio: o ? Math.max(...ourIdle) / median(refIdle)! : undefined,
       target: '<= 150 MB',
-      met: o ? o.idle <= 150 * MB : undefined,
+      met: o ? Math.max(...ourIdle) <= 150 * MB : undefined,
+      note: 'ours: the highest of the storms; reference: the median',
     });
   },
 };
