@@ -97,6 +97,9 @@ export class SshClientListener {
   private readonly waiting = new Set<Waiting>();
   /** Logged-in connections by the client credential they used, so that removing a credential ends them. */
   private readonly byCredential = new Map<string, Set<Connection>>();
+  /** Removals so far, and the number of the last removal of each removed credential: a password check that began before it does not let the login in. */
+  private removals = 0;
+  private readonly removedAt = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly deps: ClientListenerDeps) {
@@ -197,6 +200,8 @@ export class SshClientListener {
    * refused from then on.
    */
   endSessionsOf(credentialId: string): number {
+    this.removals += 1;
+    this.removedAt.set(credentialId, this.removals);
     const connections = [...(this.byCredential.get(credentialId) ?? [])];
     for (const client of connections) client.end();
     if (connections.length > 0) this.deps.logger.info({ credential: credentialId, connections: connections.length }, 'ended the connections of a removed client credential');
@@ -285,8 +290,11 @@ export class SshClientListener {
   private async authenticate(ctx: AuthContext, peer: Peer, countFailure: () => number, client: Connection): Promise<void> {
     if (ctx.method !== 'password') return ctx.reject(['password']);
     let ok = false;
+    const removalsBefore = this.removals;
     try {
       ok = await this.deps.credentials.verify(ctx.username, ctx.password);
+      // Removed while its password was being checked (scrypt takes a while): the check saw it still there.
+      if (ok && (this.removedAt.get(ctx.username) ?? 0) > removalsBefore) ok = false;
     } catch (e) {
       this.deps.logger.error({ err: messageOf(e) }, 'checking client credentials failed');
     }

@@ -17,6 +17,7 @@ import type { ClientListenerSettings } from '../../../src/adapters/ssh/ssh-clien
 import { startClientListener, type StartedClientListener } from '../../../src/composition/server-ssh.ts';
 import { CollectingResults, DirStaging, MapCredentials, NoPrivileges, nullAudit, quietLogger, realClock, RecordingPresence, SetLiveTransfers } from './fakes.ts';
 import { TempDirLocalFiles } from './temp-dir-local-files.ts';
+import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const CREDENTIALS = { agents: PASSWORD };
@@ -37,7 +38,7 @@ export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `rport-ssh-${prefix}-`));
 }
 
-export async function startServer(opts: { dataDir?: string; port?: number; settings?: Partial<ClientListenerSettings> } = {}): Promise<TestServer> {
+export async function startServer(opts: { dataDir?: string; port?: number; settings?: Partial<ClientListenerSettings>; credentials?: ClientCredentials } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
   const stagingDir = join(dataDir, 'filepush');
   await mkdir(stagingDir, { recursive: true });
@@ -47,7 +48,7 @@ export async function startServer(opts: { dataDir?: string; port?: number; setti
   const logger = quietLogger();
   const started = await startClientListener({
     config: { address: `127.0.0.1:${opts.port ?? 0}`, dataDir, settings: opts.settings },
-    credentials: new MapCredentials(CREDENTIALS),
+    credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,
     transfers,
     stagingDir,
