@@ -48,7 +48,7 @@ describe('SSH listener: a credential removed while a login with it is being chec
     await credentials.checking;
     credentials.letGo();
     const { result, client } = await attempt;
-    const closed = new Promise((r) => client.once('close', r));
+    const closed = new Promise<void>((r) => client.once('close', () => r()));
     client.end();
     await closed;
     expect(result).to.equal('ALLOWED');
