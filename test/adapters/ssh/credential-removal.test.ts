@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { rm } from 'node:fs/promises';
 import ssh2 from 'ssh2';
 import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
 import { PASSWORD, startServer, type TestServer } from './harness.ts';
@@ -40,7 +41,10 @@ describe('SSH listener: a credential removed while a login with it is being chec
   let server: TestServer;
   const credentials = new HeldCredentials();
   before(async () => (server = await startServer({ credentials, settings: { auth: { maxFailures: 100, banMs: 60_000, failureDelayMs: 10 } } })));
-  after(() => server.stop());
+  after(async () => {
+    await server.stop();
+    await rm(server.dataDir, { recursive: true, force: true });
+  });
 
   it('without a removal, the held check lets the login in (the control)', async () => {
     credentials.reset();
