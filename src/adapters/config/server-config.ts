@@ -125,6 +125,15 @@ const API_KEYS = [
 const LOGGING_KEYS = ['log_level'] as const;
 const MIN_JWT_SECRET = 32;
 
+/** `max_failed_login` and `ban_time`: the same keys and bounds in [server] (SSH logins) and [api] (password checks). */
+type LoginBan = Pick<ServerSection, 'max_failed_login' | 'ban_time'>;
+function loginBan(t: Table, section: string, defaults: LoginBan): LoginBan {
+  return {
+    max_failed_login: positiveInt(t, section, 'max_failed_login', defaults.max_failed_login, 1_000_000),
+    ban_time: positiveInt(t, section, 'ban_time', defaults.ban_time, 366 * 86_400),
+  };
+}
+
 /**
  * Reads rportd.conf (TOML). Without a path, every key takes its default. Relative paths in the
  * file are taken relative to the file's directory (to the working directory on defaults).
@@ -194,8 +203,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
       100_000,
     ),
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
-    max_failed_login: positiveInt(s, 'server', 'max_failed_login', SERVER_DEFAULTS.max_failed_login, 1_000_000),
-    ban_time: positiveInt(s, 'server', 'ban_time', SERVER_DEFAULTS.ban_time, 366 * 86_400),
+    ...loginBan(s, 'server', SERVER_DEFAULTS),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 
@@ -206,8 +214,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     token_lifetime: positiveInt(a, 'api', 'token_lifetime', API_DEFAULTS.token_lifetime, 366 * 86_400),
     cert_file: path(a, 'api', 'cert_file'),
     key_file: path(a, 'api', 'key_file'),
-    max_failed_login: positiveInt(a, 'api', 'max_failed_login', API_DEFAULTS.max_failed_login, 1_000_000),
-    ban_time: positiveInt(a, 'api', 'ban_time', API_DEFAULTS.ban_time, 366 * 86_400),
+    ...loginBan(a, 'api', API_DEFAULTS),
   };
   if (api.jwt_secret !== undefined && api.jwt_secret.length < MIN_JWT_SECRET) {
     fail(
