@@ -18,8 +18,6 @@ export function youngGenerationSize(): number {
 export interface YoungGenerationCap {
   /** Whether the size was reached and growth stopped. */
   readonly capped: boolean;
-  /** Stops watching (growth is not resumed once stopped). */
-  stop(): void;
 }
 
 /**
@@ -48,6 +46,5 @@ export function capYoungGeneration(bytes: number): YoungGenerationCap {
     get capped() {
       return capped;
     },
-    stop: () => observer.disconnect(),
   };
 }
