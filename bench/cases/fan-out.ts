@@ -194,9 +194,9 @@ const fanOut: BenchCase = {
     const sizes = ctx.quick ? [10, 50] : [100, 500, 1000];
     const file = join(ctx.tmp, 'fan-out.bin');
     await writeRandomFile(file, size);
-    const { ref, our } = await measure(ctx, file, sizes);
-    const work = our.length > 0 ? await fileWork(ctx, sizes[sizes.length - 1], size) : undefined;
     const big = sizes[sizes.length - 1];
+    const { ref, our } = await measure(ctx, file, sizes);
+    const work = our.length > 0 ? await fileWork(ctx, big, size) : undefined;
     for (const r of ref) {
       const o = our.find((s) => s.n === r.n);
       const last = r.n === big;
