@@ -1,19 +1,13 @@
 import { expect } from 'chai';
-import ssh2 from 'ssh2';
 import { freePort } from '../../src/composition/demo-processes.ts';
 import { startTestServer, type TestServer } from '../adapters/http/http-harness.ts';
+import { connectRaw } from '../adapters/ssh/harness.ts';
 
 const PASSWORD = 'agents-password-0123';
 
-function login(port: number, password: string): Promise<string> {
-  return new Promise((resolve) => {
-    const c = new ssh2.Client();
-    c.once('ready', () => (c.end(), resolve('ALLOWED')));
-    c.once('error', (e) => resolve(e.message));
-    c.once('close', () => resolve('closed by the server'));
-    c.connect({ host: '127.0.0.1', port, username: 'agents', password, hostVerifier: () => true, readyTimeout: 10_000 });
-  });
-}
+/** 'ALLOWED', or why the login failed. */
+const login = (port: number, password: string): Promise<string> =>
+  connectRaw(port, password).then((c) => (c.end(), 'ALLOWED'), (e: Error) => e.message);
 
 describe('rportd.conf [server] max_failed_login and ban_time reach the SSH listener', function () {
   this.timeout(60_000);

@@ -5,19 +5,9 @@ import { join } from 'node:path';
 import ssh2, { type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { CONTROL_SUBSYSTEM, MAX_READ } from '../../../src/adapters/ssh/protocol.ts';
-import { PASSWORD, startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
+import { connectRaw, PASSWORD, startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
 /** A raw ssh2 client: what a rogue with valid credentials could run. */
-function connectRaw(port: number, password = PASSWORD): Promise<ssh2.Client> {
-  return new Promise((resolve, reject) => {
-    const c = new ssh2.Client();
-    c.once('ready', () => resolve(c));
-    c.once('error', reject);
-    c.once('close', () => reject(new Error('connection closed by the server')));
-    c.connect({ host: '127.0.0.1', port, username: 'agents', password, hostVerifier: () => true, readyTimeout: 5000 });
-  });
-}
-
 async function helloAs(c: ssh2.Client, id: string): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
   const control = await new Promise<ClientChannel>((resolve, reject) => c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))));
   const lines: Record<string, unknown>[] = [];

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
-import ssh2 from 'ssh2';
+import type { Client } from 'ssh2';
 import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
-import { PASSWORD, startServer, type TestServer } from './harness.ts';
+import { connectRaw, startServer, type TestServer } from './harness.ts';
 
 /** A credential store whose password check waits until released, and then says yes: a slow scrypt that saw the credential still there. */
 class HeldCredentials implements ClientCredentials {
@@ -27,13 +27,12 @@ class HeldCredentials implements ClientCredentials {
   }
 }
 
-function login(port: number): Promise<{ result: string; client: ssh2.Client }> {
-  const client = new ssh2.Client();
-  return new Promise((resolve) => {
-    client.once('ready', () => resolve({ result: 'ALLOWED', client }));
-    client.once('error', (e) => resolve({ result: e.message, client }));
-    client.connect({ host: '127.0.0.1', port, username: 'agents', password: PASSWORD, hostVerifier: () => true, readyTimeout: 10_000 });
-  });
+/** A login that got in, closed again (so that no connection stays logged in with the credential): 'ALLOWED'. */
+async function ended(client: Client): Promise<string> {
+  const closed = new Promise<void>((r) => client.once('close', () => r()));
+  client.end();
+  await closed;
+  return 'ALLOWED';
 }
 
 describe('SSH listener: a credential removed while a login with it is being checked', function () {
@@ -48,24 +47,18 @@ describe('SSH listener: a credential removed while a login with it is being chec
 
   it('without a removal, the held check lets the login in (the control)', async () => {
     credentials.reset();
-    const attempt = login(server.port);
+    const attempt = connectRaw(server.port).then(ended, (e: Error) => e.message);
     await credentials.checking;
     credentials.letGo();
-    const { result, client } = await attempt;
-    const closed = new Promise<void>((r) => client.once('close', () => r()));
-    client.end();
-    await closed;
-    expect(result).to.equal('ALLOWED');
+    expect(await attempt).to.equal('ALLOWED');
   });
 
   it('removed during the check: the login is refused although the check said yes', async () => {
     credentials.reset();
-    const attempt = login(server.port);
+    const attempt = connectRaw(server.port).then(ended, (e: Error) => e.message);
     await credentials.checking;
     server.endSessionsOf('agents');
     credentials.letGo();
-    const { result, client } = await attempt;
-    client.end();
-    expect(result).to.not.equal('ALLOWED');
+    expect(await attempt).to.not.equal('ALLOWED');
   });
 });

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ssh2 from 'ssh2';
 import type { AcceptedUpload } from '../../../src/domain/accepted-upload.ts';
 import { ApplyOwnership } from '../../../src/domain/apply-ownership.ts';
 import { DispatchToClients } from '../../../src/domain/dispatch-to-clients.ts';
@@ -32,6 +33,17 @@ export interface TestServer extends StartedClientListener {
   /** Stages content and pushes it to the targets through the real DispatchToClients; resolves with the outcomes. */
   push(content: Buffer | { size: number; write: (path: string) => Promise<string> }, targets: string[], destination: string, timeoutMs?: number): Promise<PushOutcome[]>;
   stop(): Promise<void>;
+}
+
+/** A bare ssh2 client logged in as credential `agents` (no agent behind it); rejects with ssh2's error, or when the server closes first. */
+export function connectRaw(port: number, password = PASSWORD): Promise<ssh2.Client> {
+  return new Promise((resolve, reject) => {
+    const c = new ssh2.Client();
+    c.once('ready', () => resolve(c));
+    c.once('error', reject);
+    c.once('close', () => reject(new Error('connection closed by the server')));
+    c.connect({ host: '127.0.0.1', port, username: 'agents', password, hostVerifier: () => true, readyTimeout: 5000 });
+  });
 }
 
 export async function tempDir(prefix: string): Promise<string> {
