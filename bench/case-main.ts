@@ -12,6 +12,7 @@ if (!bench || !process.send) {
 }
 
 const tmp = process.env.BENCH_TMP!;
+const memTmp = process.env.BENCH_MEM_TMP || undefined;
 const children = new Children();
 const started = performance.now();
 const send = (m: Record<string, unknown>): Promise<void> => new Promise((resolve) => process.send!(m, () => resolve()));
@@ -21,10 +22,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => pr
 
 async function main(): Promise<void> {
   await mkdir(tmp, { recursive: true });
+  if (memTmp) await mkdir(memTmp, { recursive: true });
   let failed = false;
   try {
     await bench!.run({
       tmp,
+      memTmp,
       quick: process.env.BENCH_QUICK === '1',
       children,
       profileDir: process.env.BENCH_PROFILE_DIR || undefined,
@@ -39,6 +42,7 @@ async function main(): Promise<void> {
   } finally {
     await children.killAll();
     await rm(tmp, { recursive: true, force: true });
+    if (memTmp) await rm(memTmp, { recursive: true, force: true });
   }
   process.exit(failed ? 1 : 0);
 }

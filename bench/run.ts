@@ -1,6 +1,6 @@
 // `npm run bench [-- <name>...] [--quick] [--write] [--profile] [--list]`: see docs/benchmarks.md.
-import { fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,6 +34,7 @@ const selected = names.length ? CASES.filter((c) => names.includes(c.name)) : CA
 // Only a full run replaces the published figures, unless asked otherwise.
 const write = flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
 const root = mkdtempSync(join(tmpdir(), 'rport-bench-'));
+const memRoot = mountMemoryRoot();
 // Kept after the run (outside the temp root), for `node --cpu-prof` analysis.
 const profileDir = flags.has('--profile') ? join(tmpdir(), `rport-bench-profiles-${Date.now()}`) : '';
 const live = new Set<number>();
@@ -42,7 +43,39 @@ let current: ChildProcess | undefined;
 function cleanUp(): void {
   if (current?.pid) killGroup(current.pid, 'SIGKILL');
   for (const pid of live) killGroup(pid, 'SIGKILL');
+  if (memRoot) unmount(memRoot);
   rmSync(root, { recursive: true, force: true });
+}
+
+/**
+ * A second temp root on a tmpfs of its own, for figures that take the disk out of a run (fan-out).
+ * Mounted inside the temp root, so only as root; elsewhere those figures are left out. (/dev/shm would
+ * not do: rportd and the agents refuse destinations under /dev.)
+ */
+function mountMemoryRoot(): string {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return '';
+  const dir = join(root, 'in-memory');
+  try {
+    mkdirSync(dir);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2g,mode=0700', 'rport-bench', dir], { stdio: 'pipe' });
+    return dir;
+  } catch (e) {
+    console.error(`no tmpfs for the in-memory figures (${(e as Error).message.split('\n')[0]}); they are left out`);
+    return '';
+  }
+}
+
+function unmount(dir: string): void {
+  try {
+    execFileSync('umount', [dir], { stdio: 'pipe' });
+  } catch {
+    // Still busy (a child not yet gone): detach it now, the kernel frees it when the last user goes.
+    try {
+      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
+    } catch (e) {
+      console.error(`could not unmount ${dir}: ${(e as Error).message.split('\n')[0]}`);
+    }
+  }
 }
 process.on('exit', cleanUp);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -57,7 +90,7 @@ function runCase(name: string, timeoutMs: number): Promise<Figure[]> {
   const figures: Figure[] = [];
   const child = fork(fileURLToPath(new URL('./case-main.ts', import.meta.url)), [name], {
     execArgv: ['--import', import.meta.resolve('tsx')],
-    env: { ...process.env, BENCH_TMP: join(root, name), BENCH_QUICK: quick ? '1' : '0', BENCH_PROFILE_DIR: profileDir },
+    env: { ...process.env, BENCH_TMP: join(root, name), BENCH_MEM_TMP: memRoot ? join(memRoot, name) : '', BENCH_QUICK: quick ? '1' : '0', BENCH_PROFILE_DIR: profileDir },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });

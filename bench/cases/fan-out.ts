@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import { median, megabytes, seconds, speedRatio, type Figure } from '../lib/figures.ts';
-import { createGroup, forkFleet, productMissing, startRportd, uuidOf } from '../lib/product.ts';
+import { createGroup, forkFleet, productMissing, startRportd, uuidOf, type FleetPlace } from '../lib/product.ts';
 import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
-import { cpuSince, cpuTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
+import { cpuSince, cpuTimesOf, machineBusyMs, type CpuTimes } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
 import { SERVER_DEFAULTS } from '../../src/adapters/config/server-config.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
@@ -17,6 +17,8 @@ interface Step {
   idle?: number;
   peak?: number;
   failed?: number;
+  /** The machine's busy CPU during the push (median, like ms). */
+  machine?: number;
 }
 
 /** Glob patterns matching agent-0000 .. agent-<n-1> (n a multiple of 10): one per ten or per hundred. */
@@ -29,6 +31,16 @@ const SETTLE_MS = 1500;
 
 /** Runs of each push: the largest N (the target's) is run five times and its median kept, as both sides swing by up to 70% between runs. */
 const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number => (!ctx.quick && n === sizes[sizes.length - 1] ? 5 : 1);
+/** Runs of the push to the largest N with the agents' files in memory (a diagnosis, not a target). */
+const memoryReps = (ctx: BenchContext): number => (ctx.quick ? 1 : 3);
+
+/** The machine's busy CPU since `before` and how many cores that kept busy over `ms`, for the log. */
+function machineUsed(before: number | undefined, ms: number): { machine?: number; text: string } {
+  const now = machineBusyMs();
+  if (before === undefined || now === undefined) return { text: 'machine n/a' };
+  const machine = now - before;
+  return { machine, text: `machine ${seconds(machine)} (${(machine / ms).toFixed(2)} cores busy)` };
+}
 
 /** CPU seconds each process used since `before`, for the log: where the time of a push went. */
 function cpuUsed(before: (CpuTimes | undefined)[], pids: number[], names: string[]): string {
@@ -41,11 +53,20 @@ function cpuUsed(before: (CpuTimes | undefined)[], pids: number[], names: string
 }
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, SETTLE_MS));
 
+interface Pushed {
+  ms: number;
+  peak: number;
+  failed: number;
+  machine?: number;
+}
+
 interface Side {
+  /** Names the side in the log. */
+  label: string;
   /** Connects up to n (each N in turn, before any push) and returns the server's idle RSS. */
   connect(n: number): Promise<{ idle: number; failed: number }>;
   /** One push to the first n; its time, the server's peak RSS and how many did not succeed. */
-  push(n: number): Promise<{ ms: number; peak: number; failed: number }>;
+  push(n: number): Promise<Pushed>;
   close(): Promise<void>;
 }
 
@@ -57,6 +78,7 @@ async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
   await clients.ready;
   let connected = 0;
   return {
+    label: 'bare ssh2',
     async connect(n) {
       const c = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n - connected, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
       connected = n;
@@ -67,10 +89,12 @@ async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
     async push(n) {
       const watch = new PeakWatch([server.pid]);
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
+      const machine0 = machineBusyMs();
       const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: n });
+      const used = machineUsed(machine0, f.ms);
       const peak = watch.stop().get(server.pid) ?? 0;
-      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}`);
-      return { ms: f.ms, peak, failed: f.failed };
+      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}, ${used.text}`);
+      return { ms: f.ms, peak, failed: f.failed, machine: used.machine };
     },
     async close() {
       await clients.call('close').catch(() => undefined);
@@ -80,19 +104,31 @@ async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
   };
 }
 
+interface OurPlace {
+  label: string;
+  /** Process names: rportd's (also its data_dir) and the agents'. */
+  server: string;
+  fleet: string;
+  /** Where the agents keep their data_dirs (default: the benchmark's temp dir, on the disk). */
+  place?: FleetPlace;
+  /** Where the pushed file goes. */
+  destDir: string;
+}
+
 /** Ours: rportd and one process of real agents; each push is one upload to a client group of the first N. */
-async function ourSide(ctx: BenchContext, file: string): Promise<Side> {
-  const server = await startRportd(ctx, { name: 'rportd' });
-  const fleet = forkFleet(ctx, server, 'fan-out-agents');
+async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promise<Side> {
+  const server = await startRportd(ctx, { name: where.server });
+  const fleet = forkFleet(ctx, server, where.fleet, where.place);
   let connected = 0;
   const groups = new Set<number>();
   return {
+    label: where.label,
     async connect(n) {
       const s = await fleet.start(n - connected, 'agent', 120_000);
       connected = n;
       if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
       await settle();
-      ctx.log(`ours, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`);
+      ctx.log(`${where.label}, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`);
       return { idle: rssOf(server.pid), failed: 0 };
     },
     async push(n) {
@@ -100,19 +136,21 @@ async function ourSide(ctx: BenchContext, file: string): Promise<Side> {
       groups.add(n);
       const watch = new PeakWatch([server.pid]);
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(fleet.pid)];
+      const machine0 = machineBusyMs();
       const t0 = performance.now();
       const r = await upload(ctx.children, {
         url: server.uploadUrl,
         file,
         headers: server.authHeaders,
-        fields: [['group_id', `first-${n}`], ['dest', join(ctx.tmp, 'dest', `fan-out-${n}.bin`)], ['force', 'true']],
+        fields: [['group_id', `first-${n}`], ['dest', join(where.destDir, `fan-out-${n}.bin`)], ['force', 'true']],
       });
       if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
       const { firstAt, lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
+      const used = machineUsed(machine0, lastAt - t0);
       const peak = watch.stop().get(server.pid) ?? 0;
       const failed = outcomes.filter((o) => o.status !== 'success');
-      ctx.log(`ours, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}`);
-      return { ms: lastAt - t0, peak, failed: failed.length };
+      ctx.log(`${where.label}, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}, ${used.text}`);
+      return { ms: lastAt - t0, peak, failed: failed.length, machine: used.machine };
     },
     async close() {
       await fleet.stop();
@@ -127,10 +165,10 @@ async function ourSide(ctx: BenchContext, file: string): Promise<Side> {
  * afternoon when the two sides were measured a minute apart). Idle RSS is read per server process
  * while the other side's connections are idle too.
  */
-async function measure(ctx: BenchContext, file: string, sizes: number[]): Promise<{ ref: Step[]; our: Step[] }> {
+async function measure(ctx: BenchContext, file: string, sizes: number[], where: OurPlace, reps: (n: number) => number): Promise<{ ref: Step[]; our: Step[] }> {
   const missing = productMissing();
   if (missing) ctx.log(`ours skipped: ${missing}`);
-  const sides = [await bareSide(ctx, file), ...(missing ? [] : [await ourSide(ctx, file)])];
+  const sides = [await bareSide(ctx, file), ...(missing ? [] : [await ourSide(ctx, file, where)])];
   const steps: Step[][] = sides.map(() => []);
   try {
     for (const n of sizes) {
@@ -140,19 +178,22 @@ async function measure(ctx: BenchContext, file: string, sizes: number[]): Promis
       }
     }
     for (const [k, n] of sizes.entries()) {
-      const times: number[][] = sides.map(() => []);
-      for (let rep = 0; rep < repsFor(ctx, n, sizes); rep++) {
+      const runs: Pushed[][] = sides.map(() => []);
+      for (let rep = 0; rep < reps(n); rep++) {
         for (const [i, side] of sides.entries()) {
           const p = await side.push(n);
           const step = steps[i][k];
           step.peak = Math.max(step.peak ?? 0, p.peak);
           step.failed = (step.failed ?? 0) + p.failed;
-          times[i].push(p.ms);
+          runs[i].push(p);
           await settle();
         }
       }
-      for (const [i] of sides.entries()) steps[i][k].ms = median(times[i]);
-      if (times.length === 2) ctx.log(`${n}: run by run, ours against bare: ${times[1].map((t, r) => `${seconds(t)}/${seconds(times[0][r])}`).join(', ')}`);
+      for (const [i] of sides.entries()) {
+        steps[i][k].ms = median(runs[i].map((p) => p.ms));
+        steps[i][k].machine = median(runs[i].flatMap((p) => (p.machine === undefined ? [] : [p.machine])));
+      }
+      if (runs.length === 2) ctx.log(`${n}: run by run, ${sides[1].label} against bare: ${runs[1].map((p, r) => `${seconds(p.ms)}/${seconds(runs[0][r].ms)}`).join(', ')}`);
     }
   } finally {
     for (const side of sides.reverse()) await side.close();
@@ -195,7 +236,8 @@ const fanOut: BenchCase = {
     const file = join(ctx.tmp, 'fan-out.bin');
     await writeRandomFile(file, size);
     const big = sizes[sizes.length - 1];
-    const { ref, our } = await measure(ctx, file, sizes);
+    const onDisk: OurPlace = { label: 'ours', server: 'rportd', fleet: 'fan-out-agents', destDir: join(ctx.tmp, 'dest') };
+    const { ref, our } = await measure(ctx, file, sizes, onDisk, (n) => repsFor(ctx, n, sizes));
     const work = our.length > 0 ? await fileWork(ctx, big, size) : undefined;
     for (const r of ref) {
       const o = our.find((s) => s.n === r.n);
@@ -229,6 +271,16 @@ const fanOut: BenchCase = {
         },
       ];
       if ((o?.failed ?? 0) + (r.failed ?? 0) > 0) rows.push({ figure: `fan-out to ${r.n}: failed transfers`, ours: String(o?.failed ?? 'n/a'), reference: String(r.failed), target: '0', met: o?.failed === 0 });
+      if (last) {
+        rows.push({
+          figure: `fan-out to ${r.n}: the machine's CPU during the push (every process and the kernel)`,
+          ours: coresBusy(o?.machine, o?.ms),
+          reference: coresBusy(r.machine, r.ms),
+          ratio: o?.machine && r.machine ? o.machine / r.machine : undefined,
+          target: 'report',
+          note: 'busy time of every core from /proc/stat during each push (median), with the cores it kept busy on average; it counts the kernel\'s own threads too (write-back of the agents\' files to the disk), which no process\'s CPU shows. ratio = ours / reference (lower is better)',
+        });
+      }
       if (last && work) {
         rows.push({
           figure: `fan-out to ${r.n}: the agents' file work alone, without the network`,
@@ -240,7 +292,37 @@ const fanOut: BenchCase = {
       }
       for (const f of rows) ctx.add(f);
     }
+    if (!ctx.memTmp) ctx.log('no tmpfs (the bench mounts one only as root): the fan-out with the agents\' files in memory is left out');
+    const memory = ctx.memTmp && our.length > 0 ? await measure(ctx, file, [big], inMemory(ctx.memTmp), () => memoryReps(ctx)) : undefined;
+    const [mr, mo] = [memory?.ref[0], memory?.our[0]];
+    if (mr && mo) {
+      ctx.add({
+        figure: `fan-out 1 MiB to ${big}, the agents' files in memory (tmpfs): time to the last outcome`,
+        ours: seconds(mo.ms),
+        reference: seconds(mr.ms),
+        ratio: speedRatio(mo.ms, mr.ms),
+        target: 'report',
+        note: `a diagnosis, not the target: the same code and the same pushes, with the agents' data_dirs (their temp files) and the destination on a tmpfs the bench mounts, instead of the disk, ${memoryReps(ctx)} runs a side in pairs on fresh servers, medians; machine CPU ${coresBusy(mo.machine, mo.ms) ?? 'n/a'} against ${coresBusy(mr.machine, mr.ms) ?? 'n/a'}`,
+      });
+      if ((mo.failed ?? 0) > 0) ctx.add({ figure: `fan-out to ${big}, files in memory: failed transfers`, ours: String(mo.failed), target: '0', met: false });
+    }
   },
 };
+
+/** Ours with every file the agents write on a tmpfs: what the disk costs, shown by taking it out. */
+function inMemory(memTmp: string): OurPlace {
+  return {
+    label: 'ours, files in memory',
+    server: 'rportd-files-in-memory',
+    fleet: 'fan-out-agents-in-memory',
+    place: { dataRoot: join(memTmp, 'agents') },
+    destDir: join(memTmp, 'dest'),
+  };
+}
+
+/** "8.10 s (1.52 cores)": busy CPU over a wall time. */
+function coresBusy(machine: number | undefined, ms: number | undefined): string | undefined {
+  return machine === undefined || !ms ? undefined : `${seconds(machine)} (${(machine / ms).toFixed(2)} cores)`;
+}
 
 export default fanOut;

@@ -4,6 +4,8 @@ import type { Figure } from './figures.ts';
 export interface BenchContext {
   /** A fresh directory for this benchmark's files; the runner removes it. */
   tmp: string;
+  /** The same on a memory filesystem (a tmpfs the runner mounts, as root only; undefined elsewhere); the runner removes it. */
+  memTmp?: string;
   /** Smaller sizes, for a smoke test of the harness. */
   quick: boolean;
   children: Children;

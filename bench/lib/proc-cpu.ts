@@ -47,3 +47,19 @@ export function cpuSince(pid: number, before: CpuTimes | undefined): CpuTimes {
 export function cpuMsOfAll(pids: number[]): number {
   return pids.reduce((sum, pid) => sum + (cpuMsOf(pid) ?? NaN), 0);
 }
+
+/**
+ * CPU milliseconds the whole machine has spent busy since boot, over every core (/proc/stat: user,
+ * nice, system, irq, softirq, steal): every process and the kernel's own threads (write-back, the
+ * block layer), which no process's figure shows. Undefined where /proc is missing.
+ */
+export function machineBusyMs(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0].trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest time is already inside user)
+    const busy = f[0] + f[1] + f[2] + f[5] + f[6] + (f[7] ?? 0);
+    return (busy * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}

@@ -169,8 +169,13 @@ export interface FleetOptions {
   timeoutMs?: number;
 }
 
+/** Where a fleet's agents keep their data_dirs (default: the benchmark's temp dir). */
+export interface FleetPlace {
+  dataRoot?: string;
+}
+
 /** A process holding many real agents (bench/roles/agent-fleet.ts); start() adds more, all at once. */
-export function forkFleet(ctx: BenchContext, server: Rportd, name: string) {
+export function forkFleet(ctx: BenchContext, server: Rportd, name: string, place: FleetPlace = {}) {
   const nodeArgs = profileArgs(ctx, name);
   const role = ctx.children.fork(name, new URL('../roles/agent-fleet.ts', import.meta.url), [], { nodeArgs });
   role.on('progress', (m) => ctx.log(`${name}: ${String(m.connected)}/${String(m.count)} registered, ${String(m.retries)} retried attempts`));
@@ -185,7 +190,7 @@ export function forkFleet(ctx: BenchContext, server: Rportd, name: string) {
         credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
         count,
         prefix,
-        dataRoot: join(ctx.tmp, `${name}-agents`),
+        dataRoot: place.dataRoot ?? join(ctx.tmp, `${name}-agents`),
         timeoutMs,
       });
     },
