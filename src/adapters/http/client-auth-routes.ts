@@ -57,14 +57,14 @@ export function clientAuthRoutes(router: Router, d: HttpAppDeps): void {
     const body = validBody(ctx, validCredential);
     if (!(await editor().add(body.id, body.password)))
       throw new ApiError(409, 'conflict', 'Conflict', `id: client credential "${body.id}" exists already`);
-    d.logger.info({ credential: body.id, by: callerOf(ctx).username }, 'client credential added');
+    d.logger.info({ credential_id: body.id, by: callerOf(ctx).username }, 'client credential added');
     ctx.status = 201;
     ctx.body = { data: { id: body.id } };
   });
   router.delete('/api/v1/clients-auth/:id', auth, admin, async (ctx) => {
     if (!(await editor().remove(ctx.params.id)))
       throw notFound(`id: no client credential "${ctx.params.id}"`);
-    d.logger.info({ credential: ctx.params.id, by: callerOf(ctx).username }, 'client credential removed');
+    d.logger.info({ credential_id: ctx.params.id, by: callerOf(ctx).username }, 'client credential removed');
     ctx.status = 204;
   });
 }

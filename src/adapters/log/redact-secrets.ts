@@ -1,4 +1,6 @@
 const SECRET_KEY = /pass|token|secret|authori|cookie|credential/i;
+/** A key naming an identifier (`credential_id`) holds no secret, whatever its stem: an admin needs to see which one. */
+const ID_KEY = /_id$/i;
 const IN_TEXT: [RegExp, string][] = [
   [/\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+/gi, '$1 [redacted]'],
   [/([?&](?:access_token|token|password)=)[^&\s#]*/gi, '$1[redacted]'],
@@ -19,5 +21,5 @@ export function redactFields(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
   if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redactFields(v, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && !ID_KEY.test(k) ? REDACTED : redactFields(v, depth + 1)]));
 }

@@ -204,7 +204,7 @@ export class SshClientListener {
     this.removedAt.set(credentialId, this.removals);
     const connections = [...(this.byCredential.get(credentialId) ?? [])];
     for (const client of connections) client.end();
-    if (connections.length > 0) this.deps.logger.info({ credential: credentialId, connections: connections.length }, 'ended the connections of a removed client credential');
+    if (connections.length > 0) this.deps.logger.info({ credential_id: credentialId, connections: connections.length }, 'ended the connections of a removed client credential');
     return connections.length;
   }
 
@@ -303,7 +303,7 @@ export class SshClientListener {
       this.loggedIn(ctx.username, client);
       return ctx.accept();
     }
-    this.deps.logger.warn({ address: peer.address, credential: ctx.username }, 'client login failed');
+    this.deps.logger.warn({ address: peer.address, credential_id: ctx.username }, 'client login failed');
     const failures = countFailure();
     await this.guard.failed(peer.address);
     if (this.guard.isBanned(peer.address) || failures >= this.settings.maxAuthFailuresPerConnection) {

@@ -155,6 +155,6 @@ describe('HTTP API: removing a client credential ends the connections of agents 
     await eventually(async () => (web.failures.some((e) => /auth/i.test(e.message)) ? true : undefined), 'the agent\'s retry refused at the login', 400); // up to 10 s, as before
     expect(web.connection.connected).to.equal(false);
     expect(db.connection.connected).to.equal(true);
-    expect(t.logLines().filter((l) => l.includes('ended the connections of a removed client credential') && l.includes('"connections":1'))).to.have.length(1);
+    expect(t.logLines().filter((l) => l.includes('ended the connections of a removed client credential') && l.includes('"connections":1') && l.includes('"credential_id":"web-servers"'))).to.have.length(1);
   });
 });

@@ -39,6 +39,16 @@ describe('PinoLogger (secret redaction)', () => {
     expect(text).to.include('[redacted]').and.include('x=1');
   });
 
+  it('shows the id of a credential (credential_id) and still masks a credential itself', async () => {
+    const { logger, lines } = capture();
+    logger.info({ credential_id: 'agent-cred-7', credential: 'agent-cred-7:hunter4' }, 'client credential removed');
+    await new Promise((r) => setImmediate(r));
+    const line = JSON.parse(lines()[0]) as Record<string, unknown>;
+    expect(line.credential_id).to.equal('agent-cred-7');
+    expect(line.credential).to.equal('[redacted]');
+    expect(lines().join('\n')).to.not.include('hunter4');
+  });
+
   it('drops lines below the level', async () => {
     const out = new PassThrough();
     const chunks: string[] = [];
