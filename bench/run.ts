@@ -48,9 +48,9 @@ function cleanUp(): void {
 }
 
 /**
- * A second temp root on a tmpfs of its own, for figures that take the disk out of a run (fan-out).
- * Mounted inside the temp root, so only as root; elsewhere those figures are left out. (/dev/shm would
- * not do: rportd and the agents refuse destinations under /dev.)
+ * A second temp root on a tmpfs of its own, mounted inside the temp root, for figures that take the
+ * disk out of a run (fan-out). Mounting needs root; elsewhere those figures are left out. (/dev/shm
+ * would not do: rportd and the agents refuse destinations under /dev.) Unmounted by cleanUp.
  */
 function mountMemoryRoot(): string {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return '';
