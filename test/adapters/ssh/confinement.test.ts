@@ -7,7 +7,10 @@ import { stagedName, type PushRequest } from '../../../src/domain/push-request.t
 import { CONTROL_SUBSYSTEM, MAX_READ } from '../../../src/adapters/ssh/protocol.ts';
 import { connectRaw, PASSWORD, startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
-/** A raw ssh2 client: what a rogue with valid credentials could run. */
+/**
+ * On a raw ssh2 client (connectRaw: what a rogue with valid credentials could run), opens the control
+ * channel and says hello as `id`; resolves at the welcome, with the lines received so far.
+ */
 async function helloAs(c: ssh2.Client, id: string): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
   const control = await new Promise<ClientChannel>((resolve, reject) => c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))));
   const lines: Record<string, unknown>[] = [];
