@@ -34,12 +34,11 @@ const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number => (!ctx
 /** Runs of the push to the largest N with the agents' files in memory (a diagnosis, not a target). */
 const memoryReps = (ctx: BenchContext): number => (ctx.quick ? 1 : 3);
 
-/** The machine's busy CPU since `before` and how many cores that kept busy over `ms`, for the log. */
+/** The machine's busy CPU since `before`, and for the log how many cores that kept busy over `ms`. */
 function machineUsed(before: number | undefined, ms: number): { machine?: number; text: string } {
   const now = machineBusyMs();
-  if (before === undefined || now === undefined) return { text: 'machine n/a' };
-  const machine = now - before;
-  return { machine, text: `machine ${seconds(machine)} (${(machine / ms).toFixed(2)} cores busy)` };
+  const machine = before === undefined || now === undefined ? undefined : now - before;
+  return { machine, text: `machine ${coresBusy(machine, ms) ?? 'n/a'}` };
 }
 
 /** CPU seconds each process used since `before`, for the log: where the time of a push went. */
