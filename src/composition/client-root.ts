@@ -73,12 +73,12 @@ const receptionModule = new ContainerModule(({ bind }) => {
   );
 });
 
-/** One per process, shared by every agent built in it (the bench's fleets): it bounds the process's floating garbage. */
-const pacer = new ScavengePacer();
-
 /** The SSH link; the file source and the connection refer to each other through a late lookup. */
 const linkModule = new ContainerModule(({ bind }) => {
   let connection: SshConnection | undefined;
+  // One pacer per agent, counting its own transfer since the process's last scavenge: a process holding
+  // many agents (the bench's fleets) then scavenges about as often as each agent would on its own host.
+  const pacer = new ScavengePacer();
   bind(T.source).toResolvedValue(
     () =>
       new SftpFileSource(

@@ -1,3 +1,4 @@
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
@@ -12,27 +13,65 @@ export const SCAVENGE_EVERY = 2 * 1024 * 1024;
  */
 export const SERVER_SCAVENGE_EVERY = 8 * 1024 * 1024;
 
+/** How many young-generation collections this process has seen, whatever started them. */
+export interface ScavengeCount {
+  readonly count: number;
+}
+
 /**
- * Runs a young-generation GC (a scavenge, well under a millisecond here) every SCAVENGE_EVERY bytes
- * received. Why: ssh2 allocates about three short-lived buffers for every byte it receives (the socket
- * chunk, the decrypted packet, the assembled SFTP packet), each tied to a tiny JS object. V8 starts a
- * scavenge on JS heap pressure and collects dead external memory only at its external limit (64 MB),
- * so a long transfer floated 40-60 MB of dead buffers in an agent whose own memory is fixed. Measured on
- * a 1 GiB push: peak RSS 118-122 MB without the pacer, 97-98 MB with it (docs/benchmarks.md).
+ * Runs a young-generation GC (a scavenge, well under a millisecond for one agent) once SCAVENGE_EVERY
+ * bytes have gone through since the process's last scavenge, V8's own or a pacer's. Why: ssh2
+ * allocates about three short-lived buffers for every byte it receives (the socket chunk, the
+ * decrypted packet, the assembled SFTP packet), each tied to a tiny JS object. V8 starts a scavenge on
+ * JS heap pressure and collects dead external memory only at its external limit (64 MB), so a long
+ * transfer floated 40-60 MB of dead buffers in an agent whose own memory is fixed. Measured on a 1 GiB
+ * push: peak RSS 118-122 MB without the pacer, 97-98 MB with it (docs/benchmarks.md).
+ *
+ * Counting from the last scavenge of any cause, not from the pacer's own: any scavenge collects the
+ * same dead buffers, so one forced right after V8's own is wasted work (docs/benchmarks.md, 0d).
  */
 export class ScavengePacer {
   private sinceLast = 0;
-  private readonly gc: Gc | undefined = exposeGc();
+  private seen: number;
 
-  constructor(private readonly every = SCAVENGE_EVERY) {}
+  constructor(
+    private readonly every = SCAVENGE_EVERY,
+    private readonly gc: Gc | undefined = exposeGc(),
+    private readonly scavenges: ScavengeCount = processScavenges(),
+  ) {
+    this.seen = scavenges.count;
+  }
 
   /** Counts bytes that went through ssh2 (received by the agent, sent by rportd); scavenges every `every` bytes. */
   moved(bytes: number): void {
+    if (this.scavenges.count !== this.seen) {
+      this.seen = this.scavenges.count;
+      this.sinceLast = 0;
+    }
     this.sinceLast += bytes;
     if (this.sinceLast < this.every || !this.gc) return;
     this.sinceLast = 0;
     this.gc({ type: 'minor' });
   }
+}
+
+let observed: { count: number } | undefined;
+
+/**
+ * The process's scavenges, counted by one gc observer started on first use. V8 reports them after the
+ * fact (a moment later, on this thread), so a pacer may still force one that V8 had just run: the count
+ * saves most of the doubles, not all.
+ */
+export function processScavenges(): ScavengeCount {
+  if (observed) return observed;
+  const counter = { count: 0 };
+  observed = counter;
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) counter.count += 1;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  return counter;
 }
 
 /** V8's gc() without starting node with --expose-gc: the flag set at run time shows it in a new context. */
