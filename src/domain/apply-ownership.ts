@@ -17,8 +17,9 @@ export class ApplyOwnership {
   async execute(tempPath: string, mode: number, ownership: Ownership): Promise<void> {
     await this.files.chmod(tempPath, mode);
     const ids = await this.wanted(ownership);
+    if (!ids) return;
     const status = await this.files.status(tempPath);
-    if (!ids || !status || ownerMatches(status, ids)) return;
+    if (!status || ownerMatches(status, ids)) return;
     try {
       await this.files.chown(tempPath, ids);
       if (mode & SPECIAL_BITS) await this.files.chmod(tempPath, mode);

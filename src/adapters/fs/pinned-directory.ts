@@ -1,5 +1,5 @@
 import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
 import { describeError, fsError } from './fs-errors.ts';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -24,6 +24,28 @@ export class PinnedDirectory {
    */
   static async open(path: string, createMode?: number): Promise<PinnedDirectory> {
     if (!path.startsWith('/')) throw fsError('EINVAL', `${path} is not an absolute directory path`);
+    return (await PinnedDirectory.direct(path)) ?? (await PinnedDirectory.walk(path, createMode));
+  }
+
+  /**
+   * Linux, an existing directory: opened in one call, then kept only if the kernel names what it opened
+   * exactly `path`. A symlink anywhere on the way would make that name differ (a symlink's own target
+   * is named instead), so the check is the walk's, in 2 system calls instead of 2 per component; in a
+   * fan-out to 1000 agents the walk was the most of a push's thread-pool calls. Anything else
+   * (missing, not a directory, a link, another name, no /proc) is left to the walk and its errors.
+   */
+  private static async direct(path: string): Promise<PinnedDirectory | undefined> {
+    if (!VIA_PROC) return undefined;
+    const handle = await open(path, DIR_FLAGS).catch(() => undefined);
+    if (!handle) return undefined;
+    const named = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
+    if (named === normalizeDir(path)) return new PinnedDirectory(handle, named);
+    await handle.close().catch(() => undefined);
+    return undefined;
+  }
+
+  /** One component at a time from "/", creating missing ones with createMode. */
+  private static async walk(path: string, createMode?: number): Promise<PinnedDirectory> {
     let current = new PinnedDirectory(await open('/', DIR_FLAGS), '/');
     try {
       for (const name of path.split('/').filter((s) => s !== '')) {
@@ -98,4 +120,10 @@ export class PinnedDirectory {
     if (s?.isSymbolicLink()) return fsError('ELOOP', `${shown} is a symbolic link; rport never places a file through a link`);
     return fsError('ENOTDIR', `${shown} is not a directory`);
   }
+}
+
+/** "/a//b/" as the kernel names it: "/a/b" ("/" stays "/"). */
+function normalizeDir(path: string): string {
+  const parts = path.split('/').filter((p) => p !== '');
+  return `/${parts.join('/')}`;
 }

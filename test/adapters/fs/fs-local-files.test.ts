@@ -81,6 +81,17 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
     expect(await readdir(join(root, 'real'))).to.deep.equal([]);
   });
 
+  it('place onto a directory that appeared at dest fails naming it (EISDIR); the directory and what it holds are untouched', async () => {
+    await mkdir(join(root, 'dest/f.txt'), { recursive: true });
+    await writeFile(join(root, 'dest/f.txt/inside'), 'kept');
+    const t = await files.writeTemp('d_rport_filepush', bytes('x'));
+    const e = await failure(files.place(t.path, join(root, 'dest/f.txt'), 0o755));
+    expect(e.code).to.equal('EISDIR');
+    expect(e.message).to.equal(`${join(root, 'dest/f.txt')} is an existing directory`);
+    expect(await readdir(join(root, 'dest/f.txt'))).to.deep.equal(['inside']);
+    expect((await lstat(t.path)).isFile(), 'the temp file is left for the caller (ReceiveFile) to remove').to.equal(true);
+  });
+
   it('resolveParents resolves the deepest existing parent and keeps the missing rest', async () => {
     await mkdir(join(root, 'real'));
     await symlink(join(root, 'real'), join(root, 'link'));
