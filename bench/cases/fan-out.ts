@@ -4,7 +4,7 @@ import { median, megabytes, seconds, speedRatio, type Figure } from '../lib/figu
 import { createGroup, forkFleet, productMissing, startRportd, uuidOf, type FleetPlace } from '../lib/product.ts';
 import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
-import { cpuSince, cpuTimesOf, machineBusyMs, type CpuTimes } from '../lib/proc-cpu.ts';
+import { cpuSince, cpuTimesOf, machineBusyMs, mainThreadTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
 import { SERVER_DEFAULTS } from '../../src/adapters/config/server-config.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
@@ -19,6 +19,8 @@ interface Step {
   failed?: number;
   /** The machine's busy CPU during the push (median, like ms). */
   machine?: number;
+  /** CPU of the clients' process's main thread during the push (median). */
+  clientsMain?: number;
 }
 
 /** Glob patterns matching agent-0000 .. agent-<n-1> (n a multiple of 10): one per ten or per hundred. */
@@ -57,6 +59,14 @@ interface Pushed {
   peak: number;
   failed: number;
   machine?: number;
+  /** CPU milliseconds of the main thread of the process holding the clients (the agents or the bare clients). */
+  clientsMain?: number;
+}
+
+/** CPU milliseconds a process's main thread used since `before`, or undefined. */
+function mainThreadSince(pid: number, before: CpuTimes | undefined): number | undefined {
+  const now = mainThreadTimesOf(pid);
+  return now && before ? now.all - before.all : undefined;
 }
 
 interface Side {
@@ -88,12 +98,14 @@ async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
     async push(n) {
       const watch = new PeakWatch([server.pid]);
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
+      const main0 = mainThreadTimesOf(clients.pid);
       const machine0 = machineBusyMs();
       const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: n });
       const used = machineUsed(machine0, f.ms);
+      const clientsMain = mainThreadSince(clients.pid, main0);
       const peak = watch.stop().get(server.pid) ?? 0;
-      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])}, ${used.text}`);
-      return { ms: f.ms, peak, failed: f.failed, machine: used.machine };
+      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])} (main thread ${seconds(clientsMain)}), ${used.text}`);
+      return { ms: f.ms, peak, failed: f.failed, machine: used.machine, clientsMain };
     },
     async close() {
       await clients.call('close').catch(() => undefined);
@@ -135,6 +147,7 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
       groups.add(n);
       const watch = new PeakWatch([server.pid]);
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(fleet.pid)];
+      const main0 = mainThreadTimesOf(fleet.pid);
       const machine0 = machineBusyMs();
       const t0 = performance.now();
       const r = await upload(ctx.children, {
@@ -146,10 +159,11 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
       if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
       const { firstAt, lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
       const used = machineUsed(machine0, lastAt - t0);
+      const clientsMain = mainThreadSince(fleet.pid, main0);
       const peak = watch.stop().get(server.pid) ?? 0;
       const failed = outcomes.filter((o) => o.status !== 'success');
-      ctx.log(`${where.label}, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])}, ${used.text}`);
-      return { ms: lastAt - t0, peak, failed: failed.length, machine: used.machine };
+      ctx.log(`${where.label}, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])} (main thread ${seconds(clientsMain)}), ${used.text}`);
+      return { ms: lastAt - t0, peak, failed: failed.length, machine: used.machine, clientsMain };
     },
     async close() {
       await fleet.stop();
@@ -191,6 +205,7 @@ async function measure(ctx: BenchContext, file: string, sizes: number[], where: 
       for (const [i] of sides.entries()) {
         steps[i][k].ms = median(runs[i].map((p) => p.ms));
         steps[i][k].machine = median(runs[i].flatMap((p) => (p.machine === undefined ? [] : [p.machine])));
+        steps[i][k].clientsMain = median(runs[i].flatMap((p) => (p.clientsMain === undefined ? [] : [p.clientsMain])));
       }
       if (runs.length === 2) ctx.log(`${n}: run by run, ${sides[1].label} against bare: ${runs[1].map((p, r) => `${seconds(p.ms)}/${seconds(runs[0][r].ms)}`).join(', ')}`);
     }
@@ -278,6 +293,16 @@ const fanOut: BenchCase = {
           ratio: o?.machine && r.machine ? o.machine / r.machine : undefined,
           target: 'report',
           note: 'busy time of every core from /proc/stat during each push (median), with the cores it kept busy on average; it counts the kernel\'s own threads too (write-back of the agents\' files to the disk), which no process\'s CPU shows. ratio = ours / reference (lower is better)',
+        });
+      }
+      if (last) {
+        rows.push({
+          figure: `fan-out to ${r.n}: CPU of the main thread of the process holding the agents / the bare clients`,
+          ours: seconds(o?.clientsMain),
+          reference: seconds(r.clientsMain),
+          ratio: o?.clientsMain && r.clientsMain ? o.clientsMain / r.clientsMain : undefined,
+          target: 'report',
+          note: 'median over the pushes, from /proc/<pid>/task/<pid>/stat. That thread runs all the JavaScript of 1000 agents (ssh2, md5, the file work\'s calls), so it is the busiest thread in the run and the push can go no faster than it. ratio = ours / reference (lower is better)',
         });
       }
       if (last && work) {

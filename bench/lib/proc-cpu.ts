@@ -31,6 +31,18 @@ export function cpuTimesOfStat(stat: string, reaped = false): CpuTimes {
   return { all: ((user + system) * 1000) / TICKS_PER_SECOND, system: (system * 1000) / TICKS_PER_SECOND };
 }
 
+/**
+ * CPU milliseconds of a process's main thread alone (/proc/<pid>/task/<pid>/stat): in Node, the thread
+ * that runs all JavaScript, so a process that holds many agents can go no faster than it.
+ */
+export function mainThreadTimesOf(pid: number): CpuTimes | undefined {
+  try {
+    return cpuTimesOfStat(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 /** User + system CPU milliseconds of a process (see cpuTimesOf). */
 export const cpuMsOf = (pid: number | 'self', reaped = false): number | undefined => cpuTimesOf(pid, reaped)?.all;
 
