@@ -66,7 +66,8 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
     logger,
   });
   container.get<LateClientChannels>(T.channels).source = clientSide.channels;
-  if (clientSide.endSessionsOf) container.get<LateCredentialSessions>(T.sessions).source = { endSessionsOf: clientSide.endSessionsOf };
+  // Called through clientSide, so a ClientSide written as a class keeps its `this`.
+  if (clientSide.endSessionsOf) container.get<LateCredentialSessions>(T.sessions).source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };
 
   let port: number;
   try {

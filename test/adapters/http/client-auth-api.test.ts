@@ -76,6 +76,7 @@ describe('HTTP API: /api/v1/clients-auth (client credentials kept in the databas
   it('DELETE removes it (204): the SSH login check refuses it from then on; a second DELETE is 404 naming the id', async () => {
     expect((await call('DELETE', '/web-servers', admin)).status).to.equal(204);
     expect(await credentials.verify('web-servers', 'a-long-agent-password')).to.equal(false);
+    expect(t.clientSide.ended, 'the client side (a class) was asked to end its sessions').to.deep.equal(['web-servers']);
     const again = await call('DELETE', '/web-servers', admin);
     expect(again.status).to.equal(404);
     expect(((await again.json()) as ErrorDoc).errors[0].detail).to.match(

@@ -63,6 +63,21 @@ export const clientInfo = (id: string, extra: Partial<ClientInfo> = {}): Omit<Cl
   ...extra,
 });
 
+/** The in-memory client side, written as a class: rportd must call its methods on it (they use `this`). */
+export class FakeClientSide {
+  /** Credential ids whose sessions rportd asked to end, in order. */
+  readonly ended: string[] = [];
+
+  constructor(readonly channels: FakeAgents) {}
+
+  endSessionsOf(credentialId: string): number {
+    this.ended.push(credentialId);
+    return 0;
+  }
+
+  async close(): Promise<void> {}
+}
+
 export interface TestServer {
   server: RunningServer;
   url: string;
@@ -70,6 +85,8 @@ export interface TestServer {
   filepush: string;
   admin: { username: string; password: string };
   agents: FakeAgents;
+  /** The in-memory client side (unused with sshAgents). */
+  clientSide: FakeClientSide;
   presence: ClientPresence;
   /** Every log line written so far. */
   logLines: () => string[];
@@ -112,6 +129,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
   const chunks: string[] = [];
   out.on('data', (c: Buffer) => chunks.push(c.toString()));
   const agents = new FakeAgents();
+  const clientSide = new FakeClientSide(agents);
   let presence: ClientPresence | undefined;
   const server = await startServer(config, {
     logger: new PinoLogger({ level: 'debug', destination: out }),
@@ -119,7 +137,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       presence = d.presence;
       if (opts.sshAgents) return sshClientSide(d);
       agents.stagingDir = d.stagingDir;
-      return { channels: agents, close: async () => undefined };
+      return clientSide;
     },
   });
   if (!server.initialAdmin) throw new Error('expected a first start with a generated admin');
@@ -140,6 +158,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     filepush: join(dataDir, 'filepush'),
     admin: server.initialAdmin,
     agents,
+    clientSide,
     presence: presence!,
     logLines: () => chunks.join('').split('\n').filter(Boolean),
     login,
