@@ -5,17 +5,22 @@ import { join } from 'node:path';
 import { makeAgent, type Agent } from './agent-fixture.ts';
 
 // A second process flips `parent` between a real directory and a symlink into the stand-in protected dir.
+// The agent creates missing parents, so it may make a new `parent` while the real one is away: that
+// one is moved aside (outside the protected dir), or the flipper would be stuck with two full directories.
 const FLIPPER = `
 const fs = require('node:fs');
 const [parent, guarded] = process.argv.slice(1);
 const spare = parent + '.dir';
 fs.mkdirSync(spare, { recursive: true });
 process.stdout.write('ready\\n');
+let aside = 0;
 for (;;) {
   try { fs.renameSync(parent, spare); } catch {}
   try { fs.symlinkSync(guarded, parent); } catch {}
   try { fs.unlinkSync(parent); } catch {}
-  try { fs.renameSync(spare, parent); } catch {}
+  try { fs.renameSync(spare, parent); } catch {
+    try { fs.renameSync(parent, parent + '.aside' + aside++); fs.renameSync(spare, parent); } catch {}
+  }
 }
 `;
 
