@@ -30,8 +30,8 @@ export class PinnedDirectory {
   /**
    * Linux, an existing directory: opened in one call, then kept only if the kernel names what it opened
    * exactly `path`. A symlink anywhere on the way would make that name differ (a symlink's own target
-   * is named instead), so the check is the walk's, in 2 system calls instead of 2 per component; in a
-   * fan-out to 1000 agents the walk was the most of a push's thread-pool calls. Anything else
+   * is named instead), so the check is the walk's, in 2 system calls instead of 2 per component (for a
+   * directory 4 deep, 9 of the 23 thread-pool calls a push made). Anything else
    * (missing, not a directory, a link, another name, no /proc) is left to the walk and its errors.
    */
   private static async direct(path: string): Promise<PinnedDirectory | undefined> {
