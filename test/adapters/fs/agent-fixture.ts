@@ -15,6 +15,16 @@ import type { PrivilegedFiles } from '../../../src/ports/local-files.ts';
 
 export const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 
+/** The error p rejects with; fails the test when p resolves. */
+export const failure = async (p: Promise<unknown>): Promise<Error & { code?: string }> => {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+  throw new Error('expected a failure');
+};
+
 /** Serves each push's bytes from a Buffer, in small chunks like a network would. */
 export class BufferSource implements FileSource {
   readonly bodies = new Map<string, Buffer>();

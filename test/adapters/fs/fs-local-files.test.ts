@@ -4,20 +4,11 @@ import { lstat, mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, writeFile 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsLocalFiles } from '../../../src/adapters/fs/fs-local-files.ts';
-import { md5 } from './agent-fixture.ts';
+import { failure, md5 } from './agent-fixture.ts';
 
 async function* bytes(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p);
 }
-
-const failure = async (p: Promise<unknown>): Promise<Error & { code?: string }> => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-};
 
 describe('FsLocalFiles (specific to the real filesystem)', () => {
   let root: string;

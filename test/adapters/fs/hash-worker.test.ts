@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { FsLocalFiles } from '../../../src/adapters/fs/fs-local-files.ts';
 import { HASH_THREAD_FAILED, HashWorker, type WorkerHashJob } from '../../../src/adapters/fs/hash-worker.ts';
 import { HashingWriter, WRITE_BATCH, type BatchHasher } from '../../../src/adapters/fs/hashing-writer.ts';
+import { failure } from './agent-fixture.ts';
 
 const md5Of = (b: Uint8Array): string => createHash('md5').update(b).digest('hex');
 
@@ -23,15 +24,6 @@ async function* lent(
     await after?.(i);
   }
 }
-
-const failure = async (p: Promise<unknown>): Promise<Error & { code?: string }> => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-};
 
 describe('HashWorker (md5 on a thread of its own, fed the batch buffers without a copy)', () => {
   let root: string;

@@ -3,15 +3,7 @@ import { mkdir, mkdtemp, readdir, realpath, rm, stat, symlink, writeFile } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PinnedDirectory } from '../../../src/adapters/fs/pinned-directory.ts';
-
-const failure = async (p: Promise<unknown>): Promise<Error & { code?: string }> => {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-  throw new Error('expected a failure');
-};
+import { failure } from './agent-fixture.ts';
 
 describe('PinnedDirectory (a directory held open, reached without symlinks)', () => {
   let root: string;
