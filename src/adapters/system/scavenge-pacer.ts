@@ -16,6 +16,8 @@ export const SERVER_SCAVENGE_EVERY = 8 * 1024 * 1024;
 /** How many young-generation collections this process has seen, whatever started them. */
 export interface ScavengeCount {
   readonly count: number;
+  /** Counts a scavenge a pacer forced, at once (the observer skips forced ones: it hears of them late). */
+  forced(): void;
 }
 
 /**
@@ -52,23 +54,35 @@ export class ScavengePacer {
     if (this.sinceLast < this.every || !this.gc) return;
     this.sinceLast = 0;
     this.gc({ type: 'minor' });
+    this.scavenges.forced();
+    this.seen = this.scavenges.count;
   }
 }
 
-let observed: { count: number } | undefined;
+let observed: ScavengeCount | undefined;
 
 /**
- * The process's scavenges, counted by one gc observer started on first use. V8 reports them after the
- * fact (a moment later, on this thread), so a pacer may still force one that V8 had just run: the count
- * saves most of the doubles, not all.
+ * The process's scavenges: V8's own, counted by one gc observer started on first use, and the pacers'
+ * forced ones, counted when forced. V8 reports a scavenge only later, once this thread is free (40 ms
+ * after, measured, while busy): a pacer then drops the bytes it counted since that scavenge, so it may
+ * force the next one a little late, or force one just after V8's own. Its own are not reported late,
+ * or each pacer would count from later than its own scavenge every time.
  */
 export function processScavenges(): ScavengeCount {
   if (observed) return observed;
-  const counter = { count: 0 };
+  let count = 0;
+  const counter: ScavengeCount = {
+    get count() {
+      return count;
+    },
+    forced: () => void (count += 1),
+  };
   observed = counter;
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      if ((e as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) counter.count += 1;
+      const detail = (e as unknown as { detail?: { kind?: number; flags?: number } }).detail;
+      const forced = ((detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED) !== 0;
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR && !forced) count += 1;
     }
   }).observe({ entryTypes: ['gc'] });
   return counter;
