@@ -1,9 +1,9 @@
 // `npm run bench [-- <name>...] [--quick] [--write] [--profile] [--list]`: see docs/benchmarks.md.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './lib/build.ts';
 import { killGroup } from './lib/children.ts';
@@ -34,6 +34,8 @@ const selected = names.length ? CASES.filter((c) => names.includes(c.name)) : CA
 // Only a full run replaces the published figures, unless asked otherwise.
 const write = flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
 const root = mkdtempSync(join(tmpdir(), 'rport-bench-'));
+// Whose root this is: a later run removes the tmpfs of a run that was killed (SIGKILL skips cleanUp).
+writeFileSync(join(root, 'pid'), String(process.pid));
 const memRoot = mountMemoryRoot();
 // Kept after the run (outside the temp root), for `node --cpu-prof` analysis.
 const profileDir = flags.has('--profile') ? join(tmpdir(), `rport-bench-profiles-${Date.now()}`) : '';
@@ -54,6 +56,7 @@ function cleanUp(): void {
  */
 function mountMemoryRoot(): string {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return '';
+  unmountLeftovers();
   const dir = join(root, 'in-memory');
   try {
     mkdirSync(dir);
@@ -62,6 +65,44 @@ function mountMemoryRoot(): string {
   } catch (e) {
     console.error(`no tmpfs for the in-memory figures (${(e as Error).message.split('\n')[0]}); they are left out`);
     return '';
+  }
+}
+
+/** The tmpfs roots of earlier runs whose process is gone (killed with SIGKILL): unmounted, and their temp roots removed. */
+function unmountLeftovers(): void {
+  let mounts: string[];
+  try {
+    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n');
+  } catch {
+    return;
+  }
+  for (const line of mounts) {
+    const [source, dir, type] = line.split(' ');
+    if (source !== 'rport-bench' || type !== 'tmpfs' || !dir.startsWith(join(tmpdir(), 'rport-bench-'))) continue;
+    const owner = dirname(dir);
+    if (processAlive(pidFileOf(owner))) continue;
+    console.error(`removing the tmpfs a killed run left at ${dir}`);
+    unmount(dir);
+    rmSync(owner, { recursive: true, force: true });
+  }
+}
+
+function pidFileOf(root: string): string {
+  try {
+    return readFileSync(join(root, 'pid'), 'utf8').trim();
+  } catch {
+    return ''; // a run from before pid files, or one whose root is half gone
+  }
+}
+
+/** Whether the process of this pid text still exists (empty or not a number: taken as gone). */
+function processAlive(pid: string): boolean {
+  if (!/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
