@@ -63,10 +63,10 @@ let observed: ScavengeCount | undefined;
 
 /**
  * The process's scavenges: V8's own, counted by one gc observer started on first use, and the pacers'
- * forced ones, counted when forced. V8 reports a scavenge only later, once this thread is free (40 ms
- * after, measured, while busy): a pacer then drops the bytes it counted since that scavenge, so it may
- * force the next one a little late, or force one just after V8's own. Its own are not reported late,
- * or each pacer would count from later than its own scavenge every time.
+ * forced ones, counted when forced. The observer hears of a scavenge only once this thread is free
+ * (40 ms after a forced one, measured with the thread busy), and a pacer then drops the bytes it
+ * counted since, so after V8's own it may force the next one a little late. A pacer's own scavenges
+ * are counted at once instead: heard late, each pacer would count from later than its own every time.
  */
 export function processScavenges(): ScavengeCount {
   if (observed) return observed;
