@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { HASH_WORKER_SCRIPT } from './hash-worker-script.ts';
 import { fsError } from './fs-errors.ts';
 import type { BatchHasher } from './hashing-writer.ts';
+import { SpareBuffers } from '../system/spare-buffers.ts';
 
 /** The code of every failure of the hashing thread, so callers word it like any other file error. */
 export const HASH_THREAD_FAILED = 'ERR_HASH_THREAD';
@@ -29,6 +30,12 @@ export interface Thread {
 export class HashWorker {
   private thread: Thread | undefined;
   private nextJob = 1;
+  /**
+   * Batch buffers of finished jobs, for the next job: a fresh SharedArrayBuffer is a new mapping whose
+   * every page faults on first use, two per file (for a fan-out of small files, most of the agents'
+   * system time). Kept like the writer's own batches: 64 MiB at most, none after 10 s idle.
+   */
+  readonly spare = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) => Buffer.from(new SharedArrayBuffer(size)));
   /** Threads started so far (for tests and diagnostics). */
   started = 0;
 
@@ -112,6 +119,8 @@ export class HashWorker {
  */
 export class WorkerHashJob implements BatchHasher {
   private readonly buffers: SharedArrayBuffer[] = [];
+  /** The batches allocate() handed out, given back to the worker's spares once the digest is in. */
+  private readonly lent: Buffer[] = [];
   private local: Hash[] | undefined;
   private id: number | undefined;
   private thread: Thread | undefined;
@@ -123,11 +132,12 @@ export class WorkerHashJob implements BatchHasher {
     private readonly algorithms: string[],
   ) {}
 
-  /** A batch buffer the thread can read: backed by a SharedArrayBuffer. */
+  /** A batch buffer the thread can read: backed by a SharedArrayBuffer (a spare one when there is). */
   allocate(bytes: number): Buffer {
-    const shared = new SharedArrayBuffer(bytes);
-    this.buffers.push(shared);
-    return Buffer.from(shared);
+    const batch = this.owner.spare.take(bytes);
+    this.buffers.push(batch.buffer as SharedArrayBuffer);
+    this.lent.push(batch);
+    return batch;
   }
 
   update(batch: Buffer, last: boolean): Promise<void> {
@@ -152,19 +162,33 @@ export class WorkerHashJob implements BatchHasher {
     return this.call({ op: 'update', index, offset: batch.byteOffset, length: batch.byteLength }).then(() => undefined);
   }
 
-  /** Hex digests in the order of the algorithms; the job is over after this. */
+  /**
+   * Hex digests in the order of the algorithms; the job is over after this. Call it once the writer
+   * has finished: the batches then go back to the spares, since neither the writes nor the thread
+   * read them any more (the thread answers a digest after every update before it).
+   */
   async digest(): Promise<string[]> {
     if (this.failure) throw this.failure;
-    if (this.id === undefined) return (this.local ?? this.algorithms.map((a) => createHash(a))).map((h) => h.digest('hex'));
+    if (this.id === undefined) {
+      const digests = (this.local ?? this.algorithms.map((a) => createHash(a))).map((h) => h.digest('hex'));
+      this.giveBack();
+      return digests;
+    }
     const id = this.id;
     try {
       const digests = await this.call({ op: 'digest' });
       if (!digests) throw threadError('the hashing thread answered a digest without one');
+      this.giveBack();
       return digests;
     } finally {
       this.id = undefined;
       this.owner.end(this.thread!, id);
     }
+  }
+
+  /** The batches go to the spares (after a failure or a drop they are left to the collector: a write may still read them). */
+  private giveBack(): void {
+    for (const b of this.lent.splice(0)) this.owner.spare.give(b);
   }
 
   /** After a failure or when the digest is not wanted: the thread forgets the job. */

@@ -19,12 +19,14 @@ export class SpareBuffers {
   constructor(
     readonly maxBytes: number,
     private readonly idleMs = 10_000,
+    /** Makes a new buffer when none is spare (a SharedArrayBuffer's, for a hashing thread). */
+    private readonly allocate: (size: number) => Buffer = (size) => Buffer.allocUnsafeSlow(size),
   ) {}
 
   /** A buffer of exactly size bytes, with unspecified content. */
   take(size: number): Buffer {
     const b = this.spare.get(size)?.pop();
-    if (!b) return Buffer.allocUnsafeSlow(size);
+    if (!b) return this.allocate(size);
     this.kept -= size;
     return b;
   }

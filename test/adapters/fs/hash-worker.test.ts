@@ -136,6 +136,32 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
     expect(worker.running).to.equal(false);
   });
 
+  it('a finished job\'s batch buffers serve the next job (no fresh shared memory per file); a dropped job\'s are not reused', async () => {
+    const files = new FsLocalFiles({ dataDir: root, hashWorker: worker });
+    const taken: SharedArrayBuffer[] = [];
+    const take = worker.spare.take.bind(worker.spare);
+    worker.spare.take = (size: number) => {
+      const b = take(size);
+      taken.push(b.buffer as SharedArrayBuffer);
+      return b;
+    };
+    const [a, b] = [randomBytes(2 * WRITE_BATCH + 7), randomBytes(WRITE_BATCH + 99)];
+    const ta = await files.writeTemp('s1_rport_filepush', lent(a));
+    const tb = await files.writeTemp('s2_rport_filepush', lent(b));
+    expect([ta.md5, tb.md5]).to.deep.equal([md5Of(a), md5Of(b)]);
+    expect((await readFile(tb.path)).equals(b), 'the second file is its own bytes').to.equal(true);
+    expect(taken).to.have.length(4);
+    // Identity, not deep equality: every shared buffer of a size looks alike to deep-eql.
+    const [first, second] = [taken.slice(0, 2), taken.slice(2)];
+    expect(first[0] === first[1], 'the first job took two buffers').to.equal(false);
+    expect(second.every((x) => first.includes(x)), 'the second job got the first job\'s two buffers').to.equal(true);
+
+    const dropped = worker.job(['md5']);
+    const kept = dropped.allocate(WRITE_BATCH);
+    dropped.dispose();
+    expect(worker.spare.take(WRITE_BATCH), 'a dropped job\'s buffer stays out of the spares').to.not.equal(kept);
+  });
+
   it('a job fed a buffer it did not allocate is refused, not hashed from the wrong memory', async () => {
     const job = worker.job(['md5']);
     job.allocate(1024);
