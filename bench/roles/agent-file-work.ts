@@ -1,19 +1,16 @@
-// The agents' own work of a fan-out without the network: N agents' ReceiveFile (as client-root.ts
-// wires it, with the real FsLocalFiles) each given the file from memory, in READ-sized chunks, with
+// The agents' own work of a fan-out without the network: N agents' ReceiveFile (built by client-root.ts's
+// buildReception, with the real FsLocalFiles) each given the file from memory, in READ-sized chunks, with
 // at most `concurrency` at once (rportd's push_concurrency). What is left is md5, the temp file's
 // write and fsync, chmod, the checks and the rename with its directory fsync: what our agents do in
 // a fan-out and the bare reference does not.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { FsLocalFiles } from '../../src/adapters/fs/fs-local-files.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
-import { SystemClock } from '../../src/adapters/system/system-clock.ts';
-import { ApplyOwnership } from '../../src/domain/apply-ownership.ts';
-import { ProtectedPaths } from '../../src/domain/protected-paths.ts';
+import { buildReception } from '../../src/composition/client-root.ts';
 import { stagedName } from '../../src/domain/push-request.ts';
-import { ReceiveFile } from '../../src/domain/receive-file.ts';
+import type { ReceiveFile } from '../../src/domain/receive-file.ts';
+import { benchAgentConfig } from '../lib/agent-config.ts';
 import { serveRole } from '../lib/role.ts';
 
 let agents: ReceiveFile[] = [];
@@ -23,12 +20,10 @@ async function setup(a: Record<string, unknown>): Promise<null> {
   const { n, root } = a as { n: number; root: string };
   agents = [];
   for (let i = 0; i < n; i++) {
-    const dataDir = join(root, `agent-${String(i).padStart(4, '0')}`);
+    const id = `agent-${String(i).padStart(4, '0')}`;
+    const dataDir = join(root, id);
     await mkdir(dataDir, { recursive: true });
-    const files = new FsLocalFiles({ dataDir });
-    const privileged = new SudoPrivilegedFiles({ dataDir });
-    const settings = { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix' as const, backup: false };
-    agents.push(new ReceiveFile(files, { open: (r) => chunks(r.size) }, privileged, new ApplyOwnership(files, privileged), settings, new SystemClock()));
+    agents.push(await buildReception(benchAgentConfig(id, dataDir), { open: (r) => chunks(r.size) }));
   }
   return null;
 }

@@ -2,11 +2,10 @@
 // SshConnection + SftpFileSource + ReceiveFile + FsLocalFiles), each with its own data_dir.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ClientConfig } from '../../src/adapters/config/client-config.ts';
 import type { SshConnection } from '../../src/adapters/ssh/ssh-connection.ts';
 import { buildClient } from '../../src/composition/client-root.ts';
 import type { Logger } from '../../src/ports/clock.ts';
-import { DEFAULT_PROTECTED_POSIX } from '../../src/domain/protected-paths.ts';
+import { benchAgentConfig } from '../lib/agent-config.ts';
 import { emit, serveRole } from '../lib/role.ts';
 
 const agents: SshConnection[] = [];
@@ -39,18 +38,7 @@ async function start(a: Record<string, unknown>): Promise<{ ids: string[]; ms: n
     const id = `${o.prefix}-${String(agents.length + i).padStart(4, '0')}`;
     const dataDir = join(o.dataRoot, id);
     await mkdir(dataDir, { recursive: true });
-    const config: ClientConfig = {
-      server: o.server,
-      fingerprint: o.fingerprint,
-      credentialId,
-      password,
-      id,
-      name: id,
-      tags: ['bench'],
-      dataDir,
-      hashThread: false,
-      fileReception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX, backup: false },
-    };
+    const config = benchAgentConfig(id, dataDir, { server: o.server, fingerprint: o.fingerprint, credentialId, password });
     fresh.push(await buildClient(config, logger));
     ids.push(id);
   }

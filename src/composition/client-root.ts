@@ -5,6 +5,7 @@ import { flavorOf } from '../domain/destination.ts';
 import { ProtectedPaths } from '../domain/protected-paths.ts';
 import { ReceiveFile, type ReceptionSettings } from '../domain/receive-file.ts';
 import type { Clock, Logger } from '../ports/clock.ts';
+import type { FileSource } from '../ports/file-source.ts';
 import type { LocalFiles, PrivilegedFiles } from '../ports/local-files.ts';
 import { FsLocalFiles } from '../adapters/fs/fs-local-files.ts';
 import { SudoPrivilegedFiles } from '../adapters/sudo/sudo-privileged-files.ts';
@@ -119,6 +120,19 @@ const linkModule = new ContainerModule(({ bind }) => {
     [T.config, T.logger, T.receive, T.source],
   );
 });
+
+/**
+ * The agent's ReceiveFile as buildClient wires it (real files, sudo, [file-reception] settings), with
+ * the bytes from `source` instead of the SSH link: what the bench times as the agents' file work alone.
+ */
+export async function buildReception(config: ClientConfig, source: FileSource): Promise<ReceiveFile> {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.bind(T.config).toConstantValue(config);
+  container.bind(T.clock).toConstantValue(new SystemClock());
+  container.bind(T.source).toConstantValue(source);
+  await container.load(filesModule, receptionModule);
+  return container.get<ReceiveFile>(T.receive);
+}
 
 /** Builds the agent: returns its connection, not yet started. */
 export async function buildClient(config: ClientConfig, logger: Logger): Promise<SshConnection> {
