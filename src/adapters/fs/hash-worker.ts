@@ -118,8 +118,7 @@ export class HashWorker {
  * the shared thread, batch by batch, in order.
  */
 export class WorkerHashJob implements BatchHasher {
-  private readonly buffers: SharedArrayBuffer[] = [];
-  /** The batches allocate() handed out, given back to the worker's spares once the digest is in. */
+  /** The batches allocate() handed out, each on a SharedArrayBuffer of its own; given back to the worker's spares once the digest is in. */
   private readonly lent: Buffer[] = [];
   private local: Hash[] | undefined;
   private id: number | undefined;
@@ -135,7 +134,6 @@ export class WorkerHashJob implements BatchHasher {
   /** A batch buffer the thread can read: backed by a SharedArrayBuffer (a spare one when there is). */
   allocate(bytes: number): Buffer {
     const batch = this.owner.spare.take(bytes);
-    this.buffers.push(batch.buffer as SharedArrayBuffer);
     this.lent.push(batch);
     return batch;
   }
@@ -146,7 +144,7 @@ export class WorkerHashJob implements BatchHasher {
       if (last) this.local = this.algorithms.map((a) => createHash(a));
       else {
         try {
-          ({ id: this.id, thread: this.thread } = this.owner.begin(this, this.algorithms, this.buffers));
+          ({ id: this.id, thread: this.thread } = this.owner.begin(this, this.algorithms, this.lent.map((b) => b.buffer as SharedArrayBuffer)));
         } catch (e) {
           this.fail(threadError(`the hashing thread did not start: ${(e as Error).message}`));
           return Promise.reject(this.failure);
@@ -157,7 +155,7 @@ export class WorkerHashJob implements BatchHasher {
       for (const h of this.local) h.update(batch);
       return Promise.resolve();
     }
-    const index = this.buffers.indexOf(batch.buffer as SharedArrayBuffer);
+    const index = this.lent.findIndex((b) => b.buffer === batch.buffer);
     if (index < 0) return Promise.reject(new Error('WorkerHashJob.update: the batch is not one of the buffers this job allocated'));
     return this.call({ op: 'update', index, offset: batch.byteOffset, length: batch.byteLength }).then(() => undefined);
   }
