@@ -24,12 +24,13 @@ export class PinnedDirectory {
    */
   static async open(path: string, createMode?: number): Promise<PinnedDirectory> {
     if (!path.startsWith('/')) throw fsError('EINVAL', `${path} is not an absolute directory path`);
-    return (await PinnedDirectory.direct(path)) ?? (await PinnedDirectory.walk(path, createMode));
+    const names = path.split('/').filter((s) => s !== '');
+    return (await PinnedDirectory.direct(`/${names.join('/')}`)) ?? (await PinnedDirectory.walk(names, createMode));
   }
 
   /**
    * Linux, an existing directory: opened in one call, then kept only if the kernel names what it opened
-   * exactly `path`. A symlink anywhere on the way would make that name differ (a symlink's own target
+   * exactly `path` (written as the kernel names it: no doubled or trailing slash). A symlink anywhere on the way would make that name differ (a symlink's own target
    * is named instead), so the check is the walk's, in 2 system calls instead of 2 per component (for a
    * directory 4 deep, 9 of the 23 thread-pool calls a push made). Anything else
    * (missing, not a directory, a link, another name, no /proc) is left to the walk and its errors.
@@ -39,16 +40,16 @@ export class PinnedDirectory {
     const handle = await open(path, DIR_FLAGS).catch(() => undefined);
     if (!handle) return undefined;
     const named = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-    if (named === normalizeDir(path)) return new PinnedDirectory(handle, named);
+    if (named === path) return new PinnedDirectory(handle, path);
     await handle.close().catch(() => undefined);
     return undefined;
   }
 
   /** One component at a time from "/", creating missing ones with createMode. */
-  private static async walk(path: string, createMode?: number): Promise<PinnedDirectory> {
+  private static async walk(names: string[], createMode?: number): Promise<PinnedDirectory> {
     let current = new PinnedDirectory(await open('/', DIR_FLAGS), '/');
     try {
-      for (const name of path.split('/').filter((s) => s !== '')) {
+      for (const name of names) {
         const next = await current.child(name, createMode);
         await current.close();
         current = next;
@@ -120,10 +121,4 @@ export class PinnedDirectory {
     if (s?.isSymbolicLink()) return fsError('ELOOP', `${shown} is a symbolic link; rport never places a file through a link`);
     return fsError('ENOTDIR', `${shown} is not a directory`);
   }
-}
-
-/** "/a//b/" as the kernel names it: "/a/b" ("/" stays "/"). */
-function normalizeDir(path: string): string {
-  const parts = path.split('/').filter((p) => p !== '');
-  return `/${parts.join('/')}`;
 }
