@@ -63,6 +63,11 @@ interface Pushed {
   clientsMain?: number;
 }
 
+/** The median of a CPU figure over the pushes that have it. */
+function medianOf(pushes: Pushed[], key: 'machine' | 'clientsMain'): number | undefined {
+  return median(pushes.flatMap((p) => (p[key] === undefined ? [] : [p[key]])));
+}
+
 /** CPU milliseconds a process's main thread used since `before`, or undefined. */
 function mainThreadSince(pid: number, before: CpuTimes | undefined): number | undefined {
   const now = mainThreadTimesOf(pid);
@@ -204,8 +209,8 @@ async function measure(ctx: BenchContext, file: string, sizes: number[], where: 
       }
       for (const [i] of sides.entries()) {
         steps[i][k].ms = median(runs[i].map((p) => p.ms));
-        steps[i][k].machine = median(runs[i].flatMap((p) => (p.machine === undefined ? [] : [p.machine])));
-        steps[i][k].clientsMain = median(runs[i].flatMap((p) => (p.clientsMain === undefined ? [] : [p.clientsMain])));
+        steps[i][k].machine = medianOf(runs[i], 'machine');
+        steps[i][k].clientsMain = medianOf(runs[i], 'clientsMain');
       }
       if (runs.length === 2) ctx.log(`${n}: run by run, ${sides[1].label} against bare: ${runs[1].map((p, r) => `${seconds(p.ms)}/${seconds(runs[0][r].ms)}`).join(', ')}`);
     }
