@@ -1,12 +1,13 @@
 // `npm run bench [-- <name>...] [--quick] [--write] [--profile] [--list]`: see docs/benchmarks.md.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureBuilt } from './lib/build.ts';
 import { killGroup } from './lib/children.ts';
+import { mountMemoryRoot, unmount } from './lib/memory-root.ts';
 import { markdownTable, textTable, type Figure } from './lib/figures.ts';
 import { describeMachine, machineMarkdown } from './lib/machine.ts';
 import { CASES } from './cases/index.ts';
@@ -34,9 +35,7 @@ const selected = names.length ? CASES.filter((c) => names.includes(c.name)) : CA
 // Only a full run replaces the published figures, unless asked otherwise.
 const write = flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
 const root = mkdtempSync(join(tmpdir(), 'rport-bench-'));
-// Whose root this is: a later run removes the tmpfs of a run that was killed (SIGKILL skips cleanUp).
-writeFileSync(join(root, 'pid'), String(process.pid));
-const memRoot = mountMemoryRoot();
+const memRoot = mountMemoryRoot(root);
 // Kept after the run (outside the temp root), for `node --cpu-prof` analysis.
 const profileDir = flags.has('--profile') ? join(tmpdir(), `rport-bench-profiles-${Date.now()}`) : '';
 const live = new Set<number>();
@@ -49,75 +48,6 @@ function cleanUp(): void {
   rmSync(root, { recursive: true, force: true });
 }
 
-/**
- * A second temp root on a tmpfs of its own, mounted inside the temp root, for figures that take the
- * disk out of a run (fan-out). Mounting needs root; elsewhere those figures are left out. (/dev/shm
- * would not do: rportd and the agents refuse destinations under /dev.) Unmounted by cleanUp.
- */
-function mountMemoryRoot(): string {
-  if (process.platform !== 'linux' || process.getuid?.() !== 0) return '';
-  unmountLeftovers();
-  const dir = join(root, 'in-memory');
-  try {
-    mkdirSync(dir);
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2g,mode=0700', 'rport-bench', dir], { stdio: 'pipe' });
-    return dir;
-  } catch (e) {
-    console.error(`no tmpfs for the in-memory figures (${(e as Error).message.split('\n')[0]}); they are left out`);
-    return '';
-  }
-}
-
-/** The tmpfs roots of earlier runs whose process is gone (killed with SIGKILL): unmounted, and their temp roots removed. */
-function unmountLeftovers(): void {
-  let mounts: string[];
-  try {
-    mounts = readFileSync('/proc/self/mounts', 'utf8').split('\n');
-  } catch {
-    return;
-  }
-  for (const line of mounts) {
-    const [source, dir, type] = line.split(' ');
-    if (source !== 'rport-bench' || type !== 'tmpfs' || !dir.startsWith(join(tmpdir(), 'rport-bench-'))) continue;
-    const owner = dirname(dir);
-    if (processAlive(pidFileOf(owner))) continue;
-    console.error(`removing the tmpfs a killed run left at ${dir}`);
-    unmount(dir);
-    rmSync(owner, { recursive: true, force: true });
-  }
-}
-
-function pidFileOf(root: string): string {
-  try {
-    return readFileSync(join(root, 'pid'), 'utf8').trim();
-  } catch {
-    return ''; // a run from before pid files, or one whose root is half gone
-  }
-}
-
-/** Whether the process of this pid text still exists (empty or not a number: taken as gone). */
-function processAlive(pid: string): boolean {
-  if (!/^\d+$/.test(pid)) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function unmount(dir: string): void {
-  try {
-    execFileSync('umount', [dir], { stdio: 'pipe' });
-  } catch {
-    // Still busy (a child not yet gone): detach it now, the kernel frees it when the last user goes.
-    try {
-      execFileSync('umount', ['-l', dir], { stdio: 'pipe' });
-    } catch (e) {
-      console.error(`could not unmount ${dir}: ${(e as Error).message.split('\n')[0]}`);
-    }
-  }
-}
 process.on('exit', cleanUp);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
