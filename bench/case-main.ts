@@ -15,7 +15,8 @@ const tmp = process.env.BENCH_TMP!;
 const memTmp = process.env.BENCH_MEM_TMP || undefined;
 const children = new Children();
 const started = performance.now();
-const send = (m: Record<string, unknown>): Promise<void> => new Promise((resolve) => process.send!(m, () => resolve()));
+const send = (m: Record<string, unknown>): Promise<void> =>
+  new Promise((resolve) => process.send!(m, () => resolve()));
 
 process.on('exit', () => children.killAllNow());
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => process.exit(1));
@@ -31,7 +32,8 @@ async function main(): Promise<void> {
       quick: process.env.BENCH_QUICK === '1',
       children,
       profileDir: process.env.BENCH_PROFILE_DIR || undefined,
-      log: (message) => console.log(`[${name} ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`),
+      log: (message) =>
+        console.log(`[${name} ${((performance.now() - started) / 1000).toFixed(1).padStart(5)}s] ${message}`),
       add: (figure: Figure) => void send({ type: 'figure', figure }),
     });
   } catch (e) {

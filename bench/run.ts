@@ -20,12 +20,16 @@ const QUICK_TIMEOUT_MS = 90_000;
 const args = process.argv.slice(2);
 const flags = new Set(args.filter((a) => a.startsWith('--')));
 const names = args.filter((a) => !a.startsWith('--'));
-const unknownFlag = [...flags].find((f) => !['--quick', '--write', '--no-write', '--profile', '--list'].includes(f));
+const unknownFlag = [...flags].find(
+  (f) => !['--quick', '--write', '--no-write', '--profile', '--list'].includes(f),
+);
 const unknownName = names.find((n) => !CASES.some((c) => c.name === n));
 if (flags.has('--list') || unknownFlag || unknownName) {
   if (unknownFlag) console.error(`unknown flag ${unknownFlag}`);
   if (unknownName) console.error(`unknown benchmark "${unknownName}"`);
-  console.error('usage: npm run bench [-- <name>...] [--quick] [--write|--no-write] [--profile]\n\nbenchmarks:');
+  console.error(
+    'usage: npm run bench [-- <name>...] [--quick] [--write|--no-write] [--profile]\n\nbenchmarks:',
+  );
   for (const c of CASES) console.error(`  ${c.name.padEnd(10)} ${c.summary}`);
   process.exit(flags.has('--list') ? 0 : 2);
 }
@@ -33,7 +37,8 @@ if (flags.has('--list') || unknownFlag || unknownName) {
 const quick = flags.has('--quick');
 const selected = names.length ? CASES.filter((c) => names.includes(c.name)) : CASES;
 // Only a full run replaces the published figures, unless asked otherwise.
-const write = flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
+const write =
+  flags.has('--write') || (!flags.has('--no-write') && !quick && selected.length === CASES.length);
 const root = mkdtempSync(join(tmpdir(), 'rport-bench-'));
 const memRoot = mountMemoryRoot(root);
 // Kept after the run (outside the temp root), for `node --cpu-prof` analysis.
@@ -61,7 +66,13 @@ function runCase(name: string, timeoutMs: number): Promise<Figure[]> {
   const figures: Figure[] = [];
   const child = fork(fileURLToPath(new URL('./case-main.ts', import.meta.url)), [name], {
     execArgv: ['--import', import.meta.resolve('tsx')],
-    env: { ...process.env, BENCH_TMP: join(root, name), BENCH_MEM_TMP: memRoot ? join(memRoot, name) : '', BENCH_QUICK: quick ? '1' : '0', BENCH_PROFILE_DIR: profileDir },
+    env: {
+      ...process.env,
+      BENCH_TMP: join(root, name),
+      BENCH_MEM_TMP: memRoot ? join(memRoot, name) : '',
+      BENCH_QUICK: quick ? '1' : '0',
+      BENCH_PROFILE_DIR: profileDir,
+    },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     detached: true,
   });
@@ -113,7 +124,10 @@ async function writeDocs(figures: Figure[], started: Date, totalMs: number): Pro
   }
   const from = doc.indexOf(BEGIN);
   const to = doc.indexOf(END);
-  doc = from >= 0 && to > from ? doc.slice(0, from) + section + doc.slice(to + END.length) : `${doc.trimEnd()}\n\n${section}\n`;
+  doc =
+    from >= 0 && to > from
+      ? doc.slice(0, from) + section + doc.slice(to + END.length)
+      : `${doc.trimEnd()}\n\n${section}\n`;
   await writeFile(DOCS, doc);
   console.log(`\nwrote ${fileURLToPath(DOCS)}`);
 }
@@ -121,8 +135,11 @@ async function writeDocs(figures: Figure[], started: Date, totalMs: number): Pro
 async function main(): Promise<void> {
   const machine = describeMachine();
   console.log(`rport-ts benchmarks: ${selected.map((c) => c.name).join(', ')}${quick ? ' (quick)' : ''}`);
-  console.log(`machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}, ssh2 ${machine.ssh2} binding ${machine.ssh2Binding ? 'yes' : 'NO'}, ${machine.openssh}`);
-  if (!machine.ssh2Binding) console.warn("WARNING: ssh2's native crypto binding is missing: every SSH figure will be 4-5x slower");
+  console.log(
+    `machine: ${machine.cpus}, ${machine.memory}, node ${machine.node}, ssh2 ${machine.ssh2} binding ${machine.ssh2Binding ? 'yes' : 'NO'}, ${machine.openssh}`,
+  );
+  if (!machine.ssh2Binding)
+    console.warn("WARNING: ssh2's native crypto binding is missing: every SSH figure will be 4-5x slower");
   ensureBuilt((m) => console.log(m));
   const started = new Date();
   const all: Figure[] = [];

@@ -13,7 +13,24 @@ import { lstat, mkdir, open, rename, unlink } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 
 const CONFIG = '/etc/rport/filepush-helper.conf';
-const PROTECTED = ['/bin', '/sbin', '/boot', '/usr/bin', '/usr/sbin', '/dev', '/lib*', '/run', '/proc', '/sys', '/etc/sudoers*', '/etc/shadow*', '/etc/passwd*', '/etc/group*', '/etc/gshadow*', '/etc/rport'];
+const PROTECTED = [
+  '/bin',
+  '/sbin',
+  '/boot',
+  '/usr/bin',
+  '/usr/sbin',
+  '/dev',
+  '/lib*',
+  '/run',
+  '/proc',
+  '/sys',
+  '/etc/sudoers*',
+  '/etc/shadow*',
+  '/etc/passwd*',
+  '/etc/group*',
+  '/etc/gshadow*',
+  '/etc/rport',
+];
 const TEMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}_rport_filepush$/;
 const ACCOUNT = /^(?:[A-Za-z_][A-Za-z0-9_.-]{0,31}\$?|[0-9]{1,10})$/;
 const DIR = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -33,7 +50,8 @@ function readConfig() {
   } catch {
     refuse(`${CONFIG} is missing; install it as shown in docs/security.md`);
   }
-  if (!s.isFile() || s.uid !== 0 || (s.mode & 0o022) !== 0) refuse(`${CONFIG} must be a regular file owned by root and writable only by root`);
+  if (!s.isFile() || s.uid !== 0 || (s.mode & 0o022) !== 0)
+    refuse(`${CONFIG} must be a regular file owned by root and writable only by root`);
   const config = { dataDir: undefined, allow: [], protect: [...PROTECTED], setuid: false };
   for (const raw of readFileSync(CONFIG, 'utf8').split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
@@ -51,11 +69,22 @@ function readConfig() {
   return config;
 }
 
-const normal = (p) => typeof p === 'string' && p.startsWith('/') && !/[\0\n]/.test(p) && p.split('/').slice(1).every((s) => s !== '' && s !== '.' && s !== '..');
+const normal = (p) =>
+  typeof p === 'string' &&
+  p.startsWith('/') &&
+  !/[\0\n]/.test(p) &&
+  p
+    .split('/')
+    .slice(1)
+    .every((s) => s !== '' && s !== '.' && s !== '..');
 const entry = (dir, name) => `/proc/self/fd/${dir.fd}/${name}`;
 
 function globRegExp(pattern) {
-  const body = pattern.replace(/\/+$/, '').replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]');
+  const body = pattern
+    .replace(/\/+$/, '')
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '[^/]*')
+    .replace(/\?/g, '[^/]');
   return new RegExp(`^${body}$`);
 }
 
@@ -79,12 +108,17 @@ async function openDir(path, createFrom) {
       next = await open(entry(dir, name), DIR);
     } catch (e) {
       if (e.code === 'ENOENT' && createFrom !== undefined && walked.startsWith(`${createFrom}/`)) {
-        await mkdir(entry(dir, name), { mode: DIR_MODE }).catch((m) => (m.code === 'EEXIST' ? undefined : Promise.reject(m)));
-        next = await open(entry(dir, name), DIR).catch(() => refuse(`${walked} changed while it was being created`));
+        await mkdir(entry(dir, name), { mode: DIR_MODE }).catch((m) =>
+          m.code === 'EEXIST' ? undefined : Promise.reject(m),
+        );
+        next = await open(entry(dir, name), DIR).catch(() =>
+          refuse(`${walked} changed while it was being created`),
+        );
         await next.chmod(DIR_MODE);
       } else {
         await dir.close();
-        if (e.code === 'ENOTDIR' || e.code === 'ELOOP') refuse(`${walked} is a symbolic link or not a directory; nothing is placed through a link`);
+        if (e.code === 'ENOTDIR' || e.code === 'ELOOP')
+          refuse(`${walked} is a symbolic link or not a directory; nothing is placed through a link`);
         throw e;
       }
     }
@@ -102,13 +136,15 @@ async function openTemp(config, tempPath, invoker, mustOwn) {
   }
   const dir = await openDir(`${config.dataDir}/filepush`);
   const ds = await dir.stat();
-  if (ds.uid !== invoker || (ds.mode & 0o022) !== 0) refuse(`${config.dataDir}/filepush must belong to the calling user and be writable only by it`);
+  if (ds.uid !== invoker || (ds.mode & 0o022) !== 0)
+    refuse(`${config.dataDir}/filepush must belong to the calling user and be writable only by it`);
   const file = await open(entry(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK).catch((e) =>
     e.code === 'ELOOP' ? refuse(`${tempPath} is a symbolic link`) : Promise.reject(e),
   );
   const s = await file.stat();
   if (!s.isFile()) refuse(`${tempPath} is not a regular file`);
-  if (s.nlink !== 1) refuse(`${tempPath} has ${s.nlink} hard links; only a file written in place is accepted`);
+  if (s.nlink !== 1)
+    refuse(`${tempPath} has ${s.nlink} hard links; only a file written in place is accepted`);
   if (mustOwn && s.uid !== invoker) refuse(`${tempPath} does not belong to the calling user`);
   return { dir, file, name, stat: s };
 }
@@ -116,7 +152,9 @@ async function openTemp(config, tempPath, invoker, mustOwn) {
 function accountId(kind, name) {
   if (!ACCOUNT.test(name)) refuse(`${kind} "${name}" is not a plain account name`);
   try {
-    const out = execFileSync('getent', [kind === 'user' ? 'passwd' : 'group', '--', name], { encoding: 'utf8' });
+    const out = execFileSync('getent', [kind === 'user' ? 'passwd' : 'group', '--', name], {
+      encoding: 'utf8',
+    });
     return Number(out.split(':')[2]);
   } catch {
     if (/^[0-9]+$/.test(name)) return Number(name);
@@ -139,21 +177,27 @@ async function chown(config, invoker, spec, tempPath) {
 async function chmod(config, invoker, modeText, tempPath) {
   if (!/^0?[0-7]{3,4}$/.test(modeText ?? '')) refuse(`"${modeText}" is not an octal mode`);
   const mode = parseInt(modeText, 8);
-  if (mode & SPECIAL && !config.setuid) refuse(`setuid/setgid through sudo is off (setuid = no in ${CONFIG})`);
+  if (mode & SPECIAL && !config.setuid)
+    refuse(`setuid/setgid through sudo is off (setuid = no in ${CONFIG})`);
   const t = await openTemp(config, tempPath, invoker, false);
   // Only the special bits may change here: permissions were set by the agent before the chown.
-  if ((t.stat.mode & 0o777) !== (mode & 0o777)) refuse(`chmod through sudo may only restore setuid/setgid bits, not change ${tempPath} from ${(t.stat.mode & 0o777).toString(8)} to ${(mode & 0o777).toString(8)}`);
+  if ((t.stat.mode & 0o777) !== (mode & 0o777))
+    refuse(
+      `chmod through sudo may only restore setuid/setgid bits, not change ${tempPath} from ${(t.stat.mode & 0o777).toString(8)} to ${(mode & 0o777).toString(8)}`,
+    );
   await t.file.chmod(mode);
 }
 
 async function move(config, invoker, tempPath, dest) {
   if (!normal(dest)) refuse(`${dest} is not a normalised absolute path`);
   const root = config.allow.find((a) => dest.startsWith(`${a}/`));
-  if (!root) refuse(`${dest} is not beneath an allow root of ${CONFIG} (${config.allow.join(', ') || 'none set'})`);
+  if (!root)
+    refuse(`${dest} is not beneath an allow root of ${CONFIG} (${config.allow.join(', ') || 'none set'})`);
   const hit = protectedBy(dest, config.protect);
   if (hit) refuse(`${dest} is a protected path (matches "${hit}")`);
   const t = await openTemp(config, tempPath, invoker, false);
-  if (t.stat.mode & SPECIAL && !config.setuid) refuse(`${tempPath} has setuid/setgid bits and setuid = no in ${CONFIG}`);
+  if (t.stat.mode & SPECIAL && !config.setuid)
+    refuse(`${tempPath} has setuid/setgid bits and setuid = no in ${CONFIG}`);
   const name = dest.slice(dest.lastIndexOf('/') + 1);
   const dir = await openDir(dest.slice(0, dest.lastIndexOf('/')), root);
   const existing = await lstat(entry(dir, name)).catch(() => undefined);
@@ -163,10 +207,10 @@ async function move(config, invoker, tempPath, dest) {
   const out = await open(entry(dir, partial), NEW_FILE, 0o600);
   try {
     const buffer = Buffer.allocUnsafe(256 * 1024);
-    for (let pos = 0; ; ) {
+    for (let pos = 0; ;) {
       const { bytesRead } = await t.file.read(buffer, 0, buffer.length, pos);
       if (bytesRead === 0) break;
-      for (let off = 0; off < bytesRead; ) off += (await out.write(buffer, off, bytesRead - off)).bytesWritten;
+      for (let off = 0; off < bytesRead;) off += (await out.write(buffer, off, bytesRead - off)).bytesWritten;
       pos += bytesRead;
     }
     await out.chown(t.stat.uid, t.stat.gid);
@@ -186,7 +230,8 @@ async function move(config, invoker, tempPath, dest) {
 
 async function main(argv) {
   const [verb, dashes, a, b, ...extra] = argv;
-  if (dashes !== '--' || a === undefined || b === undefined || extra.length > 0) refuse('usage: chown -- USER:GROUP TEMP | chmod -- MODE TEMP | move -- TEMP DEST');
+  if (dashes !== '--' || a === undefined || b === undefined || extra.length > 0)
+    refuse('usage: chown -- USER:GROUP TEMP | chmod -- MODE TEMP | move -- TEMP DEST');
   const invoker = Number(process.env.SUDO_UID ?? process.getuid());
   const config = readConfig();
   if (verb === 'chown') return chown(config, invoker, a, b);
@@ -198,7 +243,9 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e) => {
-    process.stderr.write(`rport-filepush-helper: ${e instanceof Refusal ? 'refused' : 'failed'}: ${e.message}\n`);
+    process.stderr.write(
+      `rport-filepush-helper: ${e instanceof Refusal ? 'refused' : 'failed'}: ${e.message}\n`,
+    );
     process.exit(e instanceof Refusal ? 3 : 1);
   },
 );

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import { median, megabytes, seconds, speedRatio, type Figure } from '../lib/figures.ts';
-import { createGroup, forkFleet, productMissing, startRportd, uuidOf, type FleetPlace } from '../lib/product.ts';
+import {
+  createGroup,
+  forkFleet,
+  productMissing,
+  startRportd,
+  uuidOf,
+  type FleetPlace,
+} from '../lib/product.ts';
 import { MB, MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { cpuSince, cpuTimesOf, machineBusyMs, mainThreadTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
@@ -32,7 +39,8 @@ function firstPatterns(n: number): string[] {
 const SETTLE_MS = 1500;
 
 /** Runs of each push: the largest N (the target's) is run five times and its median kept, as both sides swing by up to 70% between runs. */
-const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number => (!ctx.quick && n === sizes[sizes.length - 1] ? 5 : 1);
+const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number =>
+  !ctx.quick && n === sizes[sizes.length - 1] ? 5 : 1;
 /** Runs of the push to the largest N with the agents' files in memory (a diagnosis, not a target). */
 const memoryReps = (ctx: BenchContext): number => (ctx.quick ? 1 : 3);
 
@@ -86,15 +94,25 @@ interface Side {
 
 /** Bare ssh2: one server process, one process of N clients doing the same SFTP reads at once. */
 async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
-  const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
-  const clients = ctx.children.fork('bare ssh2 clients', new URL('../roles/bare-ssh-clients.ts', import.meta.url));
+  const server = ctx.children.fork(
+    'bare ssh2 server',
+    new URL('../roles/bare-ssh-server.ts', import.meta.url),
+  );
+  const clients = ctx.children.fork(
+    'bare ssh2 clients',
+    new URL('../roles/bare-ssh-clients.ts', import.meta.url),
+  );
   const { port } = await server.ready;
   await clients.ready;
   let connected = 0;
   return {
     label: 'bare ssh2',
     async connect(n) {
-      const c = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n - connected, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
+      const c = await clients.call<{ ms: number; failed: number }>('connect', {
+        port,
+        count: n - connected,
+        inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes,
+      });
       connected = n;
       await settle();
       ctx.log(`bare ssh2, ${n} clients connected: server idle ${megabytes(rssOf(server.pid))}`);
@@ -105,11 +123,18 @@ async function bareSide(ctx: BenchContext, file: string): Promise<Side> {
       const cpu0 = [cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
       const main0 = mainThreadTimesOf(clients.pid);
       const machine0 = machineBusyMs();
-      const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: n });
+      const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', {
+        path: file,
+        readSize: MAX_READ,
+        readsInFlight: READS_IN_FLIGHT,
+        count: n,
+      });
       const used = machineUsed(machine0, f.ms);
       const clientsMain = mainThreadSince(clients.pid, main0);
       const peak = watch.stop().get(server.pid) ?? 0;
-      ctx.log(`bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])} (main thread ${seconds(clientsMain)}), ${used.text}`);
+      ctx.log(
+        `bare ssh2, ${n} clients: last read after ${seconds(f.ms)}, server peak ${megabytes(peak)}, ${f.failed} failed; CPU: ${cpuUsed(cpu0, [server.pid, clients.pid], ['server', 'clients'])} (main thread ${seconds(clientsMain)}), ${used.text}`,
+      );
       return { ms: f.ms, peak, failed: f.failed, machine: used.machine, clientsMain };
     },
     async close() {
@@ -144,7 +169,9 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
       connected = n;
       if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
       await settle();
-      ctx.log(`${where.label}, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`);
+      ctx.log(
+        `${where.label}, ${n} agents registered in ${seconds(s.ms)} (${s.retries} retried attempts): server idle ${megabytes(rssOf(server.pid))}`,
+      );
       return { idle: rssOf(server.pid), failed: 0 };
     },
     async push(n) {
@@ -159,15 +186,22 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
         url: server.uploadUrl,
         file,
         headers: server.authHeaders,
-        fields: [['group_id', `first-${n}`], ['dest', join(where.destDir, `fan-out-${n}.bin`)], ['force', 'true']],
+        fields: [
+          ['group_id', `first-${n}`],
+          ['dest', join(where.destDir, `fan-out-${n}.bin`)],
+          ['force', 'true'],
+        ],
       });
-      if (r.status !== 200 && r.status !== 201) throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+      if (r.status !== 200 && r.status !== 201)
+        throw new Error(`upload to ${n}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
       const { firstAt, lastAt, outcomes } = await server.outcomes(uuidOf(r.body), n, 300_000);
       const used = machineUsed(machine0, lastAt - t0);
       const clientsMain = mainThreadSince(fleet.pid, main0);
       const peak = watch.stop().get(server.pid) ?? 0;
       const failed = outcomes.filter((o) => o.status !== 'success');
-      ctx.log(`${where.label}, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])} (main thread ${seconds(clientsMain)}), ${used.text}`);
+      ctx.log(
+        `${where.label}, ${n} agents: upload answered after ${seconds(r.ms)}, first outcome after ${seconds(firstAt - t0)}, last after ${seconds(lastAt - t0)}, server peak ${megabytes(peak)}, ${failed.length} not success${failed[0] ? ` (${failed[0].message})` : ''}; CPU: ${cpuUsed(cpu0, [server.pid, fleet.pid], ['rportd', 'agents'])} (main thread ${seconds(clientsMain)}), ${used.text}`,
+      );
       return { ms: lastAt - t0, peak, failed: failed.length, machine: used.machine, clientsMain };
     },
     async close() {
@@ -183,7 +217,13 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
  * afternoon when the two sides were measured a minute apart). Idle RSS is read per server process
  * while the other side's connections are idle too.
  */
-async function measure(ctx: BenchContext, file: string, sizes: number[], where: OurPlace, reps: (n: number) => number): Promise<{ ref: Step[]; our: Step[] }> {
+async function measure(
+  ctx: BenchContext,
+  file: string,
+  sizes: number[],
+  where: OurPlace,
+  reps: (n: number) => number,
+): Promise<{ ref: Step[]; our: Step[] }> {
   const missing = productMissing();
   if (missing) ctx.log(`ours skipped: ${missing}`);
   const sides = [await bareSide(ctx, file), ...(missing ? [] : [await ourSide(ctx, file, where)])];
@@ -212,7 +252,10 @@ async function measure(ctx: BenchContext, file: string, sizes: number[], where: 
         steps[i][k].machine = medianOf(runs[i], 'machine');
         steps[i][k].clientsMain = medianOf(runs[i], 'clientsMain');
       }
-      if (runs.length === 2) ctx.log(`${n}: run by run, ${sides[1].label} against bare: ${runs[1].map((p, r) => `${seconds(p.ms)}/${seconds(runs[0][r].ms)}`).join(', ')}`);
+      if (runs.length === 2)
+        ctx.log(
+          `${n}: run by run, ${sides[1].label} against bare: ${runs[1].map((p, r) => `${seconds(p.ms)}/${seconds(runs[0][r].ms)}`).join(', ')}`,
+        );
     }
   } finally {
     for (const side of sides.reverse()) await side.close();
@@ -221,8 +264,15 @@ async function measure(ctx: BenchContext, file: string, sizes: number[], where: 
 }
 
 /** The agents' file work of a push to n, alone (bench/roles/agent-file-work.ts): median of three runs, with its CPU. */
-async function fileWork(ctx: BenchContext, n: number, size: number): Promise<{ ms?: number; cpu?: number; failed: number }> {
-  const role = ctx.children.fork('agents\' file work', new URL('../roles/agent-file-work.ts', import.meta.url));
+async function fileWork(
+  ctx: BenchContext,
+  n: number,
+  size: number,
+): Promise<{ ms?: number; cpu?: number; failed: number }> {
+  const role = ctx.children.fork(
+    "agents' file work",
+    new URL('../roles/agent-file-work.ts', import.meta.url),
+  );
   try {
     await role.ready;
     await role.call('setup', { n, root: join(ctx.tmp, 'file-work') });
@@ -231,12 +281,18 @@ async function fileWork(ctx: BenchContext, n: number, size: number): Promise<{ m
     let failed = 0;
     for (let rep = 0; rep < (ctx.quick ? 1 : 3); rep++) {
       const cpu0 = cpuTimesOf(role.pid);
-      const r = await role.call<{ ms: number; failed: number; lastError?: string }>('run', { size, concurrency: SERVER_DEFAULTS.push_concurrency, dest: join(ctx.tmp, 'dest', `file-work-${n}.bin`) });
+      const r = await role.call<{ ms: number; failed: number; lastError?: string }>('run', {
+        size,
+        concurrency: SERVER_DEFAULTS.push_concurrency,
+        dest: join(ctx.tmp, 'dest', `file-work-${n}.bin`),
+      });
       const used = cpuSince(role.pid, cpu0);
       times.push(r.ms);
       cpus.push(used.all);
       failed += r.failed;
-      ctx.log(`agents' file work alone, ${n} files: ${seconds(r.ms)}, CPU ${seconds(used.all)} (system ${seconds(used.system)})${r.failed ? `, ${r.failed} failed: ${r.lastError ?? ''}` : ''}`);
+      ctx.log(
+        `agents' file work alone, ${n} files: ${seconds(r.ms)}, CPU ${seconds(used.all)} (system ${seconds(used.system)})${r.failed ? `, ${r.failed} failed: ${r.lastError ?? ''}` : ''}`,
+      );
       await settle();
     }
     return { ms: median(times), cpu: median(cpus), failed };
@@ -255,7 +311,12 @@ const fanOut: BenchCase = {
     const file = join(ctx.tmp, 'fan-out.bin');
     await writeRandomFile(file, size);
     const big = sizes[sizes.length - 1];
-    const onDisk: OurPlace = { label: 'ours', server: 'rportd', fleet: 'fan-out-agents', destDir: join(ctx.tmp, 'dest') };
+    const onDisk: OurPlace = {
+      label: 'ours',
+      server: 'rportd',
+      fleet: 'fan-out-agents',
+      destDir: join(ctx.tmp, 'dest'),
+    };
     const { ref, our } = await measure(ctx, file, sizes, onDisk, (n) => repsFor(ctx, n, sizes));
     const work = our.length > 0 ? await fileWork(ctx, big, size) : undefined;
     for (const r of ref) {
@@ -269,7 +330,10 @@ const fanOut: BenchCase = {
           ratio: speedRatio(o?.ms, r.ms),
           target: last ? '>= 0.83x (within 1.2x)' : 'report',
           met: last && o?.ms && r.ms ? o.ms <= 1.2 * r.ms : undefined,
-          note: r.n === sizes[0] ? 'ours: upload (to a client group of the N) start to the last outcome on the results WebSocket (agents md5, write, fsync, rename); reference: bare ssh2 clients reading the file into md5 with the same READ size and reads in flight, all at once. The largest N runs five times on each side, each of our runs right after a bare one with both sides connected: its time is the median, its peak RSS the highest of the five' : undefined,
+          note:
+            r.n === sizes[0]
+              ? 'ours: upload (to a client group of the N) start to the last outcome on the results WebSocket (agents md5, write, fsync, rename); reference: bare ssh2 clients reading the file into md5 with the same READ size and reads in flight, all at once. The largest N runs five times on each side, each of our runs right after a bare one with both sides connected: its time is the median, its peak RSS the highest of the five'
+              : undefined,
         },
         {
           figure: `fan-out to ${r.n}: server peak RSS during the push`,
@@ -289,7 +353,14 @@ const fanOut: BenchCase = {
           met: last && o?.idle ? o.idle <= 150 * MB : undefined,
         },
       ];
-      if ((o?.failed ?? 0) + (r.failed ?? 0) > 0) rows.push({ figure: `fan-out to ${r.n}: failed transfers`, ours: String(o?.failed ?? 'n/a'), reference: String(r.failed), target: '0', met: o?.failed === 0 });
+      if ((o?.failed ?? 0) + (r.failed ?? 0) > 0)
+        rows.push({
+          figure: `fan-out to ${r.n}: failed transfers`,
+          ours: String(o?.failed ?? 'n/a'),
+          reference: String(r.failed),
+          target: '0',
+          met: o?.failed === 0,
+        });
       if (last) {
         rows.push({
           figure: `fan-out to ${r.n}: the machine's CPU during the push (every process and the kernel)`,
@@ -297,7 +368,7 @@ const fanOut: BenchCase = {
           reference: coresBusy(r.machine, r.ms),
           ratio: o?.machine && r.machine ? o.machine / r.machine : undefined,
           target: 'report',
-          note: 'busy time of every core from /proc/stat during each push (median), with the cores it kept busy on average; it counts the kernel\'s own threads too (write-back of the agents\' files to the disk), which no process\'s CPU shows. ratio = ours / reference (lower is better)',
+          note: "busy time of every core from /proc/stat during each push (median), with the cores it kept busy on average; it counts the kernel's own threads too (write-back of the agents' files to the disk), which no process's CPU shows. ratio = ours / reference (lower is better)",
         });
       }
       if (last) {
@@ -307,7 +378,7 @@ const fanOut: BenchCase = {
           reference: seconds(r.clientsMain),
           ratio: o?.clientsMain && r.clientsMain ? o.clientsMain / r.clientsMain : undefined,
           target: 'report',
-          note: 'median over the pushes, from /proc/<pid>/task/<pid>/stat. That thread runs all the JavaScript of 1000 agents (ssh2, md5, the file work\'s calls), so it is the busiest thread in the run and the push can go no faster than it. ratio = ours / reference (lower is better)',
+          note: "median over the pushes, from /proc/<pid>/task/<pid>/stat. That thread runs all the JavaScript of 1000 agents (ssh2, md5, the file work's calls), so it is the busiest thread in the run and the push can go no faster than it. ratio = ours / reference (lower is better)",
         });
       }
       if (last && work) {
@@ -317,12 +388,24 @@ const fanOut: BenchCase = {
           target: 'report',
           note: `the same ${r.n} agents' ReceiveFile with the real FsLocalFiles, given the file from memory, ${SERVER_DEFAULTS.push_concurrency} at once (md5, write, fsync, chmod, checks, rename, directory fsync), median of three; CPU ${seconds(work.cpu)}. The bare reference does none of this; it is measured here because it shares the same two cores with the transfer in our fan-out`,
         });
-        if (work.failed > 0) rows.push({ figure: `fan-out to ${r.n}: file work alone, failed`, ours: String(work.failed), target: '0', met: false });
+        if (work.failed > 0)
+          rows.push({
+            figure: `fan-out to ${r.n}: file work alone, failed`,
+            ours: String(work.failed),
+            target: '0',
+            met: false,
+          });
       }
       for (const f of rows) ctx.add(f);
     }
-    if (!ctx.memTmp) ctx.log('no tmpfs (the bench mounts one only as root): the fan-out with the agents\' files in memory is left out');
-    const memory = ctx.memTmp && our.length > 0 ? await measure(ctx, file, [big], inMemory(ctx.memTmp), () => memoryReps(ctx)) : undefined;
+    if (!ctx.memTmp)
+      ctx.log(
+        "no tmpfs (the bench mounts one only as root): the fan-out with the agents' files in memory is left out",
+      );
+    const memory =
+      ctx.memTmp && our.length > 0
+        ? await measure(ctx, file, [big], inMemory(ctx.memTmp), () => memoryReps(ctx))
+        : undefined;
     const [mr, mo] = [memory?.ref[0], memory?.our[0]];
     if (mr && mo) {
       ctx.add({
@@ -333,7 +416,13 @@ const fanOut: BenchCase = {
         target: 'report',
         note: `a diagnosis, not the target: the same code and the same pushes, with the agents' data_dirs (their temp files) and the destination on a tmpfs the bench mounts, instead of the disk, ${memoryReps(ctx)} runs a side in pairs on fresh servers, medians; machine CPU ${coresBusy(mo.machine, mo.ms) ?? 'n/a'} against ${coresBusy(mr.machine, mr.ms) ?? 'n/a'}`,
       });
-      if ((mo.failed ?? 0) > 0) ctx.add({ figure: `fan-out to ${big}, files in memory: failed transfers`, ours: String(mo.failed), target: '0', met: false });
+      if ((mo.failed ?? 0) > 0)
+        ctx.add({
+          figure: `fan-out to ${big}, files in memory: failed transfers`,
+          ours: String(mo.failed),
+          target: '0',
+          met: false,
+        });
     }
   },
 };
@@ -351,7 +440,9 @@ function inMemory(memTmp: string): OurPlace {
 
 /** "8.10 s (1.52 cores)": busy CPU over a wall time. */
 function coresBusy(machine: number | undefined, ms: number | undefined): string | undefined {
-  return machine === undefined || !ms ? undefined : `${seconds(machine)} (${(machine / ms).toFixed(2)} cores)`;
+  return machine === undefined || !ms
+    ? undefined
+    : `${seconds(machine)} (${(machine / ms).toFixed(2)} cores)`;
 }
 
 export default fanOut;

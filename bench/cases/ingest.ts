@@ -30,19 +30,23 @@ async function measure(ctx: BenchContext, side: Side, size: number, warmUp = fal
   const r = await upload(ctx.children, side.request);
   const { all: cpu, system: sys } = cpuSince(side.role.pid, cpuBefore);
   const peak = watch.stop().get(side.role.pid) ?? 0;
-  if (r.status < 200 || r.status > 299) throw new Error(`${side.name}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  if (r.status < 200 || r.status > 299)
+    throw new Error(`${side.name}: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   if (!warmUp) {
     side.times.push(r.ms);
     side.cpu.push(cpu);
     side.peak = Math.max(side.peak, peak);
   }
-  ctx.log(`${warmUp ? '(warm-up) ' : ''}${side.name}: ${seconds(r.ms)} (${throughput(size, r.ms)}), server CPU ${seconds(cpu)} (system ${seconds(sys)}), server peak RSS ${megabytes(peak)}`);
+  ctx.log(
+    `${warmUp ? '(warm-up) ' : ''}${side.name}: ${seconds(r.ms)} (${throughput(size, r.ms)}), server CPU ${seconds(cpu)} (system ${seconds(sys)}), server peak RSS ${megabytes(peak)}`,
+  );
   await side.settle?.(r.body);
 }
 
 const ingest: BenchCase = {
   name: 'ingest',
-  summary: 'a 256 MiB upload through POST /api/v1/files against a raw node:http pipe to disk, with and without md5+sha256',
+  summary:
+    'a 256 MiB upload through POST /api/v1/files against a raw node:http pipe to disk, with and without md5+sha256',
   timeoutMs: 150_000,
   async run(ctx) {
     const size = (ctx.quick ? 16 : 256) * MiB;
@@ -52,9 +56,20 @@ const ingest: BenchCase = {
     await writeRandomFile(file, size);
     const sides: Side[] = [];
     for (const mode of ['plain', 'hash'] as const) {
-      const role = ctx.children.fork(`raw ingest (${mode})`, new URL('../roles/raw-ingest-server.ts', import.meta.url), [ctx.tmp, mode]);
+      const role = ctx.children.fork(
+        `raw ingest (${mode})`,
+        new URL('../roles/raw-ingest-server.ts', import.meta.url),
+        [ctx.tmp, mode],
+      );
       const { port } = await role.ready;
-      sides.push({ name: `raw pipe ${mode === 'hash' ? 'with md5+sha256' : 'without hashes'}`, role, request: { url: `http://127.0.0.1:${String(port)}/upload`, file }, times: [], cpu: [], peak: 0 });
+      sides.push({
+        name: `raw pipe ${mode === 'hash' ? 'with md5+sha256' : 'without hashes'}`,
+        role,
+        request: { url: `http://127.0.0.1:${String(port)}/upload`, file },
+        times: [],
+        cpu: [],
+        peak: 0,
+      });
     }
     const missing = productMissing('server');
     if (!missing) {
@@ -70,7 +85,16 @@ const ingest: BenchCase = {
       sides.push({
         name: 'rportd POST /api/v1/files',
         role: server,
-        request: { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', fleet.ids[0]], ['dest', dest], ['force', 'true']] },
+        request: {
+          url: server.uploadUrl,
+          file,
+          headers: server.authHeaders,
+          fields: [
+            ['client_id', fleet.ids[0]],
+            ['dest', dest],
+            ['force', 'true'],
+          ],
+        },
         settle: async (answer) => void (await server.outcomes(uuidOf(answer), 1, 120_000)),
         times: [],
         cpu: [],
@@ -103,7 +127,14 @@ const ingest: BenchCase = {
       target: 'report',
       note: 'median; user + system time of the server process, all threads, from /proc; ratio = ours / reference (lower is better)',
     });
-    ctx.add({ figure: `ingest ${mib}: time, ours vs raw pipe without hashes`, ours: seconds(ours), reference: seconds(plain), ratio: speedRatio(ours, plain), target: 'report', note: `reference ${throughput(size, plain)}` });
+    ctx.add({
+      figure: `ingest ${mib}: time, ours vs raw pipe without hashes`,
+      ours: seconds(ours),
+      reference: seconds(plain),
+      ratio: speedRatio(ours, plain),
+      target: 'report',
+      note: `reference ${throughput(size, plain)}`,
+    });
     ctx.add({
       figure: `ingest ${mib}: server peak RSS, ours vs raw pipe with hashes`,
       ours: sides[2] ? `${megabytes(sides[2].peak)} (idle ${megabytes(sides[2].idle)})` : undefined,

@@ -49,20 +49,31 @@ const memory: BenchCase = {
     await writeRandomFile(probe, 1024);
     const dest = join(ctx.tmp, 'dest', 'memory.bin');
     const push = async (file: string): Promise<void> => {
-      const r = await upload(ctx.children, { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', 'memory-agent'], ['dest', dest], ['force', 'true']] });
+      const r = await upload(ctx.children, {
+        url: server.uploadUrl,
+        file,
+        headers: server.authHeaders,
+        fields: [
+          ['client_id', 'memory-agent'],
+          ['dest', dest],
+          ['force', 'true'],
+        ],
+      });
       if (r.status !== 200 && r.status !== 201) throw new Error(`HTTP ${r.status}: ${r.body.slice(0, 300)}`);
       const answered = performance.now();
       const { outcomes, lastAt } = await server.outcomes(uuidOf(r.body), 1, 120_000);
       if (outcomes[0].status !== 'success') throw new Error(`push failed: ${outcomes[0].message}`);
       // The shipped agent (bin/rport.js) timed, for scale: the one-push benchmark times an agent built from the sources.
-      if (file !== probe) ctx.log(`push of ${file.split('/').pop()}: upload answered to outcome ${seconds(lastAt - answered)}`);
+      if (file !== probe)
+        ctx.log(`push of ${file.split('/').pop()}: upload answered to outcome ${seconds(lastAt - answered)}`);
     };
     for (let tries = 0; ; tries++) {
       try {
         await push(probe);
         break;
       } catch (e) {
-        if (tries > 60) throw new Error(`the rport agent never became reachable: ${(e as Error).message}`, { cause: e });
+        if (tries > 60)
+          throw new Error(`the rport agent never became reachable: ${(e as Error).message}`, { cause: e });
         await new Promise((r) => setTimeout(r, 500));
       }
     }
@@ -75,8 +86,13 @@ const memory: BenchCase = {
       const watch = new PeakWatch([server.pid, agent.pid!]);
       await push(file);
       const peaks = watch.stop();
-      growth[size] = { server: (peaks.get(server.pid) ?? 0) - before.server, agent: (peaks.get(agent.pid!) ?? 0) - before.agent };
-      ctx.log(`${size / MiB} MiB: server ${megabytes(before.server)} -> peak +${megabytes(growth[size].server)}, agent ${megabytes(before.agent)} -> peak +${megabytes(growth[size].agent)}`);
+      growth[size] = {
+        server: (peaks.get(server.pid) ?? 0) - before.server,
+        agent: (peaks.get(agent.pid!) ?? 0) - before.agent,
+      };
+      ctx.log(
+        `${size / MiB} MiB: server ${megabytes(before.server)} -> peak +${megabytes(growth[size].server)}, agent ${megabytes(before.agent)} -> peak +${megabytes(growth[size].agent)}`,
+      );
       await rm(file, { force: true });
     }
     await server.stop();
@@ -90,7 +106,10 @@ const memory: BenchCase = {
         reference: `+${megabytes(growth[small][side])}`,
         target: '<= +67 MB (64 MiB)',
         met: growth[large][side] <= 64 * MiB,
-        note: side === 'server' ? 'peak RSS during upload + push minus RSS just before; the reference column is the same for the small push' : undefined,
+        note:
+          side === 'server'
+            ? 'peak RSS during upload + push minus RSS just before; the reference column is the same for the small push'
+            : undefined,
       });
     }
   },

@@ -33,13 +33,17 @@ function threadCpu(pid: number): Map<string, number> {
 function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
   const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
   const total = d.reduce((a, [, v]) => a + v, 0);
-  const others = d.filter(([k]) => k !== 'main').sort((a, b) => b[1] - a[1]).slice(0, 6);
+  const others = d
+    .filter(([k]) => k !== 'main')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6);
   return `${total.toFixed(2)} s CPU (main ${(after.get('main')! - (before.get('main') ?? 0)).toFixed(2)}${others.map(([k, v]) => `, ${k} ${v.toFixed(2)}`).join('')})`;
 }
 
 const onePush: BenchCase = {
   name: 'one-push',
-  summary: 'a 256 MiB push to one agent, upload accepted to file in place, against OpenSSH sftp from a private sshd',
+  summary:
+    'a 256 MiB push to one agent, upload accepted to file in place, against OpenSSH sftp from a private sshd',
   timeoutMs: 150_000,
   async run(ctx) {
     const size = (ctx.quick ? 16 : 256) * MiB;
@@ -76,7 +80,9 @@ const onePush: BenchCase = {
           const ms = f.ms - overhead;
           refs[cipher].push(ms);
           if (f.cpuMs !== undefined) refCpu[cipher].push(f.cpuMs - cpuOverhead);
-          ctx.log(`OpenSSH sftp get (${cipher}): ${seconds(ms)} after the empty-file time (${throughput(size, ms)})`);
+          ctx.log(
+            `OpenSSH sftp get (${cipher}): ${seconds(ms)} after the empty-file time (${throughput(size, ms)})`,
+          );
           await rm(out, { force: true });
         }
       }
@@ -88,16 +94,28 @@ const onePush: BenchCase = {
     const bareMs: number[] = [];
     const bareCpu: number[] = [];
     {
-      const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
-      const clients = ctx.children.fork('bare ssh2 client', new URL('../roles/bare-ssh-clients.ts', import.meta.url));
+      const server = ctx.children.fork(
+        'bare ssh2 server',
+        new URL('../roles/bare-ssh-server.ts', import.meta.url),
+      );
+      const clients = ctx.children.fork(
+        'bare ssh2 client',
+        new URL('../roles/bare-ssh-clients.ts', import.meta.url),
+      );
       const { port } = await server.ready;
       await clients.ready;
       await clients.call('connect', { port, count: 1, inflight: 1 });
       for (let i = 1; i <= reps; i++) {
         const before = cpuMsOfAll([server.pid, clients.pid]);
-        const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', { path: file, readSize: MAX_READ, readsInFlight: READS_IN_FLIGHT, count: 1 });
+        const f = await clients.call<{ ms: number; failed: number; md5s: string[] }>('fetch', {
+          path: file,
+          readSize: MAX_READ,
+          readsInFlight: READS_IN_FLIGHT,
+          count: 1,
+        });
         const used = cpuMsOfAll([server.pid, clients.pid]) - before;
-        if (f.failed > 0 || f.md5s[0] !== md5) throw new Error(`the bare ssh2 fetch failed or read other bytes (md5 ${f.md5s.join(', ')})`);
+        if (f.failed > 0 || f.md5s[0] !== md5)
+          throw new Error(`the bare ssh2 fetch failed or read other bytes (md5 ${f.md5s.join(', ')})`);
         bareMs.push(f.ms);
         if (Number.isFinite(used)) bareCpu.push(used);
         ctx.log(`bare ssh2 fetch: ${seconds(f.ms)} (${throughput(size, f.ms)}), CPU ${seconds(used)}`);
@@ -116,7 +134,12 @@ const onePush: BenchCase = {
     if (missing) ctx.log(`ours skipped: ${missing}`);
     else {
       const server = await startRportd(ctx, { maxFilepushSize: size * 2 });
-      const agent = ctx.children.fork('timed agent', new URL('../roles/timed-agent.ts', import.meta.url), [], { nodeArgs: profileArgs(ctx, 'agent') });
+      const agent = ctx.children.fork(
+        'timed agent',
+        new URL('../roles/timed-agent.ts', import.meta.url),
+        [],
+        { nodeArgs: profileArgs(ctx, 'agent') },
+      );
       await agent.ready;
       const { id } = await agent.call<{ id: string }>('start', {
         port: server.sshPort,
@@ -128,8 +151,18 @@ const onePush: BenchCase = {
       const dest = join(ctx.tmp, 'dest', 'pushed.bin');
       for (let i = 1; i <= reps; i++) {
         const t0 = performance.now();
-        const r = await upload(ctx.children, { url: server.uploadUrl, file, headers: server.authHeaders, fields: [['client_id', id], ['dest', dest], ['force', 'true']] });
-        if (r.status !== 200 && r.status !== 201) throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+        const r = await upload(ctx.children, {
+          url: server.uploadUrl,
+          file,
+          headers: server.authHeaders,
+          fields: [
+            ['client_id', id],
+            ['dest', dest],
+            ['force', 'true'],
+          ],
+        });
+        if (r.status !== 200 && r.status !== 201)
+          throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
         const accepted = t0 + r.ms;
         // CPU from the answer to the outcome (the upload's own CPU is mostly before it).
         const [agentCpu, serverCpu] = [threadCpu(agent.pid), threadCpu(server.pid)];
@@ -137,14 +170,21 @@ const onePush: BenchCase = {
         const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), 1, 120_000);
         const cpuUsed = cpuMsOfAll([agent.pid, server.pid]) - cpuBefore;
         if (Number.isFinite(cpuUsed)) oursCpu.push(cpuUsed);
-        ctx.log(`CPU during the push: agent ${cpuSpent(agentCpu, threadCpu(agent.pid))}; rportd ${cpuSpent(serverCpu, threadCpu(server.pid))}`);
+        ctx.log(
+          `CPU during the push: agent ${cpuSpent(agentCpu, threadCpu(agent.pid))}; rportd ${cpuSpent(serverCpu, threadCpu(server.pid))}`,
+        );
         if (outcomes[0].status !== 'success') throw new Error(`the push failed: ${outcomes[0].message}`);
         ours.push(lastAt - accepted);
         wholes.push(lastAt - t0);
         phases = await agent.call<PushPhases>('phases');
         // Both clocks are this host's wall clock.
-        latency = { toAgent: phases.receivedAt - (performance.timeOrigin + accepted), toOutcome: performance.timeOrigin + lastAt - phases.verdictAt };
-        ctx.log(`ours: upload ${seconds(r.ms)}, push ${seconds(lastAt - accepted)} (${throughput(size, lastAt - accepted)}), upload to outcome ${seconds(lastAt - t0)}`);
+        latency = {
+          toAgent: phases.receivedAt - (performance.timeOrigin + accepted),
+          toOutcome: performance.timeOrigin + lastAt - phases.verdictAt,
+        };
+        ctx.log(
+          `ours: upload ${seconds(r.ms)}, push ${seconds(lastAt - accepted)} (${throughput(size, lastAt - accepted)}), upload to outcome ${seconds(lastAt - t0)}`,
+        );
         await rm(dest, { force: true });
       }
       await agent.call('stop');
@@ -203,24 +243,33 @@ const onePush: BenchCase = {
       target: 'report',
       note: `a bare ssh2 server and one bare ssh2 client process fetching the file with ${READS_IN_FLIGHT} READs of ${MAX_READ} bytes in flight, as our agent does; the reference CPU (both processes) was ${seconds(median(bareCpu))}`,
     });
-    ctx.add({ figure: `one push ${mib}: from upload start to in place`, ours: seconds(median(wholes)), target: 'report' });
+    ctx.add({
+      figure: `one push ${mib}: from upload start to in place`,
+      ours: seconds(median(wholes)),
+      target: 'report',
+    });
     if (phases) {
       const p = phases;
-      const part = (ms: number | undefined): string => `${seconds(ms)}${ms !== undefined && p.total ? ` (${((100 * ms) / p.total).toFixed(0)}%)` : ''}`;
+      const part = (ms: number | undefined): string =>
+        `${seconds(ms)}${ms !== undefined && p.total ? ` (${((100 * ms) / p.total).toFixed(0)}%)` : ''}`;
       const rows: [string, number | undefined][] = [
         ['upload answered to the push request at the agent', latency?.toAgent],
         ['agent total (request to verdict)', p.total],
         ['checks before the fetch', p.checks],
         ['SFTP open to first byte', p.firstByte],
         ['transfer: waiting for the network', p.transferWait],
-        ['hash + write (md5 and copying into batches on the agent\'s thread, waiting for the writes)', p.hashAndWrite],
+        [
+          "hash + write (md5 and copying into batches on the agent's thread, waiting for the writes)",
+          p.hashAndWrite,
+        ],
         ['  of which md5 of the same bytes alone (timed apart)', p.hashAlone],
         ['fsync of the temp file', p.fsync],
         ['chmod/chown', p.ownership],
         ['rename + directory fsync', p.place],
         ['agent verdict to the outcome on the WebSocket', latency?.toOutcome],
       ];
-      for (const [what, ms] of rows) ctx.add({ figure: `one push ${mib} breakdown: ${what}`, ours: part(ms), target: 'report' });
+      for (const [what, ms] of rows)
+        ctx.add({ figure: `one push ${mib} breakdown: ${what}`, ours: part(ms), target: 'report' });
     }
   },
 };

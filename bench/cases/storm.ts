@@ -15,13 +15,23 @@ interface Storm {
 }
 
 async function bare(ctx: BenchContext, n: number): Promise<Storm> {
-  const server = ctx.children.fork('bare ssh2 server', new URL('../roles/bare-ssh-server.ts', import.meta.url));
-  const clients = ctx.children.fork('bare ssh2 clients', new URL('../roles/bare-ssh-clients.ts', import.meta.url));
+  const server = ctx.children.fork(
+    'bare ssh2 server',
+    new URL('../roles/bare-ssh-server.ts', import.meta.url),
+  );
+  const clients = ctx.children.fork(
+    'bare ssh2 clients',
+    new URL('../roles/bare-ssh-clients.ts', import.meta.url),
+  );
   clients.on('progress', (m) => ctx.log(`bare ssh2: ${String(m.done)}/${String(m.count)} authenticated`));
   const { port } = await server.ready;
   await clients.ready;
   // The same bound on handshakes in flight as rportd's max_concurrent_handshakes default.
-  const r = await clients.call<{ ms: number; failed: number }>('connect', { port, count: n, inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes });
+  const r = await clients.call<{ ms: number; failed: number }>('connect', {
+    port,
+    count: n,
+    inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes,
+  });
   await new Promise((res) => setTimeout(res, 1500));
   const idle = rssOf(server.pid);
   await clients.call('close').catch(() => undefined);
@@ -45,7 +55,8 @@ async function ours(ctx: BenchContext, n: number): Promise<FleetStart & { idle: 
 
 const storm: BenchCase = {
   name: 'storm',
-  summary: '1000 agents connecting at once: time until all registered, failures, handshake rate against a bare ssh2 server',
+  summary:
+    '1000 agents connecting at once: time until all registered, failures, handshake rate against a bare ssh2 server',
   timeoutMs: 300_000,
   async run(ctx) {
     const n = ctx.quick ? 100 : 1000;
@@ -59,11 +70,15 @@ const storm: BenchCase = {
     for (let rep = 0; rep < (ctx.quick ? 1 : STORMS); rep++) {
       const b = await bare(ctx, n);
       bareRuns.push(b);
-      ctx.log(`bare ssh2: ${n} authenticated in ${seconds(b.ms)} (${rate(rateOf(b), '/s')}), ${b.failed} failed, server idle ${megabytes(b.idle)}`);
+      ctx.log(
+        `bare ssh2: ${n} authenticated in ${seconds(b.ms)} (${rate(rateOf(b), '/s')}), ${b.failed} failed, server idle ${megabytes(b.idle)}`,
+      );
       if (missing) continue;
       const r = await ours(ctx, n);
       ourRuns.push(r);
-      ctx.log(`ours: ${n - r.failed} registered in ${seconds(r.ms)} (${rate(rateOf(r), '/s')}), ${r.failed} never registered, ${r.retries} retried attempts, server idle ${megabytes(r.idle)}`);
+      ctx.log(
+        `ours: ${n - r.failed} registered in ${seconds(r.ms)} (${rate(rateOf(r), '/s')}), ${r.failed} never registered, ${r.retries} retried attempts, server idle ${megabytes(r.idle)}`,
+      );
     }
     const total = (xs: number[]): number => xs.reduce((t, x) => t + x, 0);
     const refRate = median(bareRuns.map(rateOf))!;
@@ -87,9 +102,24 @@ const storm: BenchCase = {
       met: o?.rate ? o.rate / refRate >= 0.8 : undefined,
       note: `median of ${bareRuns.length} storms a side, ours each right after a bare one; ours: ${n} real agents in one process started at once against rportd (max_concurrent_handshakes ${DEFAULT_LISTENER_SETTINGS.maxHandshakes}, connections over it wait in rportd's queue of ${DEFAULT_LISTENER_SETTINGS.maxQueuedHandshakes}); reference: ${n} bare ssh2 clients with ${DEFAULT_LISTENER_SETTINGS.maxHandshakes} handshakes in flight`,
     });
-    ctx.add({ figure: `reconnect storm ${n}: time until all registered`, ours: seconds(o?.ms), reference: seconds(ref.ms), target: 'report' });
-    ctx.add({ figure: `reconnect storm ${n}: agents never registered`, ours: o ? String(o.failed) : undefined, reference: String(ref.failed), target: '0', met: o ? o.failed === 0 : undefined });
-    ctx.add({ figure: `reconnect storm ${n}: attempts retried (refused at the cap, retried)`, ours: o ? String(o.retries) : undefined, target: 'report' });
+    ctx.add({
+      figure: `reconnect storm ${n}: time until all registered`,
+      ours: seconds(o?.ms),
+      reference: seconds(ref.ms),
+      target: 'report',
+    });
+    ctx.add({
+      figure: `reconnect storm ${n}: agents never registered`,
+      ours: o ? String(o.failed) : undefined,
+      reference: String(ref.failed),
+      target: '0',
+      met: o ? o.failed === 0 : undefined,
+    });
+    ctx.add({
+      figure: `reconnect storm ${n}: attempts retried (refused at the cap, retried)`,
+      ours: o ? String(o.retries) : undefined,
+      target: 'report',
+    });
     ctx.add({
       figure: `server RSS idle with ${n} agents connected`,
       ours: megabytes(o?.idle),

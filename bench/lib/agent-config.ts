@@ -9,7 +9,12 @@ export interface AgentLink {
   password: string;
 }
 
-const NO_LINK: AgentLink = { server: '127.0.0.1:1', fingerprint: 'unused', credentialId: 'unused', password: 'unused' };
+const NO_LINK: AgentLink = {
+  server: '127.0.0.1:1',
+  fingerprint: 'unused',
+  credentialId: 'unused',
+  password: 'unused',
+};
 
 /** A bench agent's rport.conf, as parsed: the defaults of [file-reception], md5 on the agent's own thread. */
 export function benchAgentConfig(id: string, dataDir: string, link: AgentLink = NO_LINK): ClientConfig {

@@ -79,7 +79,9 @@ export class Role {
   }
 
   private failure(): Error {
-    return new Error(`${this.exited ?? `${this.name} (pid ${this.pid}) failed`}${this.tail ? `; its last output:\n${this.tail}` : ''}`);
+    return new Error(
+      `${this.exited ?? `${this.name} (pid ${this.pid}) failed`}${this.tail ? `; its last output:\n${this.tail}` : ''}`,
+    );
   }
 }
 
@@ -91,7 +93,12 @@ export class Children {
   private readonly all = new Set<ChildProcess>();
 
   /** Forks a TypeScript module (run through tsx) with IPC. */
-  fork(name: string, module: URL, args: string[] = [], opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; echo?: boolean } = {}): Role {
+  fork(
+    name: string,
+    module: URL,
+    args: string[] = [],
+    opts: { env?: NodeJS.ProcessEnv; nodeArgs?: string[]; echo?: boolean } = {},
+  ): Role {
     const child = fork(fileURLToPath(module), args, {
       execArgv: ['--import', TSX, ...(opts.nodeArgs ?? [])],
       env: { ...process.env, ...opts.env },
@@ -151,7 +158,12 @@ export function killGroup(pid: number, signal: NodeJS.Signals): void {
 }
 
 /** Runs a command to completion; resolves with its output, rejects naming it on a non-zero exit. */
-export function runCommand(children: Children, command: string, args: string[], opts: SpawnOptions = {}): Promise<{ stdout: string; stderr: string; ms: number }> {
+export function runCommand(
+  children: Children,
+  command: string,
+  args: string[],
+  opts: SpawnOptions = {},
+): Promise<{ stdout: string; stderr: string; ms: number }> {
   const started = performance.now();
   const child = children.spawn(command, args, opts);
   let stdout = '';
@@ -163,7 +175,12 @@ export function runCommand(children: Children, command: string, args: string[], 
     child.once('close', (code, signal) => {
       const ms = performance.now() - started;
       if (code === 0) resolve({ stdout, stderr, ms });
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${signal ?? code}: ${stderr.trim().slice(-800)}`));
+      else
+        reject(
+          new Error(
+            `${command} ${args.join(' ')} exited with ${signal ?? code}: ${stderr.trim().slice(-800)}`,
+          ),
+        );
     });
   });
 }

@@ -13,8 +13,10 @@ export interface Figure {
   note?: string;
 }
 
-export const seconds = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : `${(ms / 1000).toFixed(2)} s`);
-export const megabytes = (bytes: number | undefined): string | undefined => (bytes === undefined ? undefined : `${(bytes / MB).toFixed(0)} MB`);
+export const seconds = (ms: number | undefined): string | undefined =>
+  ms === undefined ? undefined : `${(ms / 1000).toFixed(2)} s`;
+export const megabytes = (bytes: number | undefined): string | undefined =>
+  bytes === undefined ? undefined : `${(bytes / MB).toFixed(0)} MB`;
 export const rate = (perSecond: number | undefined, unit: string): string | undefined =>
   perSecond === undefined ? undefined : `${perSecond.toFixed(perSecond < 10 ? 2 : 0)} ${unit}`;
 export const throughput = (bytes: number, ms: number | undefined): string | undefined =>
@@ -36,7 +38,14 @@ const COLUMNS = ['figure', 'ours', 'reference', 'ratio', 'target', 'met'] as con
 
 function cells(f: Figure): string[] {
   const met = f.met === undefined ? '' : f.met ? 'yes' : 'NO';
-  return [f.figure, f.ours ?? 'n/a', f.reference ?? '', f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`, f.target ?? '', met];
+  return [
+    f.figure,
+    f.ours ?? 'n/a',
+    f.reference ?? '',
+    f.ratio === undefined ? '' : `${f.ratio.toFixed(2)}x`,
+    f.target ?? '',
+    met,
+  ];
 }
 
 /** The table for the terminal, aligned. */
@@ -60,5 +69,8 @@ export function markdownTable(figures: Figure[]): string {
     return `| ${c.join(' | ')} |`;
   });
   const head = `| ${COLUMNS.join(' | ')} |\n| ${COLUMNS.map(() => '---').join(' | ')} |`;
-  return [head, ...body].join('\n') + (notes.length ? '\n\n' + notes.map((n, i) => `[${i + 1}] ${n}`).join('\n') : '');
+  return (
+    [head, ...body].join('\n') +
+    (notes.length ? '\n\n' + notes.map((n, i) => `[${i + 1}] ${n}`).join('\n') : '')
+  );
 }

@@ -21,7 +21,9 @@ export function mountMemoryRoot(root: string): string {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2g,mode=0700', 'rport-bench', dir], { stdio: 'pipe' });
     return dir;
   } catch (e) {
-    console.error(`no tmpfs for the in-memory figures (${(e as Error).message.split('\n')[0]}); they are left out`);
+    console.error(
+      `no tmpfs for the in-memory figures (${(e as Error).message.split('\n')[0]}); they are left out`,
+    );
     return '';
   }
 }
@@ -36,7 +38,8 @@ function unmountLeftovers(): void {
   }
   for (const line of mounts) {
     const [source, dir, type] = line.split(' ');
-    if (source !== 'rport-bench' || type !== 'tmpfs' || !dir.startsWith(join(tmpdir(), 'rport-bench-'))) continue;
+    if (source !== 'rport-bench' || type !== 'tmpfs' || !dir.startsWith(join(tmpdir(), 'rport-bench-')))
+      continue;
     const owner = dirname(dir);
     if (processAlive(pidFileOf(owner))) continue;
     console.error(`removing the tmpfs a killed run left at ${dir}`);

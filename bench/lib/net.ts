@@ -10,7 +10,12 @@ export async function freePort(): Promise<number> {
 }
 
 /** Resolves once something accepts TCP connections on 127.0.0.1:port. */
-export async function waitForPort(port: number, timeoutMs: number, what: string, gone?: Promise<never>): Promise<void> {
+export async function waitForPort(
+  port: number,
+  timeoutMs: number,
+  what: string,
+  gone?: Promise<never>,
+): Promise<void> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
@@ -19,7 +24,8 @@ export async function waitForPort(port: number, timeoutMs: number, what: string,
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > until) throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
+    if (Date.now() > until)
+      throw new Error(`${what} did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
     await Promise.race([new Promise((r) => setTimeout(r, 50)), ...(gone ? [gone] : [])]);
   }
 }

@@ -20,8 +20,10 @@ export interface PrivateSshd {
 /** Why the OpenSSH reference cannot run here, or undefined when it can. */
 export function opensshMissing(): string | undefined {
   if (!existsSync(SSHD)) return `${SSHD} is missing (apt-get install -y openssh-server openssh-client)`;
-  if (!existsSync('/usr/bin/sftp') && !existsSync('/usr/local/bin/sftp')) return 'sftp is missing (apt-get install -y openssh-client)';
-  if (process.getuid?.() !== 0) return 'the private sshd reference runs as root (UsePAM no, login as the current user)';
+  if (!existsSync('/usr/bin/sftp') && !existsSync('/usr/local/bin/sftp'))
+    return 'sftp is missing (apt-get install -y openssh-client)';
+  if (process.getuid?.() !== 0)
+    return 'the private sshd reference runs as root (UsePAM no, login as the current user)';
   return undefined;
 }
 
@@ -60,7 +62,9 @@ export async function startPrivateSshd(children: Children, dir: string): Promise
   const sshd = children.spawn(SSHD, ['-f', config, '-D', '-e']);
   let log = '';
   sshd.stderr?.on('data', (c: Buffer) => (log += c.toString()));
-  const exited = new Promise<never>((_, reject) => sshd.once('exit', (code) => reject(new Error(`sshd exited with ${code}: ${log.trim()}`))));
+  const exited = new Promise<never>((_, reject) =>
+    sshd.once('exit', (code) => reject(new Error(`sshd exited with ${code}: ${log.trim()}`))),
+  );
   exited.catch(() => undefined);
   await waitForPort(port, 10_000, 'the private sshd', exited);
   const user = (await import('node:os')).userInfo().username;
@@ -69,14 +73,33 @@ export async function startPrivateSshd(children: Children, dir: string): Promise
     async fetch(remotePath, localPath, cipher) {
       const batch = join(dir, 'batch');
       await writeFile(batch, `get ${remotePath} ${localPath}\n`);
-      const opts = ['-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'IdentitiesOnly=yes', '-o', 'LogLevel=ERROR'];
+      const opts = [
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        'UserKnownHostsFile=/dev/null',
+        '-o',
+        'IdentitiesOnly=yes',
+        '-o',
+        'LogLevel=ERROR',
+      ];
       if (cipher) opts.push('-c', cipher);
       const cpu = (): number | undefined => {
         const [client, server] = [cpuMsOf('self', true), cpuMsOf(sshd.pid!, true)];
         return client === undefined || server === undefined ? undefined : client + server;
       };
       const before = cpu();
-      const { ms } = await runCommand(children, 'sftp', ['-q', '-b', batch, '-P', String(port), '-i', userKey, ...opts, `${user}@127.0.0.1`]);
+      const { ms } = await runCommand(children, 'sftp', [
+        '-q',
+        '-b',
+        batch,
+        '-P',
+        String(port),
+        '-i',
+        userKey,
+        ...opts,
+        `${user}@127.0.0.1`,
+      ]);
       // sshd reaps its session process just after sftp exits: wait for that, so its CPU is counted.
       await new Promise((r) => setTimeout(r, 100));
       const after = cpu();

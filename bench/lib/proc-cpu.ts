@@ -44,7 +44,8 @@ export function mainThreadTimesOf(pid: number): CpuTimes | undefined {
 }
 
 /** User + system CPU milliseconds of a process (see cpuTimesOf). */
-export const cpuMsOf = (pid: number | 'self', reaped = false): number | undefined => cpuTimesOf(pid, reaped)?.all;
+export const cpuMsOf = (pid: number | 'self', reaped = false): number | undefined =>
+  cpuTimesOf(pid, reaped)?.all;
 
 /** User + system CPU milliseconds from the text of a stat file (see cpuTimesOfStat). */
 export const cpuMsOfStat = (stat: string, reaped = false): number => cpuTimesOfStat(stat, reaped).all;
@@ -52,7 +53,10 @@ export const cpuMsOfStat = (stat: string, reaped = false): number => cpuTimesOfS
 /** CPU a process used since `before` (NaN where either reading failed). */
 export function cpuSince(pid: number, before: CpuTimes | undefined): CpuTimes {
   const now = cpuTimesOf(pid);
-  return { all: (now?.all ?? NaN) - (before?.all ?? NaN), system: (now?.system ?? NaN) - (before?.system ?? NaN) };
+  return {
+    all: (now?.all ?? NaN) - (before?.all ?? NaN),
+    system: (now?.system ?? NaN) - (before?.system ?? NaN),
+  };
 }
 
 /** CPU milliseconds of several processes together (NaN when one cannot be read). */

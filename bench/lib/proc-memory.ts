@@ -14,7 +14,8 @@ export interface Memory {
 export function memoryOf(pid: number): Memory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    const kb = (key: string): number =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
   } catch {
     return undefined;
@@ -54,7 +55,8 @@ export class PeakWatch {
   private sample(): void {
     for (const pid of this.pids) {
       const m = memoryOf(pid);
-      if (m) this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, m.rss, this.resettable.has(pid) ? m.hwm : 0));
+      if (m)
+        this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, m.rss, this.resettable.has(pid) ? m.hwm : 0));
     }
   }
 

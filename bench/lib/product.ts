@@ -23,17 +23,23 @@ export const API_USER = { user: 'bench-admin', password: 'bench admin password 0
 
 /** --cpu-prof into a directory of this process's own (tsx's loader thread writes a profile too). */
 export function profileArgs(ctx: BenchContext, name: string): string[] {
-  return ctx.profileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, `${name}-${Date.now()}`)}`] : [];
+  return ctx.profileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(ctx.profileDir, `${name}-${Date.now()}`)}`]
+    : [];
 }
 
 /** Why our side cannot be measured yet (a product piece is missing), or undefined. */
 export function productMissing(part: 'server' | 'agent' | 'both' = 'both'): string | undefined {
   const need = [
     ...(part !== 'agent' ? [SERVER_ENTRY] : []),
-    ...(part !== 'server' ? [CLIENT_ENTRY, CLIENT_ROOT, new URL('src/adapters/fs/fs-local-files.ts', ROOT)] : []),
+    ...(part !== 'server'
+      ? [CLIENT_ENTRY, CLIENT_ROOT, new URL('src/adapters/fs/fs-local-files.ts', ROOT)]
+      : []),
   ];
   const gone = need.filter((u) => !existsSync(u));
-  return gone.length ? `not in the tree yet: ${gone.map((u) => fileURLToPath(u).slice(fileURLToPath(ROOT).length)).join(', ')}` : undefined;
+  return gone.length
+    ? `not in the tree yet: ${gone.map((u) => fileURLToPath(u).slice(fileURLToPath(ROOT).length)).join(', ')}`
+    : undefined;
 }
 
 export interface Rportd {
@@ -46,7 +52,11 @@ export interface Rportd {
   uploadUrl: string;
   authHeaders: Record<string, string>;
   /** Resolves when count outcomes of the upload arrived on the results WebSocket; with the arrival times of the first and the last. */
-  outcomes(uuid: string, count: number, timeoutMs: number): Promise<{ firstAt: number; lastAt: number; outcomes: LiveOutcome[] }>;
+  outcomes(
+    uuid: string,
+    count: number,
+    timeoutMs: number,
+  ): Promise<{ firstAt: number; lastAt: number; outcomes: LiveOutcome[] }>;
   /** The last lines it logged. */
   tail(): string;
   stop(): Promise<void>;
@@ -90,12 +100,18 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
     ].join('\n'),
   );
   const nodeArgs = profileArgs(ctx, name);
-  const child = ctx.children.spawn(process.execPath, [...nodeArgs, RPORTD_BIN, '--config', config], { cwd: dataDir });
+  const child = ctx.children.spawn(process.execPath, [...nodeArgs, RPORTD_BIN, '--config', config], {
+    cwd: dataDir,
+  });
   let log = '';
   const keep = (c: Buffer): void => void (log = (log + c.toString()).slice(-8192));
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
-  const gone = new Promise<never>((_, reject) => child.once('exit', (code, sig) => reject(new Error(`${name} exited with ${sig ?? code}: ${log.trim().slice(-1500)}`))));
+  const gone = new Promise<never>((_, reject) =>
+    child.once('exit', (code, sig) =>
+      reject(new Error(`${name} exited with ${sig ?? code}: ${log.trim().slice(-1500)}`)),
+    ),
+  );
   gone.catch(() => undefined);
   await waitForPort(apiPort, 30_000, `${name} (API)`, gone);
   await waitForPort(sshPort, 30_000, `${name} (SSH)`, gone);
@@ -110,14 +126,20 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
     fingerprint,
     apiUrl,
     uploadUrl: `${apiUrl}/api/v1/files`,
-    authHeaders: { authorization: `Basic ${Buffer.from(`${API_USER.user}:${API_USER.password}`).toString('base64')}` },
+    authHeaders: {
+      authorization: `Basic ${Buffer.from(`${API_USER.user}:${API_USER.password}`).toString('base64')}`,
+    },
     outcomes(uuid, count, timeoutMs) {
       return new Promise((resolve, reject) => {
         const got: LiveOutcome[] = [];
         let firstAt = 0;
         const timer = setTimeout(() => {
           stop();
-          reject(new Error(`${name}: ${got.length} of ${count} outcomes of upload ${uuid} within ${timeoutMs / 1000} s`));
+          reject(
+            new Error(
+              `${name}: ${got.length} of ${count} outcomes of upload ${uuid} within ${timeoutMs / 1000} s`,
+            ),
+          );
         }, timeoutMs);
         const stop = listener.follow(uuid, (o) => {
           if (o.status === 'pending') return;
@@ -178,7 +200,11 @@ export interface FleetPlace {
 export function forkFleet(ctx: BenchContext, server: Rportd, name: string, place: FleetPlace = {}) {
   const nodeArgs = profileArgs(ctx, name);
   const role = ctx.children.fork(name, new URL('../roles/agent-fleet.ts', import.meta.url), [], { nodeArgs });
-  role.on('progress', (m) => ctx.log(`${name}: ${String(m.connected)}/${String(m.count)} registered, ${String(m.retries)} retried attempts`));
+  role.on('progress', (m) =>
+    ctx.log(
+      `${name}: ${String(m.connected)}/${String(m.count)} registered, ${String(m.retries)} retried attempts`,
+    ),
+  );
   return {
     role,
     pid: role.pid,
@@ -206,7 +232,10 @@ export function forkFleet(ctx: BenchContext, server: Rportd, name: string, place
 export async function startFleet(ctx: BenchContext, server: Rportd, o: FleetOptions): Promise<Fleet> {
   const fleet = forkFleet(ctx, server, o.name);
   const s = await fleet.start(o.count, o.name, o.timeoutMs);
-  if (s.failed) throw new Error(`${o.name}: ${s.failed} of ${o.count} agents did not register (${s.lastError ?? 'no error logged'})`);
+  if (s.failed)
+    throw new Error(
+      `${o.name}: ${s.failed} of ${o.count} agents did not register (${s.lastError ?? 'no error logged'})`,
+    );
   return { pid: fleet.pid, ids: s.ids, stop: fleet.stop };
 }
 
@@ -217,5 +246,6 @@ export async function createGroup(server: Rportd, id: string, clientIdPatterns: 
     headers: { ...server.authHeaders, 'content-type': 'application/json' },
     body: JSON.stringify({ id, description: 'bench fan-out', params: { client_id: clientIdPatterns } }),
   });
-  if (!res.ok) throw new Error(`creating client group ${id}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!res.ok)
+    throw new Error(`creating client group ${id}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
 }

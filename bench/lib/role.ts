@@ -2,7 +2,8 @@
 export type Handlers = Record<string, (args: Record<string, unknown>) => unknown>;
 
 export function serveRole(handlers: Handlers, ready: Record<string, unknown> = {}): void {
-  if (!process.send) throw new Error('a bench role must be started by the bench harness (it needs an IPC channel)');
+  if (!process.send)
+    throw new Error('a bench role must be started by the bench harness (it needs an IPC channel)');
   process.on('message', (m: { type: string; id: number; cmd: string; args: Record<string, unknown> }) => {
     if (m.type !== 'call') return;
     const handler = handlers[m.cmd];
@@ -13,7 +14,8 @@ export function serveRole(handlers: Handlers, ready: Record<string, unknown> = {
       })
       .then(
         (result) => process.send!({ type: 'reply', id: m.id, result: result ?? null }),
-        (e: unknown) => process.send!({ type: 'reply', id: m.id, error: e instanceof Error ? e.message : String(e) }),
+        (e: unknown) =>
+          process.send!({ type: 'reply', id: m.id, error: e instanceof Error ? e.message : String(e) }),
       );
   });
   // The parent gone means the run is over: never linger.

@@ -7,7 +7,7 @@ export async function writeRandomFile(path: string, size: number): Promise<strin
   const fh = await open(path, 'w');
   const md5 = createHash('md5');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const chunk = randomBytes(Math.min(MiB, size - written));
       md5.update(chunk);
       await fh.write(chunk);

@@ -60,7 +60,9 @@ async function nodeUpload(u: Upload): Promise<UploadResult> {
   const boundary = `----bench${randomBytes(12).toString('hex')}`;
   const head = u.fields
     ? Buffer.from(
-        u.fields.map(([k, v]) => `--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`).join('') +
+        u.fields
+          .map(([k, v]) => `--${boundary}\r\ncontent-disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+          .join('') +
           `--${boundary}\r\ncontent-disposition: form-data; name="upload"; filename="${basename(u.file)}"\r\ncontent-type: application/octet-stream\r\n\r\n`,
       )
     : Buffer.alloc(0);

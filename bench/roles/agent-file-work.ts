@@ -46,7 +46,16 @@ async function run(a: Record<string, unknown>): Promise<{ ms: number; failed: nu
     while (next < agents.length) {
       const i = next++;
       const uuid = `bench-${round}-${i}`;
-      const v = await agents[i].execute({ uuid, sourceName: stagedName(uuid), destination: dest, size, md5, force: true, sync: false, ownership: {} });
+      const v = await agents[i].execute({
+        uuid,
+        sourceName: stagedName(uuid),
+        destination: dest,
+        size,
+        md5,
+        force: true,
+        sync: false,
+        ownership: {},
+      });
       if (v.status !== 'success') {
         failed += 1;
         lastError = v.message;

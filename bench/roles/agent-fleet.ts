@@ -29,16 +29,26 @@ interface StartArgs {
 }
 
 /** Builds count agents, starts them all at once, resolves when all are registered (or at the timeout). */
-async function start(a: Record<string, unknown>): Promise<{ ids: string[]; ms: number; retries: number; failed: number; lastError?: string }> {
+async function start(
+  a: Record<string, unknown>,
+): Promise<{ ids: string[]; ms: number; retries: number; failed: number; lastError?: string }> {
   const o = a as unknown as StartArgs;
-  const [credentialId, password] = [o.credential.slice(0, o.credential.indexOf(':')), o.credential.slice(o.credential.indexOf(':') + 1)];
+  const [credentialId, password] = [
+    o.credential.slice(0, o.credential.indexOf(':')),
+    o.credential.slice(o.credential.indexOf(':') + 1),
+  ];
   const fresh: SshConnection[] = [];
   const ids: string[] = [];
   for (let i = 0; i < o.count; i++) {
     const id = `${o.prefix}-${String(agents.length + i).padStart(4, '0')}`;
     const dataDir = join(o.dataRoot, id);
     await mkdir(dataDir, { recursive: true });
-    const config = benchAgentConfig(id, dataDir, { server: o.server, fingerprint: o.fingerprint, credentialId, password });
+    const config = benchAgentConfig(id, dataDir, {
+      server: o.server,
+      fingerprint: o.fingerprint,
+      credentialId,
+      password,
+    });
     fresh.push(await buildClient(config, logger));
     ids.push(id);
   }

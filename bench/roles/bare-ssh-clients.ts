@@ -46,11 +46,20 @@ function sftpOf(c: ssh2.Client): Promise<SFTPWrapper> {
   return new Promise((resolve, reject) => c.sftp((err, s) => (err ? reject(err) : resolve(s))));
 }
 
-async function fetchOne(c: ssh2.Client, path: string, readSize: number, readsInFlight: number): Promise<string> {
+async function fetchOne(
+  c: ssh2.Client,
+  path: string,
+  readSize: number,
+  readsInFlight: number,
+): Promise<string> {
   const sftp = await sftpOf(c);
   (sftp as unknown as { _maxReadLen: number })._maxReadLen = readSize;
-  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (e, h) => (e ? reject(e) : resolve(h))));
-  const size = await new Promise<number>((resolve, reject) => sftp.fstat(handle, (e, s) => (e ? reject(e) : resolve(s.size))));
+  const handle = await new Promise<Buffer>((resolve, reject) =>
+    sftp.open(path, 'r', (e, h) => (e ? reject(e) : resolve(h))),
+  );
+  const size = await new Promise<number>((resolve, reject) =>
+    sftp.fstat(handle, (e, s) => (e ? reject(e) : resolve(s.size))),
+  );
   const md5 = createHash('md5');
   const read = (pos: number, len: number): Promise<Buffer> =>
     new Promise((resolve, reject) => {

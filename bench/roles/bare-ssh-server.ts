@@ -30,14 +30,18 @@ function serveSftp(sftp: SFTPWrapper): void {
   sftp.on('FSTAT', (reqid, h) => {
     const fh = fileOf(h);
     if (!fh) return sftp.status(reqid, STATUS_CODE.FAILURE);
-    fh.stat().then((s) => sftp.attrs(reqid, attrs(s.size)), () => sftp.status(reqid, STATUS_CODE.FAILURE));
+    fh.stat().then(
+      (s) => sftp.attrs(reqid, attrs(s.size)),
+      () => sftp.status(reqid, STATUS_CODE.FAILURE),
+    );
   });
   sftp.on('READ', (reqid, h, offset, length) => {
     const fh = fileOf(h);
     if (!fh) return sftp.status(reqid, STATUS_CODE.FAILURE);
     const buf = Buffer.allocUnsafe(length);
     fh.read(buf, 0, length, offset).then(
-      ({ bytesRead }) => (bytesRead === 0 ? sftp.status(reqid, STATUS_CODE.EOF) : sftp.data(reqid, buf.subarray(0, bytesRead))),
+      ({ bytesRead }) =>
+        bytesRead === 0 ? sftp.status(reqid, STATUS_CODE.EOF) : sftp.data(reqid, buf.subarray(0, bytesRead)),
       () => sftp.status(reqid, STATUS_CODE.FAILURE),
     );
   });
@@ -70,5 +74,8 @@ const server = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
 });
 
 server.listen(0, '127.0.0.1', () => {
-  serveRole({ stats: () => ({ connections, authenticated }) }, { port: (server.address() as AddressInfo).port });
+  serveRole(
+    { stats: () => ({ connections, authenticated }) },
+    { port: (server.address() as AddressInfo).port },
+  );
 });

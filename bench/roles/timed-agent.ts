@@ -115,12 +115,18 @@ function hashAlone(bytes: number): number {
   const chunk = Buffer.alloc(MAX_READ, 7);
   const h = createHash('md5');
   const t = now();
-  for (let done = 0; done < bytes; done += chunk.length) h.update(done + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - done));
+  for (let done = 0; done < bytes; done += chunk.length)
+    h.update(done + chunk.length <= bytes ? chunk : chunk.subarray(0, bytes - done));
   h.digest();
   return now() - t;
 }
 
-const quiet: Logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: (f, m) => console.error(m, f) };
+const quiet: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: (f, m) => console.error(m, f),
+};
 const clock: Clock = {
   now: () => new Date(),
   sleep: (ms, signal) =>
@@ -133,7 +139,13 @@ const clock: Clock = {
 let connection: SshConnection | undefined;
 
 async function start(a: Record<string, unknown>): Promise<{ id: string }> {
-  const { port, fingerprint, credential, dataDir, id } = a as { port: number; fingerprint: string; credential: string; dataDir: string; id: string };
+  const { port, fingerprint, credential, dataDir, id } = a as {
+    port: number;
+    fingerprint: string;
+    credential: string;
+    dataDir: string;
+    id: string;
+  };
   await mkdir(dataDir, { recursive: true });
   const files = new TimedLocalFiles(new FsLocalFiles({ dataDir }));
   const privileged = new SudoPrivilegedFiles({ dataDir });
@@ -145,7 +157,12 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     source,
     privileged,
     new ApplyOwnership(files, privileged),
-    { enabled: true, protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_POSIX, 'posix'), flavor: 'posix', backup: false },
+    {
+      enabled: true,
+      protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_POSIX, 'posix'),
+      flavor: 'posix',
+      backup: false,
+    },
     clock,
   );
   const colon = credential.indexOf(':');
@@ -154,7 +171,15 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     fingerprint,
     credentialId: credential.slice(0, colon),
     password: credential.slice(colon + 1),
-    hello: { id, name: id, hostname: hostname(), os: process.platform, tags: ['bench'], version: '0.1.0', file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX } },
+    hello: {
+      id,
+      name: id,
+      hostname: hostname(),
+      os: process.platform,
+      tags: ['bench'],
+      version: '0.1.0',
+      file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX },
+    },
     handler: {
       handle: async (req, onProgress) => {
         phases = { receivedAt: Date.now() };

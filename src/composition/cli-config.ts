@@ -51,7 +51,8 @@ export async function loadSavedLogin(env: Env): Promise<SavedLogin | undefined> 
   }
   try {
     const doc = JSON.parse(text) as Partial<SavedLogin>;
-    if (typeof doc.url === 'string' && typeof doc.token === 'string') return { url: doc.url, token: doc.token, username: doc.username };
+    if (typeof doc.url === 'string' && typeof doc.token === 'string')
+      return { url: doc.url, token: doc.token, username: doc.username };
   } catch {
     // fall through: a damaged file is reported below
   }
@@ -82,12 +83,21 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env): Promi
         ? [saved.url, savedLoginPath(env)]
         : [DEFAULT_API_URL, 'the default'];
   checkUrl(url, urlSource);
-  const conn = (credentials: ApiCredentials, credentialSource: string): Connection => ({ url, urlSource, credentials, credentialSource });
+  const conn = (credentials: ApiCredentials, credentialSource: string): Connection => ({
+    url,
+    urlSource,
+    credentials,
+    credentialSource,
+  });
   if (flags.token) return conn({ token: flags.token }, '--token');
-  if (flags.apiUser || flags.apiPassword) return conn(userPassword(flags.apiUser, flags.apiPassword, '--api-user', '--api-password'), '--api-user');
+  if (flags.apiUser || flags.apiPassword)
+    return conn(userPassword(flags.apiUser, flags.apiPassword, '--api-user', '--api-password'), '--api-user');
   if (env.RPORT_API_TOKEN) return conn({ token: env.RPORT_API_TOKEN }, 'RPORT_API_TOKEN');
   if (env.RPORT_API_USER || env.RPORT_API_PASSWORD) {
-    return conn(userPassword(env.RPORT_API_USER, env.RPORT_API_PASSWORD, 'RPORT_API_USER', 'RPORT_API_PASSWORD'), 'RPORT_API_USER');
+    return conn(
+      userPassword(env.RPORT_API_USER, env.RPORT_API_PASSWORD, 'RPORT_API_USER', 'RPORT_API_PASSWORD'),
+      'RPORT_API_USER',
+    );
   }
   // A token is only good for the server that issued it.
   if (saved && sameServer(saved.url, url)) return conn({ token: saved.token }, savedLoginPath(env));
@@ -99,14 +109,21 @@ export function checkUrl(url: string, source: string): void {
   try {
     parsed = new URL(url);
   } catch {
-    throw new CliError(`the server URL "${url}" (from ${source}) is not a URL; give e.g. http://127.0.0.1:3000`);
+    throw new CliError(
+      `the server URL "${url}" (from ${source}) is not a URL; give e.g. http://127.0.0.1:3000`,
+    );
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new CliError(`the server URL "${url}" (from ${source}) must start with http:// or https://`);
   }
 }
 
-function userPassword(user: string | undefined, password: string | undefined, userKey: string, passwordKey: string): ApiCredentials {
+function userPassword(
+  user: string | undefined,
+  password: string | undefined,
+  userKey: string,
+  passwordKey: string,
+): ApiCredentials {
   if (!user) throw new CliError(`${passwordKey} is set but ${userKey} is not: give both`);
   if (!password) throw new CliError(`${userKey} is set but ${passwordKey} is not: give both`);
   return { username: user, password };

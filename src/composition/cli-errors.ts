@@ -33,7 +33,10 @@ export function explain(e: unknown, ctx: ErrorContext | undefined): string {
     const details = e.errors.map((x) => x.detail || x.title || x.code).filter((x) => x !== '');
     const what = details.length > 0 ? details.join('\n  ') : `HTTP ${e.status}`;
     if (e.status === 401) {
-      const hint = ctx?.credentialSource === 'none' ? `no credentials: ${NO_CREDENTIALS}` : `check the credentials from ${ctx?.credentialSource ?? 'the command line'}, or ${NO_CREDENTIALS}`;
+      const hint =
+        ctx?.credentialSource === 'none'
+          ? `no credentials: ${NO_CREDENTIALS}`
+          : `check the credentials from ${ctx?.credentialSource ?? 'the command line'}, or ${NO_CREDENTIALS}`;
       return `the server refused the credentials (HTTP 401): ${what}\n${hint}`;
     }
     if (e.status === 403) return `not allowed (HTTP 403): ${what}`;

@@ -10,7 +10,10 @@ export interface CliIo {
 export function formatTable(header: string[], rows: string[][], maxWidth?: number): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string => {
-    const text = cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd();
+    const text = cells
+      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
     return maxWidth && text.length > maxWidth ? `${text.slice(0, Math.max(0, maxWidth - 1))}…` : text;
   };
   return [line(header), ...rows.map(line)];

@@ -6,9 +6,7 @@ import type { CliIo } from './cli-output.ts';
 export async function ask(io: CliIo, question: string, hidden = false): Promise<string> {
   io.stderr.write(question);
   // When hidden, readline echoes into a sink instead of the terminal.
-  const output = hidden
-    ? new Writable({ write: (_chunk, _enc, done) => done() })
-    : io.stderr;
+  const output = hidden ? new Writable({ write: (_chunk, _enc, done) => done() }) : io.stderr;
   const rl = createInterface({ input: io.stdin, output, terminal: true });
   try {
     return await new Promise<string>((resolve) => rl.question('', resolve));

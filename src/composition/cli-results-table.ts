@@ -25,7 +25,8 @@ export class ResultsTable {
   /** Adds targets still pending; a known target keeps its row. */
   expect(clientIds: string[]): void {
     for (const id of clientIds) {
-      if (!this.rows.has(id)) this.rows.set(id, { client_id: id, status: 'pending', message: '', filepath: '', size: 0 });
+      if (!this.rows.has(id))
+        this.rows.set(id, { client_id: id, status: 'pending', message: '', filepath: '', size: 0 });
     }
     this.draw();
   }
@@ -35,7 +36,8 @@ export class ResultsTable {
     const known = this.rows.get(o.client_id);
     if (known && isFinal(known)) return;
     this.rows.set(o.client_id, { ...o });
-    if (this.mode === 'lines' && isFinal(o)) this.io.stdout.write(`${o.client_id}  ${o.status}  ${o.message}\n`);
+    if (this.mode === 'lines' && isFinal(o))
+      this.io.stdout.write(`${o.client_id}  ${o.status}  ${o.message}\n`);
     this.draw();
   }
 

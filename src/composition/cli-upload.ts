@@ -28,7 +28,10 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
   try {
     const receipt = await sendWithProgress(api, opts, io);
     const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
-    if (!opts.json) io.stdout.write(`uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`);
+    if (!opts.json)
+      io.stdout.write(
+        `uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`,
+      );
     await follow(api, listener, receipt, table, opts.timeout);
     const rows = table.all;
     const failed = rows.filter(isFailure);
@@ -43,7 +46,11 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
 async function checkLocalFile(path: string): Promise<void> {
   try {
     const s = await stat(path);
-    if (!s.isFile()) throw new LocalFileError(path, s.isDirectory() ? 'is a directory; upload sends one file' : 'is not a regular file');
+    if (!s.isFile())
+      throw new LocalFileError(
+        path,
+        s.isDirectory() ? 'is a directory; upload sends one file' : 'is not a regular file',
+      );
   } catch (e) {
     if (e instanceof LocalFileError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
@@ -74,7 +81,13 @@ async function sendWithProgress(api: RportApiClient, opts: UploadOptions, io: Cl
 }
 
 /** Fills the table from the socket; falls back to polling the stored results if the socket drops. */
-async function follow(api: RportApiClient, listener: WsResultsListener, receipt: UploadReceipt, table: ResultsTable, timeoutS: number): Promise<void> {
+async function follow(
+  api: RportApiClient,
+  listener: WsResultsListener,
+  receipt: UploadReceipt,
+  table: ResultsTable,
+  timeoutS: number,
+): Promise<void> {
   // The socket delivers outcomes only; the targets (groups expanded) come from the stored results.
   const stored = await api.status(receipt.uuid);
   table.expect(stored.targets.map((t) => t.client_id));
@@ -116,7 +129,9 @@ async function follow(api: RportApiClient, listener: WsResultsListener, receipt:
 
 function summary(rows: TargetRow[]): string {
   const count = (s: TargetRow['status']): number => rows.filter((r) => r.status === s).length;
-  const parts = (['success', 'ignored', 'error', 'timeout'] as const).filter((s) => count(s) > 0).map((s) => `${count(s)} ${s}`);
+  const parts = (['success', 'ignored', 'error', 'timeout'] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`);
   return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}`;
 }
 

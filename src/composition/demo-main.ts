@@ -87,28 +87,49 @@ data_dir = "${id}"
   const created = await fetch(`${api}/api/v1/client-groups`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ id: 'demo', description: 'the demo agents', params: { tag: ['demo'] }, allowed_user_groups: [] }),
+    body: JSON.stringify({
+      id: 'demo',
+      description: 'the demo agents',
+      params: { tag: ['demo'] },
+      allowed_user_groups: [],
+    }),
   });
-  if (!created.ok) throw new Error(`creating the client group failed: ${created.status} ${await created.text()}`);
+  if (!created.ok)
+    throw new Error(`creating the client group failed: ${created.status} ${await created.text()}`);
 
   const sample = join(dir, 'hello.txt');
   await writeFile(sample, `Hello from rport-ts, pushed at ${new Date().toISOString()}\n`);
   const dest = join(dir, 'received', 'hello.txt');
-  const env = { ...process.env, RPORT_API_URL: api, RPORT_API_USER: admin.username, RPORT_API_PASSWORD: admin.password };
+  const env = {
+    ...process.env,
+    RPORT_API_URL: api,
+    RPORT_API_USER: admin.username,
+    RPORT_API_PASSWORD: admin.password,
+  };
 
   say(`Push 1: ${sample} to group "demo" at ${dest} (mode 0640, force)`);
   console.log('(the three agents share this machine, so they place the same file, each atomically)');
-  const first = await rportcli(['upload', sample, '--group-id', 'demo', '--dest', dest, '--mode', '0640', '--force'], env);
+  const first = await rportcli(
+    ['upload', sample, '--group-id', 'demo', '--dest', dest, '--mode', '0640', '--force'],
+    env,
+  );
 
   const placed = await stat(dest).catch(() => undefined);
   const same = placed !== undefined && (await readFile(dest)).equals(await readFile(sample));
   console.log(
-    same ? `checked: ${dest} holds the sample's bytes, mode ${(placed.mode & 0o7777).toString(8).padStart(4, '0')}` : `${dest} was not placed`,
+    same
+      ? `checked: ${dest} holds the sample's bytes, mode ${(placed.mode & 0o7777).toString(8).padStart(4, '0')}`
+      : `${dest} was not placed`,
   );
 
   say('Push 2: the same file to a protected path, /usr/bin/rport-demo: every agent refuses it');
-  const second = await rportcli(['upload', sample, '--client', ids.join(','), '--dest', '/usr/bin/rport-demo'], env);
-  console.log(`rportcli exit codes: push 1 → ${first} (0: every target succeeded), push 2 → ${second} (1: a target failed, as it should)`);
+  const second = await rportcli(
+    ['upload', sample, '--client', ids.join(','), '--dest', '/usr/bin/rport-demo'],
+    env,
+  );
+  console.log(
+    `rportcli exit codes: push 1 → ${first} (0: every target succeeded), push 2 → ${second} (1: a target failed, as it should)`,
+  );
 
   say('Try it yourself');
   console.log(`Everything runs from ${dir}; Ctrl-C stops the programs and removes it.
@@ -142,11 +163,15 @@ async function waitForClients(client: RportApiClient, ids: string[]): Promise<vo
   const deadline = Date.now() + 60_000;
   let shown = -1;
   for (;;) {
-    const connected = (await client.clients()).filter((c) => c.connected && ids.includes(c.id)).map((c) => c.id);
-    if (connected.length !== shown) console.log(`connected: ${connected.length}/${ids.length} ${connected.join(' ')}`);
+    const connected = (await client.clients())
+      .filter((c) => c.connected && ids.includes(c.id))
+      .map((c) => c.id);
+    if (connected.length !== shown)
+      console.log(`connected: ${connected.length}/${ids.length} ${connected.join(' ')}`);
     shown = connected.length;
     if (connected.length === ids.length) return;
-    if (Date.now() > deadline) throw new Error(`only ${connected.length} of ${ids.length} agents connected within 60 s`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${connected.length} of ${ids.length} agents connected within 60 s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }

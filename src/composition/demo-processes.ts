@@ -50,8 +50,12 @@ export class Program {
     const seen = this.output.match(re);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.label}: no ${re} within ${ms / 1000} s; output:\n${this.output}`)), ms);
-      const onExit = (code: number | null): void => reject(new Error(`${this.label} exited (${code}) before ${re}; output:\n${this.output}`));
+      const timer = setTimeout(
+        () => reject(new Error(`${this.label}: no ${re} within ${ms / 1000} s; output:\n${this.output}`)),
+        ms,
+      );
+      const onExit = (code: number | null): void =>
+        reject(new Error(`${this.label} exited (${code}) before ${re}; output:\n${this.output}`));
       this.child.once('exit', onExit);
       this.waiters.push({
         re,

@@ -54,7 +54,9 @@ export const sshClientSide: ClientSideFactory = async (d) => {
   });
   const wss = new WebSocketServer({ noServer: true });
   d.http.onUpgrade(AGENT_WS_PATH, (req, socket, head) =>
-    wss.handleUpgrade(req, socket, head, (ws) => listener.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown')),
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      listener.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown'),
+    ),
   );
   return {
     channels: listener.channels,

@@ -36,4 +36,3 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }
-

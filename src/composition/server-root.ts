@@ -28,7 +28,12 @@ import { join } from 'node:path';
 import { InMemoryLiveTransfers } from '../adapters/memory/in-memory-live-transfers.ts';
 import { RandomUuidGenerator } from '../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../adapters/system/system-clock.ts';
-import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor, type CredentialSessions } from './server-basics.ts';
+import {
+  LateClientChannels,
+  LateCredentialSessions,
+  RevokingCredentialEditor,
+  type CredentialSessions,
+} from './server-basics.ts';
 
 export const T = {
   config: Symbol('ServerConfig'),
@@ -170,11 +175,25 @@ const httpModule = new ContainerModule(({ bind }) => {
         audit,
         clients: reg,
         groups,
-        clientAuth: credentials instanceof SqliteClientCredentials ? new RevokingCredentialEditor(credentials, sessions) : undefined,
+        clientAuth:
+          credentials instanceof SqliteClientCredentials
+            ? new RevokingCredentialEditor(credentials, sessions)
+            : undefined,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       } satisfies HttpAppDeps),
-    [T.config, T.auth, T.accept, T.results, T.audit, T.registry, T.groups, T.logger, T.credentials, T.sessions],
+    [
+      T.config,
+      T.auth,
+      T.accept,
+      T.results,
+      T.audit,
+      T.registry,
+      T.groups,
+      T.logger,
+      T.credentials,
+      T.sessions,
+    ],
   );
 });
 

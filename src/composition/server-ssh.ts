@@ -60,7 +60,10 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     const { host, port: wanted } = splitAddress(d.config.address);
     port = await listener.listen(wanted, host);
   }
-  d.logger.info({ address: d.config.address, port, fingerprint: hostKey.fingerprint }, `client listener ready; host key fingerprint ${hostKey.fingerprint}`);
+  d.logger.info(
+    { address: d.config.address, port, fingerprint: hostKey.fingerprint },
+    `client listener ready; host key fingerprint ${hostKey.fingerprint}`,
+  );
   return {
     channels: listener.channels,
     fingerprint: hostKey.fingerprint,
@@ -75,6 +78,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
 export function splitAddress(address: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(address);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new Error(`[server] address "${address}" must be "host:port", e.g. "0.0.0.0:8080"`);
+  if (!m || port > 65535)
+    throw new Error(`[server] address "${address}" must be "host:port", e.g. "0.0.0.0:8080"`);
   return { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port };
 }

@@ -34,7 +34,10 @@ export interface RunningServer {
 }
 
 /** Starts rportd: storage, sweep of stale staged files, the API on [api] address, the agents' side. */
-export async function startServer(config: ServerConfig, opts: ServerStartOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  config: ServerConfig,
+  opts: ServerStartOptions = {},
+): Promise<RunningServer> {
   const logger = opts.logger ?? new PinoLogger({ level: config.logging.log_level });
   mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
@@ -45,14 +48,18 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
   await staging.init();
   const swept = await staging.sweep();
   if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
-  const initialAdmin = config.api.auth ? undefined : await container.get<SqliteApiUsers>(T.dbUsers).ensureInitialAdmin();
+  const initialAdmin = config.api.auth
+    ? undefined
+    : await container.get<SqliteApiUsers>(T.dbUsers).ensureInitialAdmin();
 
   let http: HttpServer;
   try {
     http = new HttpServer(container.get<Koa>(T.app), tls);
   } catch (e) {
     container.get<SqliteDb>(T.db).close();
-    throw new ConfigError(`[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`);
+    throw new ConfigError(
+      `[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`,
+    );
   }
   const broadcaster = container.get<WsResultBroadcaster>(T.broadcaster);
   http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(container.get<ApiAuth>(T.auth), broadcaster, logger));
@@ -67,7 +74,10 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
   });
   container.get<LateClientChannels>(T.channels).source = clientSide.channels;
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
-  if (clientSide.endSessionsOf) container.get<LateCredentialSessions>(T.sessions).source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };
+  if (clientSide.endSessionsOf)
+    container.get<LateCredentialSessions>(T.sessions).source = {
+      endSessionsOf: (id) => clientSide.endSessionsOf!(id),
+    };
 
   let port: number;
   try {
@@ -75,10 +85,15 @@ export async function startServer(config: ServerConfig, opts: ServerStartOptions
   } catch (e) {
     await clientSide.close();
     container.get<SqliteDb>(T.db).close();
-    throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, { cause: e });
+    throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
-  logger.info({ url, data_dir: config.server.data_dir, max_filepush_size: config.server.max_filepush_size }, `rportd API listening on ${url}`);
+  logger.info(
+    { url, data_dir: config.server.data_dir, max_filepush_size: config.server.max_filepush_size },
+    `rportd API listening on ${url}`,
+  );
 
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>

@@ -21,7 +21,11 @@ interface Received {
 const isRejection = (x: object): x is UploadRejection => 'kind' in x;
 
 export type AcceptResult =
-  | { ok: true; upload: AcceptedUpload; /** settles when every target has its outcome */ distributed: Promise<void> }
+  | {
+      ok: true;
+      upload: AcceptedUpload;
+      /** settles when every target has its outcome */ distributed: Promise<void>;
+    }
   | { ok: false; rejection: UploadRejection };
 
 /**
@@ -102,19 +106,25 @@ export class AcceptUpload {
    * come first are checked before the file is read (earlyRejection), so a mistyped client id is
    * answered at once, not after the whole file was sent, staged and hashed.
    */
-  private async receive(
-    caller: Caller,
-    uuid: string,
-    form: UploadForm,
-  ): Promise<Received | UploadRejection> {
+  private async receive(caller: Caller, uuid: string, form: UploadForm): Promise<Received | UploadRejection> {
     const fields = new Map<string, string[]>();
     let staged: StagedFile | undefined;
     let filename = '';
     try {
       for await (const part of form.parts()) {
         if (part.kind === 'field') fields.set(part.name, [...(fields.get(part.name) ?? []), part.value]);
-        else if (part.name !== 'upload') return { kind: 'invalid', field: part.name, detail: `unexpected file part "${part.name}"; the file goes in the part named upload` };
-        else if (staged) return { kind: 'invalid', field: 'upload', detail: 'more than one file was sent; send one file per upload' };
+        else if (part.name !== 'upload')
+          return {
+            kind: 'invalid',
+            field: part.name,
+            detail: `unexpected file part "${part.name}"; the file goes in the part named upload`,
+          };
+        else if (staged)
+          return {
+            kind: 'invalid',
+            field: 'upload',
+            detail: 'more than one file was sent; send one file per upload',
+          };
         else {
           const early = await this.earlyRejection(caller, fields);
           if (early) return early;
@@ -124,15 +134,25 @@ export class AcceptUpload {
       }
     } catch (e) {
       if (e instanceof UploadTooLargeError) {
-        return { kind: 'too-large', field: 'upload', detail: `the file is larger than max_filepush_size (${e.limit} bytes)` };
+        return {
+          kind: 'too-large',
+          field: 'upload',
+          detail: `the file is larger than max_filepush_size (${e.limit} bytes)`,
+        };
       }
-      if (e instanceof MalformedFormError) return { kind: 'malformed', field: 'upload', detail: `malformed multipart body: ${e.message}` };
+      if (e instanceof MalformedFormError)
+        return { kind: 'malformed', field: 'upload', detail: `malformed multipart body: ${e.message}` };
       await this.staging.remove(uuid);
       throw e;
     }
     const params = parseUploadFields(fields);
     if ('kind' in params) return params;
-    if (!staged) return { kind: 'invalid', field: 'upload', detail: 'upload is required: attach the file as the multipart part named upload' };
+    if (!staged)
+      return {
+        kind: 'invalid',
+        field: 'upload',
+        detail: 'upload is required: attach the file as the multipart part named upload',
+      };
     return { staged, filename, params };
   }
 
@@ -141,11 +161,16 @@ export class AcceptUpload {
    * field with a bad value, an unknown or forbidden client or group. A field still missing is not
    * (it may come after the file), nor is a group with no clients (a client_id may follow).
    */
-  private async earlyRejection(caller: Caller, fields: Map<string, string[]>): Promise<UploadRejection | undefined> {
+  private async earlyRejection(
+    caller: Caller,
+    fields: Map<string, string[]>,
+  ): Promise<UploadRejection | undefined> {
     const params = parseUploadFields(fields);
     if ('kind' in params) return fields.has(params.field) ? params : undefined;
     const targets = await this.resolve(caller, params);
-    return isRejection(targets) && (targets.kind === 'not-found' || targets.kind === 'forbidden') ? targets : undefined;
+    return isRejection(targets) && (targets.kind === 'not-found' || targets.kind === 'forbidden')
+      ? targets
+      : undefined;
   }
 
   /** Expands groups, checks every client exists and that the caller may reach it. Returns client ids. */
@@ -156,7 +181,11 @@ export class AcceptUpload {
       const client = await this.clients.get(id);
       if (!client) return { kind: 'not-found', field: 'client_id', detail: `unknown client_id "${id}"` };
       if (!mayAccessClient(caller, client, allGroups)) {
-        return { kind: 'forbidden', field: 'client_id', detail: `user ${caller.username} may not push to client ${id}` };
+        return {
+          kind: 'forbidden',
+          field: 'client_id',
+          detail: `user ${caller.username} may not push to client ${id}`,
+        };
       }
       targets.set(id, client);
     }
@@ -166,11 +195,21 @@ export class AcceptUpload {
         const group = await this.groups.get(gid);
         if (!group) return { kind: 'not-found', field: 'group_id', detail: `unknown group_id "${gid}"` };
         const allowed = caller.admin || group.allowed_user_groups.some((g) => caller.groups.includes(g));
-        if (!allowed) return { kind: 'forbidden', field: 'group_id', detail: `user ${caller.username} may not push to client group ${gid}` };
+        if (!allowed)
+          return {
+            kind: 'forbidden',
+            field: 'group_id',
+            detail: `user ${caller.username} may not push to client group ${gid}`,
+          };
         for (const c of clientsOfGroup(group, everyone)) targets.set(c.id, c);
       }
     }
-    if (targets.size === 0) return { kind: 'invalid', field: 'group_id', detail: 'the given client groups hold no clients: nothing to push to' };
+    if (targets.size === 0)
+      return {
+        kind: 'invalid',
+        field: 'group_id',
+        detail: 'the given client groups hold no clients: nothing to push to',
+      };
     return [...targets.keys()];
   }
 

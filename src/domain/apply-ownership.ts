@@ -37,7 +37,12 @@ export class ApplyOwnership {
    * An undefined mode means none was asked for: the existing file keeps its mode (the spec changes
    * it only "if file mode parameter is provided").
    */
-  async syncExisting(path: string, status: FileStatus, mode: number | undefined, ownership: Ownership): Promise<SyncAttributes> {
+  async syncExisting(
+    path: string,
+    status: FileStatus,
+    mode: number | undefined,
+    ownership: Ownership,
+  ): Promise<SyncAttributes> {
     const ids = await this.wanted(ownership);
     const ownerOk = !ids || ownerMatches(status, ids);
     const wantedMode = mode ?? status.mode;

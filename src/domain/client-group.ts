@@ -21,8 +21,12 @@ export interface ClientGroup {
 export function groupMatches(group: ClientGroup, client: ClientInfo): boolean {
   const p = group.params;
   const any = (patterns: string[] | undefined, values: string[]): boolean =>
-    patterns === undefined || patterns.length === 0 || patterns.some((pat) => values.some((v) => globMatch(pat, v, true)));
-  const constrained = [p.client_id, p.name, p.os, p.hostname, p.tag].some((x) => x !== undefined && x.length > 0);
+    patterns === undefined ||
+    patterns.length === 0 ||
+    patterns.some((pat) => values.some((v) => globMatch(pat, v, true)));
+  const constrained = [p.client_id, p.name, p.os, p.hostname, p.tag].some(
+    (x) => x !== undefined && x.length > 0,
+  );
   return (
     constrained &&
     any(p.client_id, [client.id]) &&

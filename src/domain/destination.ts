@@ -14,13 +14,22 @@ export function flavorOf(path: string): PathFlavor {
 }
 
 /** Checks that dest is a usable absolute file path and returns its normal form. */
-export function checkDestination(dest: string | undefined, flavor: PathFlavor = flavorOf(dest ?? '')): DestinationCheck {
-  if (dest === undefined || dest === '') return { ok: false, problem: 'dest is required: give the absolute path of the file on the client' };
+export function checkDestination(
+  dest: string | undefined,
+  flavor: PathFlavor = flavorOf(dest ?? ''),
+): DestinationCheck {
+  if (dest === undefined || dest === '')
+    return { ok: false, problem: 'dest is required: give the absolute path of the file on the client' };
   if (dest.includes('\0')) return { ok: false, problem: 'dest contains a NUL byte' };
-  if (/[\\/]$/.test(dest)) return { ok: false, problem: `dest "${dest}" ends with a path separator: give a file path, not a directory` };
+  if (/[\\/]$/.test(dest))
+    return {
+      ok: false,
+      problem: `dest "${dest}" ends with a path separator: give a file path, not a directory`,
+    };
   const normalized = flavor === 'windows' ? normalizeWindows(dest) : normalizePosix(dest);
   if (normalized === undefined) return { ok: false, problem: `dest "${dest}" is not an absolute path` };
-  if (normalized === '/' || /^[a-z]:\\$/i.test(normalized)) return { ok: false, problem: `dest "${dest}" is a root directory, not a file path` };
+  if (normalized === '/' || /^[a-z]:\\$/i.test(normalized))
+    return { ok: false, problem: `dest "${dest}" is a root directory, not a file path` };
   return { ok: true, normalized };
 }
 
@@ -102,5 +111,7 @@ export function parentOf(normalized: string, flavor: PathFlavor = 'posix'): stri
   const sep = flavor === 'windows' ? '\\' : '/';
   const i = normalized.lastIndexOf(sep);
   if (flavor === 'posix') return i <= 0 ? '/' : normalized.slice(0, i);
-  return i < windowsRootLength(normalized) ? normalized.slice(0, windowsRootLength(normalized)) : normalized.slice(0, i);
+  return i < windowsRootLength(normalized)
+    ? normalized.slice(0, windowsRootLength(normalized))
+    : normalized.slice(0, i);
 }

@@ -3,7 +3,10 @@
  * path segment, `**` crosses segments, `[abc]` is a class. Kept in the domain because the policy
  * it serves is a rule of the spec, and fast-glob matches files on disk, not strings.
  */
-export function globToRegExp(pattern: string, opts: { separator?: '/' | '\\' | null; caseInsensitive?: boolean } = {}): RegExp {
+export function globToRegExp(
+  pattern: string,
+  opts: { separator?: '/' | '\\' | null; caseInsensitive?: boolean } = {},
+): RegExp {
   // null: plain strings (client attributes), where `*` matches any characters.
   const sep = opts.separator === undefined ? '/' : opts.separator;
   const notSep = sep === null ? '.' : sep === '/' ? '[^/]' : '[^\\\\]';

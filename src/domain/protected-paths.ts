@@ -1,7 +1,22 @@
-import { checkDestination, normalizePosix, normalizeWindows, selfAndAncestors, type PathFlavor } from './destination.ts';
+import {
+  checkDestination,
+  normalizePosix,
+  normalizeWindows,
+  selfAndAncestors,
+  type PathFlavor,
+} from './destination.ts';
 import { globToRegExp } from './glob.ts';
 
-export const DEFAULT_PROTECTED_POSIX = ['/bin', '/sbin', '/boot', '/usr/bin', '/usr/sbin', '/dev', '/lib*', '/run'];
+export const DEFAULT_PROTECTED_POSIX = [
+  '/bin',
+  '/sbin',
+  '/boot',
+  '/usr/bin',
+  '/usr/sbin',
+  '/dev',
+  '/lib*',
+  '/run',
+];
 export const DEFAULT_PROTECTED_WINDOWS = ['C:\\Windows\\', 'C:\\ProgramData'];
 
 /**
@@ -19,7 +34,10 @@ export class ProtectedPaths {
   }
 
   static defaults(flavor: PathFlavor): ProtectedPaths {
-    return new ProtectedPaths(flavor === 'windows' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX, flavor);
+    return new ProtectedPaths(
+      flavor === 'windows' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX,
+      flavor,
+    );
   }
 
   /** The pattern that refuses this destination, or undefined when it is allowed. */
@@ -39,7 +57,8 @@ export class ProtectedPaths {
       return globToRegExp(p, { separator: '/' });
     }
     // Normalise the literal parts of the pattern like a path, keeping glob characters.
-    const p = normalizeWindows(pattern.replace(/\//g, '\\')) ?? pattern.replace(/\//g, '\\').replace(/\\+$/, '');
+    const p =
+      normalizeWindows(pattern.replace(/\//g, '\\')) ?? pattern.replace(/\//g, '\\').replace(/\\+$/, '');
     return globToRegExp(p, { separator: '\\', caseInsensitive: true });
   }
 }

@@ -44,7 +44,9 @@ export class ReceiveFile {
 
   private async receive(req: PushRequest, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
     if (!this.settings.enabled) {
-      return failure('file reception is disabled on this client ([file-reception] enabled = false in rport.conf)');
+      return failure(
+        'file reception is disabled on this client ([file-reception] enabled = false in rport.conf)',
+      );
     }
     const check = checkDestination(req.destination, this.settings.flavor);
     if (!check.ok) return failure(check.problem);
@@ -66,7 +68,8 @@ export class ReceiveFile {
       if (existing && req.sync && !req.force && (await this.sameContent(real, req.md5))) {
         const attrs = await this.ownership.syncExisting(real, existing, req.mode, req.ownership);
         if (attrs === 'in-sync') return ignored(`file ${dest} is already in sync: same md5, mode and owner`);
-        if (attrs === 'updated') return success(`file ${dest} already had the same content; mode and owner updated`);
+        if (attrs === 'updated')
+          return success(`file ${dest} already had the same content; mode and owner updated`);
       }
       return await this.fetchAndPlace(req, dest, real, mode, existing !== undefined, onProgress);
     } catch (e) {
@@ -90,7 +93,8 @@ export class ReceiveFile {
     const direct = rule.refusing(dest);
     if (direct) return `${dest} is a protected path (matches "${direct}" in [file-reception] protected)`;
     const viaLink = real === dest ? undefined : rule.refusing(real);
-    if (viaLink) return `${dest} leads through a symlink to ${real}, a protected path (matches "${viaLink}" in [file-reception] protected)`;
+    if (viaLink)
+      return `${dest} leads through a symlink to ${real}, a protected path (matches "${viaLink}" in [file-reception] protected)`;
     return undefined;
   }
 
@@ -106,7 +110,9 @@ export class ReceiveFile {
     try {
       temp = await this.files.writeTemp(req.sourceName, counted(this.source.open(req), onProgress));
     } catch (e) {
-      return failure(`fetching ${req.sourceName} from the server failed: ${messageOf(e)}; ${dest} left untouched`);
+      return failure(
+        `fetching ${req.sourceName} from the server failed: ${messageOf(e)}; ${dest} left untouched`,
+      );
     }
     try {
       if (temp.md5 !== req.md5 || temp.size !== req.size) {
@@ -119,8 +125,12 @@ export class ReceiveFile {
       const now = await this.files.resolveParents(dest);
       const refusal = this.refusal(dest, now);
       if (refusal) return failure(refusal);
-      if (now !== real) return failure(`${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`);
-      if (replacing && this.settings.backup) await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
+      if (now !== real)
+        return failure(
+          `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
+        );
+      if (replacing && this.settings.backup)
+        await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
       await this.place(temp.path, real);
       temp = undefined;
       return success(SUCCESS_MESSAGE);
@@ -148,7 +158,10 @@ function unusableTarget(dest: string, s: FileStatus): string | undefined {
   return undefined;
 }
 
-async function* counted(source: AsyncIterable<Uint8Array>, onProgress?: (bytes: number) => void): AsyncIterable<Uint8Array> {
+async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onProgress?: (bytes: number) => void,
+): AsyncIterable<Uint8Array> {
   let bytes = 0;
   for await (const chunk of source) {
     bytes += chunk.byteLength;

@@ -9,7 +9,17 @@ import type { UploadRejection } from './upload-rejection.ts';
 export const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
 const serverDenied = new ProtectedPaths(SERVER_DENIED_DESTINATIONS, 'posix');
 
-export const FORM_FIELDS = ['upload', 'client_id', 'group_id', 'dest', 'force', 'sync', 'mode', 'user', 'group'];
+export const FORM_FIELDS = [
+  'upload',
+  'client_id',
+  'group_id',
+  'dest',
+  'force',
+  'sync',
+  'mode',
+  'user',
+  'group',
+];
 const SINGLE_FIELDS = ['dest', 'force', 'sync', 'mode', 'user', 'group'];
 
 export interface UploadParameters {
@@ -26,7 +36,8 @@ const invalid = (field: string, detail: string): UploadRejection => ({ kind: 'in
 /** Validates the text fields of an upload form, naming the field at fault. */
 export function parseUploadFields(fields: Map<string, string[]>): UploadParameters | UploadRejection {
   for (const name of fields.keys()) {
-    if (!FORM_FIELDS.includes(name)) return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
+    if (!FORM_FIELDS.includes(name))
+      return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
   }
   for (const name of SINGLE_FIELDS) {
     if ((fields.get(name)?.length ?? 0) > 1) return invalid(name, `${name} was given more than once`);
@@ -37,7 +48,8 @@ export function parseUploadFields(fields: Map<string, string[]>): UploadParamete
   if (!dest.ok) return invalid('dest', dest.problem);
   if (flavorOf(dest.normalized) === 'posix') {
     const denied = serverDenied.refusing(dest.normalized);
-    if (denied) return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
+    if (denied)
+      return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
   }
   const force = parseBool('force', one('force'));
   if (typeof force !== 'boolean') return force;
@@ -66,5 +78,8 @@ function parseBool(field: string, value: string | undefined): boolean | UploadRe
   return invalid(field, `${field} "${value}" is not a boolean; use true/false, 1/0 or on/off`);
 }
 
-const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v.trim());
-const unique = (v: string[] | undefined): string[] => [...new Set((v ?? []).map((s) => s.trim()).filter((s) => s !== ''))];
+const nonEmpty = (v: string | undefined): string | undefined =>
+  v === undefined || v.trim() === '' ? undefined : v.trim();
+const unique = (v: string[] | undefined): string[] => [
+  ...new Set((v ?? []).map((s) => s.trim()).filter((s) => s !== '')),
+];

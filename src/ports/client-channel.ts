@@ -12,7 +12,11 @@ export interface ClientChannel {
    * Asks the client to fetch and place a file, and resolves with its verdict. Rejects when the
    * connection drops before the verdict arrives, or when signal aborts.
    */
-  push(request: PushRequest, signal: AbortSignal, onProgress?: (p: PushProgress) => void): Promise<PushVerdict>;
+  push(
+    request: PushRequest,
+    signal: AbortSignal,
+    onProgress?: (p: PushProgress) => void,
+  ): Promise<PushVerdict>;
 }
 
 /** The channels of the clients connected now. */

@@ -28,7 +28,10 @@ describe('rportcli configuration', () => {
     const path = await saveLogin(env, { url: 'http://127.0.0.1:1', token: 'tok' });
     expect((await stat(path)).mode & 0o777).to.equal(0o600);
     expect((await stat(join(home, 'rportcli'))).mode & 0o777).to.equal(0o700);
-    expect(JSON.parse(await readFile(path, 'utf8'))).to.deep.equal({ url: 'http://127.0.0.1:1', token: 'tok' });
+    expect(JSON.parse(await readFile(path, 'utf8'))).to.deep.equal({
+      url: 'http://127.0.0.1:1',
+      token: 'tok',
+    });
   });
 
   it('takes flags over the environment over the saved login', async () => {
@@ -38,14 +41,21 @@ describe('rportcli configuration', () => {
     expect(byFlag).to.include({ url: 'http://flag:2', urlSource: '--url' });
     expect(byFlag.credentials).to.deep.equal({ token: 'flagtok' });
     const byEnv = await resolveConnection({}, env);
-    expect(byEnv).to.include({ url: 'http://env:1', urlSource: 'RPORT_API_URL', credentialSource: 'RPORT_API_TOKEN' });
+    expect(byEnv).to.include({
+      url: 'http://env:1',
+      urlSource: 'RPORT_API_URL',
+      credentialSource: 'RPORT_API_TOKEN',
+    });
     const bySaved = await resolveConnection({}, { XDG_CONFIG_HOME: home });
     expect(bySaved.url).to.equal('http://env:1');
     expect(bySaved.credentials).to.deep.equal({ token: 'savedtok' });
   });
 
   it('uses RPORT_API_USER and RPORT_API_PASSWORD as basic credentials', async () => {
-    const c = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_USER: 'admin', RPORT_API_PASSWORD: 'pw' });
+    const c = await resolveConnection(
+      {},
+      { XDG_CONFIG_HOME: home, RPORT_API_USER: 'admin', RPORT_API_PASSWORD: 'pw' },
+    );
     expect(c.credentials).to.deep.equal({ username: 'admin', password: 'pw' });
   });
 
@@ -56,14 +66,20 @@ describe('rportcli configuration', () => {
   });
 
   it('bad input: RPORT_API_USER without RPORT_API_PASSWORD is an error naming RPORT_API_PASSWORD', async () => {
-    const err = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_USER: 'admin' }).catch((e: unknown) => e);
+    const err = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_USER: 'admin' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(CliError);
     expect((err as Error).message).to.contain('RPORT_API_PASSWORD');
   });
 
   it('bad input: a URL that is not http(s) is an error naming where it came from', async () => {
-    const err = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_URL: 'ftp://x' }).catch((e: unknown) => e);
-    expect((err as Error).message).to.contain('RPORT_API_URL').and.contain('http://');
+    const err = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_URL: 'ftp://x' }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).message)
+      .to.contain('RPORT_API_URL')
+      .and.contain('http://');
   });
 
   it('bad input: a damaged saved login is an error naming the file and how to fix it', async () => {
@@ -71,6 +87,8 @@ describe('rportcli configuration', () => {
     await mkdir(join(home, 'rportcli'), { recursive: true });
     await writeFile(savedLoginPath(env), 'not json');
     const err = await resolveConnection({}, env).catch((e: unknown) => e);
-    expect((err as Error).message).to.contain(savedLoginPath(env)).and.contain('rportcli login');
+    expect((err as Error).message)
+      .to.contain(savedLoginPath(env))
+      .and.contain('rportcli login');
   });
 });

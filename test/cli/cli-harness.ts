@@ -16,11 +16,19 @@ import type { ClientPresence } from '../../src/ports/client-registry.ts';
 
 export type Answer = (request: PushRequest, signal: AbortSignal) => Promise<PushVerdict>;
 
-export const placed: Answer = async (r) => ({ status: 'success', message: `file successfully copied to ${r.destination}` });
-export const refused: Answer = async (r) => ({ status: 'error', message: `rename ${r.sourceName} ${r.destination}: permission denied` });
+export const placed: Answer = async (r) => ({
+  status: 'success',
+  message: `file successfully copied to ${r.destination}`,
+});
+export const refused: Answer = async (r) => ({
+  status: 'error',
+  message: `rename ${r.sourceName} ${r.destination}: permission denied`,
+});
 /** Never answers: the server keeps waiting until its push_timeout or until the harness closes. */
 export const silent: Answer = (_r, signal) =>
-  new Promise((_resolve, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }));
+  new Promise((_resolve, reject) =>
+    signal.addEventListener('abort', () => reject(signal.reason as Error), { once: true }),
+  );
 
 /** In-memory connected agents: each answers a push the way its Answer says. */
 class ScriptedAgents implements ClientChannels {
@@ -39,7 +47,6 @@ class ScriptedAgents implements ClientChannels {
   }
 }
 
-
 export interface CliServer {
   url: string;
   server: RunningServer;
@@ -57,7 +64,12 @@ export async function startCliServer(maxFilepushSize = 1024 * 1024): Promise<Cli
   const dataDir = await mkdtemp(join(tmpdir(), 'rportcli-server-'));
   const config = parseServerConfig(
     {
-      server: { data_dir: dataDir, address: '127.0.0.1:0', max_filepush_size: maxFilepushSize, push_timeout: 60 },
+      server: {
+        data_dir: dataDir,
+        address: '127.0.0.1:0',
+        max_filepush_size: maxFilepushSize,
+        push_timeout: 60,
+      },
       api: { address: '127.0.0.1:0' },
       logging: { log_level: 'warn' },
     },
@@ -72,7 +84,8 @@ export async function startCliServer(maxFilepushSize = 1024 * 1024): Promise<Cli
       return { channels: agents, close: async () => undefined };
     },
   });
-  if (!server.initialAdmin || !presence) throw new Error('expected a first start with a generated admin and a client side');
+  if (!server.initialAdmin || !presence)
+    throw new Error('expected a first start with a generated admin and a client side');
   const announce = presence;
   return {
     url: server.url,

@@ -26,17 +26,30 @@ describe('streamed multipart body', () => {
     const bytes = randomBytes(700 * 1024 + 3);
     const path = join(dir, 'we "quote"\nd.bin');
     await writeFile(path, bytes);
-    const body = await multipartBody([['client_id', 'a'], ['client_id', 'b'], ['dest', '/tmp/ü.txt']], { field: 'upload', path, filename: 'we "quote"\nd.bin' });
+    const body = await multipartBody(
+      [
+        ['client_id', 'a'],
+        ['client_id', 'b'],
+        ['dest', '/tmp/ü.txt'],
+      ],
+      { field: 'upload', path, filename: 'we "quote"\nd.bin' },
+    );
     const raw = await collect(body.chunks);
     expect(raw.length).to.equal(body.length);
     // Parse with the platform's own multipart parser (undici), not ours.
-    const form = await new Request('http://x/', { method: 'POST', headers: { 'content-type': body.contentType }, body: new Uint8Array(raw) }).formData();
+    const form = await new Request('http://x/', {
+      method: 'POST',
+      headers: { 'content-type': body.contentType },
+      body: new Uint8Array(raw),
+    }).formData();
     expect(form.getAll('client_id')).to.deep.equal(['a', 'b']);
     expect(form.get('dest')).to.equal('/tmp/ü.txt');
     const file = form.get('upload') as File;
     expect(file.name).to.equal('we "quote"\nd.bin');
     const got = Buffer.from(await file.arrayBuffer());
-    expect(createHash('md5').update(got).digest('hex')).to.equal(createHash('md5').update(bytes).digest('hex'));
+    expect(createHash('md5').update(got).digest('hex')).to.equal(
+      createHash('md5').update(bytes).digest('hex'),
+    );
     expect(raw.indexOf(Buffer.from('name="dest"'))).to.be.lessThan(raw.indexOf(Buffer.from('name="upload"')));
   });
 
@@ -57,13 +70,19 @@ describe('streamed multipart body', () => {
 
   it('bad input: a missing file is a LocalFileError naming the path, before anything is sent', async () => {
     const path = join(dir, 'nope.txt');
-    const err = await multipartBody([], { field: 'upload', path, filename: 'nope.txt' }).catch((e: unknown) => e);
+    const err = await multipartBody([], { field: 'upload', path, filename: 'nope.txt' }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(LocalFileError);
     expect((err as Error).message).to.equal(`${path}: no such file`);
   });
 
   it('bad input: a directory is refused naming the path', async () => {
-    const err = await multipartBody([], { field: 'upload', path: dir, filename: 'x' }).catch((e: unknown) => e);
-    expect((err as Error).message).to.contain(dir).and.contain('directory');
+    const err = await multipartBody([], { field: 'upload', path: dir, filename: 'x' }).catch(
+      (e: unknown) => e,
+    );
+    expect((err as Error).message)
+      .to.contain(dir)
+      .and.contain('directory');
   });
 });

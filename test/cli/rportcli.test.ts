@@ -33,7 +33,12 @@ describe('rportcli against a real rportd', function () {
     home = await mkdtemp(join(tmpdir(), 'rportcli-home-'));
     file = join(home, 'hello.txt');
     await writeFile(file, 'hello from rportcli\n');
-    env = { XDG_CONFIG_HOME: join(home, 'config'), RPORT_API_URL: srv.url, RPORT_API_USER: srv.admin.username, RPORT_API_PASSWORD: srv.admin.password };
+    env = {
+      XDG_CONFIG_HOME: join(home, 'config'),
+      RPORT_API_URL: srv.url,
+      RPORT_API_USER: srv.admin.username,
+      RPORT_API_PASSWORD: srv.admin.password,
+    };
   });
   after(async () => {
     await srv?.close();
@@ -41,7 +46,10 @@ describe('rportcli against a real rportd', function () {
   });
 
   it('login saves a token with mode 0600 that later commands use without a password', async () => {
-    const login = await cli(['login', '--url', srv.url, '--user', srv.admin.username, '--password', srv.admin.password], { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME });
+    const login = await cli(
+      ['login', '--url', srv.url, '--user', srv.admin.username, '--password', srv.admin.password],
+      { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME },
+    );
     expect(login.code, login.stderr).to.equal(0);
     const path = savedLoginPath(env);
     expect(login.stdout).to.contain(path);
@@ -54,7 +62,9 @@ describe('rportcli against a real rportd', function () {
 
   it('bad input: a wrong password at login is refused with exit 2 and saves nothing', async () => {
     const cfg = join(home, 'other-config');
-    const r = await cli(['login', '--url', srv.url, '--user', srv.admin.username, '--password', 'wrong'], { XDG_CONFIG_HOME: cfg });
+    const r = await cli(['login', '--url', srv.url, '--user', srv.admin.username, '--password', 'wrong'], {
+      XDG_CONFIG_HOME: cfg,
+    });
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('HTTP 401');
     expect(await stat(savedLoginPath({ XDG_CONFIG_HOME: cfg })).catch(() => undefined)).to.equal(undefined);
@@ -73,7 +83,22 @@ describe('rportcli against a real rportd', function () {
   });
 
   it('upload --json: every target succeeds, the JSON names the uuid and each client, and status agrees', async () => {
-    const r = await cli(['upload', file, '--client', 'alpha', '--client', 'beta', '--dest', '/tmp/rportcli/hello.txt', '--mode', '0644', '--json'], env);
+    const r = await cli(
+      [
+        'upload',
+        file,
+        '--client',
+        'alpha',
+        '--client',
+        'beta',
+        '--dest',
+        '/tmp/rportcli/hello.txt',
+        '--mode',
+        '0644',
+        '--json',
+      ],
+      env,
+    );
     expect(r.code, r.stderr).to.equal(0);
     const doc = JSON.parse(r.stdout) as UploadJson;
     expect(doc.uuid).to.match(/^[0-9a-f-]{36}$/);
@@ -84,7 +109,11 @@ describe('rportcli against a real rportd', function () {
     ]);
     const st = await cli(['status', doc.uuid, '--json'], env);
     expect(st.code, st.stderr).to.equal(0);
-    const stored = JSON.parse(st.stdout) as { uuid: string; targets: { client_id: string; status: string }[]; upload: Record<string, unknown> };
+    const stored = JSON.parse(st.stdout) as {
+      uuid: string;
+      targets: { client_id: string; status: string }[];
+      upload: Record<string, unknown>;
+    };
     expect(stored.targets.map((t) => [t.client_id, t.status])).to.have.deep.members([
       ['alpha', 'success'],
       ['beta', 'success'],
@@ -106,9 +135,14 @@ describe('rportcli against a real rportd', function () {
     expect(created.status, await created.text()).to.be.oneOf([200, 201]);
     const groups = await cli(['groups'], env);
     expect(groups.stdout).to.match(/^web\s+web servers\s+tag=web/m);
-    const r = await cli(['upload', file, '--group-id', 'web', '--dest', '/tmp/rportcli/g.txt', '--json'], env);
+    const r = await cli(
+      ['upload', file, '--group-id', 'web', '--dest', '/tmp/rportcli/g.txt', '--json'],
+      env,
+    );
     expect(r.code, r.stderr).to.equal(0);
-    expect((JSON.parse(r.stdout) as UploadJson).results.map((x) => [x.client_id, x.status])).to.deep.equal([['beta', 'success']]);
+    expect((JSON.parse(r.stdout) as UploadJson).results.map((x) => [x.client_id, x.status])).to.deep.equal([
+      ['beta', 'success'],
+    ]);
   });
 
   it('without --json on a pipe: one line per outcome as it arrives, then a summary', async () => {
@@ -121,7 +155,10 @@ describe('rportcli against a real rportd', function () {
   });
 
   it('a target that errors makes the exit code 1, with its message in the JSON', async () => {
-    const r = await cli(['upload', file, '--client', 'alpha', '--client', 'broken', '--dest', '/tmp/rportcli/e.txt', '--json'], env);
+    const r = await cli(
+      ['upload', file, '--client', 'alpha', '--client', 'broken', '--dest', '/tmp/rportcli/e.txt', '--json'],
+      env,
+    );
     expect(r.code).to.equal(1);
     const doc = JSON.parse(r.stdout) as UploadJson;
     expect(doc.ok).to.equal(false);
@@ -132,10 +169,28 @@ describe('rportcli against a real rportd', function () {
   });
 
   it('a target that never answers is shown as timeout after --timeout, and the exit code is 1', async () => {
-    const r = await cli(['upload', file, '--client', 'alpha', '--client', 'mute', '--dest', '/tmp/rportcli/t.txt', '--timeout', '1', '--json'], env);
+    const r = await cli(
+      [
+        'upload',
+        file,
+        '--client',
+        'alpha',
+        '--client',
+        'mute',
+        '--dest',
+        '/tmp/rportcli/t.txt',
+        '--timeout',
+        '1',
+        '--json',
+      ],
+      env,
+    );
     expect(r.code).to.equal(1);
     const doc = JSON.parse(r.stdout) as UploadJson;
-    expect(doc.results.find((x) => x.client_id === 'mute')).to.deep.include({ status: 'timeout', message: 'no answer within 1s' });
+    expect(doc.results.find((x) => x.client_id === 'mute')).to.deep.include({
+      status: 'timeout',
+      message: 'no answer within 1s',
+    });
     expect(doc.results.find((x) => x.client_id === 'alpha')).to.include({ status: 'success' });
   });
 
@@ -155,12 +210,15 @@ describe('rportcli against a real rportd', function () {
       shown += c.toString();
       if (/late\s+pending/.test(shown)) sawPending();
     });
-    const run = runCli(['upload', file, '--client', 'late', '--dest', '/tmp/rportcli/late.txt', '--timeout', '20'], {
-      stdout,
-      stderr: new PassThrough().resume(),
-      stdin: new PassThrough(),
-      env,
-    });
+    const run = runCli(
+      ['upload', file, '--client', 'late', '--dest', '/tmp/rportcli/late.txt', '--timeout', '20'],
+      {
+        stdout,
+        stderr: new PassThrough().resume(),
+        stdin: new PassThrough(),
+        env,
+      },
+    );
     await pending;
     // Drops every results socket, as a restarting server or a proxy would; only then does the agent answer.
     srv.server.container.get<WsResultBroadcaster>(T.broadcaster).close();
@@ -169,7 +227,7 @@ describe('rportcli against a real rportd', function () {
     expect(shown).to.match(/late\s+success\s+file successfully copied to \/tmp\/rportcli\/late\.txt/);
   });
 
-  it('bad input: a missing --dest is the server\'s error naming dest, exit 2, nothing staged', async () => {
+  it("bad input: a missing --dest is the server's error naming dest, exit 2, nothing staged", async () => {
     // The silent client's upload is still live and legitimately staged: compare against it.
     const before = await srv.staged();
     const r = await cli(['upload', file, '--client', 'alpha'], env);
@@ -197,7 +255,7 @@ describe('rportcli against a real rportd', function () {
     expect(await srv.staged()).to.deep.equal(before);
   });
 
-  it('bad input: an unknown client is the server\'s 404 naming client_id', async () => {
+  it("bad input: an unknown client is the server's 404 naming client_id", async () => {
     const r = await cli(['upload', file, '--client', 'nobody', '--dest', '/tmp/x'], env);
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('HTTP 404').and.contain('nobody');
@@ -215,11 +273,18 @@ describe('rportcli against a real rportd', function () {
   it('bad input: no credentials tells how to log in', async () => {
     const r = await cli(['clients'], { XDG_CONFIG_HOME: join(home, 'empty'), RPORT_API_URL: srv.url });
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain('no credentials').and.contain('rportcli login').and.contain('RPORT_API_TOKEN');
+    expect(r.stderr)
+      .to.contain('no credentials')
+      .and.contain('rportcli login')
+      .and.contain('RPORT_API_TOKEN');
   });
 
   it('bad input: a bad token is refused with 401 and names where the token came from', async () => {
-    const r = await cli(['clients'], { XDG_CONFIG_HOME: join(home, 'empty'), RPORT_API_URL: srv.url, RPORT_API_TOKEN: 'not-a-jwt' });
+    const r = await cli(['clients'], {
+      XDG_CONFIG_HOME: join(home, 'empty'),
+      RPORT_API_URL: srv.url,
+      RPORT_API_TOKEN: 'not-a-jwt',
+    });
     expect(r.code).to.equal(2);
     expect(r.stderr).to.contain('HTTP 401').and.contain('RPORT_API_TOKEN');
   });
@@ -230,7 +295,10 @@ describe('rportcli against a real rportd', function () {
     await gone.close();
     const r = await cli(['clients'], { ...env, RPORT_API_URL: url });
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.contain(`cannot reach the rport server at ${url}`).and.contain('RPORT_API_URL').and.contain('ECONNREFUSED');
+    expect(r.stderr)
+      .to.contain(`cannot reach the rport server at ${url}`)
+      .and.contain('RPORT_API_URL')
+      .and.contain('ECONNREFUSED');
   });
 
   it('status of an unknown upload is a 404 naming the uuid', async () => {

@@ -56,10 +56,13 @@ describe('rportcli streaming uploads', function () {
     await writeFile(path, bytes);
     const api = new RportApiClient(srv.url, { token });
     const seen: number[] = [];
-    const receipt = await api.upload({ file: path, clientIds: ['holder'], groupIds: [], dest: '/tmp/five.bin' }, (sent, total) => {
-      expect(total).to.equal(bytes.length);
-      seen.push(sent);
-    });
+    const receipt = await api.upload(
+      { file: path, clientIds: ['holder'], groupIds: [], dest: '/tmp/five.bin' },
+      (sent, total) => {
+        expect(total).to.equal(bytes.length);
+        seen.push(sent);
+      },
+    );
     expect(receipt.size).to.equal(bytes.length);
     expect(seen.length).to.be.greaterThan(10);
     expect(seen).to.deep.equal([...seen].sort((a, b) => a - b));
@@ -74,7 +77,12 @@ describe('rportcli streaming uploads', function () {
     const api = new RportApiClient(srv.url, { username: srv.admin.username, password: srv.admin.password });
     const listener = await api.listen();
     try {
-      const receipt = await api.upload({ file: path, clientIds: ['alpha'], groupIds: [], dest: '/tmp/small.txt' });
+      const receipt = await api.upload({
+        file: path,
+        clientIds: ['alpha'],
+        groupIds: [],
+        dest: '/tmp/small.txt',
+      });
       const outcome = await new Promise<LiveOutcome>((resolve) => listener.follow(receipt.uuid, resolve));
       expect(outcome).to.include({ client_id: 'alpha', uuid: receipt.uuid, status: 'success' });
     } finally {
@@ -88,7 +96,12 @@ describe('rportcli streaming uploads', function () {
     const api = new RportApiClient(srv.url, { username: srv.admin.username, password: srv.admin.password });
     const listener = await api.listen();
     try {
-      const receipt = await api.upload({ file: path, clientIds: ['alpha'], groupIds: [], dest: '/tmp/early.txt' });
+      const receipt = await api.upload({
+        file: path,
+        clientIds: ['alpha'],
+        groupIds: [],
+        dest: '/tmp/early.txt',
+      });
       // Wait until the outcome has reached the listener, then follow.
       await new Promise<void>((resolve) => {
         const stop = listener.follow(receipt.uuid, () => setImmediate(() => (stop(), resolve())));
@@ -142,11 +155,15 @@ describe('rportcli streaming uploads', function () {
 
     const peakOf = async (path: string): Promise<{ kib: number; doc: { size: number; ok: boolean } }> => {
       sampledKiB = 0;
-      const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'upload', path, '--client', 'holder', '--dest', '/tmp/big.bin', '--json'], {
-        cwd: fileURLToPath(new URL('../..', import.meta.url)),
-        env: { PATH: process.env.PATH, HOME: dir, RPORT_API_URL: srv.url, RPORT_API_TOKEN: token },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawn(
+        process.execPath,
+        ['--import', 'tsx', ENTRY, 'upload', path, '--client', 'holder', '--dest', '/tmp/big.bin', '--json'],
+        {
+          cwd: fileURLToPath(new URL('../..', import.meta.url)),
+          env: { PATH: process.env.PATH, HOME: dir, RPORT_API_URL: srv.url, RPORT_API_TOKEN: token },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
       watchedPid = child.pid ?? 0;
       let stdout = '';
       let stderr = '';
@@ -161,8 +178,12 @@ describe('rportcli streaming uploads', function () {
 
     const base = await peakOf(small);
     const large = await peakOf(big);
-    const bigMd5 = createHash('md5').update(await readFile(big)).digest('hex');
-    console.log(`      rportcli peak RSS (VmHWM): ${(base.kib / 1024).toFixed(1)} MiB for 1 KiB, ${(large.kib / 1024).toFixed(1)} MiB for 64 MiB`);
+    const bigMd5 = createHash('md5')
+      .update(await readFile(big))
+      .digest('hex');
+    console.log(
+      `      rportcli peak RSS (VmHWM): ${(base.kib / 1024).toFixed(1)} MiB for 1 KiB, ${(large.kib / 1024).toFixed(1)} MiB for 64 MiB`,
+    );
     expect(large.doc).to.include({ size: 64 * MiB, ok: true });
     expect(stagedMd5).to.equal(bigMd5);
     expect(large.kib - base.kib).to.be.lessThan(24 * 1024);

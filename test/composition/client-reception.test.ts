@@ -7,7 +7,7 @@ import { buildReception } from '../../src/composition/client-root.ts';
 import { DEFAULT_PROTECTED_POSIX } from '../../src/domain/protected-paths.ts';
 import { stagedName } from '../../src/domain/push-request.ts';
 
-describe('client-root buildReception (the agent\'s ReceiveFile without the SSH link)', () => {
+describe("client-root buildReception (the agent's ReceiveFile without the SSH link)", () => {
   let root: string;
   beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'rport-reception-'))));
   afterEach(() => rm(root, { recursive: true, force: true }));
@@ -26,7 +26,11 @@ describe('client-root buildReception (the agent\'s ReceiveFile without the SSH l
         hashThread: false,
         fileReception: { enabled, protected: DEFAULT_PROTECTED_POSIX, backup: false },
       },
-      { open: async function* () { yield Buffer.from('the bytes'); } },
+      {
+        open: async function* () {
+          yield Buffer.from('the bytes');
+        },
+      },
     );
   const request = (destination: string) => ({
     uuid: 'u1',

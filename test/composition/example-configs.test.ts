@@ -16,7 +16,10 @@ interface Proc {
 }
 
 function start(bin: string, conf: string, cwd: string): Proc {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', bin), '--config', conf], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bin', bin), '--config', conf], {
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   child.stdout!.on('data', (c: Buffer) => (out += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (out += c.toString()));
@@ -27,7 +30,8 @@ async function waitFor(p: Proc, pattern: RegExp, what: string): Promise<RegExpEx
   for (let i = 0; i < 300; i++) {
     const m = pattern.exec(p.output());
     if (m) return m;
-    if (p.child.exitCode !== null) throw new Error(`${what}: the process exited (${p.child.exitCode}):\n${p.output()}`);
+    if (p.child.exitCode !== null)
+      throw new Error(`${what}: the process exited (${p.child.exitCode}):\n${p.output()}`);
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(`${what}: not seen in time:\n${p.output()}`);
@@ -57,12 +61,14 @@ describe('docs/examples: rportd.conf and rport.conf, run by bin/rportd.js and bi
   const procs: Proc[] = [];
 
   before(function () {
-    if (!existsSync(join(ROOT, 'dist/composition/server-main.js'))) throw new Error('dist/ is missing: run `npm run build` first (`npm test` builds before testing)');
+    if (!existsSync(join(ROOT, 'dist/composition/server-main.js')))
+      throw new Error('dist/ is missing: run `npm run build` first (`npm test` builds before testing)');
   });
 
   afterEach(async () => {
     for (const p of procs.splice(0)) {
-      if (p.child.exitCode === null && p.child.signalCode === null && p.child.pid) process.kill(p.child.pid, 'SIGKILL');
+      if (p.child.exitCode === null && p.child.signalCode === null && p.child.pid)
+        process.kill(p.child.pid, 'SIGKILL');
     }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -71,16 +77,28 @@ describe('docs/examples: rportd.conf and rport.conf, run by bin/rportd.js and bi
     dir = await mkdtemp(join(tmpdir(), 'rport-examples-'));
     const [sshPort, apiPort] = [await freePort(), await freePort()];
     let server = await readFile(join(EXAMPLES, 'rportd.conf'), 'utf8');
-    server = setKey(setKey(server, 'server', 'address', `127.0.0.1:${sshPort}`), 'api', 'address', `127.0.0.1:${apiPort}`);
+    server = setKey(
+      setKey(server, 'server', 'address', `127.0.0.1:${sshPort}`),
+      'api',
+      'address',
+      `127.0.0.1:${apiPort}`,
+    );
     await writeFile(join(dir, 'rportd.conf'), server);
 
     const rportd = start('rportd.js', join(dir, 'rportd.conf'), ROOT);
     procs.push(rportd);
-    const fingerprint = (await waitFor(rportd, /host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 'rportd fingerprint'))[1];
+    const fingerprint = (
+      await waitFor(rportd, /host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 'rportd fingerprint')
+    )[1];
     await waitFor(rportd, /API listening/, 'rportd API');
 
     let agent = await readFile(join(EXAMPLES, 'rport.conf'), 'utf8');
-    agent = setKey(setKey(agent, 'client', 'server', `127.0.0.1:${sshPort}`), 'client', 'fingerprint', fingerprint);
+    agent = setKey(
+      setKey(agent, 'client', 'server', `127.0.0.1:${sshPort}`),
+      'client',
+      'fingerprint',
+      fingerprint,
+    );
     await writeFile(join(dir, 'rport.conf'), agent);
     const rport = start('rport.js', join(dir, 'rport.conf'), ROOT);
     procs.push(rport);
@@ -89,12 +107,16 @@ describe('docs/examples: rportd.conf and rport.conf, run by bin/rportd.js and bi
     const admin = /^auth = "(admin):([^"]+)"$/m.exec(server);
     expect(admin, 'the example [api] auth').to.not.equal(null);
     const basic = `Basic ${Buffer.from(`${admin![1]}:${admin![2]}`).toString('base64')}`;
-    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/clients`, { headers: { authorization: basic } });
+    const res = await fetch(`http://127.0.0.1:${apiPort}/api/v1/clients`, {
+      headers: { authorization: basic },
+    });
     expect(res.status).to.equal(200);
-    const { data } = (await res.json()) as { data: { id: string; name: string; connected: boolean; tags: string[] }[] };
-    expect(data.map((c) => ({ id: c.id, name: c.name, connected: c.connected, tags: c.tags }))).to.deep.equal([
-      { id: 'example-client', name: 'Example client', connected: true, tags: ['example'] },
-    ]);
+    const { data } = (await res.json()) as {
+      data: { id: string; name: string; connected: boolean; tags: string[] }[];
+    };
+    expect(data.map((c) => ({ id: c.id, name: c.name, connected: c.connected, tags: c.tags }))).to.deep.equal(
+      [{ id: 'example-client', name: 'Example client', connected: true, tags: ['example'] }],
+    );
     // Relative data dirs are taken from each config file's directory, not from the working directory.
     expect(existsSync(join(dir, 'rportd-data', 'rportd.db'))).to.equal(true);
     expect(existsSync(join(dir, 'rport-data', 'filepush'))).to.equal(true);

@@ -43,25 +43,40 @@ describe('rportd process (bin/rportd.js)', function () {
 
   it('rportd --config rportd.conf starts, shows the first admin password once, serves the API and stops cleanly on SIGTERM', async () => {
     const conf = join(dir, 'rportd.conf');
-    await writeFile(conf, '[server]\naddress = "127.0.0.1:0"\ndata_dir = "data"\n[api]\naddress = "127.0.0.1:0"\n');
+    await writeFile(
+      conf,
+      '[server]\naddress = "127.0.0.1:0"\ndata_dir = "data"\n[api]\naddress = "127.0.0.1:0"\n',
+    );
     const first = run(['--config', conf], dir);
     running.push(first.child);
     const url = await apiUrl(first);
     const password = /password:\s+(\S+)/.exec(first.stderr())?.[1];
     expect(password).to.be.a('string');
     expect(first.stdout()).to.not.include(password!);
-    const login = await fetch(`${url}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const login = await fetch(`${url}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
     expect(login.status).to.equal(200);
     first.child.kill('SIGTERM');
     expect(await first.exited).to.equal(0);
     expect(first.stdout()).to.include('rportd stopped');
-    expect((await readdir(join(dir, 'data'))).sort()).to.include.members(['filepush', 'jwt_secret', 'rportd.db']);
+    expect((await readdir(join(dir, 'data'))).sort()).to.include.members([
+      'filepush',
+      'jwt_secret',
+      'rportd.db',
+    ]);
 
     const second = run(['--config', conf], dir);
     running.push(second.child);
     const url2 = await apiUrl(second);
     expect(second.stderr()).to.not.match(/password/);
-    const again = await fetch(`${url2}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password }) });
+    const again = await fetch(`${url2}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password }),
+    });
     expect(again.status).to.equal(200);
     second.child.kill('SIGTERM');
     expect(await second.exited).to.equal(0);

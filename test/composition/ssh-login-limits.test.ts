@@ -7,7 +7,10 @@ const PASSWORD = 'agents-password-0123';
 
 /** 'ALLOWED', or why the login failed. */
 const login = (port: number, password: string): Promise<string> =>
-  connectRaw(port, password).then((c) => (c.end(), 'ALLOWED'), (e: Error) => e.message);
+  connectRaw(port, password).then(
+    (c) => (c.end(), 'ALLOWED'),
+    (e: Error) => e.message,
+  );
 
 describe('rportd.conf [server] max_failed_login and ban_time reach the SSH listener', function () {
   this.timeout(60_000);
@@ -15,7 +18,10 @@ describe('rportd.conf [server] max_failed_login and ban_time reach the SSH liste
   let port: number;
   before(async () => {
     port = await freePort();
-    t = await startTestServer({ server: { address: `127.0.0.1:${port}`, auth: `agents:${PASSWORD}`, max_failed_login: 2, ban_time: 60 }, sshAgents: true });
+    t = await startTestServer({
+      server: { address: `127.0.0.1:${port}`, auth: `agents:${PASSWORD}`, max_failed_login: 2, ban_time: 60 },
+      sshAgents: true,
+    });
   });
   after(() => t.close());
 

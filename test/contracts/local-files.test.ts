@@ -13,13 +13,16 @@ localFilesContract('FsLocalFiles (real filesystem in a temp dir)', async () => {
   return { files, root, cleanup: () => rm(base, { recursive: true, force: true }) };
 });
 
-localFilesContract('FsLocalFiles with md5 on a hashing thread ([file-reception] hash_thread = true)', async () => {
-  const base = await mkdtemp(join(tmpdir(), 'rport-contract-'));
-  const root = join(base, 'work');
-  const files = new FsLocalFiles({ dataDir: join(base, 'data'), hashWorker: true });
-  await mkdir(root);
-  return { files, root, cleanup: () => rm(base, { recursive: true, force: true }) };
-});
+localFilesContract(
+  'FsLocalFiles with md5 on a hashing thread ([file-reception] hash_thread = true)',
+  async () => {
+    const base = await mkdtemp(join(tmpdir(), 'rport-contract-'));
+    const root = join(base, 'work');
+    const files = new FsLocalFiles({ dataDir: join(base, 'data'), hashWorker: true });
+    await mkdir(root);
+    return { files, root, cleanup: () => rm(base, { recursive: true, force: true }) };
+  },
+);
 
 localFilesContract('MemoryLocalFiles (in-memory fake)', async () => {
   const files = new MemoryLocalFiles({ dataDir: '/var/lib/rport', uid: 1000, gid: 1000 });

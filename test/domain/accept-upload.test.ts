@@ -117,7 +117,10 @@ describe('AcceptUpload', () => {
 
   describe('fields sent before the file are checked before the file is read', () => {
     /** A form whose file part notes whether anyone read a byte of it. */
-    function watchedForm(before: [string, string][], after: [string, string][] = []): { form: UploadForm; read: () => boolean } {
+    function watchedForm(
+      before: [string, string][],
+      after: [string, string][] = [],
+    ): { form: UploadForm; read: () => boolean } {
       let read = false;
       async function* content(): AsyncIterable<Uint8Array> {
         read = true;
@@ -137,7 +140,10 @@ describe('AcceptUpload', () => {
 
     it('an unknown client: 404 naming it, the file never read, nothing staged, the rejection audited', async () => {
       const s = setup();
-      const w = watchedForm([['client_id', 'ghost'], ['dest', '/srv/x']]);
+      const w = watchedForm([
+        ['client_id', 'ghost'],
+        ['dest', '/srv/x'],
+      ]);
       const r = await s.accept.execute(ADMIN, w.form);
       expect(!r.ok && r.rejection).to.deep.include({ kind: 'not-found', field: 'client_id' });
       expect(w.read()).to.equal(false);
@@ -148,7 +154,10 @@ describe('AcceptUpload', () => {
     it('a client the user may not reach: 403, the file never read', async () => {
       const s = setup();
       const user: Caller = { username: 'dba', admin: false, groups: ['DB Admins'] };
-      const w = watchedForm([['client_id', 'c1'], ['dest', '/srv/x']]);
+      const w = watchedForm([
+        ['client_id', 'c1'],
+        ['dest', '/srv/x'],
+      ]);
       const r = await s.accept.execute(user, w.form);
       expect(!r.ok && r.rejection).to.deep.include({ kind: 'forbidden', field: 'client_id' });
       expect(w.read()).to.equal(false);
@@ -156,7 +165,11 @@ describe('AcceptUpload', () => {
 
     it('a bad mode: 400 naming mode, the file never read', async () => {
       const s = setup();
-      const w = watchedForm([['client_id', 'c1'], ['dest', '/srv/x'], ['mode', '0999']]);
+      const w = watchedForm([
+        ['client_id', 'c1'],
+        ['dest', '/srv/x'],
+        ['mode', '0999'],
+      ]);
       const r = await s.accept.execute(ADMIN, w.form);
       expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field: 'mode' });
       expect(w.read()).to.equal(false);
@@ -172,7 +185,13 @@ describe('AcceptUpload', () => {
 
     it('a client group with no clients before the file, and a client_id after it: accepted for that client', async () => {
       const s = setup();
-      const w = watchedForm([['group_id', 'empty'], ['dest', '/srv/x']], [['client_id', 'c1']]);
+      const w = watchedForm(
+        [
+          ['group_id', 'empty'],
+          ['dest', '/srv/x'],
+        ],
+        [['client_id', 'c1']],
+      );
       const r = await s.accept.execute(ADMIN, w.form);
       expect(r.ok && r.upload.targets).to.deep.equal(['c1']);
     });

@@ -23,7 +23,10 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
   this.timeout(90_000);
   let c: Cluster;
 
-  before(async () => (c = await Cluster.start({ agents: ALL.map((id) => ({ id })), maxFilepushSize: 256 * 1024 * 1024 })));
+  before(
+    async () =>
+      (c = await Cluster.start({ agents: ALL.map((id) => ({ id })), maxFilepushSize: 256 * 1024 * 1024 })),
+  );
   after(async () => c?.stop());
 
   it('kill -9 of one agent mid-transfer: error for it, success for the other two, no leftovers on either side once it restarts', async () => {
@@ -42,7 +45,12 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
         return name;
       });
       killed.catch(() => undefined); // awaited below; when the upload fails first, the watcher's abort must not go unhandled
-      const receipt = await new RportApiClient(c.url, { token: c.token }).upload({ file, clientIds: ALL, groupIds: [], dest });
+      const receipt = await new RportApiClient(c.url, { token: c.token }).upload({
+        file,
+        clientIds: ALL,
+        groupIds: [],
+        dest,
+      });
       const tempName = await killed;
       const outcomes = await listener.outcomesOf(receipt.uuid, 3, 60_000);
       expect(outcomes.map((o) => [o.client_id, o.status])).to.deep.equal([
@@ -51,12 +59,18 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
         ['f-3', 'success'],
       ]);
       expect(outcomes[1].message, 'the error says why').to.not.equal('');
-      for (const id of ['f-1', 'f-3']) expect((await stat(c.onHost(id, 'big/big.img'))).size, `size on ${id}`).to.equal(BIG);
-      expect(await exists(c.onHost('f-2', 'big/big.img')), 'nothing placed on the killed agent').to.equal(false);
+      for (const id of ['f-1', 'f-3'])
+        expect((await stat(c.onHost(id, 'big/big.img'))).size, `size on ${id}`).to.equal(BIG);
+      expect(await exists(c.onHost('f-2', 'big/big.img')), 'nothing placed on the killed agent').to.equal(
+        false,
+      );
 
       // The server removes its staged copy once every target has answered.
-      await eventually(async () => void expect(await c.filepush(), 'server {data_dir}/filepush').to.deep.equal([]));
-      for (const id of ['f-1', 'f-3']) expect(await c.filepush(id), `${id} {data_dir}/filepush`).to.deep.equal([]);
+      await eventually(
+        async () => void expect(await c.filepush(), 'server {data_dir}/filepush').to.deep.equal([]),
+      );
+      for (const id of ['f-1', 'f-3'])
+        expect(await c.filepush(id), `${id} {data_dir}/filepush`).to.deep.equal([]);
       // kill -9 gave the agent no chance to clean up; its next start sweeps the temp file.
       expect(await c.filepush('f-2'), 'the killed agent left its temp file').to.include(tempName);
       const restarted = await c.startAgent('f-2');
@@ -81,10 +95,10 @@ describe('e2e faults: kill -9 an agent mid-transfer, restart rportd', function (
 
     const listener = await c.listen();
     try {
-      const res = await c.upload({ name: 'upload', filename: 'after-restart.txt', content: Buffer.from('after restart\n') }, [
-        ...ALL.map((id): [string, string] => ['client_id', id]),
-        ['dest', c.dest('restart/after.txt')],
-      ]);
+      const res = await c.upload(
+        { name: 'upload', filename: 'after-restart.txt', content: Buffer.from('after restart\n') },
+        [...ALL.map((id): [string, string] => ['client_id', id]), ['dest', c.dest('restart/after.txt')]],
+      );
       expect(res.status, JSON.stringify(res.body)).to.equal(200);
       const outcomes = await listener.outcomesOf((res.body.data as { uuid: string }).uuid, 3);
       expect(outcomes.map((o) => [o.client_id, o.status])).to.deep.equal(ALL.map((id) => [id, 'success']));

@@ -34,13 +34,22 @@ describe('e2e: bin/rportcli.js upload --json against rportd and three rport agen
   });
   after(async () => c?.stop());
 
-  async function rportcli(file: string, dest: string): Promise<{ code: number | null; json: UploadJson; stderr: string }> {
-    const r = await runToEnd(BIN.rportcli, ['upload', file, '--client', ALL.join(','), '--dest', dest, '--json'], env);
+  async function rportcli(
+    file: string,
+    dest: string,
+  ): Promise<{ code: number | null; json: UploadJson; stderr: string }> {
+    const r = await runToEnd(
+      BIN.rportcli,
+      ['upload', file, '--client', ALL.join(','), '--dest', dest, '--json'],
+      env,
+    );
     let json: UploadJson;
     try {
       json = JSON.parse(r.stdout) as UploadJson;
     } catch {
-      throw new Error(`rportcli --json printed no JSON (exit ${r.code}); stdout:\n${r.stdout}\nstderr:\n${r.stderr}`);
+      throw new Error(
+        `rportcli --json printed no JSON (exit ${r.code}); stdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+      );
     }
     return { code: r.code, json, stderr: r.stderr };
   }
@@ -55,12 +64,19 @@ describe('e2e: bin/rportcli.js upload --json against rportd and three rport agen
     expect(json.uuid).to.match(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(json).to.include({ ok: true, size: content.length, filepath: dest });
     const rows = [...json.results].sort((a, b) => a.client_id.localeCompare(b.client_id));
-    expect(rows.map((r) => [r.client_id, r.status, r.message])).to.deep.equal(ALL.map((id) => [id, 'success', 'file successfully copied to destination']));
-    for (const id of ALL) expect((await readFile(c.onHost(id, 'cli/release.tar'))).equals(content), `bytes on ${id}`).to.equal(true);
+    expect(rows.map((r) => [r.client_id, r.status, r.message])).to.deep.equal(
+      ALL.map((id) => [id, 'success', 'file successfully copied to destination']),
+    );
+    for (const id of ALL)
+      expect((await readFile(c.onHost(id, 'cli/release.tar'))).equals(content), `bytes on ${id}`).to.equal(
+        true,
+      );
 
     const stored = await c.api('GET', `/api/v1/files/${json.uuid}`);
     const targets = (stored.body!.data as { targets: { client_id: string; status: string }[] }).targets;
-    expect(targets.map((t) => [t.client_id, t.status]).sort()).to.deep.equal(ALL.map((id) => [id, 'success']));
+    expect(targets.map((t) => [t.client_id, t.status]).sort()).to.deep.equal(
+      ALL.map((id) => [id, 'success']),
+    );
   });
 
   it('one target fails (a directory stands at the destination on cli-3): non-zero exit code, ok false, the error on cli-3 only', async () => {
@@ -88,13 +104,19 @@ describe('e2e: bin/rportcli.js upload --json against rportd and three rport agen
     expect(json.results).to.have.length(3);
     for (const r of json.results) {
       expect(r.status).to.equal('error');
-      expect(r.message).to.equal(`${dest} is a protected path (matches "/usr/bin" in [file-reception] protected)`);
+      expect(r.message).to.equal(
+        `${dest} is a protected path (matches "/usr/bin" in [file-reception] protected)`,
+      );
     }
   });
 
   it('bad input (a missing local file) exits 2 with a message naming the file, and uploads nothing', async () => {
     const missing = join(c.dir, 'no-such-file');
-    const r = await runToEnd(BIN.rportcli, ['upload', missing, '--client', 'cli-1', '--dest', c.dest('cli/none'), '--json'], env);
+    const r = await runToEnd(
+      BIN.rportcli,
+      ['upload', missing, '--client', 'cli-1', '--dest', c.dest('cli/none'), '--json'],
+      env,
+    );
     expect(r.code).to.equal(2);
     expect(r.stderr).to.include(missing);
     expect(await c.filepush()).to.deep.equal([]);

@@ -28,7 +28,11 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
    * One upload as curl sends it, with a listener opened before it: returns the outcomes the
    * socket delivered, after checking that GET /api/v1/files/:uuid stored the same.
    */
-  async function push(content: Buffer, fields: [string, string][], expected: number): Promise<{ uuid: string; outcomes: Outcome[] }> {
+  async function push(
+    content: Buffer,
+    fields: [string, string][],
+    expected: number,
+  ): Promise<{ uuid: string; outcomes: Outcome[] }> {
     const listener = await c.listen();
     try {
       const res = await c.upload({ name: 'upload', filename: 'payload.bin', content }, fields);
@@ -46,35 +50,46 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
         filepath: o.filepath,
         size: o.size,
       });
-      expect(targets.map(pick).sort((a, b) => String(a.client_id).localeCompare(String(b.client_id)))).to.deep.equal(
-        outcomes.map((o) => pick(o as unknown as Record<string, unknown>)),
-      );
+      expect(
+        targets.map(pick).sort((a, b) => String(a.client_id).localeCompare(String(b.client_id))),
+      ).to.deep.equal(outcomes.map((o) => pick(o as unknown as Record<string, unknown>)));
       return { uuid, outcomes };
     } finally {
       listener.close();
     }
   }
 
-  const toAll = (dest: string, ...more: [string, string][]): [string, string][] => [...ALL.map((id): [string, string] => ['client_id', id]), ['dest', dest], ...more];
+  const toAll = (dest: string, ...more: [string, string][]): [string, string][] => [
+    ...ALL.map((id): [string, string] => ['client_id', id]),
+    ['dest', dest],
+    ...more,
+  ];
 
   /** No staged file on the server and no temp file on any agent once a push has ended. */
   async function expectNoLeftovers(): Promise<void> {
-    await eventually(async () => void expect(await c.filepush(), 'server {data_dir}/filepush').to.deep.equal([]));
+    await eventually(
+      async () => void expect(await c.filepush(), 'server {data_dir}/filepush').to.deep.equal([]),
+    );
     for (const id of ALL) expect(await c.filepush(id), `${id} {data_dir}/filepush`).to.deep.equal([]);
   }
 
   it('GET /api/v1/clients shows the three agents connected, with the default protected paths', async () => {
     const res = await c.api('GET', '/api/v1/clients');
-    const clients = (res.body!.data as { id: string; connected: boolean; file_reception: { protected: string[] } }[]).filter((x) => ALL.includes(x.id));
+    const clients = (
+      res.body!.data as { id: string; connected: boolean; file_reception: { protected: string[] } }[]
+    ).filter((x) => ALL.includes(x.id));
     expect(clients.map((x) => [x.id, x.connected]).sort()).to.deep.equal(ALL.map((id) => [id, true]));
-    for (const x of clients) expect(x.file_reception.protected).to.include.members(['/bin', '/usr/sbin', '/lib*']);
+    for (const x of clients)
+      expect(x.file_reception.protected).to.include.members(['/bin', '/usr/sbin', '/lib*']);
   });
 
   it('to all three: each client gets the exact bytes with the default mode 0764, and reports success', async () => {
     const content = randomBytes(300_000);
     const dest = c.dest('all/app.bin');
     const { outcomes } = await push(content, toAll(dest), 3);
-    expect(outcomes.map((o) => [o.client_id, o.status, o.filepath, o.size])).to.deep.equal(ALL.map((id) => [id, 'success', dest, content.length]));
+    expect(outcomes.map((o) => [o.client_id, o.status, o.filepath, o.size])).to.deep.equal(
+      ALL.map((id) => [id, 'success', dest, content.length]),
+    );
     expect(outcomes[0].message).to.equal('file successfully copied to destination');
     for (const id of ALL) {
       const placed = c.onHost(id, 'all/app.bin');
@@ -85,10 +100,22 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
   });
 
   it('by group: a client group created through the API reaches its two clients and not the third', async () => {
-    const created = await c.api('POST', '/api/v1/client-groups', { id: 'web', description: 'web servers', params: { tag: ['web'] }, allowed_user_groups: [] });
+    const created = await c.api('POST', '/api/v1/client-groups', {
+      id: 'web',
+      description: 'web servers',
+      params: { tag: ['web'] },
+      allowed_user_groups: [],
+    });
     expect(created.status, JSON.stringify(created.body)).to.equal(201);
     const content = Buffer.from('group payload\n');
-    const { outcomes } = await push(content, [['group_id', 'web'], ['dest', c.dest('group/site.conf')]], 2);
+    const { outcomes } = await push(
+      content,
+      [
+        ['group_id', 'web'],
+        ['dest', c.dest('group/site.conf')],
+      ],
+      2,
+    );
     expect(outcomes.map((o) => [o.client_id, o.status])).to.deep.equal([
       ['e2e-1', 'success'],
       ['e2e-2', 'success'],
@@ -101,7 +128,11 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
   it('with force: an existing file is replaced on every client, with the mode asked for', async () => {
     const dest = c.dest('force/app.conf');
     await push(Buffer.from('version 1\n'), toAll(dest), 3);
-    const { outcomes } = await push(Buffer.from('version 2\n'), toAll(dest, ['force', 'true'], ['mode', '0640']), 3);
+    const { outcomes } = await push(
+      Buffer.from('version 2\n'),
+      toAll(dest, ['force', 'true'], ['mode', '0640']),
+      3,
+    );
     expect(outcomes.map((o) => o.status)).to.deep.equal(['success', 'success', 'success']);
     for (const id of ALL) {
       expect(await readFile(c.onHost(id, 'force/app.conf'), 'utf8')).to.equal('version 2\n');
@@ -116,7 +147,8 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
     const before = await Promise.all(ALL.map((id) => stat(c.onHost(id, 'sync/app.conf'))));
     const { outcomes } = await push(content, toAll(dest, ['sync', 'true']), 3);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['ignored', 'ignored', 'ignored']);
-    for (const o of outcomes) expect(o.message).to.equal(`file ${dest} is already in sync: same md5, mode and owner`);
+    for (const o of outcomes)
+      expect(o.message).to.equal(`file ${dest} is already in sync: same md5, mode and owner`);
     const after = await Promise.all(ALL.map((id) => stat(c.onHost(id, 'sync/app.conf'))));
     expect(after.map((s) => [s.ino, s.mtimeMs])).to.deep.equal(before.map((s) => [s.ino, s.mtimeMs]));
     await expectNoLeftovers();
@@ -127,8 +159,10 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
     await push(Buffer.from('original\n'), toAll(dest), 3);
     const { outcomes } = await push(Buffer.from('newer\n'), toAll(dest), 3);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['ignored', 'ignored', 'ignored']);
-    for (const o of outcomes) expect(o.message).to.equal(`file ${dest} already exists; set force or sync to replace it`);
-    for (const id of ALL) expect(await readFile(c.onHost(id, 'keep/app.conf'), 'utf8')).to.equal('original\n');
+    for (const o of outcomes)
+      expect(o.message).to.equal(`file ${dest} already exists; set force or sync to replace it`);
+    for (const id of ALL)
+      expect(await readFile(c.onHost(id, 'keep/app.conf'), 'utf8')).to.equal('original\n');
     await expectNoLeftovers();
   });
 
@@ -136,19 +170,31 @@ describe('e2e: rportd and three rport agents as processes, curl-equivalent uploa
     const { outcomes } = await push(Buffer.from('#!/bin/sh\n'), toAll(PROTECTED_DEST, ['force', 'true']), 3);
     expect(outcomes.map((o) => o.status)).to.deep.equal(['error', 'error', 'error']);
     for (const o of outcomes) {
-      expect(o.message).to.equal(`${PROTECTED_DEST} is a protected path (matches "/usr/sbin" in [file-reception] protected)`);
+      expect(o.message).to.equal(
+        `${PROTECTED_DEST} is a protected path (matches "/usr/sbin" in [file-reception] protected)`,
+      );
     }
     expect(await exists(PROTECTED_DEST)).to.equal(false);
     await expectNoLeftovers();
   });
 
   it('bad input (a relative dest) is refused with 400 naming the field, stages nothing, and the server stays up', async () => {
-    const res = await c.upload({ name: 'upload', filename: 'x', content: Buffer.from('x') }, [['client_id', 'e2e-1'], ['dest', 'etc/x']]);
+    const res = await c.upload({ name: 'upload', filename: 'x', content: Buffer.from('x') }, [
+      ['client_id', 'e2e-1'],
+      ['dest', 'etc/x'],
+    ]);
     expect(res.status).to.equal(400);
     expect(JSON.stringify(res.body)).to.include('dest \\"etc/x\\" is not an absolute path');
     expect(await c.filepush()).to.deep.equal([]);
     await mkdir(c.onHost('e2e-1', 'alive'), { recursive: true });
-    const { outcomes } = await push(Buffer.from('still here\n'), [['client_id', 'e2e-1'], ['dest', c.dest('alive/x')]], 1);
+    const { outcomes } = await push(
+      Buffer.from('still here\n'),
+      [
+        ['client_id', 'e2e-1'],
+        ['dest', c.dest('alive/x')],
+      ],
+      1,
+    );
     expect(outcomes[0].status).to.equal('success');
   });
 });

@@ -40,7 +40,10 @@ export function networkReason(e: unknown): string {
   let err = e as { message?: string; code?: string; cause?: unknown } | undefined;
   let reason = err?.message ?? String(e);
   for (let depth = 0; err && depth < 5; depth++) {
-    if (err.code) return err.message && !err.message.includes(err.code) ? `${err.code} (${err.message})` : (err.message ?? err.code);
+    if (err.code)
+      return err.message && !err.message.includes(err.code)
+        ? `${err.code} (${err.message})`
+        : (err.message ?? err.code);
     if (err.message) reason = err.message;
     err = err.cause as typeof err;
   }
@@ -61,5 +64,11 @@ export function errorsOf(body: string, fallback: string): ApiErrorItem[] {
   } catch {
     // not JSON: use the fallback sentence
   }
-  return [{ code: '', title: '', detail: body.trim() !== '' && body.length < 300 ? `${fallback}: ${body.trim()}` : fallback }];
+  return [
+    {
+      code: '',
+      title: '',
+      detail: body.trim() !== '' && body.length < 300 ? `${fallback}: ${body.trim()}` : fallback,
+    },
+  ];
 }

@@ -35,7 +35,9 @@ export async function postStream(
       stop.abort();
       const parts: Buffer[] = [];
       res.on('data', (c: Buffer) => parts.push(c));
-      res.once('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }));
+      res.once('end', () =>
+        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }),
+      );
       res.once('error', (e) => reject(new ServerUnreachableError(serverUrl, networkReason(e))));
     });
     request.once('error', (e) => {

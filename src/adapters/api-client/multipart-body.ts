@@ -74,17 +74,21 @@ async function* chunks(
 ): AsyncGenerator<Uint8Array> {
   const handle = await openRegularFile(path);
   try {
-    if ((await handle.stat()).size !== size) throw new LocalFileError(path, 'the file changed size before it could be sent');
+    if ((await handle.stat()).size !== size)
+      throw new LocalFileError(path, 'the file changed size before it could be sent');
     yield head;
     onProgress?.(0, size);
     let sent = 0;
     // A small ring of buffers instead of a fresh one per chunk: V8 collects external memory
     // lazily, so fresh buffers pile up as ~32 MiB of garbage during a large upload.
-    const ring = Array.from({ length: Math.min(RING, Math.ceil(size / CHUNK)) }, () => Buffer.allocUnsafe(CHUNK));
+    const ring = Array.from({ length: Math.min(RING, Math.ceil(size / CHUNK)) }, () =>
+      Buffer.allocUnsafe(CHUNK),
+    );
     for (let i = 0; sent < size; i++) {
       const buf = ring[i % ring.length].subarray(0, Math.min(CHUNK, size - sent));
       const { bytesRead } = await handle.read(buf, 0, buf.length, sent);
-      if (bytesRead === 0) throw new LocalFileError(path, `the file shrank while it was being sent (${sent} of ${size} bytes)`);
+      if (bytesRead === 0)
+        throw new LocalFileError(path, `the file shrank while it was being sent (${sent} of ${size} bytes)`);
       yield buf.subarray(0, bytesRead);
       sent += bytesRead;
       onProgress?.(sent, size);
@@ -103,14 +107,18 @@ async function openRegularFile(path: string): Promise<FileHandle> {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new LocalFileError(path, 'no such file');
-    if (code === 'EACCES' || code === 'EPERM') throw new LocalFileError(path, 'permission denied: the file cannot be read');
+    if (code === 'EACCES' || code === 'EPERM')
+      throw new LocalFileError(path, 'permission denied: the file cannot be read');
     if (code === 'EISDIR') throw new LocalFileError(path, 'is a directory; upload sends one file');
     throw new LocalFileError(path, (e as Error).message);
   }
   const st = await handle.stat();
   if (!st.isFile()) {
     await handle.close();
-    throw new LocalFileError(path, st.isDirectory() ? 'is a directory; upload sends one file' : 'is not a regular file');
+    throw new LocalFileError(
+      path,
+      st.isDirectory() ? 'is a directory; upload sends one file' : 'is not a regular file',
+    );
   }
   return handle;
 }

@@ -19,7 +19,9 @@ export class WsResultsListener {
 
   private constructor(private readonly socket: WebSocket) {
     socket.on('message', (data) => this.receive(data.toString()));
-    socket.on('close', (code, reason) => this.dropped(`the server closed the results socket (${code} ${reason.toString()})`.trim()));
+    socket.on('close', (code, reason) =>
+      this.dropped(`the server closed the results socket (${code} ${reason.toString()})`.trim()),
+    );
     socket.on('error', (e) => this.dropped(networkReason(e)));
   }
 
@@ -38,7 +40,14 @@ export class WsResultsListener {
         let body = '';
         res.setEncoding('utf8');
         res.on('data', (c: string) => (body += c));
-        res.on('end', () => fail(new RportApiError(res.statusCode ?? 0, errorsOf(body, `the results socket was refused with HTTP ${res.statusCode}`))));
+        res.on('end', () =>
+          fail(
+            new RportApiError(
+              res.statusCode ?? 0,
+              errorsOf(body, `the results socket was refused with HTTP ${res.statusCode}`),
+            ),
+          ),
+        );
         res.on('error', () => fail(new RportApiError(res.statusCode ?? 0, [])));
       });
       socket.once('error', (e) => fail(new ServerUnreachableError(wsUrl, networkReason(e))));
@@ -104,7 +113,8 @@ function parseOutcome(text: string): LiveOutcome | undefined {
   } catch {
     return undefined;
   }
-  if (typeof m !== 'object' || m === null || typeof m.uuid !== 'string' || typeof m.client_id !== 'string') return undefined;
+  if (typeof m !== 'object' || m === null || typeof m.uuid !== 'string' || typeof m.client_id !== 'string')
+    return undefined;
   const status = STATUSES.includes(m.status as TargetStatus) ? (m.status as TargetStatus) : 'error';
   return {
     uuid: m.uuid,

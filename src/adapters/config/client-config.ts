@@ -32,7 +32,10 @@ const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
 const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread'];
 
-export async function loadClientConfig(path: string, platform: NodeJS.Platform = process.platform): Promise<ClientConfig> {
+export async function loadClientConfig(
+  path: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<ClientConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -51,7 +54,8 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError('(syntax)', `not valid TOML: ${(e as Error).message.split('\n')[0]}`);
   }
   for (const section of Object.keys(doc)) {
-    if (section !== 'client' && section !== 'file-reception') throw new ClientConfigError(`[${section}]`, 'unknown section; expected [client] and [file-reception]');
+    if (section !== 'client' && section !== 'file-reception')
+      throw new ClientConfigError(`[${section}]`, 'unknown section; expected [client] and [file-reception]');
   }
   const client = table(doc, 'client');
   const reception = table(doc, 'file-reception');
@@ -59,30 +63,47 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
   unknownKeys('file-reception', reception, RECEPTION_KEYS);
 
   const server = str(client, 'client', 'server');
-  if (server === undefined || server === '') throw new ClientConfigError('[client] server', 'is required: "host:port" or "ws://host:port/path"');
+  if (server === undefined || server === '')
+    throw new ClientConfigError('[client] server', 'is required: "host:port" or "ws://host:port/path"');
   if (!/^wss?:\/\//i.test(server) && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
-    throw new ClientConfigError('[client] server', `"${server}" must be "host:port" or "ws://host:port/path"`);
+    throw new ClientConfigError(
+      '[client] server',
+      `"${server}" must be "host:port" or "ws://host:port/path"`,
+    );
   }
   const fingerprint = str(client, 'client', 'fingerprint');
-  if (fingerprint === undefined) throw new ClientConfigError('[client] fingerprint', 'is required: the server prints its SHA256:… fingerprint at start');
-  if (!FINGERPRINT.test(fingerprint)) throw new ClientConfigError('[client] fingerprint', `"${fingerprint}" is not a SHA256 fingerprint like SHA256:<43 base64 characters>`);
+  if (fingerprint === undefined)
+    throw new ClientConfigError(
+      '[client] fingerprint',
+      'is required: the server prints its SHA256:… fingerprint at start',
+    );
+  if (!FINGERPRINT.test(fingerprint))
+    throw new ClientConfigError(
+      '[client] fingerprint',
+      `"${fingerprint}" is not a SHA256 fingerprint like SHA256:<43 base64 characters>`,
+    );
   const auth = str(client, 'client', 'auth');
   const colon = auth?.indexOf(':') ?? -1;
-  if (auth === undefined || colon <= 0 || colon === auth.length - 1) throw new ClientConfigError('[client] auth', 'must be "id:password"');
+  if (auth === undefined || colon <= 0 || colon === auth.length - 1)
+    throw new ClientConfigError('[client] auth', 'must be "id:password"');
   const id = str(client, 'client', 'id') ?? '';
-  if (!/^[A-Za-z0-9._:@-]{1,128}$/.test(id)) throw new ClientConfigError('[client] id', 'is required: 1-128 characters of letters, digits, . _ : @ -');
-  const dataDir = str(client, 'client', 'data_dir') ?? (platform === 'win32' ? 'C:\\ProgramData\\rport' : '/var/lib/rport');
+  if (!/^[A-Za-z0-9._:@-]{1,128}$/.test(id))
+    throw new ClientConfigError('[client] id', 'is required: 1-128 characters of letters, digits, . _ : @ -');
+  const dataDir =
+    str(client, 'client', 'data_dir') ?? (platform === 'win32' ? 'C:\\ProgramData\\rport' : '/var/lib/rport');
   if (dataDir === '') throw new ClientConfigError('[client] data_dir', 'must not be empty');
 
   const enabled = bool(reception, 'enabled', true);
   const backup = bool(reception, 'backup', false);
   const hashThread = bool(reception, 'hash_thread', false);
-  const prot = reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
+  const prot =
+    reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
   if (!Array.isArray(prot) || !prot.every((p) => typeof p === 'string' && p !== '')) {
     throw new ClientConfigError('[file-reception] protected', 'must be a list of glob patterns (strings)');
   }
   const tags = client.tags ?? [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string')) throw new ClientConfigError('[client] tags', 'must be a list of strings');
+  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+    throw new ClientConfigError('[client] tags', 'must be a list of strings');
 
   return {
     server,
@@ -100,13 +121,15 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
 
 function table(doc: Record<string, unknown>, name: string): Record<string, unknown> {
   const t = doc[name] ?? {};
-  if (typeof t !== 'object' || t === null || Array.isArray(t)) throw new ClientConfigError(`[${name}]`, 'must be a table');
+  if (typeof t !== 'object' || t === null || Array.isArray(t))
+    throw new ClientConfigError(`[${name}]`, 'must be a table');
   return t as Record<string, unknown>;
 }
 
 function unknownKeys(section: string, t: Record<string, unknown>, known: string[]): void {
   for (const k of Object.keys(t)) {
-    if (!known.includes(k)) throw new ClientConfigError(`[${section}] ${k}`, `unknown key; expected one of ${known.join(', ')}`);
+    if (!known.includes(k))
+      throw new ClientConfigError(`[${section}] ${k}`, `unknown key; expected one of ${known.join(', ')}`);
   }
 }
 

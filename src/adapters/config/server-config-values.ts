@@ -9,7 +9,8 @@ export class ConfigError extends Error {
 
 export type Table = Record<string, unknown>;
 
-const shown = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? JSON.stringify(v) : String(v));
+const shown = (v: unknown): string =>
+  typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' ? JSON.stringify(v) : String(v);
 
 export const fail = (section: string, key: string, problem: string): never => {
   throw new ConfigError(`[${section}] ${key}: ${problem}`);
@@ -25,11 +26,23 @@ export function str(t: Table, section: string, key: string, dflt?: string): stri
 }
 
 /** A positive integer (TOML integer, or a string of digits), at most max. */
-export function positiveInt(t: Table, section: string, key: string, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
+export function positiveInt(
+  t: Table,
+  section: string,
+  key: string,
+  dflt: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   const v = t[key];
   if (v === undefined) return dflt;
-  const n = typeof v === 'number' || typeof v === 'bigint' ? Number(v) : typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) return fail(section, key, `must be a positive integer, got ${shown(v)}`);
+  const n =
+    typeof v === 'number' || typeof v === 'bigint'
+      ? Number(v)
+      : typeof v === 'string' && /^\d+$/.test(v.trim())
+        ? Number(v)
+        : NaN;
+  if (!Number.isSafeInteger(n) || n <= 0)
+    return fail(section, key, `must be a positive integer, got ${shown(v)}`);
   if (n > max) return fail(section, key, `must be at most ${max}, got ${shown(v)}`);
   return n;
 }
@@ -42,10 +55,17 @@ export function bool(t: Table, section: string, key: string, dflt: boolean): boo
   return fail(section, key, `must be true or false, got ${shown(v)}`);
 }
 
-export function oneOf<T extends string>(t: Table, section: string, key: string, allowed: readonly T[], dflt: T): T {
+export function oneOf<T extends string>(
+  t: Table,
+  section: string,
+  key: string,
+  allowed: readonly T[],
+  dflt: T,
+): T {
   const v = t[key];
   if (v === undefined) return dflt;
-  if (typeof v === 'string' && (allowed as readonly string[]).includes(v.toLowerCase())) return v.toLowerCase() as T;
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v.toLowerCase()))
+    return v.toLowerCase() as T;
   return fail(section, key, `must be one of ${allowed.join(', ')}, got ${shown(v)}`);
 }
 
@@ -59,16 +79,23 @@ export function address(t: Table, section: string, key: string, dflt: string): s
 export function parseAddress(value: string, name: string): { host: string; port: number } {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`${name}: must be "host:port", e.g. "127.0.0.1:3000", got ${shown(value)}`);
+  if (!m || port > 65535)
+    throw new ConfigError(`${name}: must be "host:port", e.g. "127.0.0.1:3000", got ${shown(value)}`);
   return { host: m[1] === '' ? '0.0.0.0' : m[1].replace(/^\[|\]$/g, ''), port };
 }
 
 /** "id:password" with both parts non-empty; the password itself never appears in the error. */
-export function credentialPair(t: Table, section: string, key: string, what: string): { id: string; password: string } | undefined {
+export function credentialPair(
+  t: Table,
+  section: string,
+  key: string,
+  what: string,
+): { id: string; password: string } | undefined {
   const v = str(t, section, key);
   if (v === undefined || v === '') return undefined;
   const i = v.indexOf(':');
-  if (i <= 0 || i === v.length - 1) return fail(section, key, `must be "${what}:password" with both parts non-empty`);
+  if (i <= 0 || i === v.length - 1)
+    return fail(section, key, `must be "${what}:password" with both parts non-empty`);
   return { id: v.slice(0, i), password: v.slice(i + 1) };
 }
 

@@ -41,7 +41,8 @@ export function readAuthFile(path: string): { id: string; password: string }[] {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const c = line.indexOf(':');
-    if (c <= 0 || c === line.length - 1) throw new ConfigError(`[server] auth_file: ${path} line ${i + 1} is not "id:password"`);
+    if (c <= 0 || c === line.length - 1)
+      throw new ConfigError(`[server] auth_file: ${path} line ${i + 1} is not "id:password"`);
     pairs.push({ id: line.slice(0, c), password: line.slice(c + 1) });
   });
   if (pairs.length === 0) throw new ConfigError(`[server] auth_file: ${path} holds no "id:password" line`);

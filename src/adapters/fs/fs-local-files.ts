@@ -1,6 +1,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as C, type Stats } from 'node:fs';
-import { chmod, lchown, link, lstat, mkdir, open, readdir, realpath, rename, unlink, type FileHandle } from 'node:fs/promises';
+import {
+  chmod,
+  lchown,
+  link,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  realpath,
+  rename,
+  unlink,
+  type FileHandle,
+} from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { Ownership } from '../../domain/ownership.ts';
 import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
@@ -69,7 +81,9 @@ export class FsLocalFiles implements LocalFiles {
   }
 
   async md5(path: string): Promise<string> {
-    const handle = await open(path, READ_NO_FOLLOW).catch((e) => Promise.reject(describeError(e, 'cannot read', path)));
+    const handle = await open(path, READ_NO_FOLLOW).catch((e) =>
+      Promise.reject(describeError(e, 'cannot read', path)),
+    );
     try {
       const hash = createHash('md5');
       for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
@@ -82,10 +96,13 @@ export class FsLocalFiles implements LocalFiles {
   }
 
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
-    if (!TEMP_NAME.test(name)) throw fsError('EINVAL', `temp file name "${name}" is not of the form <id>_rport_filepush`);
+    if (!TEMP_NAME.test(name))
+      throw fsError('EINVAL', `temp file name "${name}" is not of the form <id>_rport_filepush`);
     await this.ensureTempDir();
     const path = join(this.tempDir, name);
-    const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) => Promise.reject(describeError(e, 'cannot create temp file', path)));
+    const handle = await open(path, NEW_FILE, TEMP_FILE_MODE).catch((e) =>
+      Promise.reject(describeError(e, 'cannot create temp file', path)),
+    );
     // With a hashing thread, md5 runs there past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
     const job = this.hashWorker?.job(['md5']);
     const md5 = job ? undefined : createHash('md5');
@@ -113,7 +130,8 @@ export class FsLocalFiles implements LocalFiles {
       handle = await open(path, READ_NO_FOLLOW);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ELOOP') throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
+      if (code === 'ELOOP')
+        throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
       if (code !== 'EACCES') throw describeError(e, 'cannot chmod', path);
     }
     try {
@@ -128,7 +146,9 @@ export class FsLocalFiles implements LocalFiles {
 
   async chown(path: string, ids: AccountIds): Promise<void> {
     // lchown: a link in place of the file is changed itself, never its target.
-    await lchown(path, ids.uid ?? -1, ids.gid ?? -1).catch((e) => Promise.reject(describeError(e, 'cannot chown', path)));
+    await lchown(path, ids.uid ?? -1, ids.gid ?? -1).catch((e) =>
+      Promise.reject(describeError(e, 'cannot chown', path)),
+    );
   }
 
   async lookup(ownership: Ownership): Promise<AccountIds> {
@@ -196,14 +216,19 @@ export class FsLocalFiles implements LocalFiles {
       );
       s = await lstat(this.tempDir);
     }
-    if (!s.isDirectory()) throw fsError('ENOTDIR', `${this.tempDir} is not a directory; rport keeps its temp files only in a real directory`);
+    if (!s.isDirectory())
+      throw fsError(
+        'ENOTDIR',
+        `${this.tempDir} is not a directory; rport keeps its temp files only in a real directory`,
+      );
     if ((s.mode & 0o777) !== TEMP_DIR_MODE) await chmod(this.tempDir, TEMP_DIR_MODE);
   }
 
   /** A file the agent may not read but may own: chmod by path after checking it is no link. */
   private async chmodUnreadable(path: string, mode: number): Promise<void> {
     const s = await lstat(path);
-    if (s.isSymbolicLink()) throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
+    if (s.isSymbolicLink())
+      throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
     await chmod(path, mode);
   }
 }
@@ -223,14 +248,21 @@ async function copyBeside(tempPath: string, dir: PinnedDirectory, name: string):
 
 /** Why a rename onto dest failed, in words: a directory there is named as such. */
 function placeError(e: unknown, dest: string): Error {
-  if ((e as NodeJS.ErrnoException).code === 'EISDIR') return fsError('EISDIR', `${dest} is an existing directory`);
+  if ((e as NodeJS.ErrnoException).code === 'EISDIR')
+    return fsError('EISDIR', `${dest} is an existing directory`);
   return describeError(e, 'cannot place', dest);
 }
 
 /** Copies bytes, mode and (when it can) owner into a new file created exclusively, without following links. */
-async function copyFile(from: string, to: string, opts: { keepOwner: 'required' | 'best-effort'; shownAs?: string }): Promise<void> {
+async function copyFile(
+  from: string,
+  to: string,
+  opts: { keepOwner: 'required' | 'best-effort'; shownAs?: string },
+): Promise<void> {
   const shown = opts.shownAs ?? to;
-  const source = await open(from, READ_NO_FOLLOW).catch((e) => Promise.reject(describeError(e, 'cannot read', from)));
+  const source = await open(from, READ_NO_FOLLOW).catch((e) =>
+    Promise.reject(describeError(e, 'cannot read', from)),
+  );
   let target: FileHandle | undefined;
   try {
     const s = await source.stat();
@@ -242,7 +274,10 @@ async function copyFile(from: string, to: string, opts: { keepOwner: 'required' 
       await writeAll(target, buffer.subarray(0, bytesRead));
     }
     const mine = process.getuid?.() === s.uid && process.getgid?.() === s.gid;
-    if (!mine) await target.chown(s.uid, s.gid).catch((e) => (opts.keepOwner === 'required' ? Promise.reject(e) : undefined));
+    if (!mine)
+      await target
+        .chown(s.uid, s.gid)
+        .catch((e) => (opts.keepOwner === 'required' ? Promise.reject(e) : undefined));
     await target.chmod(s.mode & 0o7777); // after chown, which would clear setuid
     await target.sync();
     await target.close();
@@ -268,4 +303,5 @@ function toStatus(s: Stats): FileStatus {
   return { type, size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
 }
 
-const isMissing = (e: unknown): boolean => ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
+const isMissing = (e: unknown): boolean =>
+  ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');

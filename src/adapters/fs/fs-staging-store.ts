@@ -31,7 +31,11 @@ export class FsStagingStore implements StagingStore {
     const path = this.pathOf(uuid);
     const md5 = createHash('md5');
     const sha256 = createHash('sha256');
-    const file = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    const file = await open(
+      path,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+      0o600,
+    );
     const writer = new GatheringWriter(file, [md5, sha256]);
     try {
       for await (const chunk of content) {
@@ -48,7 +52,13 @@ export class FsStagingStore implements StagingStore {
       await rm(path, { force: true });
       throw e;
     }
-    return { uuid, name: stagedName(uuid), size: writer.size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+    return {
+      uuid,
+      name: stagedName(uuid),
+      size: writer.size,
+      md5: md5.digest('hex'),
+      sha256: sha256.digest('hex'),
+    };
   }
 
   async remove(uuid: string): Promise<void> {

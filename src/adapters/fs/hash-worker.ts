@@ -35,7 +35,9 @@ export class HashWorker {
    * every page faults on first use, two per file (for a fan-out of small files, most of the agents'
    * system time). Kept like the writer's own batches: 64 MiB at most, none after 10 s idle.
    */
-  readonly spare = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) => Buffer.from(new SharedArrayBuffer(size)));
+  readonly spare = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) =>
+    Buffer.from(new SharedArrayBuffer(size)),
+  );
   /** Threads started so far (for tests and diagnostics). */
   started = 0;
 
@@ -60,7 +62,11 @@ export class HashWorker {
   }
 
   /** @internal Registers a job in the thread (starting it if needed) and sends it its buffers. */
-  begin(job: WorkerHashJob, algorithms: string[], buffers: SharedArrayBuffer[]): { id: number; thread: Thread } {
+  begin(
+    job: WorkerHashJob,
+    algorithms: string[],
+    buffers: SharedArrayBuffer[],
+  ): { id: number; thread: Thread } {
     const t = (this.thread ??= this.spawn());
     clearTimeout(t.idleTimer);
     t.idleTimer = undefined;
@@ -94,8 +100,12 @@ export class HashWorker {
     this.started++;
     worker.on('message', (m: { job: number; digests?: string[] }) => t.jobs.get(m.job)?.settle(m.digests));
     worker.on('error', (e: Error) => this.retire(t, threadError(`the hashing thread failed: ${e.message}`)));
-    worker.on('messageerror', (e: Error) => this.retire(t, threadError(`the hashing thread sent a message that could not be read: ${e.message}`)));
-    worker.on('exit', (code) => this.retire(t, threadError(`the hashing thread stopped (exit code ${code})`)));
+    worker.on('messageerror', (e: Error) =>
+      this.retire(t, threadError(`the hashing thread sent a message that could not be read: ${e.message}`)),
+    );
+    worker.on('exit', (code) =>
+      this.retire(t, threadError(`the hashing thread stopped (exit code ${code})`)),
+    );
     return t;
   }
 
@@ -123,7 +133,10 @@ export class WorkerHashJob implements BatchHasher {
   private local: Hash[] | undefined;
   private id: number | undefined;
   private thread: Thread | undefined;
-  private readonly waiting: { resolve: (digests: string[] | undefined) => void; reject: (e: Error) => void }[] = [];
+  private readonly waiting: {
+    resolve: (digests: string[] | undefined) => void;
+    reject: (e: Error) => void;
+  }[] = [];
   private failure: Error | undefined;
 
   constructor(
@@ -144,7 +157,11 @@ export class WorkerHashJob implements BatchHasher {
       if (last) this.local = this.algorithms.map((a) => createHash(a));
       else {
         try {
-          ({ id: this.id, thread: this.thread } = this.owner.begin(this, this.algorithms, this.lent.map((b) => b.buffer as SharedArrayBuffer)));
+          ({ id: this.id, thread: this.thread } = this.owner.begin(
+            this,
+            this.algorithms,
+            this.lent.map((b) => b.buffer as SharedArrayBuffer),
+          ));
         } catch (e) {
           this.fail(threadError(`the hashing thread did not start: ${(e as Error).message}`));
           return Promise.reject(this.failure);
@@ -156,8 +173,13 @@ export class WorkerHashJob implements BatchHasher {
       return Promise.resolve();
     }
     const index = this.lent.findIndex((b) => b.buffer === batch.buffer);
-    if (index < 0) return Promise.reject(new Error('WorkerHashJob.update: the batch is not one of the buffers this job allocated'));
-    return this.call({ op: 'update', index, offset: batch.byteOffset, length: batch.byteLength }).then(() => undefined);
+    if (index < 0)
+      return Promise.reject(
+        new Error('WorkerHashJob.update: the batch is not one of the buffers this job allocated'),
+      );
+    return this.call({ op: 'update', index, offset: batch.byteOffset, length: batch.byteLength }).then(
+      () => undefined,
+    );
   }
 
   /**

@@ -25,7 +25,9 @@ export class PinnedDirectory {
   static async open(path: string, createMode?: number): Promise<PinnedDirectory> {
     if (!path.startsWith('/')) throw fsError('EINVAL', `${path} is not an absolute directory path`);
     const names = path.split('/').filter((s) => s !== '');
-    return (await PinnedDirectory.direct(`/${names.join('/')}`)) ?? (await PinnedDirectory.walk(names, createMode));
+    return (
+      (await PinnedDirectory.direct(`/${names.join('/')}`)) ?? (await PinnedDirectory.walk(names, createMode))
+    );
   }
 
   /**
@@ -63,7 +65,8 @@ export class PinnedDirectory {
 
   /** The path that names `name` inside this directory (through the held handle on Linux). */
   entry(name: string): string {
-    if (name.includes('/') || name === '' || name === '.' || name === '..') throw fsError('EINVAL', `"${name}" is not a plain file name`);
+    if (name.includes('/') || name === '' || name === '.' || name === '..')
+      throw fsError('EINVAL', `"${name}" is not a plain file name`);
     return VIA_PROC ? `/proc/self/fd/${this.handle.fd}/${name}` : `${this.display(name)}`;
   }
 
@@ -75,7 +78,8 @@ export class PinnedDirectory {
   async sync(): Promise<void> {
     await this.handle.sync().catch((e) => {
       // Some filesystems cannot fsync a directory; the rename itself is still atomic there.
-      if (!['EINVAL', 'ENOTSUP', 'EBADF'].includes((e as NodeJS.ErrnoException).code ?? '')) throw describeError(e, 'cannot fsync directory', this.path);
+      if (!['EINVAL', 'ENOTSUP', 'EBADF'].includes((e as NodeJS.ErrnoException).code ?? ''))
+        throw describeError(e, 'cannot fsync directory', this.path);
     });
   }
 
@@ -99,7 +103,8 @@ export class PinnedDirectory {
     const shown = this.display(name);
     let created = true;
     await mkdir(this.entry(name), { mode }).catch((e) => {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeError(e, 'cannot create directory', shown);
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw describeError(e, 'cannot create directory', shown);
       created = false; // made by someone else meanwhile: open it like any other, without following links
     });
     let dir: PinnedDirectory;
@@ -111,14 +116,18 @@ export class PinnedDirectory {
       throw describeError(e, 'cannot open directory', shown);
     }
     // mkdir's mode passes through the umask; the directory mode asked for is set exactly.
-    if (created) await dir.handle.chmod(mode).catch((e) => Promise.reject(describeError(e, 'cannot chmod directory', shown)));
+    if (created)
+      await dir.handle
+        .chmod(mode)
+        .catch((e) => Promise.reject(describeError(e, 'cannot chmod directory', shown)));
     return dir;
   }
 
   private async notADirectory(name: string): Promise<Error> {
     const shown = this.display(name);
     const s = await lstat(this.entry(name)).catch(() => undefined);
-    if (s?.isSymbolicLink()) return fsError('ELOOP', `${shown} is a symbolic link; rport never places a file through a link`);
+    if (s?.isSymbolicLink())
+      return fsError('ELOOP', `${shown} is a symbolic link; rport never places a file through a link`);
     return fsError('ENOTDIR', `${shown} is not a directory`);
   }
 }

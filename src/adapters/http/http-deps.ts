@@ -7,9 +7,7 @@ import type { ApiAuth } from './api-auth.ts';
 
 /** Stored per-client results of an upload (the SQLite result store in production). */
 export interface UploadResults {
-  targets(
-    uuid: string,
-  ): Promise<
+  targets(uuid: string): Promise<
     {
       client_id: string;
       status: string;

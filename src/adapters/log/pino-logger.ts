@@ -18,7 +18,20 @@ export class PinoLogger implements Logger {
         level: opts.level,
         base: { name: 'rportd' },
         // pino's own redaction as a second net for the usual top-level names.
-        redact: { paths: ['password', 'token', 'authorization', 'secret', 'jwt_secret', 'access_token', '*.password', '*.token', '*.authorization'], censor: '[redacted]' },
+        redact: {
+          paths: [
+            'password',
+            'token',
+            'authorization',
+            'secret',
+            'jwt_secret',
+            'access_token',
+            '*.password',
+            '*.token',
+            '*.authorization',
+          ],
+          censor: '[redacted]',
+        },
       },
       opts.destination ?? process.stdout,
     );
@@ -37,7 +50,11 @@ export class PinoLogger implements Logger {
     this.write('error', fields, message);
   }
 
-  private write(level: 'debug' | 'info' | 'warn' | 'error', fields: Record<string, unknown>, message: string): void {
+  private write(
+    level: 'debug' | 'info' | 'warn' | 'error',
+    fields: Record<string, unknown>,
+    message: string,
+  ): void {
     if (!this.pino.isLevelEnabled(level)) return;
     this.pino[level](redactFields(fields) as Record<string, unknown>, redactText(message));
   }

@@ -21,5 +21,10 @@ export function redactFields(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (value instanceof Error) return { name: value.name, message: redactText(value.message) };
   if (Array.isArray(value)) return value.map((v) => redactFields(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) && !ID_KEY.test(k) ? REDACTED : redactFields(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value).map(([k, v]) => [
+      k,
+      SECRET_KEY.test(k) && !ID_KEY.test(k) ? REDACTED : redactFields(v, depth + 1),
+    ]),
+  );
 }

@@ -23,7 +23,11 @@ export class AgentConnection implements ClientChannel {
     private readonly control: ServerChannel,
   ) {}
 
-  push(request: PushRequest, signal: AbortSignal, onProgress?: (p: PushProgress) => void): Promise<PushVerdict> {
+  push(
+    request: PushRequest,
+    signal: AbortSignal,
+    onProgress?: (p: PushProgress) => void,
+  ): Promise<PushVerdict> {
     if (this.lostReason) return Promise.reject(new Error(this.lostReason));
     if (signal.aborted) return Promise.reject(new Error('the push was cancelled'));
     const reqId = String(this.nextId++);

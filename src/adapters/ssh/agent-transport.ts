@@ -72,7 +72,9 @@ export function transportFor(server: string): AgentTransport {
   const m = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(server);
   const port = m ? Number(m[2]) : NaN;
   if (!m || port < 1 || port > 65535) {
-    throw new Error(`[client] server "${server}" must be "host:port" (TCP) or "ws://host:port/path" (WebSocket)`);
+    throw new Error(
+      `[client] server "${server}" must be "host:port" (TCP) or "ws://host:port/path" (WebSocket)`,
+    );
   }
   return new TcpTransport(m[1].replace(/^\[|\]$/g, ''), port);
 }

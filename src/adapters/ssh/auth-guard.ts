@@ -7,7 +7,11 @@ export interface AuthGuardSettings {
   failureDelayMs: number;
 }
 
-export const DEFAULT_AUTH_GUARD: AuthGuardSettings = { maxFailures: 5, banMs: 10 * 60_000, failureDelayMs: 1000 };
+export const DEFAULT_AUTH_GUARD: AuthGuardSettings = {
+  maxFailures: 5,
+  banMs: 10 * 60_000,
+  failureDelayMs: 1000,
+};
 
 interface Record {
   failures: number;
@@ -35,7 +39,8 @@ export class AuthGuard {
   async failed(address: string): Promise<void> {
     const now = this.now();
     let r = this.byAddress.get(address);
-    if (!r || now - r.lastFailure > this.settings.banMs) r = { failures: 0, lastFailure: now, bannedUntil: 0 };
+    if (!r || now - r.lastFailure > this.settings.banMs)
+      r = { failures: 0, lastFailure: now, bannedUntil: 0 };
     r.failures += 1;
     r.lastFailure = now;
     if (r.failures >= this.settings.maxFailures) r.bannedUntil = now + this.settings.banMs;

@@ -124,10 +124,16 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     if (!guard()) return;
     const file = fileOf(handle);
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE, 'invalid handle');
-    if (length > MAX_READ) return sftp.status(reqid, STATUS_CODE.FAILURE, `read length ${length} exceeds ${MAX_READ}`);
+    if (length > MAX_READ)
+      return sftp.status(reqid, STATUS_CODE.FAILURE, `read length ${length} exceeds ${MAX_READ}`);
     if (!o.isLive(file.name)) return deny(reqid, 'the push is no longer live');
-    if (queue.length >= READS_QUEUED) return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many outstanding reads');
-    queue.push(file.held ? () => serveHeld(reqid, file.held!.bytes, offset, length) : () => void serveRead(reqid, file, offset, length));
+    if (queue.length >= READS_QUEUED)
+      return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many outstanding reads');
+    queue.push(
+      file.held
+        ? () => serveHeld(reqid, file.held!.bytes, offset, length)
+        : () => void serveRead(reqid, file, offset, length),
+    );
     pump();
   });
 
@@ -223,7 +229,19 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
   });
 
   const readOnly = (reqid: number): void => deny(reqid, 'this SFTP server is read-only');
-  for (const op of ['WRITE', 'SETSTAT', 'FSETSTAT', 'OPENDIR', 'READDIR', 'REMOVE', 'RMDIR', 'MKDIR', 'RENAME', 'READLINK', 'SYMLINK'] as const) {
+  for (const op of [
+    'WRITE',
+    'SETSTAT',
+    'FSETSTAT',
+    'OPENDIR',
+    'READDIR',
+    'REMOVE',
+    'RMDIR',
+    'MKDIR',
+    'RENAME',
+    'READLINK',
+    'SYMLINK',
+  ] as const) {
     sftp.on(op, readOnly);
   }
   // Anything else (EXTENDED, unknown): ssh2 answers OP_UNSUPPORTED by itself when no listener exists.

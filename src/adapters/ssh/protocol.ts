@@ -65,20 +65,25 @@ export class LineSplitter {
 export function parseJson(line: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(line);
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
 const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v.length <= max;
-const isStrList = (v: unknown): v is string[] => Array.isArray(v) && v.length <= 256 && v.every((s) => isStr(s, 1024));
+const isStrList = (v: unknown): v is string[] =>
+  Array.isArray(v) && v.length <= 256 && v.every((s) => isStr(s, 1024));
 
 /** Checks a hello; returns the client it announces or a sentence naming the bad field. */
 export function parseHello(m: Record<string, unknown>): Omit<ClientInfo, 'connected'> | string {
   if (m.type !== 'hello') return `expected a hello message first, got type ${JSON.stringify(m.type)}`;
-  if (m.protocol !== PROTOCOL_VERSION) return `protocol ${JSON.stringify(m.protocol)} is not supported; this server speaks ${PROTOCOL_VERSION}`;
-  if (!isStr(m.id) || !/^[A-Za-z0-9._:@-]{1,128}$/.test(m.id)) return 'hello.id must be 1-128 characters of letters, digits, . _ : @ -';
+  if (m.protocol !== PROTOCOL_VERSION)
+    return `protocol ${JSON.stringify(m.protocol)} is not supported; this server speaks ${PROTOCOL_VERSION}`;
+  if (!isStr(m.id) || !/^[A-Za-z0-9._:@-]{1,128}$/.test(m.id))
+    return 'hello.id must be 1-128 characters of letters, digits, . _ : @ -';
   for (const key of ['name', 'hostname', 'os', 'version'] as const) {
     if (!isStr(m[key])) return `hello.${key} must be a string of at most 256 characters`;
   }
@@ -98,4 +103,5 @@ export function parseHello(m: Record<string, unknown>): Omit<ClientInfo, 'connec
   };
 }
 
-export const isOutcomeStatus = (s: unknown): s is OutcomeStatus => s === 'success' || s === 'ignored' || s === 'error';
+export const isOutcomeStatus = (s: unknown): s is OutcomeStatus =>
+  s === 'success' || s === 'ignored' || s === 'error';

@@ -4,7 +4,13 @@ import type { Logger } from '../../ports/clock.ts';
 
 /** AES-GCM first: the fastest cipher on AES-NI hardware (see shared ssh2 notes); the rest as fallbacks. */
 export const SSH_ALGORITHMS: Algorithms = {
-  cipher: ['aes128-gcm@openssh.com', 'aes256-gcm@openssh.com', 'chacha20-poly1305@openssh.com', 'aes128-ctr', 'aes256-ctr'],
+  cipher: [
+    'aes128-gcm@openssh.com',
+    'aes256-gcm@openssh.com',
+    'chacha20-poly1305@openssh.com',
+    'aes128-ctr',
+    'aes256-ctr',
+  ],
 };
 
 /** ssh2's native crypto binding is optional and fails silently; without it transfers are 4-5x slower. */
@@ -12,7 +18,10 @@ export function warnIfNoCryptoBinding(logger: Logger): boolean {
   const require = createRequire(import.meta.url);
   const { bindingAvailable } = require('ssh2/lib/protocol/crypto') as { bindingAvailable: boolean };
   if (!bindingAvailable) {
-    logger.warn({}, "ssh2's native crypto binding is missing (npm ci without build tools?): SSH transfers will be 4-5x slower");
+    logger.warn(
+      {},
+      "ssh2's native crypto binding is missing (npm ci without build tools?): SSH transfers will be 4-5x slower",
+    );
   }
   return bindingAvailable;
 }

@@ -9,7 +9,16 @@ import { AgentConnection } from './agent-connection.ts';
 import { AuthGuard, DEFAULT_AUTH_GUARD, type AuthGuardSettings } from './auth-guard.ts';
 import { serveConfinedSftp } from './confined-sftp.ts';
 import { fastSigningHostKey, type HostKey } from './host-key.ts';
-import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseHello, parseJson, PROTOCOL_VERSION, type ServerMessage } from './protocol.ts';
+import {
+  CONTROL_SUBSYSTEM,
+  encodeLine,
+  LineSplitter,
+  MAX_READ,
+  parseHello,
+  parseJson,
+  PROTOCOL_VERSION,
+  type ServerMessage,
+} from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SshClientChannels } from './ssh-client-channels.ts';
 import { ReadBuffers } from './read-buffers.ts';
@@ -77,7 +86,16 @@ interface Waiting {
   leave: () => void;
 }
 
-const FORBIDDEN_SESSION_REQUESTS = ['pty', 'x11', 'env', 'shell', 'exec', 'auth-agent', 'signal', 'window-change'] as const;
+const FORBIDDEN_SESSION_REQUESTS = [
+  'pty',
+  'x11',
+  'env',
+  'shell',
+  'exec',
+  'auth-agent',
+  'signal',
+  'window-change',
+] as const;
 
 /** rportd's client listener: an ssh2 Server that speaks only docs/protocol.md to agents. */
 export class SshClientListener {
@@ -204,14 +222,20 @@ export class SshClientListener {
     this.removedAt.set(credentialId, this.removals);
     const connections = [...(this.byCredential.get(credentialId) ?? [])];
     for (const client of connections) client.end();
-    if (connections.length > 0) this.deps.logger.info({ credential_id: credentialId, connections: connections.length }, 'ended the connections of a removed client credential');
+    if (connections.length > 0)
+      this.deps.logger.info(
+        { credential_id: credentialId, connections: connections.length },
+        'ended the connections of a removed client credential',
+      );
     return connections.length;
   }
 
   /** Stops listening and drops every agent. */
   async close(): Promise<void> {
     this.closed = true;
-    const stopped = Promise.all(this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+    const stopped = Promise.all(
+      this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
+    );
     // net.Server#close waits for open connections, so drop them first.
     for (const { stream } of [...this.waiting]) stream.destroy();
     for (const s of this.live) s.destroy();
@@ -230,7 +254,11 @@ export class SshClientListener {
   private onConnection(client: Connection, ip: string | undefined): void {
     // The stream ssh2 was given is how we find our peer record.
     const stream = socketOf(client);
-    const peer = this.peers.get(stream) ?? { address: ip ?? 'unknown', handshaking: false, timer: setTimeout(() => undefined, 0) };
+    const peer = this.peers.get(stream) ?? {
+      address: ip ?? 'unknown',
+      handshaking: false,
+      timer: setTimeout(() => undefined, 0),
+    };
     const log = this.deps.logger;
     let refusals = 0;
     let authFailures = 0;
@@ -239,7 +267,10 @@ export class SshClientListener {
     let announced: Promise<unknown> = Promise.resolve();
     const refuse = (what: string): void => {
       refusals += 1;
-      log.warn({ address: peer.address, client_id: agent?.clientId, what }, 'refused a forbidden SSH request');
+      log.warn(
+        { address: peer.address, client_id: agent?.clientId, what },
+        'refused a forbidden SSH request',
+      );
       if (refusals > this.settings.maxRefusals) client.end();
     };
 
@@ -249,7 +280,10 @@ export class SshClientListener {
       // would stay half-open, never 'close', and the agent would stay "connected" for good.
       if ((e as { level?: string }).level === 'client-timeout') stream.destroy();
     });
-    client.on('authentication', (ctx: AuthContext) => void this.authenticate(ctx, peer, () => (authFailures += 1), client));
+    client.on(
+      'authentication',
+      (ctx: AuthContext) => void this.authenticate(ctx, peer, () => (authFailures += 1), client),
+    );
     client.on('ready', () => {
       // The login is done: the key exchange, the CPU the cap is for, is behind us, so the slot goes to
       // the next waiting connection now, not after the control channel and hello (three more round trips).
@@ -261,15 +295,22 @@ export class SshClientListener {
     client.on('openssh.streamlocal', (_accept, reject) => (refuse('direct-streamlocal'), reject()));
     client.on('request', (_accept, reject, name) => (refuse(name), reject?.()));
     client.on('session', (accept, reject) => {
-      if (sessions >= this.settings.maxChannelsPerConnection) return (refuse('session beyond the channel cap'), reject());
+      if (sessions >= this.settings.maxChannelsPerConnection)
+        return (refuse('session beyond the channel cap'), reject());
       sessions += 1;
       const session = accept();
       session.once('close', () => (sessions -= 1));
-      this.onSession(session, refuse, () => agent, (control, registered) => {
-        agent = control;
-        announced = registered;
-        clearTimeout(peer.timer); // the hello timer ('ready' came first and freed the handshake slot)
-      }, client);
+      this.onSession(
+        session,
+        refuse,
+        () => agent,
+        (control, registered) => {
+          agent = control;
+          announced = registered;
+          clearTimeout(peer.timer); // the hello timer ('ready' came first and freed the handshake slot)
+        },
+        client,
+      );
     });
     client.on('close', () => {
       this.handshakeOver(peer);
@@ -287,7 +328,12 @@ export class SshClientListener {
     });
   }
 
-  private async authenticate(ctx: AuthContext, peer: Peer, countFailure: () => number, client: Connection): Promise<void> {
+  private async authenticate(
+    ctx: AuthContext,
+    peer: Peer,
+    countFailure: () => number,
+    client: Connection,
+  ): Promise<void> {
     if (ctx.method !== 'password') return ctx.reject(['password']);
     let ok = false;
     const removalsBefore = this.removals;
@@ -319,7 +365,8 @@ export class SshClientListener {
     set.add(client);
     client.once('close', () => {
       set.delete(client);
-      if (set.size === 0 && this.byCredential.get(credentialId) === set) this.byCredential.delete(credentialId);
+      if (set.size === 0 && this.byCredential.get(credentialId) === set)
+        this.byCredential.delete(credentialId);
     });
   }
 
@@ -334,7 +381,8 @@ export class SshClientListener {
       session.on(req, (_accept: unknown, reject?: () => void) => (refuse(req), reject?.()));
     }
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== CONTROL_SUBSYSTEM || agentNow() || controlOpen) return (refuse(`subsystem "${info.name}"`), reject());
+      if (info.name !== CONTROL_SUBSYSTEM || agentNow() || controlOpen)
+        return (refuse(`subsystem "${info.name}"`), reject());
       controlOpen = true;
       this.onControl(accept(), onAgent, client);
     });
@@ -357,7 +405,11 @@ export class SshClientListener {
     });
   }
 
-  private onControl(channel: ServerChannel, onAgent: (a: AgentConnection, announced: Promise<unknown>) => void, client: Connection): void {
+  private onControl(
+    channel: ServerChannel,
+    onAgent: (a: AgentConnection, announced: Promise<unknown>) => void,
+    client: Connection,
+  ): void {
     const log = this.deps.logger;
     let agent: AgentConnection | undefined;
     const send = (m: ServerMessage): void => void (channel.writable && channel.write(encodeLine(m)));

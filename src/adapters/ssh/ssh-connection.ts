@@ -7,7 +7,16 @@ import type { PushRequest } from '../../domain/push-request.ts';
 import { messageOf } from '../../domain/errors.ts';
 import type { AgentTransport } from './agent-transport.ts';
 import { fingerprintOf } from './host-key.ts';
-import { CONTROL_SUBSYSTEM, encodeLine, LineSplitter, MAX_READ, parseJson, PROTOCOL_VERSION, type AgentMessage, type HelloMessage } from './protocol.ts';
+import {
+  CONTROL_SUBSYSTEM,
+  encodeLine,
+  LineSplitter,
+  MAX_READ,
+  parseJson,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type HelloMessage,
+} from './protocol.ts';
 import { SSH_ALGORITHMS } from './ssh-algorithms.ts';
 import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
 import { corked } from './ssh-socket.ts';
@@ -91,13 +100,16 @@ export class SshConnection extends EventEmitter {
   /** An SFTP session of the live connection for one transfer, shared with others and kept open after it (SftpSessions). */
   openSftp(): Promise<SftpLease> {
     const c = this.client;
-    if (!c || !this.welcomed || !this.sftpSessions) return Promise.reject(new Error('not connected to the server'));
+    if (!c || !this.welcomed || !this.sftpSessions)
+      return Promise.reject(new Error('not connected to the server'));
     return this.sftpSessions.lease();
   }
 
   /** Resolves at the next (or current) welcome. */
   waitConnected(): Promise<void> {
-    return this.welcomed ? Promise.resolve() : new Promise((resolve) => this.once('connected', () => resolve()));
+    return this.welcomed
+      ? Promise.resolve()
+      : new Promise((resolve) => this.once('connected', () => resolve()));
   }
 
   private async connectOnce(): Promise<void> {
@@ -112,7 +124,9 @@ export class SshConnection extends EventEmitter {
     const client = new ssh2.Client();
     this.client = client;
     this.sock = sock;
-    this.sftpSessions = new SftpSessions(() => new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)))));
+    this.sftpSessions = new SftpSessions(
+      () => new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)))),
+    );
     let hostKeyProblem: string | undefined;
     let failure: Error | undefined;
     client.on('error', (e) => (failure ??= hostKeyProblem ? new Error(hostKeyProblem) : e));
@@ -170,7 +184,12 @@ export class SshConnection extends EventEmitter {
     } else if (m.type === 'error') {
       this.o.logger.error({ message: m.message }, 'the server refused this client');
       this.emit('failure', new Error(`the server refused this client: ${String(m.message)}`));
-    } else if (m.type === 'push' && typeof m.req_id === 'string' && typeof m.request === 'object' && m.request !== null) {
+    } else if (
+      m.type === 'push' &&
+      typeof m.req_id === 'string' &&
+      typeof m.request === 'object' &&
+      m.request !== null
+    ) {
       void this.runPush(client, m.req_id, m.request as PushRequest, send);
     } else if (m.type === 'cancel' && typeof m.req_id === 'string') {
       const req = this.live.get(m.req_id);
@@ -178,7 +197,12 @@ export class SshConnection extends EventEmitter {
     }
   }
 
-  private async runPush(client: ssh2.Client, reqId: string, request: PushRequest, send: (m: AgentMessage) => void): Promise<void> {
+  private async runPush(
+    client: ssh2.Client,
+    reqId: string,
+    request: PushRequest,
+    send: (m: AgentMessage) => void,
+  ): Promise<void> {
     this.live.set(reqId, request);
     // The first progress line comes PROGRESS_EVERY_MS into the push: a short push sends none, only its result.
     let last = Date.now();
@@ -196,7 +220,8 @@ export class SshConnection extends EventEmitter {
     } finally {
       this.live.delete(reqId);
     }
-    if (this.client === client) send({ type: 'result', req_id: reqId, status: verdict.status, message: verdict.message });
+    if (this.client === client)
+      send({ type: 'result', req_id: reqId, status: verdict.status, message: verdict.message });
   }
 
   private lost(why: Error): void {
@@ -209,7 +234,10 @@ export class SshConnection extends EventEmitter {
     const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.attempt);
     const delay = Math.round(base * (0.5 + Math.random()));
     this.attempt = Math.min(this.attempt + 1, 30);
-    this.o.logger.warn({ server: this.o.transport.description, err: why.message, retry_in_ms: delay }, 'not connected to the server; retrying');
+    this.o.logger.warn(
+      { server: this.o.transport.description, err: why.message, retry_in_ms: delay },
+      'not connected to the server; retrying',
+    );
     this.retryTimer = setTimeout(() => void this.connectOnce(), delay);
   }
 }

@@ -86,7 +86,12 @@ export class StagedContents {
       const fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
       try {
         const stats = await fh.stat();
-        if (!stats.isFile() || stats.size > this.limits.maxFileBytes || this.total + stats.size > this.limits.maxTotalBytes) return undefined;
+        if (
+          !stats.isFile() ||
+          stats.size > this.limits.maxFileBytes ||
+          this.total + stats.size > this.limits.maxTotalBytes
+        )
+          return undefined;
         // Counted before the read, so concurrent loads cannot overshoot the total together.
         entry.size = stats.size;
         this.total += stats.size;

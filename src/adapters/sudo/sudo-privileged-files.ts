@@ -39,7 +39,8 @@ export class SudoPrivilegedFiles implements PrivilegedFiles {
     this.checkTemp(tempPath);
     for (const field of ['user', 'group'] as const) {
       const name = ownership[field];
-      if (name !== undefined && !isPlainAccountName(name)) throw refused(`${field} "${name}" is not a plain account name; nothing was run`);
+      if (name !== undefined && !isPlainAccountName(name))
+        throw refused(`${field} "${name}" is not a plain account name; nothing was run`);
     }
     if (ownership.user === undefined && ownership.group === undefined) return;
     await this.run(['chown', '--', `${ownership.user ?? ''}:${ownership.group ?? ''}`, tempPath]);
@@ -47,7 +48,8 @@ export class SudoPrivilegedFiles implements PrivilegedFiles {
 
   async chmod(tempPath: string, mode: number): Promise<void> {
     this.checkTemp(tempPath);
-    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777) throw refused(`mode ${mode} is not a file mode between 0 and 07777; nothing was run`);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 0o7777)
+      throw refused(`mode ${mode} is not a file mode between 0 and 07777; nothing was run`);
     await this.run(['chmod', '--', formatMode(mode), tempPath]);
   }
 
@@ -61,22 +63,32 @@ export class SudoPrivilegedFiles implements PrivilegedFiles {
 
   /** Only our own temp files, by their exact expected path, ever reach sudo. */
   private checkTemp(tempPath: string): void {
-    const ok = dirname(tempPath) === this.tempDir && TEMP_NAME.test(basename(tempPath)) && !tempPath.includes('..');
-    if (!ok) throw refused(`${tempPath} is not an rport temp file (${this.tempDir}/<id>_rport_filepush); nothing was run`);
+    const ok =
+      dirname(tempPath) === this.tempDir && TEMP_NAME.test(basename(tempPath)) && !tempPath.includes('..');
+    if (!ok)
+      throw refused(
+        `${tempPath} is not an rport temp file (${this.tempDir}/<id>_rport_filepush); nothing was run`,
+      );
   }
 
   private run(args: string[]): Promise<void> {
     const argv = ['-n', this.helper, ...args];
     const shown = [this.sudo, ...argv].join(' ');
     return new Promise((done, fail) => {
-      execFile(this.sudo, argv, { timeout: SUDO_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' } }, (error, _stdout, stderr) => {
-        if (!error) return done();
-        const code: unknown = (error as { code?: unknown }).code;
-        const said = String(stderr).trim().replace(/\s+/g, ' ');
-        if (code === 'ENOENT') return fail(privilege(`sudo is not installed (${this.sudo} not found); cannot run "${shown}"`));
-        if (/^sudo:/m.test(String(stderr)) || said === '') return fail(privilege(missingRule(shown, said)));
-        fail(privilege(`"${shown}" failed: ${said}`));
-      });
+      execFile(
+        this.sudo,
+        argv,
+        { timeout: SUDO_TIMEOUT_MS, env: { ...process.env, LC_ALL: 'C' } },
+        (error, _stdout, stderr) => {
+          if (!error) return done();
+          const code: unknown = (error as { code?: unknown }).code;
+          const said = String(stderr).trim().replace(/\s+/g, ' ');
+          if (code === 'ENOENT')
+            return fail(privilege(`sudo is not installed (${this.sudo} not found); cannot run "${shown}"`));
+          if (/^sudo:/m.test(String(stderr)) || said === '') return fail(privilege(missingRule(shown, said)));
+          fail(privilege(`"${shown}" failed: ${said}`));
+        },
+      );
     });
   }
 }

@@ -13,7 +13,10 @@ export interface BroadcasterSettings {
   pingIntervalMs: number;
 }
 
-export const DEFAULT_BROADCASTER_SETTINGS: BroadcasterSettings = { maxBufferedBytes: 1024 * 1024, pingIntervalMs: 30_000 };
+export const DEFAULT_BROADCASTER_SETTINGS: BroadcasterSettings = {
+  maxBufferedBytes: 1024 * 1024,
+  pingIntervalMs: 30_000,
+};
 
 interface Listener {
   caller: Caller;
@@ -52,7 +55,11 @@ export class WsResultBroadcaster implements ResultBroadcaster {
 
   publish(outcome: PushOutcome): void {
     // One outcome at a time keeps the order even though the access check is asynchronous.
-    this.queue = this.queue.then(() => this.deliver(outcome)).catch((e: unknown) => this.logger.error({ uuid: outcome.uuid, err: messageOf(e) }, 'broadcasting an outcome failed'));
+    this.queue = this.queue
+      .then(() => this.deliver(outcome))
+      .catch((e: unknown) =>
+        this.logger.error({ uuid: outcome.uuid, err: messageOf(e) }, 'broadcasting an outcome failed'),
+      );
   }
 
   /** Resolves when every outcome published so far has been handed to the sockets. */
@@ -82,7 +89,10 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       const allowed = l.caller.admin || (client !== undefined && mayAccessClient(l.caller, client, groups));
       if (!allowed || ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > this.settings.maxBufferedBytes) {
-        this.logger.warn({ user: l.caller.username, buffered: ws.bufferedAmount }, 'results listener too slow; disconnected');
+        this.logger.warn(
+          { user: l.caller.username, buffered: ws.bufferedAmount },
+          'results listener too slow; disconnected',
+        );
         this.drop(ws);
         continue;
       }

@@ -2,7 +2,11 @@ import { expect } from 'chai';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadServerConfig, SERVER_DEFAULTS } from '../../../src/adapters/config/server-config.ts';
+import {
+  ConfigError,
+  loadServerConfig,
+  SERVER_DEFAULTS,
+} from '../../../src/adapters/config/server-config.ts';
 
 describe('rportd.conf (server config)', () => {
   let dir: string;
@@ -62,7 +66,13 @@ log_level = "debug"
     expect(c.server.auth).to.deep.equal({ id: 'agent1', password: 's3cret:with:colons' });
     expect(c.server.max_filepush_size).to.equal(2048);
     expect(c.server.enable_ws_test_endpoints).to.equal(true);
-    expect([c.server.push_timeout, c.server.push_concurrency, c.server.keep_alive, c.server.max_concurrent_handshakes, c.server.handshake_timeout]).to.deep.equal([30, 4, 5, 8, 7]);
+    expect([
+      c.server.push_timeout,
+      c.server.push_concurrency,
+      c.server.keep_alive,
+      c.server.max_concurrent_handshakes,
+      c.server.handshake_timeout,
+    ]).to.deep.equal([30, 4, 5, 8, 7]);
     expect([c.server.max_failed_login, c.server.ban_time]).to.deep.equal([3, 120]);
     expect(c.api.auth).to.deep.equal({ id: 'admin', password: 'pw' });
     expect(c.api.token_lifetime).to.equal(60);
@@ -70,27 +80,47 @@ log_level = "debug"
   });
 
   it('bad SSH login limits name the key', async () => {
-    await failsWith('[server]\nmax_failed_login = 0', /\[server\] max_failed_login: must be a positive integer/);
+    await failsWith(
+      '[server]\nmax_failed_login = 0',
+      /\[server\] max_failed_login: must be a positive integer/,
+    );
     await failsWith('[server]\nban_time = "ten minutes"', /\[server\] ban_time: must be a positive integer/);
   });
 
   it('bad max_filepush_size names the key', () =>
-    failsWith('[server]\nmax_filepush_size = "abc"', /\[server\] max_filepush_size: must be a positive integer, got "abc"/));
-  it('negative push_timeout names the key', () => failsWith('[server]\npush_timeout = -1', /\[server\] push_timeout: must be a positive integer/));
+    failsWith(
+      '[server]\nmax_filepush_size = "abc"',
+      /\[server\] max_filepush_size: must be a positive integer, got "abc"/,
+    ));
+  it('negative push_timeout names the key', () =>
+    failsWith('[server]\npush_timeout = -1', /\[server\] push_timeout: must be a positive integer/));
   it('bad enable_ws_test_endpoints names the key', () =>
-    failsWith('[server]\nenable_ws_test_endpoints = "yes please"', /\[server\] enable_ws_test_endpoints: must be true or false/));
-  it('bad [api] address names the key', () => failsWith('[api]\naddress = "localhost"', /\[api\] address: must be "host:port"/));
-  it('a misspelt key is named', () => failsWith('[server]\nmax_filepush_sise = 1', /\[server\] max_filepush_sise: unknown key/));
+    failsWith(
+      '[server]\nenable_ws_test_endpoints = "yes please"',
+      /\[server\] enable_ws_test_endpoints: must be true or false/,
+    ));
+  it('bad [api] address names the key', () =>
+    failsWith('[api]\naddress = "localhost"', /\[api\] address: must be "host:port"/));
+  it('a misspelt key is named', () =>
+    failsWith('[server]\nmax_filepush_sise = 1', /\[server\] max_filepush_sise: unknown key/));
   it('an unknown section is named', () => failsWith('[srever]\naddress = ":1"', /\[srever\]/));
   it('bad [server] auth names the key without echoing the password', async () => {
     await failsWith('[server]\nauth = "justid"', /\[server\] auth: must be "id:password"/);
     await failsWith('[api]\nauth = ":hunter2"', /^(?!.*hunter2).*\[api\] auth/s);
   });
-  it('auth and auth_file together are refused', () => failsWith('[server]\nauth = "a:b"\nauth_file = "f"', /\[server\] auth: give either/));
-  it('a short jwt_secret names the key', () => failsWith('[api]\njwt_secret = "short"', /\[api\] jwt_secret: must be at least 32/));
-  it('cert_file without key_file names the missing key', () => failsWith('[api]\ncert_file = "c.pem"', /\[api\] key_file: HTTPS needs both/));
-  it('bad log_level names the key', () => failsWith('[logging]\nlog_level = "loud"', /\[logging\] log_level: must be one of debug, info, warn, error/));
-  it('invalid TOML names the file and the line', () => failsWith('[server]\naddress = ', /\.conf: not valid TOML at line 2/));
+  it('auth and auth_file together are refused', () =>
+    failsWith('[server]\nauth = "a:b"\nauth_file = "f"', /\[server\] auth: give either/));
+  it('a short jwt_secret names the key', () =>
+    failsWith('[api]\njwt_secret = "short"', /\[api\] jwt_secret: must be at least 32/));
+  it('cert_file without key_file names the missing key', () =>
+    failsWith('[api]\ncert_file = "c.pem"', /\[api\] key_file: HTTPS needs both/));
+  it('bad log_level names the key', () =>
+    failsWith(
+      '[logging]\nlog_level = "loud"',
+      /\[logging\] log_level: must be one of debug, info, warn, error/,
+    ));
+  it('invalid TOML names the file and the line', () =>
+    failsWith('[server]\naddress = ', /\.conf: not valid TOML at line 2/));
   it('a missing file is named', () => {
     expect(() => loadServerConfig(join(dir, 'nope.conf'))).to.throw(ConfigError, /nope\.conf: cannot read/);
   });

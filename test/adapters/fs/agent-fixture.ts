@@ -69,15 +69,30 @@ export interface Agent {
   cleanup(): Promise<void>;
 }
 
-export async function makeAgent(opts: { protectedPaths?: string[] | ((root: string) => string[]); backup?: boolean; privileged?: PrivilegedFiles; dataDir?: string } = {}): Promise<Agent> {
+export async function makeAgent(
+  opts: {
+    protectedPaths?: string[] | ((root: string) => string[]);
+    backup?: boolean;
+    privileged?: PrivilegedFiles;
+    dataDir?: string;
+  } = {},
+): Promise<Agent> {
   const root = await mkdtemp(join(tmpdir(), 'rport-fs-'));
   const dataDir = opts.dataDir ?? join(root, 'data');
   const files = new FsLocalFiles({ dataDir });
   const source = new BufferSource();
   const privileged = opts.privileged ?? new NoPrivileges();
-  const patterns = typeof opts.protectedPaths === 'function' ? opts.protectedPaths(root) : opts.protectedPaths;
+  const patterns =
+    typeof opts.protectedPaths === 'function' ? opts.protectedPaths(root) : opts.protectedPaths;
   const protectedPaths = patterns ? new ProtectedPaths(patterns, 'posix') : ProtectedPaths.defaults('posix');
-  const receive = new ReceiveFile(files, source, privileged, new ApplyOwnership(files, privileged), { enabled: true, protectedPaths, flavor: 'posix', backup: opts.backup ?? false }, fixedClock);
+  const receive = new ReceiveFile(
+    files,
+    source,
+    privileged,
+    new ApplyOwnership(files, privileged),
+    { enabled: true, protectedPaths, flavor: 'posix', backup: opts.backup ?? false },
+    fixedClock,
+  );
   return {
     root,
     dataDir,
@@ -89,7 +104,17 @@ export async function makeAgent(opts: { protectedPaths?: string[] | ((root: stri
       const bytes = Buffer.from(body);
       const uuid = randomUUID();
       source.bodies.set(stagedName(uuid), bytes);
-      const req: PushRequest = { uuid, sourceName: stagedName(uuid), destination: dest, size: bytes.length, md5: md5(bytes), force: false, sync: false, ownership: {}, ...fields };
+      const req: PushRequest = {
+        uuid,
+        sourceName: stagedName(uuid),
+        destination: dest,
+        size: bytes.length,
+        md5: md5(bytes),
+        force: false,
+        sync: false,
+        ownership: {},
+        ...fields,
+      };
       return receive.execute(req);
     },
     cleanup: () => rm(root, { recursive: true, force: true }),

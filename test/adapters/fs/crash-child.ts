@@ -17,6 +17,15 @@ agent.source.open = async function* (_req: PushRequest) {
   await new Promise(() => setInterval(() => undefined, 60_000));
 };
 void agent.receive.execute(
-  { uuid: 'crash', sourceName: 'crash_rport_filepush', destination: dest, size: 4 * WRITE_BATCH, md5: '0'.repeat(32), force: true, sync: false, ownership: {} },
+  {
+    uuid: 'crash',
+    sourceName: 'crash_rport_filepush',
+    destination: dest,
+    size: 4 * WRITE_BATCH,
+    md5: '0'.repeat(32),
+    force: true,
+    sync: false,
+    ownership: {},
+  },
   (bytes) => bytes > 2 * WRITE_BATCH + CHUNK && process.stdout.write('written\n'),
 );

@@ -19,7 +19,9 @@ describe('crash between write and rename (kill -9 of the agent)', function () {
     const dest = join(root, 'service.conf');
     await writeFile(dest, 'the old config');
     const before = await stat(dest);
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, dest], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, dataDir, dest], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((ok, fail) => {
         child.stdout!.on('data', (d: Buffer) => d.toString().includes('written') && ok());
@@ -28,9 +30,13 @@ describe('crash between write and rename (kill -9 of the agent)', function () {
     } finally {
       child.kill('SIGKILL');
     }
-    await new Promise((ok) => (child.exitCode !== null || child.signalCode !== null ? ok(null) : child.once('exit', ok)));
+    await new Promise((ok) =>
+      child.exitCode !== null || child.signalCode !== null ? ok(null) : child.once('exit', ok),
+    );
     const temp = join(dataDir, 'filepush', 'crash_rport_filepush');
-    expect((await stat(temp)).size, 'the killed agent had written part of the temp file').to.be.greaterThan(0);
+    expect((await stat(temp)).size, 'the killed agent had written part of the temp file').to.be.greaterThan(
+      0,
+    );
     expect(await readFile(dest, 'utf8')).to.equal('the old config');
     expect((await stat(dest)).ino).to.equal(before.ino);
 

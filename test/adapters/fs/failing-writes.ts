@@ -13,7 +13,10 @@ interface Writer {
  * A writer over a file opened read-only (every write fails with EBADF): the error must surface from
  * add or finish, never as an unhandled rejection, and abandon must settle.
  */
-export async function expectFailingWritesSurface(root: string, make: (file: FileHandle) => Writer): Promise<void> {
+export async function expectFailingWritesSurface(
+  root: string,
+  make: (file: FileHandle) => Writer,
+): Promise<void> {
   const path = join(root, 'read-only');
   await writeFile(path, '');
   const file = await open(path, 'r');

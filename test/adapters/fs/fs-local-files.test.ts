@@ -21,7 +21,11 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
 
   it('writes the temp file in {data_dir}/filepush (0700) with mode 0600, md5 computed while streaming', async () => {
     const t = await files.writeTemp('u1_rport_filepush', bytes('ab', 'cd'));
-    expect(t).to.deep.equal({ path: join(root, 'data/filepush/u1_rport_filepush'), size: 4, md5: md5('abcd') });
+    expect(t).to.deep.equal({
+      path: join(root, 'data/filepush/u1_rport_filepush'),
+      size: 4,
+      md5: md5('abcd'),
+    });
     expect((await stat(t.path)).mode & 0o777).to.equal(0o600);
     expect((await stat(join(root, 'data/filepush'))).mode & 0o777).to.equal(0o700);
   });
@@ -80,13 +84,18 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
     expect(e.code).to.equal('EISDIR');
     expect(e.message).to.equal(`${join(root, 'dest/f.txt')} is an existing directory`);
     expect(await readdir(join(root, 'dest/f.txt'))).to.deep.equal(['inside']);
-    expect((await lstat(t.path)).isFile(), 'the temp file is left for the caller (ReceiveFile) to remove').to.equal(true);
+    expect(
+      (await lstat(t.path)).isFile(),
+      'the temp file is left for the caller (ReceiveFile) to remove',
+    ).to.equal(true);
   });
 
   it('resolveParents resolves the deepest existing parent and keeps the missing rest', async () => {
     await mkdir(join(root, 'real'));
     await symlink(join(root, 'real'), join(root, 'link'));
-    expect(await files.resolveParents(join(root, 'link/new/dir/f.txt'))).to.equal(join(root, 'real/new/dir/f.txt'));
+    expect(await files.resolveParents(join(root, 'link/new/dir/f.txt'))).to.equal(
+      join(root, 'real/new/dir/f.txt'),
+    );
   });
 
   it('status is lstat: a link is reported as a link; a missing path or one under a file is undefined', async () => {
@@ -137,7 +146,11 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
         mnt = where;
       } catch (e) {
         await rm(where, { recursive: true, force: true });
-        if (process.env.CI === 'true') throw new Error(`EXDEV test must run under CI, but mount -t tmpfs failed: ${(e as Error).message}`, { cause: e });
+        if (process.env.CI === 'true')
+          throw new Error(
+            `EXDEV test must run under CI, but mount -t tmpfs failed: ${(e as Error).message}`,
+            { cause: e },
+          );
         console.warn(`SKIPPED: EXDEV tests need mount -t tmpfs (root): ${(e as Error).message}`);
         this.skip();
       }

@@ -12,7 +12,10 @@ describe('GatheringWriter (the staging writer: chunks hashed and written as they
   beforeEach(async () => (root = await mkdtemp(join(tmpdir(), 'rport-gathering-writer-'))));
   afterEach(() => rm(root, { recursive: true, force: true }));
 
-  async function written(pieces: Uint8Array[], batch?: number): Promise<{ bytes: Buffer; md5: string; size: number }> {
+  async function written(
+    pieces: Uint8Array[],
+    batch?: number,
+  ): Promise<{ bytes: Buffer; md5: string; size: number }> {
     const path = join(root, `out-${Math.random()}`);
     const file = await open(path, 'wx');
     const md5 = createHash('md5');
@@ -27,7 +30,8 @@ describe('GatheringWriter (the staging writer: chunks hashed and written as they
     const data = randomBytes(300 * 1024 + 7);
     const pieces: Buffer[] = [];
     for (let at = 0; at < 30_000; at += 10) pieces.push(data.subarray(at, at + 10)); // 3,000 chunks: over IOV_MAX (1024)
-    for (let at = 30_000; at < data.length; at += 70_001) pieces.push(data.subarray(at, Math.min(data.length, at + 70_001)));
+    for (let at = 30_000; at < data.length; at += 70_001)
+      pieces.push(data.subarray(at, Math.min(data.length, at + 70_001)));
     const out = await written(pieces, 64 * 1024);
     expect(out.bytes.equals(data)).to.equal(true);
     expect(out.size).to.equal(data.length);

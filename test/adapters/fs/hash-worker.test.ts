@@ -136,7 +136,7 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
     expect(worker.running).to.equal(false);
   });
 
-  it('a finished job\'s batch buffers serve the next job (no fresh shared memory per file); a dropped job\'s are not reused', async () => {
+  it("a finished job's batch buffers serve the next job (no fresh shared memory per file); a dropped job's are not reused", async () => {
     const files = new FsLocalFiles({ dataDir: root, hashWorker: worker });
     const taken: SharedArrayBuffer[] = [];
     const take = worker.spare.take.bind(worker.spare);
@@ -154,12 +154,17 @@ describe('HashWorker (md5 on a thread of its own, fed the batch buffers without 
     // Identity, not deep equality: every shared buffer of a size looks alike to deep-eql.
     const [first, second] = [taken.slice(0, 2), taken.slice(2)];
     expect(first[0] === first[1], 'the first job took two buffers').to.equal(false);
-    expect(second.every((x) => first.includes(x)), 'the second job got the first job\'s two buffers').to.equal(true);
+    expect(
+      second.every((x) => first.includes(x)),
+      "the second job got the first job's two buffers",
+    ).to.equal(true);
 
     const dropped = worker.job(['md5']);
     const kept = dropped.allocate(WRITE_BATCH);
     dropped.dispose();
-    expect(worker.spare.take(WRITE_BATCH), 'a dropped job\'s buffer stays out of the spares').to.not.equal(kept);
+    expect(worker.spare.take(WRITE_BATCH), "a dropped job's buffer stays out of the spares").to.not.equal(
+      kept,
+    );
   });
 
   it('a job fed a buffer it did not allocate is refused, not hashed from the wrong memory', async () => {

@@ -16,7 +16,10 @@ describe('ReceiveFile + ApplyOwnership on the real filesystem (FsLocalFiles)', (
   });
   afterEach(() => agent.cleanup());
 
-  const tempFiles = async () => (await readdir(join(agent.dataDir, 'filepush')).catch(() => [])).filter((n) => n.endsWith('_rport_filepush'));
+  const tempFiles = async () =>
+    (await readdir(join(agent.dataDir, 'filepush')).catch(() => [])).filter((n) =>
+      n.endsWith('_rport_filepush'),
+    );
 
   it('writes a new file with the default mode 0764 and creates missing parents with the directory mode 0755', async () => {
     const dest = join(out, 'a/b/new.txt');
@@ -192,7 +195,10 @@ describe('ReceiveFile + ApplyOwnership on the real filesystem (FsLocalFiles)', (
       const dest = join(out, 'chown-me.txt');
       await writeFile(dest, 'same');
       await chmod(dest, 0o764);
-      const v = await agent.push(dest, 'same', { sync: true, ownership: { user: 'nobody', group: 'nogroup' } });
+      const v = await agent.push(dest, 'same', {
+        sync: true,
+        ownership: { user: 'nobody', group: 'nogroup' },
+      });
       expect(v.status).to.equal('success');
       const s = await stat(dest);
       expect([s.uid, s.gid]).to.deep.equal([65534, 65534]);

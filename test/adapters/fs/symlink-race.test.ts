@@ -41,7 +41,9 @@ describe('symlink race: a parent flipping between a directory and a link into a 
     await mkdir(stand);
     const parent = join(agent.root, 'work', 'flip');
     await mkdir(parent, { recursive: true });
-    flipper = spawn(process.execPath, ['-e', FLIPPER, parent, stand], { stdio: ['ignore', 'pipe', 'inherit'] });
+    flipper = spawn(process.execPath, ['-e', FLIPPER, parent, stand], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise((ok) => flipper!.stdout!.once('data', ok));
     const tally = { success: 0, error: 0, ignored: 0 };
     for (let i = 0; i < 1000; i++) {

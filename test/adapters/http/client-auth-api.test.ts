@@ -76,7 +76,9 @@ describe('HTTP API: /api/v1/clients-auth (client credentials kept in the databas
   it('DELETE removes it (204): the SSH login check refuses it from then on; a second DELETE is 404 naming the id', async () => {
     expect((await call('DELETE', '/web-servers', admin)).status).to.equal(204);
     expect(await credentials.verify('web-servers', 'a-long-agent-password')).to.equal(false);
-    expect(t.clientSide.ended, 'the client side (a class) was asked to end its sessions').to.deep.equal(['web-servers']);
+    expect(t.clientSide.ended, 'the client side (a class) was asked to end its sessions').to.deep.equal([
+      'web-servers',
+    ]);
     const again = await call('DELETE', '/web-servers', admin);
     expect(again.status).to.equal(404);
     expect(((await again.json()) as ErrorDoc).errors[0].detail).to.match(
@@ -145,17 +147,41 @@ describe('HTTP API: removing a client credential ends the connections of agents 
 
   it('DELETE ends the agent logged in with it (it is refused when it retries); an agent on another credential stays connected', async () => {
     const server = { port: sshPort, fingerprint };
-    const web = await startAgent(server, 'web-1', { credentialId: 'web-servers', password: 'web-servers-password-0123', backoffMs: 50 });
-    const db = await startAgent(server, 'db-1', { credentialId: 'db-servers', password: 'db-servers-password-0123', backoffMs: 50 });
+    const web = await startAgent(server, 'web-1', {
+      credentialId: 'web-servers',
+      password: 'web-servers-password-0123',
+      backoffMs: 50,
+    });
+    const db = await startAgent(server, 'db-1', {
+      credentialId: 'db-servers',
+      password: 'db-servers-password-0123',
+      backoffMs: 50,
+    });
     agents.push(web, db);
     const dropped = new Promise<void>((resolve) => web.connection.once('disconnected', () => resolve()));
-    const res = await fetch(`${t.url}/api/v1/clients-auth/web-servers`, { method: 'DELETE', headers: { authorization: `Bearer ${admin}` } });
+    const res = await fetch(`${t.url}/api/v1/clients-auth/web-servers`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${admin}` },
+    });
     expect(res.status).to.equal(204);
     await dropped;
     // Its retries fail at the login: the credential is gone.
-    await eventually(async () => (web.failures.some((e) => /auth/i.test(e.message)) ? true : undefined), 'the agent\'s retry refused at the login', 400); // up to 10 s, as before
+    await eventually(
+      async () => (web.failures.some((e) => /auth/i.test(e.message)) ? true : undefined),
+      "the agent's retry refused at the login",
+      400,
+    ); // up to 10 s, as before
     expect(web.connection.connected).to.equal(false);
     expect(db.connection.connected).to.equal(true);
-    expect(t.logLines().filter((l) => l.includes('ended the connections of a removed client credential') && l.includes('"connections":1') && l.includes('"credential_id":"web-servers"'))).to.have.length(1);
+    expect(
+      t
+        .logLines()
+        .filter(
+          (l) =>
+            l.includes('ended the connections of a removed client credential') &&
+            l.includes('"connections":1') &&
+            l.includes('"credential_id":"web-servers"'),
+        ),
+    ).to.have.length(1);
   });
 });

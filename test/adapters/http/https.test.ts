@@ -19,7 +19,8 @@ async function haveOpenssl(): Promise<boolean> {
     await run('openssl', ['version']);
     return true;
   } catch {
-    if (process.env.CI === 'true') throw new Error('openssl is required for the HTTPS tests (apt-get install -y openssl)');
+    if (process.env.CI === 'true')
+      throw new Error('openssl is required for the HTTPS tests (apt-get install -y openssl)');
     console.warn('\n      !!! SKIPPING the HTTPS tests: the openssl CLI is not installed\n');
     return false;
   }
@@ -29,7 +30,23 @@ async function haveOpenssl(): Promise<boolean> {
 async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
   const cert = join(dir, 'cert.pem');
   const key = join(dir, 'key.pem');
-  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']);
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    key,
+    '-out',
+    cert,
+    '-days',
+    '1',
+    '-subj',
+    '/CN=127.0.0.1',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1',
+  ]);
   return { cert, key };
 }
 
@@ -39,7 +56,11 @@ interface Answer {
 }
 
 /** One HTTPS request that trusts exactly `ca` (fetch cannot take a CA per request). */
-function httpsRequest(url: string, ca: Buffer | undefined, init: { method: string; headers?: Record<string, string>; body?: Buffer }): Promise<Answer> {
+function httpsRequest(
+  url: string,
+  ca: Buffer | undefined,
+  init: { method: string; headers?: Record<string, string>; body?: Buffer },
+): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const req = request(url, { method: init.method, headers: init.headers, ca }, (res) => {
       const chunks: Buffer[] = [];
@@ -108,13 +129,20 @@ describe('HTTPS: rportd with [api] cert_file and key_file', function () {
     const { body, type } = await encodeForm(fd);
     const upload = await httpsRequest(`${t.url}/api/v1/files`, ca, {
       method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': type, 'content-length': String(body.length) },
+      headers: {
+        authorization: `Bearer ${token}`,
+        'content-type': type,
+        'content-length': String(body.length),
+      },
       body,
     });
     expect(upload.status, upload.body).to.equal(200);
     const data = (JSON.parse(upload.body) as { data: { uuid: string; size: number } }).data;
     expect(data.size).to.equal(bytes.length);
-    const seen = await eventually(async () => t!.agents.seen.find((s) => s.request.uuid === data.uuid), 'the agent to fetch the upload');
+    const seen = await eventually(
+      async () => t!.agents.seen.find((s) => s.request.uuid === data.uuid),
+      'the agent to fetch the upload',
+    );
     expect(seen.md5).to.equal(createHash('md5').update(bytes).digest('hex'));
   });
 
@@ -122,7 +150,13 @@ describe('HTTPS: rportd with [api] cert_file and key_file', function () {
     const dataDir = await mkdtemp(join(tmpdir(), 'rportd-https-bad-'));
     try {
       const missing = join(dir, 'no-such-cert.pem');
-      const config = parseServerConfig({ server: { data_dir: dataDir, address: '127.0.0.1:0' }, api: { address: '127.0.0.1:0', cert_file: missing, key_file: files.key } }, dataDir);
+      const config = parseServerConfig(
+        {
+          server: { data_dir: dataDir, address: '127.0.0.1:0' },
+          api: { address: '127.0.0.1:0', cert_file: missing, key_file: files.key },
+        },
+        dataDir,
+      );
       const err = await startServer(config, { logger: new MemoryLogger() }).then(
         () => expect.fail('start-up must fail'),
         (e: Error) => e,
@@ -138,7 +172,13 @@ describe('HTTPS: rportd with [api] cert_file and key_file', function () {
     const junk = join(dir, 'junk.pem');
     await writeFile(junk, 'not a certificate\n');
     try {
-      const config = parseServerConfig({ server: { data_dir: dataDir, address: '127.0.0.1:0' }, api: { address: '127.0.0.1:0', cert_file: junk, key_file: files.key } }, dataDir);
+      const config = parseServerConfig(
+        {
+          server: { data_dir: dataDir, address: '127.0.0.1:0' },
+          api: { address: '127.0.0.1:0', cert_file: junk, key_file: files.key },
+        },
+        dataDir,
+      );
       const err = await startServer(config, { logger: new MemoryLogger() }).then(
         () => expect.fail('start-up must fail'),
         (e: Error) => e,

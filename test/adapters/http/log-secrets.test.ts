@@ -11,7 +11,11 @@ describe('logs and audit: no password or token in any log line', () => {
     const token = await t.login(t.admin.username, t.admin.password);
     await t.addUser('bob', 'bob-secret-pw', ['nobody']);
     const bobToken = await t.login('bob', 'bob-secret-pw');
-    await fetch(`${t.url}/api/v1/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'admin', password: 'wrong-guess-pw' }) });
+    await fetch(`${t.url}/api/v1/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'admin', password: 'wrong-guess-pw' }),
+    });
     await t.presence.announce(clientInfo('c1'));
     t.agents.connect('c1');
     const ws = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1/ws/uploads?access_token=${token}`);
@@ -30,15 +34,31 @@ describe('logs and audit: no password or token in any log line', () => {
     await send(`Bearer ${bobToken}`, '/tmp/forbidden');
     await send(`Basic ${Buffer.from('admin:wrong-basic-pw').toString('base64')}`, '/tmp/x');
     await send(`Bearer ${token}x`, '/tmp/x');
-    const refused = new WebSocket(`${t.url.replace('http', 'ws')}/api/v1/ws/uploads?access_token=${bobToken}x`);
+    const refused = new WebSocket(
+      `${t.url.replace('http', 'ws')}/api/v1/ws/uploads?access_token=${bobToken}x`,
+    );
     await new Promise((r) => refused.once('error', r));
     await eventually(async () => (got.length === 1 ? true : undefined), 'the outcome');
     ws.terminate();
     const lines = t.logLines();
     expect(lines.some((l) => l.includes('access_token=[redacted]'))).to.equal(true);
     expect(lines.length).to.be.greaterThan(3);
-    const audit = (await (await fetch(`${t.url}/api/v1/audit-logs?page[limit]=1000`, { headers: { authorization: `Bearer ${token}` } })).text());
-    const secrets = [t.admin.password, 'bob-secret-pw', 'wrong-guess-pw', 'wrong-basic-pw', token, bobToken, token.split('.')[2], Buffer.from('admin:wrong-basic-pw').toString('base64')];
-    for (const line of [...lines, audit]) for (const s of secrets) expect(line, `a log line holds a secret: ${line}`).to.not.include(s);
+    const audit = await (
+      await fetch(`${t.url}/api/v1/audit-logs?page[limit]=1000`, {
+        headers: { authorization: `Bearer ${token}` },
+      })
+    ).text();
+    const secrets = [
+      t.admin.password,
+      'bob-secret-pw',
+      'wrong-guess-pw',
+      'wrong-basic-pw',
+      token,
+      bobToken,
+      token.split('.')[2],
+      Buffer.from('admin:wrong-basic-pw').toString('base64'),
+    ];
+    for (const line of [...lines, audit])
+      for (const s of secrets) expect(line, `a log line holds a secret: ${line}`).to.not.include(s);
   });
 });

@@ -6,8 +6,13 @@ import { MalformedFormError, type FormPart } from '../../../src/ports/upload-for
 const B = 'XyZboundary42';
 
 function body(fields: [string, string][], file?: Buffer): Buffer {
-  const parts = fields.map(([k, v]) => `--${B}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`);
-  const head = Buffer.from(parts.join('') + (file ? `--${B}\r\nContent-Disposition: form-data; name="upload"; filename="f.bin"\r\n\r\n` : ''));
+  const parts = fields.map(
+    ([k, v]) => `--${B}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`,
+  );
+  const head = Buffer.from(
+    parts.join('') +
+      (file ? `--${B}\r\nContent-Disposition: form-data; name="upload"; filename="f.bin"\r\n\r\n` : ''),
+  );
   return Buffer.concat([head, file ?? Buffer.alloc(0), Buffer.from(`${file ? '\r\n' : ''}--${B}--\r\n`)]);
 }
 
@@ -20,7 +25,9 @@ async function* inChunks(buf: Buffer, sizes: number[]): AsyncIterable<Uint8Array
   }
 }
 
-async function parse(src: AsyncIterable<Uint8Array>): Promise<{ fields: [string, string][]; md5?: string; size?: number }> {
+async function parse(
+  src: AsyncIterable<Uint8Array>,
+): Promise<{ fields: [string, string][]; md5?: string; size?: number }> {
   const fields: [string, string][] = [];
   let md5: string | undefined;
   let size: number | undefined;
@@ -42,7 +49,12 @@ async function parse(src: AsyncIterable<Uint8Array>): Promise<{ fields: [string,
 describe('parseMultipart (streaming, bounded)', () => {
   it('file bytes come out exact whatever the chunking, including a CR and a near-boundary inside the content', async () => {
     // Content full of CRs and a delimiter prefix: the parser must hold back only what could be a delimiter.
-    const tricky = Buffer.concat([randomBytes(5000), Buffer.from(`\r\n--${B.slice(0, 5)}\r\r\n-`), randomBytes(3000), Buffer.from('\r')]);
+    const tricky = Buffer.concat([
+      randomBytes(5000),
+      Buffer.from(`\r\n--${B.slice(0, 5)}\r\r\n-`),
+      randomBytes(3000),
+      Buffer.from('\r'),
+    ]);
     const raw = body([['dest', '/tmp/x']], tricky);
     for (const sizes of [[1], [7, 3], [64], [1000, 13], [raw.length]]) {
       const r = await parse(inChunks(raw, sizes));

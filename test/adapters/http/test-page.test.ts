@@ -22,7 +22,11 @@ describe('GET /api/v1/test/uploads/ui (the sandbox page)', () => {
     expect(res.status).to.equal(200);
     expect(res.headers.get('content-type')).to.match(/^text\/html/);
     const html = await res.text();
-    expect(html).to.include('id="token"').and.include('>Open<').and.include('>Close<').and.include('/api/v1/ws/uploads');
+    expect(html)
+      .to.include('id="token"')
+      .and.include('>Open<')
+      .and.include('>Close<')
+      .and.include('/api/v1/ws/uploads');
     expect(html).to.include("['bearer', token]");
   });
 });

@@ -9,7 +9,10 @@ describe('PinoLogger (secret redaction)', () => {
     const out = new PassThrough();
     const chunks: string[] = [];
     out.on('data', (c: Buffer) => chunks.push(c.toString()));
-    return { logger: new PinoLogger({ level: 'debug', destination: out }), lines: () => chunks.join('').split('\n').filter(Boolean) };
+    return {
+      logger: new PinoLogger({ level: 'debug', destination: out }),
+      lines: () => chunks.join('').split('\n').filter(Boolean),
+    };
   };
 
   it('writes JSON lines with the level, message and fields', async () => {
@@ -35,13 +38,17 @@ describe('PinoLogger (secret redaction)', () => {
     logger.error({ err: new Error(`bad token ${JWT}`) }, 'failed');
     await new Promise((r) => setImmediate(r));
     const text = lines().join('\n');
-    for (const secret of ['hunter2', 'hunter3', 'shh-secret-value', JWT, 'YWRtaW46aHVudGVyMg==']) expect(text).to.not.include(secret);
+    for (const secret of ['hunter2', 'hunter3', 'shh-secret-value', JWT, 'YWRtaW46aHVudGVyMg=='])
+      expect(text).to.not.include(secret);
     expect(text).to.include('[redacted]').and.include('x=1');
   });
 
   it('shows the id of a credential (credential_id) and still masks a credential itself', async () => {
     const { logger, lines } = capture();
-    logger.info({ credential_id: 'agent-cred-7', credential: 'agent-cred-7:hunter4' }, 'client credential removed');
+    logger.info(
+      { credential_id: 'agent-cred-7', credential: 'agent-cred-7:hunter4' },
+      'client credential removed',
+    );
     await new Promise((r) => setImmediate(r));
     const line = JSON.parse(lines()[0]) as Record<string, unknown>;
     expect(line.credential_id).to.equal('agent-cred-7');

@@ -7,7 +7,11 @@ import { SqliteAuditLog } from '../../../src/adapters/sqlite/sqlite-audit-log.ts
 import { SqliteClientCredentials } from '../../../src/adapters/sqlite/sqlite-client-credentials.ts';
 import { SqliteClientGroupStore } from '../../../src/adapters/sqlite/sqlite-client-group-store.ts';
 import { SqliteClientRegistry } from '../../../src/adapters/sqlite/sqlite-client-registry.ts';
-import { openSqliteDatabase, statement, type SqliteDb } from '../../../src/adapters/sqlite/sqlite-database.ts';
+import {
+  openSqliteDatabase,
+  statement,
+  type SqliteDb,
+} from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../../src/adapters/sqlite/sqlite-result-store.ts';
 
 const client = (id: string) => ({
@@ -53,7 +57,9 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       expect(first?.username).to.equal('admin');
       expect(first?.password).to.have.length.greaterThan(15);
       const row = db.prepare('SELECT password_hash FROM api_users').get() as { password_hash: string };
-      expect(row.password_hash).to.match(/^scrypt\$/).and.not.include(first!.password);
+      expect(row.password_hash)
+        .to.match(/^scrypt\$/)
+        .and.not.include(first!.password);
       expect(await users.ensureInitialAdmin()).to.equal(undefined);
       const caller = await users.authenticate('admin', first!.password);
       expect(caller).to.deep.equal({ username: 'admin', admin: true, groups: ['Administrators'] });
@@ -64,7 +70,11 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       await users.create('bob', 'correct horse', ['ops']);
       expect(await users.authenticate('bob', 'wrong horse')).to.equal(undefined);
       expect(await users.authenticate('nobody', 'correct horse')).to.equal(undefined);
-      expect(await users.authenticate('bob', 'correct horse')).to.deep.equal({ username: 'bob', admin: false, groups: ['ops'] });
+      expect(await users.authenticate('bob', 'correct horse')).to.deep.equal({
+        username: 'bob',
+        admin: false,
+        groups: ['ops'],
+      });
     });
 
     it('a bad username is refused naming it', async () => {
@@ -81,7 +91,12 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
 
   it('SqliteClientGroupStore: create, read, update, delete', async () => {
     const groups = new SqliteClientGroupStore(db);
-    const g = { id: 'web', description: 'web servers', params: { tag: ['web'], os: ['linux*'] }, allowed_user_groups: ['ops'] };
+    const g = {
+      id: 'web',
+      description: 'web servers',
+      params: { tag: ['web'], os: ['linux*'] },
+      allowed_user_groups: ['ops'],
+    };
     expect(await groups.create(g)).to.equal(true);
     expect(await groups.create(g)).to.equal(false);
     expect(await groups.get('web')).to.deep.equal(g);
@@ -101,7 +116,11 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       ['c1', true],
       ['c2', false],
     ]);
-    expect(await reg.get('c1')).to.deep.include({ hostname: 'c1.example', tags: ['web'], fileReception: { enabled: true, protected: ['/bin'] } });
+    expect(await reg.get('c1')).to.deep.include({
+      hostname: 'c1.example',
+      tags: ['web'],
+      fileReception: { enabled: true, protected: ['/bin'] },
+    });
     db.close();
     db = openSqliteDatabase(dir);
     const again = new SqliteClientRegistry(db);
@@ -123,7 +142,14 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
   it('SqliteResultStore: targets begin pending, the first final outcome is kept', async () => {
     const results = new SqliteResultStore(db);
     await results.begin('u1', ['a', 'b']);
-    const ok = { client_id: 'a', uuid: 'u1', filepath: '/x', size: 3, message: 'done', status: 'success' as const };
+    const ok = {
+      client_id: 'a',
+      uuid: 'u1',
+      filepath: '/x',
+      size: 3,
+      message: 'done',
+      status: 'success' as const,
+    };
     expect(await results.record(ok)).to.equal(true);
     expect(await results.record({ ...ok, status: 'error', message: 'late' })).to.equal(false);
     const t = await results.targets('u1');
@@ -156,7 +182,12 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
     const successes = await audit.query({ action: 'success', limit: 10, offset: 0 });
     expect(successes.entries.map((e) => e.client_id)).to.deep.equal(['c3', 'c1']);
     expect((await audit.query({ client_id: 'c3', limit: 10, offset: 0 })).total).to.equal(1);
-    const window = await audit.query({ since: new Date(base + 1000), until: new Date(base + 3000), limit: 10, offset: 0 });
+    const window = await audit.query({
+      since: new Date(base + 1000),
+      until: new Date(base + 3000),
+      limit: 10,
+      offset: 0,
+    });
     expect(window.entries.map((e) => e.request.n)).to.deep.equal([2, 1]);
     const raw = JSON.stringify(db.prepare('SELECT * FROM audit_log').all());
     expect(raw).to.not.include('hunter2').and.not.include('"abc"');

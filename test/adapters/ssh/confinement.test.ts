@@ -5,14 +5,27 @@ import { join } from 'node:path';
 import ssh2, { type ClientChannel, type SFTPWrapper } from 'ssh2';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { CONTROL_SUBSYSTEM, MAX_READ } from '../../../src/adapters/ssh/protocol.ts';
-import { connectRaw, PASSWORD, startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
+import {
+  connectRaw,
+  PASSWORD,
+  startAgent,
+  startServer,
+  tempDir,
+  type TestAgent,
+  type TestServer,
+} from './harness.ts';
 
 /**
  * On a raw ssh2 client (connectRaw: what a rogue with valid credentials could run), opens the control
  * channel and says hello as `id`; resolves at the welcome, with the lines received so far.
  */
-async function helloAs(c: ssh2.Client, id: string): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
-  const control = await new Promise<ClientChannel>((resolve, reject) => c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))));
+async function helloAs(
+  c: ssh2.Client,
+  id: string,
+): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
+  const control = await new Promise<ClientChannel>((resolve, reject) =>
+    c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))),
+  );
   const lines: Record<string, unknown>[] = [];
   let pending = '';
   control.on('data', (d: Buffer) => {
@@ -22,7 +35,19 @@ async function helloAs(c: ssh2.Client, id: string): Promise<{ control: ClientCha
       pending = pending.slice(nl + 1);
     }
   });
-  control.write(JSON.stringify({ type: 'hello', protocol: 1, id, name: id, hostname: id, os: 'linux', tags: [], version: 'x', file_reception: { enabled: true, protected: [] } }) + '\n');
+  control.write(
+    JSON.stringify({
+      type: 'hello',
+      protocol: 1,
+      id,
+      name: id,
+      hostname: id,
+      os: 'linux',
+      tags: [],
+      version: 'x',
+      file_reception: { enabled: true, protected: [] },
+    }) + '\n',
+  );
   await until(() => lines.some((l) => l.type === 'welcome'));
   return { control, lines };
 }
@@ -31,7 +56,8 @@ async function until(cond: () => boolean): Promise<void> {
   while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
 
-const sftpOf = (c: ssh2.Client): Promise<SFTPWrapper> => new Promise((resolve, reject) => c.sftp((e, s) => (e ? reject(e) : resolve(s))));
+const sftpOf = (c: ssh2.Client): Promise<SFTPWrapper> =>
+  new Promise((resolve, reject) => c.sftp((e, s) => (e ? reject(e) : resolve(s))));
 /** Resolves with the SFTP error message, or 'ALLOWED' when the server let the operation through. */
 const attempt = (op: (cb: (err?: Error | null) => void) => void): Promise<string> =>
   new Promise((resolve) => op((err) => resolve(err ? err.message : 'ALLOWED')));
@@ -101,11 +127,18 @@ describe('SSH link: confinement and abuse', function () {
     for (const [what, outcome] of Object.entries(results)) expect(outcome, what).to.not.equal('ALLOWED');
 
     // The one thing allowed: its own live file, read-only, with a bounded READ size.
-    const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(own, 'r', (e, h) => (e ? reject(e) : resolve(h))));
+    const handle = await new Promise<Buffer>((resolve, reject) =>
+      sftp.open(own, 'r', (e, h) => (e ? reject(e) : resolve(h))),
+    );
     expect(await attempt((cb) => sftp.fstat(handle, cb))).to.equal('ALLOWED');
     expect(await attempt((cb) => sftp.read(handle, Buffer.alloc(10), 0, 10, 0, cb))).to.equal('ALLOWED');
-    expect(await attempt((cb) => sftp.read(handle, Buffer.alloc(MAX_READ + 1), 0, MAX_READ + 1, 0, cb)), 'huge READ').to.not.equal('ALLOWED');
-    expect(await attempt((cb) => sftp.write(handle, Buffer.from('x'), 0, 1, 0, cb)), 'WRITE').to.not.equal('ALLOWED');
+    expect(
+      await attempt((cb) => sftp.read(handle, Buffer.alloc(MAX_READ + 1), 0, MAX_READ + 1, 0, cb)),
+      'huge READ',
+    ).to.not.equal('ALLOWED');
+    expect(await attempt((cb) => sftp.write(handle, Buffer.from('x'), 0, 1, 0, cb)), 'WRITE').to.not.equal(
+      'ALLOWED',
+    );
     expect(await attempt((cb) => sftp.close(handle, cb))).to.equal('ALLOWED');
 
     // Forbidden channels and requests.
@@ -115,7 +148,9 @@ describe('SSH link: confinement and abuse', function () {
       pty: await channelAttempt((cb) => rogue.shell({ term: 'xterm' }, cb)),
       x11: await channelAttempt((cb) => rogue.exec('id', { x11: true }, cb)),
       env: await channelAttempt((cb) => rogue.exec('id', { env: { A: 'b' } }, cb)),
-      'direct-tcpip': await channelAttempt((cb) => rogue.forwardOut('127.0.0.1', 1, '127.0.0.1', server.port, cb)),
+      'direct-tcpip': await channelAttempt((cb) =>
+        rogue.forwardOut('127.0.0.1', 1, '127.0.0.1', server.port, cb),
+      ),
       'tcpip-forward': await channelAttempt((cb) => rogue.forwardIn('127.0.0.1', 0, cb)),
       'unknown subsystem': await channelAttempt((cb) => rogue.subsys('nope', cb)),
       'empty subsystem': await channelAttempt((cb) => rogue.subsys('', cb)),
@@ -124,14 +159,21 @@ describe('SSH link: confinement and abuse', function () {
     for (const [what, outcome] of Object.entries(channels)) expect(outcome, what).to.not.equal('ALLOWED');
 
     // The rogue answers its push; afterwards its file is no longer live.
-    control.write(JSON.stringify({ type: 'result', req_id: push.req_id, status: 'error', message: 'rogue gives up' }) + '\n');
+    control.write(
+      JSON.stringify({ type: 'result', req_id: push.req_id, status: 'error', message: 'rogue gives up' }) +
+        '\n',
+    );
     const [outcome] = await pushDone;
     expect(outcome.status).to.equal('error');
     expect(await readdir(server.stagingDir)).to.deep.equal([stagedName(otherUuid)]);
-    expect(await attempt((cb) => sftp.open(own, 'r', cb)), 'OPEN after the push ended').to.not.equal('ALLOWED');
+    expect(await attempt((cb) => sftp.open(own, 'r', cb)), 'OPEN after the push ended').to.not.equal(
+      'ALLOWED',
+    );
 
     // A flood of channels: the server cuts the rogue off and stays up.
-    const flood = await Promise.all(Array.from({ length: 100 }, () => channelAttempt((cb) => rogue.exec('id', cb))));
+    const flood = await Promise.all(
+      Array.from({ length: 100 }, () => channelAttempt((cb) => rogue.exec('id', cb))),
+    );
     expect(flood.every((r) => r !== 'ALLOWED')).to.equal(true);
 
     // The honest agent is served throughout.
@@ -143,7 +185,13 @@ describe('SSH link: confinement and abuse', function () {
 
   it('a wrong password is refused, and repeated failures get the address banned', async () => {
     const failures: string[] = [];
-    for (let i = 0; i < 3; i++) failures.push(await connectRaw(server.port, 'wrong').then(() => 'ALLOWED', (e: Error) => e.message));
+    for (let i = 0; i < 3; i++)
+      failures.push(
+        await connectRaw(server.port, 'wrong').then(
+          () => 'ALLOWED',
+          (e: Error) => e.message,
+        ),
+      );
     expect(failures.every((f) => f !== 'ALLOWED')).to.equal(true);
     expect(failures[0]).to.match(/authentication methods failed/);
     // Banned now: even the right password does not get through from this address.
@@ -152,13 +200,19 @@ describe('SSH link: confinement and abuse', function () {
       (e: Error) => e.message,
     );
     expect(banned).to.not.equal('ALLOWED');
-    expect(server.logger.lines.some((l) => l.message === 'client login failed' && !JSON.stringify(l.fields).includes('wrong'))).to.equal(true);
+    expect(
+      server.logger.lines.some(
+        (l) => l.message === 'client login failed' && !JSON.stringify(l.fields).includes('wrong'),
+      ),
+    ).to.equal(true);
   });
 
   it('a hello with a bad field is refused with an error naming the field, and the server stays up', async () => {
     const c = await connectRaw(server.port);
     raws.push(c);
-    const control = await new Promise<ClientChannel>((resolve, reject) => c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))));
+    const control = await new Promise<ClientChannel>((resolve, reject) =>
+      c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))),
+    );
     let text = '';
     control.on('data', (d: Buffer) => (text += d.toString()));
     control.write(JSON.stringify({ type: 'hello', protocol: 1, id: 'bad id with spaces' }) + '\n');

@@ -39,7 +39,13 @@ describe('SSH listener: a credential removed while a login with it is being chec
   this.timeout(30_000);
   let server: TestServer;
   const credentials = new HeldCredentials();
-  before(async () => (server = await startServer({ credentials, settings: { auth: { maxFailures: 100, banMs: 60_000, failureDelayMs: 10 } } })));
+  before(
+    async () =>
+      (server = await startServer({
+        credentials,
+        settings: { auth: { maxFailures: 100, banMs: 60_000, failureDelayMs: 10 } },
+      })),
+  );
   after(async () => {
     await server.stop();
     await rm(server.dataDir, { recursive: true, force: true });

@@ -11,9 +11,12 @@ import type { ResultBroadcaster, ResultStore } from '../../../src/ports/result-s
 import type { StagedFile, StagingStore } from '../../../src/ports/staging-store.ts';
 import type { AuditLog } from '../../../src/ports/audit-log.ts';
 
-export const quietLogger = (): Logger & { lines: { level: string; message: string; fields: Record<string, unknown> }[] } => {
+export const quietLogger = (): Logger & {
+  lines: { level: string; message: string; fields: Record<string, unknown> }[];
+} => {
   const lines: { level: string; message: string; fields: Record<string, unknown> }[] = [];
-  const at = (level: string) => (fields: Record<string, unknown>, message: string) => void lines.push({ level, message, fields });
+  const at = (level: string) => (fields: Record<string, unknown>, message: string) =>
+    void lines.push({ level, message, fields });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 };
 

@@ -11,7 +11,8 @@ function silentSocket(port: number): Promise<Socket> {
     s.resume(); // discards the server's SSH ident, so that the end of the stream is seen
   });
 }
-const closed = (s: Socket): Promise<void> => new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+const closed = (s: Socket): Promise<void> =>
+  new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
 
 describe('SSH listener: connections over max_concurrent_handshakes wait instead of being dropped', function () {
   this.timeout(30_000);
@@ -30,14 +31,18 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
   it('a storm of 12 agents against 2 handshake slots: all register, none is refused or retried', async () => {
     server = await startServer({ settings: { maxHandshakes: 2 } });
     // A refused agent would wait a minute before retrying: registering at all proves none was dropped.
-    const started = await Promise.all(Array.from({ length: 12 }, (_, i) => startAgent(server!, `storm-${i}`, { backoffMs: 60_000 })));
+    const started = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => startAgent(server!, `storm-${i}`, { backoffMs: 60_000 })),
+    );
     agents.push(...started);
     expect(started.every((a) => a.connection.connected)).to.equal(true);
     expect(started.flatMap((a) => a.failures.map((e) => e.message))).to.deep.equal([]);
   });
 
   it('beyond the bounded queue a connection is dropped at accept, and that agent gets in on its retry', async () => {
-    server = await startServer({ settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 1500 } });
+    server = await startServer({
+      settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 1500 },
+    });
     sockets.push(await silentSocket(server.port), await silentSocket(server.port)); // the slot, and the queue place
     const third = await silentSocket(server.port);
     sockets.push(third);
@@ -49,7 +54,9 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
   });
 
   it('a queued connection that never gets a slot is closed at handshake_timeout, and frees its queue place', async () => {
-    server = await startServer({ settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 400 } });
+    server = await startServer({
+      settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 400 },
+    });
     const holder = await silentSocket(server.port);
     const queued = await silentSocket(server.port);
     sockets.push(holder, queued);

@@ -16,7 +16,17 @@ import { SftpFileSource } from '../../../src/adapters/ssh/sftp-file-source.ts';
 import { SshConnection } from '../../../src/adapters/ssh/ssh-connection.ts';
 import type { ClientListenerSettings } from '../../../src/adapters/ssh/ssh-client-listener.ts';
 import { startClientListener, type StartedClientListener } from '../../../src/composition/server-ssh.ts';
-import { CollectingResults, DirStaging, MapCredentials, NoPrivileges, nullAudit, quietLogger, realClock, RecordingPresence, SetLiveTransfers } from './fakes.ts';
+import {
+  CollectingResults,
+  DirStaging,
+  MapCredentials,
+  NoPrivileges,
+  nullAudit,
+  quietLogger,
+  realClock,
+  RecordingPresence,
+  SetLiveTransfers,
+} from './fakes.ts';
 import { TempDirLocalFiles } from './temp-dir-local-files.ts';
 import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
 
@@ -31,7 +41,12 @@ export interface TestServer extends StartedClientListener {
   results: CollectingResults;
   logger: ReturnType<typeof quietLogger>;
   /** Stages content and pushes it to the targets through the real DispatchToClients; resolves with the outcomes. */
-  push(content: Buffer | { size: number; write: (path: string) => Promise<string> }, targets: string[], destination: string, timeoutMs?: number): Promise<PushOutcome[]>;
+  push(
+    content: Buffer | { size: number; write: (path: string) => Promise<string> },
+    targets: string[],
+    destination: string,
+    timeoutMs?: number,
+  ): Promise<PushOutcome[]>;
   stop(): Promise<void>;
 }
 
@@ -42,7 +57,14 @@ export function connectRaw(port: number, password = PASSWORD): Promise<ssh2.Clie
     c.once('ready', () => resolve(c));
     c.once('error', reject);
     c.once('close', () => reject(new Error('connection closed by the server')));
-    c.connect({ host: '127.0.0.1', port, username: 'agents', password, hostVerifier: () => true, readyTimeout: 5000 });
+    c.connect({
+      host: '127.0.0.1',
+      port,
+      username: 'agents',
+      password,
+      hostVerifier: () => true,
+      readyTimeout: 5000,
+    });
   });
 }
 
@@ -50,7 +72,14 @@ export async function tempDir(prefix: string): Promise<string> {
   return mkdtemp(join(tmpdir(), `rport-ssh-${prefix}-`));
 }
 
-export async function startServer(opts: { dataDir?: string; port?: number; settings?: Partial<ClientListenerSettings>; credentials?: ClientCredentials } = {}): Promise<TestServer> {
+export async function startServer(
+  opts: {
+    dataDir?: string;
+    port?: number;
+    settings?: Partial<ClientListenerSettings>;
+    credentials?: ClientCredentials;
+  } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
   const stagingDir = join(dataDir, 'filepush');
   await mkdir(stagingDir, { recursive: true });
@@ -67,10 +96,18 @@ export async function startServer(opts: { dataDir?: string; port?: number; setti
     logger,
   });
   const report = new ReportResult(results, results, nullAudit, realClock);
-  const dispatch = new DispatchToClients(started.channels, transfers, new DirStaging(stagingDir), report, realClock, logger, {
-    concurrency: 8,
-    timeoutMs: 60_000,
-  });
+  const dispatch = new DispatchToClients(
+    started.channels,
+    transfers,
+    new DirStaging(stagingDir),
+    report,
+    realClock,
+    logger,
+    {
+      concurrency: 8,
+      timeoutMs: 60_000,
+    },
+  );
   return {
     ...started,
     dataDir,
@@ -104,7 +141,18 @@ export async function startServer(opts: { dataDir?: string; port?: number; setti
         requestedBy: 'admin',
       };
       const before = results.outcomes.length;
-      const d = timeoutMs === undefined ? dispatch : new DispatchToClients(started.channels, transfers, new DirStaging(stagingDir), report, realClock, logger, { concurrency: 8, timeoutMs });
+      const d =
+        timeoutMs === undefined
+          ? dispatch
+          : new DispatchToClients(
+              started.channels,
+              transfers,
+              new DirStaging(stagingDir),
+              report,
+              realClock,
+              logger,
+              { concurrency: 8, timeoutMs },
+            );
       await d.execute(upload);
       return results.outcomes.slice(before).filter((o) => o.uuid === uuid);
     },
@@ -125,7 +173,15 @@ export interface TestAgent {
 export async function startAgent(
   server: { port: number; fingerprint: string },
   id: string,
-  opts: { transport?: AgentTransport; fingerprint?: string; credentialId?: string; password?: string; wait?: boolean; backoffMs?: number; dataDir?: string } = {},
+  opts: {
+    transport?: AgentTransport;
+    fingerprint?: string;
+    credentialId?: string;
+    password?: string;
+    wait?: boolean;
+    backoffMs?: number;
+    dataDir?: string;
+  } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
   const files = new TempDirLocalFiles(dataDir);
@@ -145,8 +201,19 @@ export async function startAgent(
     fingerprint: opts.fingerprint ?? server.fingerprint,
     credentialId: opts.credentialId ?? 'agents',
     password: opts.password ?? PASSWORD,
-    hello: { id, name: `agent ${id}`, hostname: `host-${id}`, os: 'linux', tags: ['test'], version: '0.1.0', file_reception: { enabled: true, protected: [] } },
-    handler: { handle: (req, onProgress) => receive.execute(req, onProgress), cancel: (req) => late.source?.cancel(req.sourceName) },
+    hello: {
+      id,
+      name: `agent ${id}`,
+      hostname: `host-${id}`,
+      os: 'linux',
+      tags: ['test'],
+      version: '0.1.0',
+      file_reception: { enabled: true, protected: [] },
+    },
+    handler: {
+      handle: (req, onProgress) => receive.execute(req, onProgress),
+      cancel: (req) => late.source?.cancel(req.sourceName),
+    },
     logger,
     backoff: { initialMs: opts.backoffMs ?? 100, maxMs: 1000 },
   });

@@ -8,7 +8,9 @@ describe('host key: signing with a ready KeyObject', () => {
     const pem = generateParsableKey();
     const key = fastSigningHostKey(pem);
     const field = Object.getOwnPropertySymbols(key).find((s) => s.description === 'Private key PEM');
-    expect(field, "ssh2's parsed key no longer has the private PEM field: the speed-up is gone").to.not.equal(undefined);
+    expect(field, "ssh2's parsed key no longer has the private PEM field: the speed-up is gone").to.not.equal(
+      undefined,
+    );
     expect((key as unknown as Record<symbol, unknown>)[field!]).to.be.instanceOf(KeyObject);
     const data = Buffer.from('exchange hash');
     const signature = key.sign(data);

@@ -87,7 +87,9 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
   it('keepalives: an agent gone silent is marked disconnected, and a push to it gets an error outcome instead of hanging', async () => {
     server = await startServer({ settings: { keepaliveIntervalMs: 200, keepaliveCountMax: 2 } });
     proxy = await new FreezableProxy(server.port).listen();
-    const agent = await startAgent(server, 'silent', { transport: new TcpTransport('127.0.0.1', proxy.port) });
+    const agent = await startAgent(server, 'silent', {
+      transport: new TcpTransport('127.0.0.1', proxy.port),
+    });
     agents.push(agent);
     dirs.push(await tempDir('dest'));
     expect(server.presence.clients.get('silent')?.connected).to.equal(true);
@@ -118,16 +120,27 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
   it('handshake timeout: a peer that logs in but never sends hello is dropped', async () => {
     server = await startServer({ settings: { handshakeTimeoutMs: 300 } });
     const client = new ssh2.Client();
-    const ready = new Promise<void>((resolve, reject) => (client.once('ready', resolve), client.once('error', reject)));
+    const ready = new Promise<void>(
+      (resolve, reject) => (client.once('ready', resolve), client.once('error', reject)),
+    );
     client.on('error', () => undefined);
-    client.connect({ host: '127.0.0.1', port: server.port, username: 'agents', password: PASSWORD, algorithms: SSH_ALGORITHMS, hostVerifier: () => true });
+    client.connect({
+      host: '127.0.0.1',
+      port: server.port,
+      username: 'agents',
+      password: PASSWORD,
+      algorithms: SSH_ALGORITHMS,
+      hostVerifier: () => true,
+    });
     await ready;
     await closed(client);
     expect(server.presence.clients.size).to.equal(0);
   });
 
   it('concurrent-handshake cap: connections beyond it are dropped at accept, and an agent refused again and again keeps retrying and gets in', async () => {
-    server = await startServer({ settings: { maxHandshakes: 1, maxQueuedHandshakes: 0, handshakeTimeoutMs: 10_000 } });
+    server = await startServer({
+      settings: { maxHandshakes: 1, maxQueuedHandshakes: 0, handshakeTimeoutMs: 10_000 },
+    });
     const hog = await silentSocket(server.port); // holds the only handshake slot
     sockets.push(hog);
     const agent = await startAgent(server, 'persistent', { backoffMs: 20, wait: false });
@@ -149,7 +162,15 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
       fingerprint: server.fingerprint,
       credentialId: 'agents',
       password: PASSWORD,
-      hello: { id: 'slow', name: 'slow', hostname: 'slow', os: 'linux', tags: [], version: '0.1.0', file_reception: { enabled: true, protected: [] } },
+      hello: {
+        id: 'slow',
+        name: 'slow',
+        hostname: 'slow',
+        os: 'linux',
+        tags: [],
+        version: '0.1.0',
+        file_reception: { enabled: true, protected: [] },
+      },
       handler: {
         // Reads the staged file one slice every 100 ms: far slower than the server's patience.
         async handle(request: PushRequest) {

@@ -45,7 +45,9 @@ describe('SftpSessions: SFTP sessions kept open across pushes', () => {
   it(`more than ${TRANSFERS_PER_SESSION} at once open a second session, closed once idle while the first stays`, async () => {
     const o = opener();
     const sessions = new SftpSessions(o.open);
-    const leases = await Promise.all(Array.from({ length: TRANSFERS_PER_SESSION + 1 }, () => sessions.lease()));
+    const leases = await Promise.all(
+      Array.from({ length: TRANSFERS_PER_SESSION + 1 }, () => sessions.lease()),
+    );
     expect(o.opened).to.have.length(2);
     expect(leases.filter((l) => (l.sftp as unknown) === o.opened[0])).to.have.length(TRANSFERS_PER_SESSION);
     leases[TRANSFERS_PER_SESSION].release();
@@ -61,7 +63,12 @@ describe('SftpSessions: SFTP sessions kept open across pushes', () => {
     const a = await sessions.lease();
     a.release();
     a.release();
-    const [b, c, d, e] = await Promise.all([sessions.lease(), sessions.lease(), sessions.lease(), sessions.lease()]);
+    const [b, c, d, e] = await Promise.all([
+      sessions.lease(),
+      sessions.lease(),
+      sessions.lease(),
+      sessions.lease(),
+    ]);
     expect(new Set([b, c, d, e].map((l) => l.sftp)).size, 'four fit in the one session').to.equal(1);
   });
 

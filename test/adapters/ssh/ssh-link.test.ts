@@ -72,7 +72,11 @@ describe('SSH link: server and agents over real ssh2', function () {
 
   it('a staged file shorter than the push says: an error naming where it ended, nothing placed', async () => {
     agents.push(await startAgent(server, 'short'));
-    const [o] = await server.push(mislabelled(randomBytes(1000), 5000), ['short'], join(destDir, 'short.bin'));
+    const [o] = await server.push(
+      mislabelled(randomBytes(1000), 5000),
+      ['short'],
+      join(destDir, 'short.bin'),
+    );
     expect(o.status).to.equal('error');
     expect(o.message).to.match(/ended early at byte 1000 of 5000/);
     expect(await readdir(destDir)).to.deep.equal([]);
@@ -91,7 +95,8 @@ describe('SSH link: server and agents over real ssh2', function () {
     const files = Array.from({ length: 4 }, () => randomBytes(700_000));
     const outcomes = await Promise.all(files.map((f, i) => server.push(f, ['busy'], join(destDir, `f${i}`))));
     expect(outcomes.flat().map((o) => o.status)).to.deep.equal(['success', 'success', 'success', 'success']);
-    for (const [i, f] of files.entries()) expect((await readFile(join(destDir, `f${i}`))).equals(f)).to.equal(true);
+    for (const [i, f] of files.entries())
+      expect((await readFile(join(destDir, `f${i}`))).equals(f)).to.equal(true);
   });
 
   it('offline target: an immediate error outcome naming the client, and nothing staged left', async () => {
@@ -149,7 +154,9 @@ describe('SSH link: server and agents over real ssh2', function () {
       http = createServer((_req, res) => res.writeHead(404).end());
       http.on('upgrade', (req, socket, head) => {
         if (req.url !== '/agents') return socket.destroy();
-        wss.handleUpgrade(req, socket, head, (ws) => server.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown'));
+        wss.handleUpgrade(req, socket, head, (ws) =>
+          server.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown'),
+        );
       });
       await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     });
@@ -171,7 +178,11 @@ describe('SSH link: server and agents over real ssh2', function () {
 
     it('bad WebSocket path: the agent reports the HTTP status and keeps retrying', async () => {
       const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/wrong`;
-      const agent = await startAgent(server, 'lost', { transport: new WebSocketTransport(url), wait: false, backoffMs: 5000 });
+      const agent = await startAgent(server, 'lost', {
+        transport: new WebSocketTransport(url),
+        wait: false,
+        backoffMs: 5000,
+      });
       agents.push(agent);
       await new Promise<void>((resolve) => agent.connection.once('failure', () => resolve()));
       expect(agent.failures[0].message).to.include('/wrong');

@@ -11,7 +11,13 @@ export class TempDirLocalFiles implements LocalFiles {
   async status(path: string): Promise<FileStatus | undefined> {
     try {
       const s = await lstat(path);
-      const type = s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other';
+      const type = s.isFile()
+        ? 'file'
+        : s.isDirectory()
+          ? 'directory'
+          : s.isSymbolicLink()
+            ? 'symlink'
+            : 'other';
       return { type, size: s.size, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid };
     } catch {
       return undefined;

@@ -24,6 +24,17 @@ const source = {
   },
 };
 const clock = { now: () => new Date(), sleep: () => Promise.resolve() };
-const receive = new ReceiveFile(files, source, privileged, new ApplyOwnership(files, privileged), { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false }, clock);
-const verdict = await receive.execute({ ...job.request, size: bytes.length, md5: createHash('md5').update(bytes).digest('hex') });
+const receive = new ReceiveFile(
+  files,
+  source,
+  privileged,
+  new ApplyOwnership(files, privileged),
+  { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
+  clock,
+);
+const verdict = await receive.execute({
+  ...job.request,
+  size: bytes.length,
+  md5: createHash('md5').update(bytes).digest('hex'),
+});
 process.stdout.write(JSON.stringify(verdict) + '\n');

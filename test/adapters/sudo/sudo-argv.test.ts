@@ -21,8 +21,13 @@ describe('SudoPrivilegedFiles: what reaches sudo', () => {
     await chmod(sudo, 0o755);
     return new SudoPrivilegedFiles({ dataDir: join(root, 'data'), sudo });
   };
-  const ran = async (): Promise<string[]> => (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-  const fails = async (p: Promise<unknown>): Promise<Error> => p.then(() => expect.fail('expected a refusal'), (e: Error) => e);
+  const ran = async (): Promise<string[]> =>
+    (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const fails = async (p: Promise<unknown>): Promise<Error> =>
+    p.then(
+      () => expect.fail('expected a refusal'),
+      (e: Error) => e,
+    );
 
   beforeEach(async () => {
     root = await mkdtemp(join(tmpdir(), 'rport-sudo-'));
@@ -55,7 +60,13 @@ describe('SudoPrivilegedFiles: what reaches sudo', () => {
 
   it('bad input: only our own temp files are ever handed to sudo', async () => {
     const p = await make();
-    const others = ['/etc/shadow', join(root, 'data/filepush/../../x_rport_filepush'), join(root, 'data/filepush/x'), join(root, 'data/other/x_rport_filepush'), `${temp} /etc/shadow`];
+    const others = [
+      '/etc/shadow',
+      join(root, 'data/filepush/../../x_rport_filepush'),
+      join(root, 'data/filepush/x'),
+      join(root, 'data/other/x_rport_filepush'),
+      `${temp} /etc/shadow`,
+    ];
     for (const path of others) {
       expect((await fails(p.chown(path, { user: 'root' }))).message).to.contain('is not an rport temp file');
       expect((await fails(p.chmod(path, 0o644))).message).to.contain('is not an rport temp file');
@@ -76,7 +87,9 @@ describe('SudoPrivilegedFiles: what reaches sudo', () => {
   it('no matching sudo rule: fails fast with an error quoting the command and pointing to docs/sudoers.example', async () => {
     const p = await make('sudo: a password is required', 1);
     const e = await fails(p.move(temp, '/srv/app/x'));
-    expect(e.message).to.contain(`"${join(root, 'fake-sudo')} -n ${DEFAULT_HELPER} move -- ${temp} /srv/app/x"`);
+    expect(e.message).to.contain(
+      `"${join(root, 'fake-sudo')} -n ${DEFAULT_HELPER} move -- ${temp} /srv/app/x"`,
+    );
     expect(e.message).to.contain('docs/sudoers.example');
     expect(e.message).to.contain('a password is required');
   });

@@ -17,8 +17,17 @@ const HELPER_CONFIG = '/etc/rport/filepush-helper.conf';
 const ENTRY = fileURLToPath(new URL('./push-as-agent.ts', import.meta.url));
 
 function missingPrerequisite(): string | undefined {
-  if (process.getuid?.() !== 0) return 'the test must run as root (it acts as the rport user through runuser)';
-  for (const p of ['/usr/bin/sudo', '/usr/sbin/runuser', DEFAULT_HELPER, SUDOERS, HELPER_CONFIG, DATA_DIR, ALLOW_ROOT]) {
+  if (process.getuid?.() !== 0)
+    return 'the test must run as root (it acts as the rport user through runuser)';
+  for (const p of [
+    '/usr/bin/sudo',
+    '/usr/sbin/runuser',
+    DEFAULT_HELPER,
+    SUDOERS,
+    HELPER_CONFIG,
+    DATA_DIR,
+    ALLOW_ROOT,
+  ]) {
     if (!existsSync(p)) return `${p} is missing (run .ci/setup-privileged.sh as root)`;
   }
   try {
@@ -38,10 +47,15 @@ interface Run {
 /** Runs argv as the unprivileged rport user. */
 function asRport(argv: string[], cwd: string): Promise<Run> {
   return new Promise((done) => {
-    execFile('runuser', ['-u', 'rport', '--', ...argv], { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } }, (error, stdout, stderr) => {
-      const status = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
-      done({ status, stdout: String(stdout), stderr: String(stderr) });
-    });
+    execFile(
+      'runuser',
+      ['-u', 'rport', '--', ...argv],
+      { cwd, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LC_ALL: 'C' } },
+      (error, stdout, stderr) => {
+        const status = error ? Number((error as { code?: unknown }).code ?? 1) : 0;
+        done({ status, stdout: String(stdout), stderr: String(stderr) });
+      },
+    );
   });
 }
 
@@ -64,7 +78,15 @@ describe('privileged placement through sudo, as the unprivileged rport user', fu
     work = await mkdtemp(join(tmpdir(), 'rport-priv-'));
     await chmod(work, 0o755);
     bundle = join(work, 'push-as-agent.mjs');
-    await build({ entryPoints: [ENTRY], bundle: true, platform: 'node', format: 'esm', target: 'node20', outfile: bundle, logLevel: 'silent' });
+    await build({
+      entryPoints: [ENTRY],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      outfile: bundle,
+      logLevel: 'silent',
+    });
     await chmod(bundle, 0o644);
   });
 
@@ -80,20 +102,40 @@ describe('privileged placement through sudo, as the unprivileged rport user', fu
     }
   });
 
-  async function push(destination: string, body: string, fields: Record<string, unknown> = {}): Promise<PushVerdict> {
+  async function push(
+    destination: string,
+    body: string,
+    fields: Record<string, unknown> = {},
+  ): Promise<PushVerdict> {
     const uuid = `${Date.now()}-${Math.random().toString(16).slice(2)}`;
-    const job = { dataDir: DATA_DIR, body, request: { uuid, sourceName: `${uuid}_rport_filepush`, destination, force: false, sync: false, ownership: {}, ...fields } };
+    const job = {
+      dataDir: DATA_DIR,
+      body,
+      request: {
+        uuid,
+        sourceName: `${uuid}_rport_filepush`,
+        destination,
+        force: false,
+        sync: false,
+        ownership: {},
+        ...fields,
+      },
+    };
     const r = await asRport([process.execPath, bundle, JSON.stringify(job)], work);
     if (r.status !== 0) throw new Error(`push child failed (${r.status}): ${r.stderr}`);
     return JSON.parse(r.stdout) as PushVerdict;
   }
 
-  const tempFilesLeft = async () => (await readdir(join(DATA_DIR, 'filepush')).catch(() => [])).filter((x) => x.endsWith('_rport_filepush'));
+  const tempFilesLeft = async () =>
+    (await readdir(join(DATA_DIR, 'filepush')).catch(() => [])).filter((x) => x.endsWith('_rport_filepush'));
 
   it('user and group set to another account: the file ends owned by it (chown through the helper)', async () => {
     await asRport(['mkdir', '-p', join(DATA_DIR, 'out')], work);
     const dest = join(DATA_DIR, 'out', 'owned-by-nobody.txt');
-    const v = await push(dest, 'for nobody', { ownership: { user: 'nobody', group: 'nogroup' }, mode: 0o644 });
+    const v = await push(dest, 'for nobody', {
+      ownership: { user: 'nobody', group: 'nogroup' },
+      mode: 0o644,
+    });
     expect(v, JSON.stringify(v)).to.deep.include({ status: 'success' });
     const s = await stat(dest);
     expect([s.uid, s.gid, s.mode & 0o7777]).to.deep.equal([65534, 65534, 0o644]);
@@ -155,23 +197,49 @@ describe('privileged placement through sudo, as the unprivileged rport user', fu
     });
 
     it('helper: chown --reference=/etc/shadow, a shell substitution, or a file that is not a temp file', async () => {
-      expect((await denied([DEFAULT_HELPER, 'chown', '--', '--reference=/etc/shadow', temp])).stderr).to.contain('refused');
-      expect((await denied([DEFAULT_HELPER, 'chown', '--', '$(id):root', temp])).stderr).to.contain('refused');
-      expect((await denied([DEFAULT_HELPER, 'chown', '--', 'rport:rport', '/etc/shadow'])).stderr).to.contain('refused');
-      expect((await denied([DEFAULT_HELPER, 'chown', '--', 'rport:rport', `${DATA_DIR}/filepush/../../../etc/shadow`])).stderr).to.contain('refused');
+      expect(
+        (await denied([DEFAULT_HELPER, 'chown', '--', '--reference=/etc/shadow', temp])).stderr,
+      ).to.contain('refused');
+      expect((await denied([DEFAULT_HELPER, 'chown', '--', '$(id):root', temp])).stderr).to.contain(
+        'refused',
+      );
+      expect((await denied([DEFAULT_HELPER, 'chown', '--', 'rport:rport', '/etc/shadow'])).stderr).to.contain(
+        'refused',
+      );
+      expect(
+        (
+          await denied([
+            DEFAULT_HELPER,
+            'chown',
+            '--',
+            'rport:rport',
+            `${DATA_DIR}/filepush/../../../etc/shadow`,
+          ])
+        ).stderr,
+      ).to.contain('refused');
     });
 
     it('helper: moves outside the allow root, or climbing out of it with ..', async () => {
-      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, '/etc/sudoers.d/z'])).stderr).to.contain('not beneath an allow root');
-      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, `${ALLOW_ROOT}/../../etc/sudoers.d/z`])).stderr).to.contain('normalised');
+      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, '/etc/sudoers.d/z'])).stderr).to.contain(
+        'not beneath an allow root',
+      );
+      expect(
+        (await denied([DEFAULT_HELPER, 'move', '--', temp, `${ALLOW_ROOT}/../../etc/sudoers.d/z`])).stderr,
+      ).to.contain('normalised');
     });
 
     it('helper: a temp name that is a symlink to /etc/shadow is refused for chown, chmod and move', async () => {
       await rm(temp, { force: true });
       await asRport(['ln', '-s', '/etc/shadow', temp], work);
-      expect((await denied([DEFAULT_HELPER, 'chown', '--', 'rport:rport', temp])).stderr).to.contain('symbolic link');
-      expect((await denied([DEFAULT_HELPER, 'chmod', '--', '0644', temp])).stderr).to.contain('symbolic link');
-      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, `${ALLOW_ROOT}/shadow-copy`])).stderr).to.contain('symbolic link');
+      expect((await denied([DEFAULT_HELPER, 'chown', '--', 'rport:rport', temp])).stderr).to.contain(
+        'symbolic link',
+      );
+      expect((await denied([DEFAULT_HELPER, 'chmod', '--', '0644', temp])).stderr).to.contain(
+        'symbolic link',
+      );
+      expect(
+        (await denied([DEFAULT_HELPER, 'move', '--', temp, `${ALLOW_ROOT}/shadow-copy`])).stderr,
+      ).to.contain('symbolic link');
       expect(existsSync(`${ALLOW_ROOT}/shadow-copy`)).to.equal(false);
     });
 
@@ -179,7 +247,9 @@ describe('privileged placement through sudo, as the unprivileged rport user', fu
       await rm(dir, { recursive: true, force: true });
       execFileSync('mkdir', ['-p', dir]);
       execFileSync('ln', ['-s', '/etc/sudoers.d', join(dir, 'hop')]);
-      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, join(dir, 'hop', 'z')])).stderr).to.contain('symbolic link');
+      expect((await denied([DEFAULT_HELPER, 'move', '--', temp, join(dir, 'hop', 'z')])).stderr).to.contain(
+        'symbolic link',
+      );
     });
   });
 

@@ -46,10 +46,13 @@ describe('ScavengePacer (young-generation GCs paced by bytes moved)', () => {
     expect(spy.calls, '2 MiB since it').to.deep.equal(['minor']);
   });
 
-  it('two pacers in one process: each counts its own bytes, and either one\'s scavenge resets both', () => {
+  it("two pacers in one process: each counts its own bytes, and either one's scavenge resets both", () => {
     const spy = gcSpy();
     const scavenges = fakeCount();
-    const [a, b] = [new ScavengePacer(2 * MiB, spy.gc, scavenges), new ScavengePacer(2 * MiB, spy.gc, scavenges)];
+    const [a, b] = [
+      new ScavengePacer(2 * MiB, spy.gc, scavenges),
+      new ScavengePacer(2 * MiB, spy.gc, scavenges),
+    ];
     a.moved(MiB);
     b.moved(1.5 * MiB);
     expect(spy.calls, 'neither reached 2 MiB of its own').to.deep.equal([]);
@@ -57,17 +60,25 @@ describe('ScavengePacer (young-generation GCs paced by bytes moved)', () => {
     expect(spy.calls).to.deep.equal(['minor']);
     expect(scavenges.count, 'b counted its own at once').to.equal(1);
     a.moved(1.5 * MiB);
-    expect(spy.calls, 'a counts from b\'s scavenge: 1.5 MiB').to.deep.equal(['minor']);
+    expect(spy.calls, "a counts from b's scavenge: 1.5 MiB").to.deep.equal(['minor']);
   });
 
-  it('the process count: a forced scavenge counts once, at once, and not again when V8 reports it; V8\'s own count when reported', async () => {
+  it("the process count: a forced scavenge counts once, at once, and not again when V8 reports it; V8's own count when reported", async () => {
     const count = processScavenges();
     expect(processScavenges(), 'one observer per process').to.equal(count);
     const before = count.count;
     // A second observer hears V8's report of the forced scavenge in the same delivery as the pacers' one.
     const reported = new Promise<void>((resolve) => {
       const o = new PerformanceObserver((list) => {
-        if (list.getEntries().some((e) => ((e as unknown as { detail?: { flags?: number } }).detail?.flags ?? 0) & constants.NODE_PERFORMANCE_GC_FLAGS_FORCED)) {
+        if (
+          list
+            .getEntries()
+            .some(
+              (e) =>
+                ((e as unknown as { detail?: { flags?: number } }).detail?.flags ?? 0) &
+                constants.NODE_PERFORMANCE_GC_FLAGS_FORCED,
+            )
+        ) {
           o.disconnect();
           resolve();
         }
@@ -84,6 +95,6 @@ describe('ScavengePacer (young-generation GCs paced by bytes moved)', () => {
       for (let j = 0; j < 200_000; j++) garbage.push({ j }); // young objects: V8 scavenges on its own
       await new Promise((r) => setTimeout(r, 10));
     }
-    expect(count.count, 'V8\'s own scavenges counted').to.be.greaterThan(before + 1);
+    expect(count.count, "V8's own scavenges counted").to.be.greaterThan(before + 1);
   });
 });

@@ -8,11 +8,13 @@ const CAP = 4 * 1024 * 1024;
 
 /** Runs the child (its own process: the flag it sets is process-wide) and returns the largest young generation it saw. */
 async function largestYoungGeneration(cap: number): Promise<{ largest: number; capped: boolean }> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, String(cap)], { timeout: 60_000 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CHILD, String(cap)], {
+    timeout: 60_000,
+  });
   return JSON.parse(stdout) as { largest: number; capped: boolean };
 }
 
-describe('capYoungGeneration (rportd\'s idle RSS)', function () {
+describe("capYoungGeneration (rportd's idle RSS)", function () {
   this.timeout(90_000);
 
   it('an uncapped process grows its young generation past the cap under the same load', async () => {

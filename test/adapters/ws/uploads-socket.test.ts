@@ -15,7 +15,9 @@ function listen(url: string, protocols?: string[]): Promise<{ ws: WebSocket; got
     const got: Live[] = [];
     ws.on('message', (d) => got.push(JSON.parse(d.toString()) as Live));
     ws.once('open', () => resolve({ ws, got }));
-    ws.once('unexpected-response', (_req, res) => reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })));
+    ws.once('unexpected-response', (_req, res) =>
+      reject(Object.assign(new Error(`HTTP ${res.statusCode}`), { status: res.statusCode })),
+    );
     ws.once('error', reject);
   });
 }
@@ -30,7 +32,10 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
   before(async () => {
     t = await startTestServer();
     admin = await t.login(t.admin.username, t.admin.password);
-    for (const [id, tag] of [['web-1', 'web'], ['db-1', 'db']]) {
+    for (const [id, tag] of [
+      ['web-1', 'web'],
+      ['db-1', 'db'],
+    ]) {
       await t.presence.announce(clientInfo(id, { tags: [tag] }));
       t.agents.connect(id);
     }
@@ -50,7 +55,11 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
     fd.append('upload', new Blob(['live bytes']), 'f.txt');
     for (const id of clientIds) fd.append('client_id', id);
     fd.append('dest', dest);
-    const res = await fetch(`${t.url}/api/v1/files`, { method: 'POST', headers: { authorization: `Bearer ${admin}` }, body: fd });
+    const res = await fetch(`${t.url}/api/v1/files`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}` },
+      body: fd,
+    });
     expect(res.status).to.equal(200);
     return ((await res.json()) as { data: { uuid: string } }).data.uuid;
   };
@@ -63,8 +72,19 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
     const both = await upload(['web-1', 'db-1'], '/srv/both.txt');
     // Outcomes of one socket arrive in order: once the sentinel is there, everything before it is too.
     const sentinel = await upload(['web-1'], '/srv/sentinel.txt');
-    await eventually(async () => (webOnly.got.some((o) => o.uuid === sentinel) && all.got.some((o) => o.uuid === sentinel) ? true : undefined), 'the sentinel');
-    expect(all.got.filter((o) => o.uuid === both).map((o) => o.client_id).sort()).to.deep.equal(['db-1', 'web-1']);
+    await eventually(
+      async () =>
+        webOnly.got.some((o) => o.uuid === sentinel) && all.got.some((o) => o.uuid === sentinel)
+          ? true
+          : undefined,
+      'the sentinel',
+    );
+    expect(
+      all.got
+        .filter((o) => o.uuid === both)
+        .map((o) => o.client_id)
+        .sort(),
+    ).to.deep.equal(['db-1', 'web-1']);
     expect(webOnly.got.map((o) => [o.uuid, o.client_id])).to.deep.equal([
       [both, 'web-1'],
       [sentinel, 'web-1'],
@@ -80,7 +100,11 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
   });
 
   it('no token, a bad token, an expired-looking token: the upgrade is refused with 401', async () => {
-    for (const attempt of [() => listen(wsUrl()), () => listen(wsUrl(), ['bearer', 'not.a.token']), () => listen(`${wsUrl()}?access_token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.`)]) {
+    for (const attempt of [
+      () => listen(wsUrl()),
+      () => listen(wsUrl(), ['bearer', 'not.a.token']),
+      () => listen(`${wsUrl()}?access_token=eyJhbGciOiJub25lIn0.eyJzdWIiOiJhZG1pbiJ9.`),
+    ]) {
       let err: { status?: number } | undefined;
       try {
         sockets.push((await attempt()).ws);
@@ -97,7 +121,10 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
     sockets.push(stays.ws);
     gone.ws.terminate();
     const uuid = await upload(['web-1', 'db-1'], '/srv/after-gone.txt');
-    await eventually(async () => (stays.got.filter((o) => o.uuid === uuid).length === 2 ? true : undefined), 'both outcomes on the remaining listener');
+    await eventually(
+      async () => (stays.got.filter((o) => o.uuid === uuid).length === 2 ? true : undefined),
+      'both outcomes on the remaining listener',
+    );
   });
 
   it('another upgrade path gets 404', async () => {
@@ -126,9 +153,22 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
   });
 
   it('drops the listener whose unsent bytes exceed the bound, without waiting for it', async () => {
-    const registry = { get: async (id: string) => ({ ...clientInfo(id), connected: true }), list: async () => [] };
-    const logger = { debug: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined };
-    const b = new WsResultBroadcaster(registry, { get: async () => undefined, list: async () => [] }, logger, { maxBufferedBytes: 256 * 1024, pingIntervalMs: 60_000 });
+    const registry = {
+      get: async (id: string) => ({ ...clientInfo(id), connected: true }),
+      list: async () => [],
+    };
+    const logger = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    const b = new WsResultBroadcaster(
+      registry,
+      { get: async () => undefined, list: async () => [] },
+      logger,
+      { maxBufferedBytes: 256 * 1024, pingIntervalMs: 60_000 },
+    );
     const caller = { username: 'admin', admin: true, groups: [] };
     const accepted: WebSocket[] = [];
     wss.on('connection', (ws) => {
@@ -151,14 +191,25 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
     const big = 'x'.repeat(64 * 1024);
     const total = 600;
     for (let i = 0; i < total; i++) {
-      const o: PushOutcome = { client_id: 'c', uuid: `u${i}`, filepath: '', size: 0, message: big, status: 'error' };
+      const o: PushOutcome = {
+        client_id: 'c',
+        uuid: `u${i}`,
+        filepath: '',
+        size: 0,
+        message: big,
+        status: 'error',
+      };
       b.publish(o);
       // Outcomes trickle in as clients answer: let the sockets drain between them.
       await b.flushed();
       await new Promise((r) => setImmediate(r));
     }
     await b.flushed();
-    await eventually(async () => (fastCount === total ? true : undefined), 'every outcome on the fast listener', 400);
+    await eventually(
+      async () => (fastCount === total ? true : undefined),
+      'every outcome on the fast listener',
+      400,
+    );
     expect(b.size).to.equal(1);
     expect(accepted[0].readyState).to.equal(WebSocket.OPEN);
     expect(accepted[1].readyState).to.not.equal(WebSocket.OPEN);

@@ -84,7 +84,9 @@ export class Cluster {
 
   async startServer(): Promise<Proc> {
     this.rportd = new Proc('rportd', BIN.rportd, ['--config', join(this.dir, 'rportd.conf')]);
-    this.fingerprint = (await this.rportd.waitFor(/host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 30_000))[1];
+    this.fingerprint = (
+      await this.rportd.waitFor(/host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 30_000)
+    )[1];
     await this.rportd.waitFor(/rportd API listening on/, 30_000);
     return this.rportd;
   }
@@ -123,7 +125,9 @@ data_dir = "${this.agentDataDir(id)}"
       await new Promise((r) => setTimeout(r, 200));
     }
     const logs = ids.map((id) => `--- ${id}:\n${this.agents.get(id)?.tail(10)}`).join('\n');
-    throw new Error(`only ${seen.join(', ') || 'no clients'} of ${ids.join(', ')} connected within ${ms / 1000} s\n${logs}`);
+    throw new Error(
+      `only ${seen.join(', ') || 'no clients'} of ${ids.join(', ')} connected within ${ms / 1000} s\n${logs}`,
+    );
   }
 
   async login(): Promise<string> {
@@ -141,7 +145,10 @@ data_dir = "${this.agentDataDir(id)}"
   }
 
   /** POST /api/v1/files with a hand-built multipart body, as curl -F sends it. */
-  async upload(file: FilePart, fields: [string, string][]): Promise<{ status: number; body: Record<string, unknown> }> {
+  async upload(
+    file: FilePart,
+    fields: [string, string][],
+  ): Promise<{ status: number; body: Record<string, unknown> }> {
     const { body, contentType } = multipart([file, ...fields]);
     const res = await fetch(`${this.url}/api/v1/files`, {
       method: 'POST',
@@ -152,14 +159,21 @@ data_dir = "${this.agentDataDir(id)}"
   }
 
   /** Any JSON call of the API with the admin's token. */
-  async api(method: string, path: string, body?: unknown): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
+  async api(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: Record<string, unknown> | undefined }> {
     const res = await fetch(`${this.url}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     const text = await res.text();
-    return { status: res.status, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) };
+    return {
+      status: res.status,
+      body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>),
+    };
   }
 
   /** Files in {data_dir}/filepush of the server, or of agent id. */

@@ -17,7 +17,11 @@ export function multipart(parts: (FilePart | [string, string])[]): { body: Buffe
   const chunks: Buffer[] = [];
   for (const part of parts) {
     if (Array.isArray(part)) {
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part[0]}"\r\n\r\n${part[1]}\r\n`));
+      chunks.push(
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="${part[0]}"\r\n\r\n${part[1]}\r\n`,
+        ),
+      );
     } else {
       chunks.push(
         Buffer.from(

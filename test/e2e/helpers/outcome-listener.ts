@@ -22,7 +22,9 @@ export class OutcomeListener {
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new OutcomeListener(ws)));
       ws.once('error', reject);
-      ws.once('unexpected-response', (_req, res) => reject(new Error(`the uploads socket was refused: HTTP ${res.statusCode}`)));
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`the uploads socket was refused: HTTP ${res.statusCode}`)),
+      );
     });
   }
 
@@ -30,10 +32,15 @@ export class OutcomeListener {
   async outcomesOf(uuid: string, count: number, ms = 30_000): Promise<Outcome[]> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const mine = this.received.filter((o) => o.uuid === uuid).sort((a, b) => a.client_id.localeCompare(b.client_id));
+      const mine = this.received
+        .filter((o) => o.uuid === uuid)
+        .sort((a, b) => a.client_id.localeCompare(b.client_id));
       if (mine.length >= count) return mine;
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`only ${mine.length} of ${count} outcomes of upload ${uuid} arrived within ${ms / 1000} s: ${JSON.stringify(mine)}`);
+      if (left <= 0)
+        throw new Error(
+          `only ${mine.length} of ${count} outcomes of upload ${uuid} arrived within ${ms / 1000} s: ${JSON.stringify(mine)}`,
+        );
       await wakeOrTimeout(this.waiters, left);
     }
   }
