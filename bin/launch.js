@@ -2,7 +2,7 @@
 // Plain JavaScript at run time keeps an agent small, where a TypeScript loader adds ~35 MB of RSS.
 import { existsSync } from 'node:fs';
 
-/** entry: a path under dist/ without .js, e.g. `composition/server-main` or `bundle/client-main`. */
+/** entry: a path under dist/ without .js, e.g. `composition/rportd/main` or `bundle/rport`. */
 export async function launch(entry) {
   const url = new URL(`../dist/${entry}.js`, import.meta.url);
   if (!existsSync(url)) {

@@ -3,4 +3,4 @@
 import { launch } from './launch.js';
 
 // One bundled file (scripts/bundle-agent.mjs): the program on every host loads in ~12 MB less RSS.
-await launch('bundle/client-main');
+await launch('bundle/rport');

@@ -2,4 +2,4 @@
 // The admin's command line, e.g. `rportcli upload ./app.conf --client web-1 --dest /etc/app.conf`.
 import { launch } from './launch.js';
 
-await launch('composition/cli-entry');
+await launch('composition/rportcli/main');

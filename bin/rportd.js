@@ -2,4 +2,4 @@
 // The server, e.g. `rportd --config rportd.conf`.
 import { launch } from './launch.js';
 
-await launch('composition/server-main');
+await launch('composition/rportd/main');

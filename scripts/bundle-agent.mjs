@@ -1,5 +1,5 @@
-// Bundles the compiled agent entry (dist/composition/client-main.js) into one file,
-// dist/bundle/client-main.js, which bin/rport.js runs. Why: the agent is the program on every managed
+// Bundles the compiled agent entry (dist/composition/rport/main.js) into one file,
+// dist/bundle/rport.js, which bin/rport.js runs. Why: the agent is the program on every managed
 // host, and loading inversify's ~365 ES modules one by one cost it ~12 MB of RSS for good (issue 4's
 // 100 MB budget; docs/adr/0006-bundled-agent.md). Packages with native code or worker files stay
 // outside the bundle and load from node_modules as usual.
@@ -9,8 +9,8 @@ import { URL, fileURLToPath } from 'node:url';
 const EXTERNAL = ['ssh2', 'cpu-features', 'pino'];
 
 await build({
-  entryPoints: [fileURLToPath(new URL('../dist/composition/client-main.js', import.meta.url))],
-  outfile: fileURLToPath(new URL('../dist/bundle/client-main.js', import.meta.url)),
+  entryPoints: [fileURLToPath(new URL('../dist/composition/rport/main.js', import.meta.url))],
+  outfile: fileURLToPath(new URL('../dist/bundle/rport.js', import.meta.url)),
   bundle: true,
   platform: 'node',
   format: 'esm',

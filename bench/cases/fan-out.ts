@@ -14,9 +14,9 @@ import { writeRandomFile } from '../lib/test-file.ts';
 import { cpuSince, cpuTimesOf, machineBusyMs, mainThreadTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
 import { upload } from '../lib/upload-client.ts';
 import { SERVER_DEFAULTS } from '../../src/adapters/config/server-config.ts';
-import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
+import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/server/agent-listener.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { READS_IN_FLIGHT } from '../../src/adapters/ssh/sftp-file-source.ts';
+import { READS_IN_FLIGHT } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
 
 interface Step {
   n: number;

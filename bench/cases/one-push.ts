@@ -7,7 +7,7 @@ import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
 import { opensshMissing, startPrivateSshd } from '../lib/openssh.ts';
 import { cpuMsOfAll, cpuMsOfStat } from '../lib/proc-cpu.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { READS_IN_FLIGHT } from '../../src/adapters/ssh/sftp-file-source.ts';
+import { READS_IN_FLIGHT } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
 import { AGENT_CREDENTIAL, productMissing, profileArgs, startRportd, uuidOf } from '../lib/product.ts';
 import { MiB } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';

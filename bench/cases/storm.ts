@@ -2,7 +2,7 @@ import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import { median, megabytes, rate, seconds } from '../lib/figures.ts';
 import { forkFleet, productMissing, startRportd, type FleetStart } from '../lib/product.ts';
 import { MB, rssOf } from '../lib/proc-memory.ts';
-import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/ssh-client-listener.ts';
+import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/server/agent-listener.ts';
 
 /** Storms on each side in a full run. */
 const STORMS = 3;

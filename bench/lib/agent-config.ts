@@ -1,4 +1,4 @@
-import type { ClientConfig } from '../../src/adapters/config/client-config.ts';
+import type { ClientConfig } from '../../src/adapters/config/agent-config.ts';
 import { DEFAULT_PROTECTED_POSIX } from '../../src/domain/protected-paths.ts';
 
 /** Where and how a bench agent logs in; the file-work role has none and gets placeholders. */

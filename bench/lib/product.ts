@@ -6,17 +6,17 @@ import type { BenchContext } from './bench-case.ts';
 import type { ChildProcess } from 'node:child_process';
 import { freePort, waitForPort } from './net.ts';
 import { loadOrCreateHostKey } from '../../src/adapters/ssh/host-key.ts';
-import { RportApiClient } from '../../src/adapters/api-client/rport-api-client.ts';
-import type { WsResultsListener } from '../../src/adapters/api-client/ws-results-listener.ts';
-import type { LiveOutcome } from '../../src/adapters/api-client/api-types.ts';
+import { RportApiClient } from '../../src/adapters/rportcli-api/rport-api-client.ts';
+import type { WsResultsListener } from '../../src/adapters/rportcli-api/ws-results-listener.ts';
+import type { LiveOutcome } from '../../src/adapters/rportcli-api/api-types.ts';
 
 const ROOT = new URL('../../', import.meta.url);
-const SERVER_ENTRY = new URL('src/composition/server-main.ts', ROOT);
+const SERVER_ENTRY = new URL('src/composition/rportd/main.ts', ROOT);
 /** The programs as shipped: compiled JS from dist/ (bench/run.ts builds it when stale). */
 export const RPORTD_BIN = fileURLToPath(new URL('bin/rportd.js', ROOT));
 export const RPORT_BIN = fileURLToPath(new URL('bin/rport.js', ROOT));
-const CLIENT_ENTRY = new URL('src/composition/client-main.ts', ROOT);
-const CLIENT_ROOT = new URL('src/composition/client-root.ts', ROOT);
+const CLIENT_ENTRY = new URL('src/composition/rport/main.ts', ROOT);
+const CLIENT_ROOT = new URL('src/composition/rport/container.ts', ROOT);
 
 export const AGENT_CREDENTIAL = { id: 'bench-agents', password: 'bench agents password 0123456789' };
 export const API_USER = { user: 'bench-admin', password: 'bench admin password 0123456789' };

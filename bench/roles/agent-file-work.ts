@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { buildReception } from '../../src/composition/client-root.ts';
+import { buildReception } from '../../src/composition/rport/container.ts';
 import { stagedName } from '../../src/domain/push-request.ts';
 import type { ReceiveFile } from '../../src/domain/receive-file.ts';
 import { benchAgentConfig } from '../lib/agent-config.ts';

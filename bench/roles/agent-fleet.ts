@@ -1,14 +1,14 @@
 // Many real agents in one process: each built by the agent's own composition root (buildClient:
-// SshConnection + SftpFileSource + ReceiveFile + FsLocalFiles), each with its own data_dir.
+// ServerConnection + SftpFileSource + ReceiveFile + FsLocalFiles), each with its own data_dir.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { SshConnection } from '../../src/adapters/ssh/ssh-connection.ts';
-import { buildClient } from '../../src/composition/client-root.ts';
-import type { Logger } from '../../src/ports/clock.ts';
+import type { ServerConnection } from '../../src/adapters/ssh/agent/server-connection.ts';
+import { buildClient } from '../../src/composition/rport/container.ts';
+import type { Logger } from '../../src/ports/logger.ts';
 import { benchAgentConfig } from '../lib/agent-config.ts';
 import { emit, serveRole } from '../lib/role.ts';
 
-const agents: SshConnection[] = [];
+const agents: ServerConnection[] = [];
 const counts = { warn: 0, error: 0 };
 const lastError: string[] = [];
 const logger: Logger = {
@@ -37,7 +37,7 @@ async function start(
     o.credential.slice(0, o.credential.indexOf(':')),
     o.credential.slice(o.credential.indexOf(':') + 1),
   ];
-  const fresh: SshConnection[] = [];
+  const fresh: ServerConnection[] = [];
   const ids: string[] = [];
   for (let i = 0; i < o.count; i++) {
     const id = `${o.prefix}-${String(agents.length + i).padStart(4, '0')}`;

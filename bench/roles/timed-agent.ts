@@ -1,20 +1,21 @@
-// One real agent, wired like src/composition/client-root.ts but with timing decorators around its
+// One real agent, wired like src/composition/rport/container.ts but with timing decorators around its
 // FileSource and LocalFiles, so that a push's time splits into transfer, hash+write, fsync and place.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { FsLocalFiles } from '../../src/adapters/fs/fs-local-files.ts';
-import { TcpTransport } from '../../src/adapters/ssh/agent-transport.ts';
+import { TcpTransport } from '../../src/adapters/ssh/agent/transport.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
-import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/sftp-file-source.ts';
-import { SshConnection } from '../../src/adapters/ssh/ssh-connection.ts';
+import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
+import { ServerConnection } from '../../src/adapters/ssh/agent/server-connection.ts';
 import { ScavengePacer } from '../../src/adapters/system/scavenge-pacer.ts';
 import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
 import { ApplyOwnership } from '../../src/domain/apply-ownership.ts';
 import { DEFAULT_PROTECTED_POSIX, ProtectedPaths } from '../../src/domain/protected-paths.ts';
 import type { PushRequest } from '../../src/domain/push-request.ts';
 import { ReceiveFile } from '../../src/domain/receive-file.ts';
-import type { Clock, Logger } from '../../src/ports/clock.ts';
+import type { Clock } from '../../src/ports/clock.ts';
+import type { Logger } from '../../src/ports/logger.ts';
 import type { FileSource } from '../../src/ports/file-source.ts';
 import type { LocalFiles, TempFile } from '../../src/ports/local-files.ts';
 import { serveRole } from '../lib/role.ts';
@@ -136,7 +137,7 @@ const clock: Clock = {
     }),
 };
 
-let connection: SshConnection | undefined;
+let connection: ServerConnection | undefined;
 
 async function start(a: Record<string, unknown>): Promise<{ id: string }> {
   const { port, fingerprint, credential, dataDir, id } = a as {
@@ -166,7 +167,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     clock,
   );
   const colon = credential.indexOf(':');
-  connection = new SshConnection({
+  connection = new ServerConnection({
     transport: new TcpTransport('127.0.0.1', port),
     fingerprint,
     credentialId: credential.slice(0, colon),

@@ -1,7 +1,9 @@
 import type { AuditLog } from '../ports/audit-log.ts';
-import type { ClientGroupStore, ClientRegistry } from '../ports/client-registry.ts';
-import type { Clock, IdGenerator } from '../ports/clock.ts';
-import type { ResultStore } from '../ports/result-sink.ts';
+import type { ClientGroupStore } from '../ports/client-group-store.ts';
+import type { ClientRegistry } from '../ports/client-registry.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { IdGenerator } from '../ports/id-generator.ts';
+import type { ResultStore } from '../ports/result-store.ts';
 import { UploadTooLargeError, type StagedFile, type StagingStore } from '../ports/staging-store.ts';
 import { MalformedFormError, type UploadForm } from '../ports/upload-form.ts';
 import type { AcceptedUpload } from './accepted-upload.ts';

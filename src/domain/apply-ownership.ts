@@ -1,4 +1,5 @@
-import type { AccountIds, FileStatus, LocalFiles, PrivilegedFiles } from '../ports/local-files.ts';
+import type { AccountIds, FileStatus, LocalFiles } from '../ports/local-files.ts';
+import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import { isPermissionDenied } from './errors.ts';
 import type { Ownership } from './ownership.ts';
 

@@ -1,5 +1,6 @@
 import type { ClientChannels } from '../ports/client-channel.ts';
-import type { Clock, Logger } from '../ports/clock.ts';
+import type { Clock } from '../ports/clock.ts';
+import type { Logger } from '../ports/logger.ts';
 import type { LiveTransfers } from '../ports/live-transfers.ts';
 import type { StagingStore } from '../ports/staging-store.ts';
 import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';

@@ -1,6 +1,7 @@
 import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
-import type { FileStatus, LocalFiles, PrivilegedFiles, TempFile } from '../ports/local-files.ts';
+import type { FileStatus, LocalFiles, TempFile } from '../ports/local-files.ts';
+import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
 import { checkDestination, type PathFlavor } from './destination.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';

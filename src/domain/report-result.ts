@@ -1,6 +1,7 @@
 import type { AuditLog } from '../ports/audit-log.ts';
 import type { Clock } from '../ports/clock.ts';
-import type { ResultBroadcaster, ResultStore } from '../ports/result-sink.ts';
+import type { ResultBroadcaster } from '../ports/result-broadcaster.ts';
+import type { ResultStore } from '../ports/result-store.ts';
 import type { PushOutcome } from './outcome.ts';
 
 /** Server: records a client's outcome once, broadcasts it to live listeners, and writes it to the audit log. */

@@ -32,8 +32,8 @@ describe('architecture: the domain and the ports depend on nothing outside thems
     ],
     [
       'the composition root',
-      "export { x } from '../composition/client-root.ts';",
-      '../composition/client-root.ts',
+      "export { x } from '../composition/rport/container.ts';",
+      '../composition/rport/container.ts',
     ],
     ['a re-export of everything', "export * from 'ssh2';", 'ssh2'],
     ['a dynamic import', "const fs = await import('node:fs/promises');", 'node:fs/promises'],

@@ -61,7 +61,7 @@ describe('docs/examples: rportd.conf and rport.conf, run by bin/rportd.js and bi
   const procs: Proc[] = [];
 
   before(function () {
-    if (!existsSync(join(ROOT, 'dist/composition/server-main.js')))
+    if (!existsSync(join(ROOT, 'dist/composition/rportd/main.js')))
       throw new Error('dist/ is missing: run `npm run build` first (`npm test` builds before testing)');
   });
 

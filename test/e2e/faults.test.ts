@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { readdir, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RportApiClient } from '../../src/adapters/api-client/rport-api-client.ts';
+import { RportApiClient } from '../../src/adapters/rportcli-api/rport-api-client.ts';
 import { Cluster } from './helpers/cluster.ts';
 import { eventually, exists } from './helpers/eventually.ts';
 

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ADMIN_GROUP, type Caller } from '../../domain/caller.ts';
-import type { ClientCredentials } from '../../ports/client-registry.ts';
+import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import { ConfigError } from './server-config-values.ts';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();

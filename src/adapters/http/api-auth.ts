@@ -3,7 +3,7 @@ import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Context, Next } from 'koa';
 import type { Caller } from '../../domain/caller.ts';
 import { ApiError, titleOf, unauthorized } from './api-error.ts';
-import type { ApiUserDirectory } from './api-users.ts';
+import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 
 const ALGORITHM = 'HS256';
 export const MAX_TOKEN_LIFETIME = 90 * 86_400;

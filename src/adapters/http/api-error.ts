@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import type { Logger } from '../../ports/clock.ts';
+import type { Logger } from '../../ports/logger.ts';
 
 /** An error answer: `{"errors":[{"code","title","detail"}]}`, detail naming the field at fault. */
 export class ApiError extends Error {

@@ -3,7 +3,7 @@ import type { ParsedUrlQuery } from 'node:querystring';
 import { badRequest } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
 import type { AuditQuery } from '../../ports/audit-log.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 
 const MAX_LIMIT = 1000;
 const FILTERS = ['application', 'action', 'username', 'client_id', 'upload_uuid'] as const;

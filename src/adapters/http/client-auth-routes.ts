@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import type { Context, Next } from 'koa';
 import { ApiError, forbidden, notFound } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 import { compile, jsonBody, validBody } from './json-body.ts';
 
 interface NewCredential {

@@ -4,7 +4,7 @@ import type { Caller } from '../../domain/caller.ts';
 import type { ClientGroup } from '../../domain/client-group.ts';
 import { ApiError, badRequest, forbidden, notFound } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 import { compile, jsonBody, validBody } from './json-body.ts';
 
 const patterns = {

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { mayAccessClient } from '../../domain/caller.ts';
 import type { ClientInfo } from '../../domain/client.ts';
 import { callerOf } from './api-auth.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 
 const view = (c: ClientInfo) => ({
   id: c.id,

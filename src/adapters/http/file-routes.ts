@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import { STATUS_OF_REJECTION } from '../../domain/upload-rejection.ts';
 import { ApiError, forbidden, notFound, titleOf } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 import { KoaUploadForm } from './koa-upload-form.ts';
 import { boundaryOf } from './multipart-parser.ts';
 

@@ -6,7 +6,7 @@ import { clientGroupRoutes } from './client-group-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
-import type { HttpAppDeps } from './http-deps.ts';
+import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
 import { testPageRoutes } from './test-page.ts';
 

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { messageOf } from '../../domain/errors.ts';
-import type { Logger } from '../../ports/clock.ts';
+import type { Logger } from '../../ports/logger.ts';
 import type { WsResultBroadcaster } from '../ws/ws-result-broadcaster.ts';
 import type { ApiAuth } from './api-auth.ts';
 import { refuseUpgrade, type UpgradeHandler } from './http-server.ts';

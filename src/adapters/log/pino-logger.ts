@@ -1,5 +1,5 @@
 import { pino, type Logger as Pino } from 'pino';
-import type { Logger } from '../../ports/clock.ts';
+import type { Logger } from '../../ports/logger.ts';
 import { redactFields, redactText } from './redact-secrets.ts';
 
 export interface PinoLoggerOptions {

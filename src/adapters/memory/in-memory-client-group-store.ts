@@ -1,5 +1,5 @@
 import type { ClientGroup } from '../../domain/client-group.ts';
-import type { ClientGroupStore } from '../../ports/client-registry.ts';
+import type { ClientGroupStore } from '../../ports/client-group-store.ts';
 
 /** Client groups in a Map, sorted by id when listed like the database does. */
 export class InMemoryClientGroupStore implements ClientGroupStore {

@@ -1,5 +1,6 @@
 import type { ClientInfo } from '../../domain/client.ts';
-import type { ClientPresence, ClientRegistry } from '../../ports/client-registry.ts';
+import type { ClientPresence } from '../../ports/client-presence.ts';
+import type { ClientRegistry } from '../../ports/client-registry.ts';
 
 /** Known clients in a Map; announcing marks a client connected, disconnecting keeps it known. */
 export class InMemoryClientRegistry implements ClientRegistry, ClientPresence {

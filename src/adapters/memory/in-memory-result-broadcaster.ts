@@ -1,5 +1,5 @@
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { ResultBroadcaster } from '../../ports/result-sink.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 
 type Listener = (outcome: PushOutcome) => void;
 

@@ -1,5 +1,5 @@
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { ResultStore } from '../../ports/result-sink.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
 
 /** Per-upload, per-client results; a client's first final outcome is kept, later ones refused. */
 export class InMemoryResultStore implements ResultStore {

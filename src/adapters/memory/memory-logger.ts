@@ -1,4 +1,4 @@
-import type { Logger } from '../../ports/clock.ts';
+import type { Logger } from '../../ports/logger.ts';
 
 export interface LogLine {
   level: 'debug' | 'info' | 'warn' | 'error';

@@ -1,6 +1,6 @@
 import { formatMode } from '../../domain/file-mode.ts';
 import type { Ownership } from '../../domain/ownership.ts';
-import type { PrivilegedFiles } from '../../ports/local-files.ts';
+import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import { errnoError } from './errno-error.ts';
 import type { MemoryLocalFiles } from './memory-local-files.ts';
 

@@ -1,4 +1,4 @@
-import type { IdGenerator } from '../../ports/clock.ts';
+import type { IdGenerator } from '../../ports/id-generator.ts';
 
 /** UUID-shaped ids from a seed and a counter: unique, and the same sequence for the same seed. */
 export class SequentialIdGenerator implements IdGenerator {

@@ -1,4 +1,4 @@
-import type { ClientCredentials } from '../../ports/client-registry.ts';
+import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password-hash.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 

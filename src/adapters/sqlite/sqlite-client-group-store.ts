@@ -1,5 +1,5 @@
 import type { ClientGroup } from '../../domain/client-group.ts';
-import type { ClientGroupStore } from '../../ports/client-registry.ts';
+import type { ClientGroupStore } from '../../ports/client-group-store.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 
 interface Row {

@@ -1,5 +1,5 @@
 import type { OutcomeStatus, PushOutcome } from '../../domain/outcome.ts';
-import type { ResultStore } from '../../ports/result-sink.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 
 export interface StoredResult {

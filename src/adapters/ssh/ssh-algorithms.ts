@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Algorithms } from 'ssh2';
-import type { Logger } from '../../ports/clock.ts';
+import type { Logger } from '../../ports/logger.ts';
 
 /** AES-GCM first: the fastest cipher on AES-NI hardware (see shared ssh2 notes); the rest as fallbacks. */
 export const SSH_ALGORITHMS: Algorithms = {

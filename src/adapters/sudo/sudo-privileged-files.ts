@@ -4,7 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { normalizePosix } from '../../domain/destination.ts';
 import { formatMode } from '../../domain/file-mode.ts';
 import { isPlainAccountName, type Ownership } from '../../domain/ownership.ts';
-import type { PrivilegedFiles } from '../../ports/local-files.ts';
+import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 
 /** Where docs/sudoers.example and .ci/setup-privileged.sh install the root-owned helper. */
 export const DEFAULT_HELPER = '/usr/local/libexec/rport/rport-filepush-helper.mjs';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { IdGenerator } from '../../ports/clock.ts';
+import type { IdGenerator } from '../../ports/id-generator.ts';
 
 /** Upload ids: random v4 UUIDs, never chosen by a client. */
 export class RandomUuidGenerator implements IdGenerator {

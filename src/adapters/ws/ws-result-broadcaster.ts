@@ -2,9 +2,10 @@ import type { WebSocket } from 'ws';
 import { mayAccessClient, type Caller } from '../../domain/caller.ts';
 import { messageOf } from '../../domain/errors.ts';
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { ClientGroupStore, ClientRegistry } from '../../ports/client-registry.ts';
-import type { Logger } from '../../ports/clock.ts';
-import type { ResultBroadcaster } from '../../ports/result-sink.ts';
+import type { ClientGroupStore } from '../../ports/client-group-store.ts';
+import type { ClientRegistry } from '../../ports/client-registry.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 
 export interface BroadcasterSettings {
   /** A listener with more unsent bytes than this is too slow: it is disconnected, never waited for. */

@@ -11,7 +11,7 @@ import { stagedName, type PushRequest } from '../../../src/domain/push-request.t
 import { ReceiveFile } from '../../../src/domain/receive-file.ts';
 import type { Clock } from '../../../src/ports/clock.ts';
 import type { FileSource } from '../../../src/ports/file-source.ts';
-import type { PrivilegedFiles } from '../../../src/ports/local-files.ts';
+import type { PrivilegedFiles } from '../../../src/ports/privileged-files.ts';
 
 export const md5 = (b: Buffer | string): string => createHash('md5').update(b).digest('hex');
 

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
-import { T } from '../../../src/composition/server-root.ts';
-import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
+import { T } from '../../../src/composition/rportd/container.ts';
+import type { ClientCredentials } from '../../../src/ports/client-credentials.ts';
 import { loadOrCreateHostKey } from '../../../src/adapters/ssh/host-key.ts';
-import { freePort } from '../../../src/composition/demo-processes.ts';
+import { freePort } from '../../../src/composition/demo/processes.ts';
 import { startAgent, type TestAgent } from '../ssh/harness.ts';
 import { eventually, startTestServer, type TestServer } from './http-harness.ts';
 

@@ -6,14 +6,14 @@ import { PassThrough } from 'node:stream';
 import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
 import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
 import type { SqliteApiUsers } from '../../../src/adapters/sqlite/sqlite-api-users.ts';
-import { T } from '../../../src/composition/server-root.ts';
-import { sshClientSide } from '../../../src/composition/server-client-side.ts';
-import { startServer, type RunningServer } from '../../../src/composition/server-start.ts';
+import { T } from '../../../src/composition/rportd/container.ts';
+import { sshClientSide } from '../../../src/composition/rportd/agent-side.ts';
+import { startServer, type RunningServer } from '../../../src/composition/rportd/start.ts';
 import type { ClientInfo } from '../../../src/domain/client.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
 import type { ClientChannel, ClientChannels } from '../../../src/ports/client-channel.ts';
-import type { ClientPresence } from '../../../src/ports/client-registry.ts';
+import type { ClientPresence } from '../../../src/ports/client-presence.ts';
 
 /** What a fake agent saw of a push: the request and the staged bytes it could read at that moment. */
 export interface SeenPush {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
-import { startServer } from '../../../src/composition/server-start.ts';
+import { startServer } from '../../../src/composition/rportd/start.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 import { MemoryLogger } from '../../../src/adapters/memory/memory-logger.ts';
 

@@ -3,11 +3,14 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientInfo } from '../../../src/domain/client.ts';
 import type { PushOutcome } from '../../../src/domain/outcome.ts';
-import type { ClientCredentials, ClientPresence } from '../../../src/ports/client-registry.ts';
-import type { Clock, Logger } from '../../../src/ports/clock.ts';
+import type { ClientCredentials } from '../../../src/ports/client-credentials.ts';
+import type { ClientPresence } from '../../../src/ports/client-presence.ts';
+import type { Clock } from '../../../src/ports/clock.ts';
+import type { Logger } from '../../../src/ports/logger.ts';
 import type { LiveTransfers } from '../../../src/ports/live-transfers.ts';
-import type { PrivilegedFiles } from '../../../src/ports/local-files.ts';
-import type { ResultBroadcaster, ResultStore } from '../../../src/ports/result-sink.ts';
+import type { PrivilegedFiles } from '../../../src/ports/privileged-files.ts';
+import type { ResultBroadcaster } from '../../../src/ports/result-broadcaster.ts';
+import type { ResultStore } from '../../../src/ports/result-store.ts';
 import type { StagedFile, StagingStore } from '../../../src/ports/staging-store.ts';
 import type { AuditLog } from '../../../src/ports/audit-log.ts';
 

@@ -11,11 +11,14 @@ import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
 import { stagedName } from '../../../src/domain/push-request.ts';
 import { ReceiveFile } from '../../../src/domain/receive-file.ts';
 import { ReportResult } from '../../../src/domain/report-result.ts';
-import { TcpTransport, type AgentTransport } from '../../../src/adapters/ssh/agent-transport.ts';
-import { SftpFileSource } from '../../../src/adapters/ssh/sftp-file-source.ts';
-import { SshConnection } from '../../../src/adapters/ssh/ssh-connection.ts';
-import type { ClientListenerSettings } from '../../../src/adapters/ssh/ssh-client-listener.ts';
-import { startClientListener, type StartedClientListener } from '../../../src/composition/server-ssh.ts';
+import { TcpTransport, type AgentTransport } from '../../../src/adapters/ssh/agent/transport.ts';
+import { SftpFileSource } from '../../../src/adapters/ssh/agent/sftp-file-source.ts';
+import { ServerConnection } from '../../../src/adapters/ssh/agent/server-connection.ts';
+import type { AgentListenerSettings } from '../../../src/adapters/ssh/server/agent-listener.ts';
+import {
+  startClientListener,
+  type StartedClientListener,
+} from '../../../src/composition/rportd/agent-listener.ts';
 import {
   CollectingResults,
   DirStaging,
@@ -28,7 +31,7 @@ import {
   SetLiveTransfers,
 } from './fakes.ts';
 import { TempDirLocalFiles } from './temp-dir-local-files.ts';
-import type { ClientCredentials } from '../../../src/ports/client-registry.ts';
+import type { ClientCredentials } from '../../../src/ports/client-credentials.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const CREDENTIALS = { agents: PASSWORD };
@@ -76,7 +79,7 @@ export async function startServer(
   opts: {
     dataDir?: string;
     port?: number;
-    settings?: Partial<ClientListenerSettings>;
+    settings?: Partial<AgentListenerSettings>;
     credentials?: ClientCredentials;
   } = {},
 ): Promise<TestServer> {
@@ -165,7 +168,7 @@ export async function startServer(
 export interface TestAgent {
   id: string;
   dataDir: string;
-  connection: SshConnection;
+  connection: ServerConnection;
   failures: Error[];
   stop(): Promise<void>;
 }
@@ -196,7 +199,7 @@ export async function startAgent(
     { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
     realClock,
   );
-  const connection = new SshConnection({
+  const connection = new ServerConnection({
     transport: opts.transport ?? new TcpTransport('127.0.0.1', server.port),
     fingerprint: opts.fingerprint ?? server.fingerprint,
     credentialId: opts.credentialId ?? 'agents',

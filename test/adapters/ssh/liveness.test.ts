@@ -4,10 +4,10 @@ import { connect, createServer, type AddressInfo, type Server, type Socket } fro
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
-import { TcpTransport } from '../../../src/adapters/ssh/agent-transport.ts';
+import { TcpTransport } from '../../../src/adapters/ssh/agent/transport.ts';
 import { MAX_READ } from '../../../src/adapters/ssh/protocol.ts';
-import { SftpFileSource } from '../../../src/adapters/ssh/sftp-file-source.ts';
-import { SshConnection } from '../../../src/adapters/ssh/ssh-connection.ts';
+import { SftpFileSource } from '../../../src/adapters/ssh/agent/sftp-file-source.ts';
+import { ServerConnection } from '../../../src/adapters/ssh/agent/server-connection.ts';
 import { SSH_ALGORITHMS } from '../../../src/adapters/ssh/ssh-algorithms.ts';
 import { messageOf } from '../../../src/domain/errors.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
@@ -68,7 +68,7 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
   let server: TestServer | undefined;
   let proxy: FreezableProxy | undefined;
   const agents: TestAgent[] = [];
-  const connections: SshConnection[] = [];
+  const connections: ServerConnection[] = [];
   const sockets: Socket[] = [];
   const dirs: string[] = [];
 
@@ -157,7 +157,7 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
     server = await startServer();
     const fetched: { chunks: number; ended?: string } = { chunks: 0 };
     const live: { source?: SftpFileSource } = {};
-    const connection = new SshConnection({
+    const connection = new ServerConnection({
       transport: new TcpTransport('127.0.0.1', server.port),
       fingerprint: server.fingerprint,
       credentialId: 'agents',

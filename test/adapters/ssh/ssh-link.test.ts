@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { WebSocketTransport } from '../../../src/adapters/ssh/agent-transport.ts';
-import { DEFAULT_STAGED_CONTENTS_LIMITS } from '../../../src/adapters/ssh/staged-contents.ts';
+import { WebSocketTransport } from '../../../src/adapters/ssh/agent/transport.ts';
+import { DEFAULT_STAGED_CONTENTS_LIMITS } from '../../../src/adapters/ssh/server/staged-contents.ts';
 import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
 /** A staged file whose push request claims another size (the md5 is the file's own). */

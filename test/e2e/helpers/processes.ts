@@ -12,7 +12,7 @@ export const BIN = {
 
 /** The bins run compiled JS; these tests never build (npm test does), they say what is missing. */
 export function requireBuilt(): void {
-  for (const entry of ['composition/server-main', 'bundle/client-main', 'composition/cli-entry']) {
+  for (const entry of ['composition/rportd/main', 'bundle/rport', 'composition/rportcli/main']) {
     const file = join(ROOT, 'dist', `${entry}.js`);
     if (!existsSync(file))
       throw new Error(`${file} is missing: run \`npm run build\` first (npm test builds before testing)`);
@@ -20,7 +20,7 @@ export function requireBuilt(): void {
 }
 
 /** A free TCP port on 127.0.0.1 (for configs that must keep a port across restarts): the demo's. */
-export { freePort } from '../../../src/composition/demo-processes.ts';
+export { freePort } from '../../../src/composition/demo/processes.ts';
 
 /** Every child still running, so a failed test or a crashed run never leaves one behind. */
 const live = new Set<ChildProcess>();

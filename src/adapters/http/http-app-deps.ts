@@ -1,0 +1,23 @@
+/** What the HTTP API is built from: the use case it drives, the ports it reads, and its own auth. */
+import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import type { AuditQueries } from '../../ports/audit-log.ts';
+import type { ClientRegistry } from '../../ports/client-registry.ts';
+import type { ClientGroupEditor } from '../../ports/client-group-store.ts';
+import type { ClientCredentialEditor } from '../../ports/client-credentials.ts';
+import type { UploadResults } from '../../ports/result-store.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { ApiAuth } from './api-auth.ts';
+
+export interface HttpAppDeps {
+  auth: ApiAuth;
+  acceptUpload: AcceptUpload;
+  results: UploadResults;
+  audit: AuditQueries;
+  clients: ClientRegistry;
+  groups: ClientGroupEditor;
+  /** Undefined when rportd.conf holds the client credentials (`[server] auth` / `auth_file`): they are read-only then. */
+  clientAuth: ClientCredentialEditor | undefined;
+  logger: Logger;
+  /** `[server] enable_ws_test_endpoints`. */
+  enableTestEndpoints: boolean;
+}

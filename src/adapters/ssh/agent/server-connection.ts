@@ -1,0 +1,243 @@
+import { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
+import ssh2 from 'ssh2';
+import type { Logger } from '../../../ports/logger.ts';
+import type { PushVerdict } from '../../../domain/outcome.ts';
+import type { PushRequest } from '../../../domain/push-request.ts';
+import { messageOf } from '../../../domain/errors.ts';
+import type { AgentTransport } from './transport.ts';
+import { fingerprintOf } from '../host-key.ts';
+import {
+  CONTROL_SUBSYSTEM,
+  encodeLine,
+  LineSplitter,
+  MAX_READ,
+  parseJson,
+  PROTOCOL_VERSION,
+  type AgentMessage,
+  type HelloMessage,
+} from '../protocol.ts';
+import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
+import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
+import { corked } from '../ssh-socket.ts';
+
+/** What the agent does with a push (ReceiveFile, in production). */
+export interface PushHandler {
+  handle(request: PushRequest, onProgress: (bytes: number) => void): Promise<PushVerdict>;
+  /** The server gave up on this push: stop fetching it. */
+  cancel(request: PushRequest): void;
+}
+
+export interface SshConnectionOptions {
+  transport: AgentTransport;
+  /** The pinned host key fingerprint, `SHA256:…`. */
+  fingerprint: string;
+  credentialId: string;
+  password: string;
+  hello: Omit<HelloMessage, 'type' | 'protocol'>;
+  handler: PushHandler;
+  logger: Logger;
+  keepaliveIntervalMs?: number;
+  keepaliveCountMax?: number;
+  readyTimeoutMs?: number;
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+const PROGRESS_EVERY_MS = 250;
+
+/**
+ * The agent's one SSH connection to rportd: pinned host key, login, control channel, and
+ * reconnection with exponential backoff and jitter after any loss.
+ * Events: 'connected' (after welcome), 'disconnected', 'failure' (Error of a failed attempt).
+ */
+export class ServerConnection extends EventEmitter {
+  private client: ssh2.Client | undefined;
+  private sftpSessions: SftpSessions | undefined;
+  private sock: Duplex | undefined;
+  private welcomed = false;
+  private stopped = true;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private readSize = MAX_READ;
+  private readonly live = new Map<string, PushRequest>();
+
+  constructor(private readonly o: SshConnectionOptions) {
+    super();
+  }
+
+  get connected(): boolean {
+    return this.welcomed;
+  }
+
+  /** SFTP READ size agreed with the server (its `max_read` from welcome, at most ours). */
+  get maxRead(): number {
+    return this.readSize;
+  }
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.connectOnce();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    const c = this.client;
+    if (!c) return;
+    await new Promise<void>((resolve) => {
+      c.once('close', () => resolve());
+      c.end();
+      setTimeout(() => (c.destroy(), resolve()), 2000).unref();
+    });
+  }
+
+  /** Runs send with the connection's stream corked, so the SSH packets it writes leave in one write (one syscall, not one each). */
+  corked<T>(send: () => T): T {
+    return corked(this.sock, send);
+  }
+
+  /** An SFTP session of the live connection for one transfer, shared with others and kept open after it (SftpSessions). */
+  openSftp(): Promise<SftpLease> {
+    const c = this.client;
+    if (!c || !this.welcomed || !this.sftpSessions)
+      return Promise.reject(new Error('not connected to the server'));
+    return this.sftpSessions.lease();
+  }
+
+  /** Resolves at the next (or current) welcome. */
+  waitConnected(): Promise<void> {
+    return this.welcomed
+      ? Promise.resolve()
+      : new Promise((resolve) => this.once('connected', () => resolve()));
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.stopped) return;
+    let sock;
+    try {
+      sock = await this.o.transport.connect();
+    } catch (e) {
+      return this.lost(e as Error);
+    }
+    if (this.stopped) return void sock.destroy();
+    const client = new ssh2.Client();
+    this.client = client;
+    this.sock = sock;
+    this.sftpSessions = new SftpSessions(
+      () => new Promise((resolve, reject) => client.sftp((err, sftp) => (err ? reject(err) : resolve(sftp)))),
+    );
+    let hostKeyProblem: string | undefined;
+    let failure: Error | undefined;
+    client.on('error', (e) => (failure ??= hostKeyProblem ? new Error(hostKeyProblem) : e));
+    client.on('ready', () => this.openControl(client));
+    client.on('close', () => {
+      if (this.client === client) this.client = undefined;
+      this.lost(failure ?? new Error('the connection to the server was closed'));
+    });
+    client.connect({
+      sock,
+      username: this.o.credentialId,
+      password: this.o.password,
+      algorithms: SSH_ALGORITHMS,
+      keepaliveInterval: this.o.keepaliveIntervalMs ?? 15_000,
+      keepaliveCountMax: this.o.keepaliveCountMax ?? 3,
+      readyTimeout: this.o.readyTimeoutMs ?? 20_000,
+      hostVerifier: (key: Buffer) => {
+        const seen = fingerprintOf(key);
+        if (seen === this.o.fingerprint) return true;
+        hostKeyProblem =
+          `host key mismatch for ${this.o.transport.description}: the server presented ${seen}, ` +
+          `but [client] fingerprint in rport.conf is ${this.o.fingerprint}; refusing to connect`;
+        return false;
+      },
+    });
+  }
+
+  private openControl(client: ssh2.Client): void {
+    (client as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true);
+    client.subsys(CONTROL_SUBSYSTEM, (err, channel) => {
+      if (err) {
+        this.o.logger.error({ err: err.message }, 'the server refused the control channel');
+        return void client.end();
+      }
+      const send = (m: AgentMessage): void => void (channel.writable && channel.write(encodeLine(m)));
+      const splitter = new LineSplitter(
+        (line) => this.onServerLine(client, line, send),
+        (problem) => (this.o.logger.error({ problem }, 'bad control line from the server'), client.end()),
+      );
+      channel.on('data', (chunk: Buffer) => splitter.push(chunk));
+      channel.on('close', () => client.end());
+      send({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.o.hello });
+    });
+  }
+
+  private onServerLine(client: ssh2.Client, line: string, send: (m: AgentMessage) => void): void {
+    const m = parseJson(line);
+    if (!m) return;
+    if (m.type === 'welcome') {
+      this.welcomed = true;
+      this.attempt = 0;
+      if (typeof m.max_read === 'number' && m.max_read > 0) this.readSize = Math.min(MAX_READ, m.max_read);
+      this.o.logger.info({ server: this.o.transport.description }, 'connected to the server');
+      this.emit('connected');
+    } else if (m.type === 'error') {
+      this.o.logger.error({ message: m.message }, 'the server refused this client');
+      this.emit('failure', new Error(`the server refused this client: ${String(m.message)}`));
+    } else if (
+      m.type === 'push' &&
+      typeof m.req_id === 'string' &&
+      typeof m.request === 'object' &&
+      m.request !== null
+    ) {
+      void this.runPush(client, m.req_id, m.request as PushRequest, send);
+    } else if (m.type === 'cancel' && typeof m.req_id === 'string') {
+      const req = this.live.get(m.req_id);
+      if (req) this.o.handler.cancel(req);
+    }
+  }
+
+  private async runPush(
+    client: ssh2.Client,
+    reqId: string,
+    request: PushRequest,
+    send: (m: AgentMessage) => void,
+  ): Promise<void> {
+    this.live.set(reqId, request);
+    // The first progress line comes PROGRESS_EVERY_MS into the push: a short push sends none, only its result.
+    let last = Date.now();
+    const onProgress = (bytes: number): void => {
+      const now = Date.now();
+      if (now - last < PROGRESS_EVERY_MS) return;
+      last = now;
+      send({ type: 'progress', req_id: reqId, bytes });
+    };
+    let verdict: PushVerdict;
+    try {
+      verdict = await this.o.handler.handle(request, onProgress);
+    } catch (e) {
+      verdict = { status: 'error', message: `the client failed unexpectedly: ${messageOf(e)}` };
+    } finally {
+      this.live.delete(reqId);
+    }
+    if (this.client === client)
+      send({ type: 'result', req_id: reqId, status: verdict.status, message: verdict.message });
+  }
+
+  private lost(why: Error): void {
+    const wasConnected = this.welcomed;
+    this.welcomed = false;
+    if (wasConnected) this.emit('disconnected');
+    if (this.stopped) return;
+    this.emit('failure', why);
+    const backoff = this.o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
+    const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.attempt);
+    const delay = Math.round(base * (0.5 + Math.random()));
+    this.attempt = Math.min(this.attempt + 1, 30);
+    this.o.logger.warn(
+      { server: this.o.transport.description, err: why.message, retry_in_ms: delay },
+      'not connected to the server; retrying',
+    );
+    this.retryTimer = setTimeout(() => void this.connectOnce(), delay);
+  }
+}

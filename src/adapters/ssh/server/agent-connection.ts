@@ -1,0 +1,83 @@
+import type { ServerChannel } from 'ssh2';
+import type { ClientChannel, PushProgress } from '../../../ports/client-channel.ts';
+import type { PushVerdict } from '../../../domain/outcome.ts';
+import type { PushRequest } from '../../../domain/push-request.ts';
+import { encodeLine, isOutcomeStatus, type ServerMessage } from '../protocol.ts';
+
+interface Pending {
+  request: PushRequest;
+  resolve: (v: PushVerdict) => void;
+  reject: (e: Error) => void;
+  onProgress?: (p: PushProgress) => void;
+  detach: () => void;
+}
+
+/** Server side of one agent's control channel: sends pushes, settles them on the agent's result. */
+export class AgentConnection implements ClientChannel {
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 1;
+  private lostReason: string | undefined;
+
+  constructor(
+    readonly clientId: string,
+    private readonly control: ServerChannel,
+  ) {}
+
+  push(
+    request: PushRequest,
+    signal: AbortSignal,
+    onProgress?: (p: PushProgress) => void,
+  ): Promise<PushVerdict> {
+    if (this.lostReason) return Promise.reject(new Error(this.lostReason));
+    if (signal.aborted) return Promise.reject(new Error('the push was cancelled'));
+    const reqId = String(this.nextId++);
+    return new Promise<PushVerdict>((resolve, reject) => {
+      const onAbort = (): void => {
+        if (!this.pending.delete(reqId)) return;
+        this.send({ type: 'cancel', req_id: reqId });
+        reject(new Error('the push was cancelled'));
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      const detach = (): void => signal.removeEventListener('abort', onAbort);
+      this.pending.set(reqId, { request, resolve, reject, onProgress, detach });
+      this.send({ type: 'push', req_id: reqId, request });
+    });
+  }
+
+  /** True while a push of that staged name waits for this agent's result: the SFTP server's confinement. */
+  isServing(stagedName: string): boolean {
+    for (const p of this.pending.values()) if (p.request.sourceName === stagedName) return true;
+    return false;
+  }
+
+  progress(reqId: unknown, bytes: unknown): void {
+    const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
+    if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
+  }
+
+  result(reqId: unknown, status: unknown, message: unknown): void {
+    const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
+    if (!p || !isOutcomeStatus(status)) return;
+    this.pending.delete(reqId as string);
+    p.detach();
+    p.resolve({ status, message: typeof message === 'string' ? message.slice(0, 4096) : '' });
+  }
+
+  /** The connection ended: every outstanding push rejects. */
+  lost(reason: string): void {
+    this.lostReason ??= reason;
+    for (const p of this.pending.values()) {
+      p.detach();
+      p.reject(new Error(this.lostReason));
+    }
+    this.pending.clear();
+  }
+
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  private send(m: ServerMessage): void {
+    if (this.control.writable) this.control.write(encodeLine(m));
+  }
+}

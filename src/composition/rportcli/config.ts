@@ -1,0 +1,132 @@
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { ApiCredentials } from '../../adapters/rportcli-api/rport-api-client.ts';
+import { CliError } from './errors.ts';
+
+/** rportd's default `[api] address`. */
+export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+
+/** What `rportcli login` keeps between runs: never a password. */
+export interface SavedLogin {
+  url: string;
+  token: string;
+  username?: string;
+}
+
+/** Connection flags shared by every command (flags win over the environment, which wins over the saved login). */
+export interface ConnectionFlags {
+  url?: string;
+  token?: string;
+  apiUser?: string;
+  apiPassword?: string;
+}
+
+export interface Connection {
+  url: string;
+  /** Where the URL came from, named so an error can say what to change. */
+  urlSource: string;
+  credentials: ApiCredentials;
+  credentialSource: string;
+}
+
+export type Env = Record<string, string | undefined>;
+
+/** $XDG_CONFIG_HOME/rportcli, or ~/.config/rportcli. */
+export function configDir(env: Env): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  return join(xdg && xdg.startsWith('/') ? xdg : join(env.HOME || homedir(), '.config'), 'rportcli');
+}
+
+export const savedLoginPath = (env: Env): string => join(configDir(env), 'login.json');
+
+export async function loadSavedLogin(env: Env): Promise<SavedLogin | undefined> {
+  const path = savedLoginPath(env);
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CliError(`cannot read the saved login ${path}: ${(e as Error).message}`);
+  }
+  try {
+    const doc = JSON.parse(text) as Partial<SavedLogin>;
+    if (typeof doc.url === 'string' && typeof doc.token === 'string')
+      return { url: doc.url, token: doc.token, username: doc.username };
+  } catch {
+    // fall through: a damaged file is reported below
+  }
+  throw new CliError(`the saved login ${path} is damaged; run \`rportcli login\` again`);
+}
+
+/** Writes the token readable by its owner only (0600, in a 0700 directory), replacing any earlier one atomically. */
+export async function saveLogin(env: Env, login: SavedLogin): Promise<string> {
+  const dir = configDir(env);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const path = savedLoginPath(env);
+  const temp = `${path}.${process.pid}.tmp`;
+  await writeFile(temp, `${JSON.stringify(login, null, 2)}\n`, { mode: 0o600 });
+  // The umask cannot widen 0600, but an odd one could narrow it: set it explicitly.
+  await chmod(temp, 0o600);
+  await rename(temp, path);
+  return path;
+}
+
+/** Picks the server URL and the credentials: flags, then RPORT_API_* variables, then the saved login. */
+export async function resolveConnection(flags: ConnectionFlags, env: Env): Promise<Connection> {
+  const saved = await loadSavedLogin(env);
+  const [url, urlSource] = flags.url
+    ? [flags.url, '--url']
+    : env.RPORT_API_URL
+      ? [env.RPORT_API_URL, 'RPORT_API_URL']
+      : saved
+        ? [saved.url, savedLoginPath(env)]
+        : [DEFAULT_API_URL, 'the default'];
+  checkUrl(url, urlSource);
+  const conn = (credentials: ApiCredentials, credentialSource: string): Connection => ({
+    url,
+    urlSource,
+    credentials,
+    credentialSource,
+  });
+  if (flags.token) return conn({ token: flags.token }, '--token');
+  if (flags.apiUser || flags.apiPassword)
+    return conn(userPassword(flags.apiUser, flags.apiPassword, '--api-user', '--api-password'), '--api-user');
+  if (env.RPORT_API_TOKEN) return conn({ token: env.RPORT_API_TOKEN }, 'RPORT_API_TOKEN');
+  if (env.RPORT_API_USER || env.RPORT_API_PASSWORD) {
+    return conn(
+      userPassword(env.RPORT_API_USER, env.RPORT_API_PASSWORD, 'RPORT_API_USER', 'RPORT_API_PASSWORD'),
+      'RPORT_API_USER',
+    );
+  }
+  // A token is only good for the server that issued it.
+  if (saved && sameServer(saved.url, url)) return conn({ token: saved.token }, savedLoginPath(env));
+  return conn(undefined, 'none');
+}
+
+export function checkUrl(url: string, source: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(
+      `the server URL "${url}" (from ${source}) is not a URL; give e.g. http://127.0.0.1:3000`,
+    );
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliError(`the server URL "${url}" (from ${source}) must start with http:// or https://`);
+  }
+}
+
+function userPassword(
+  user: string | undefined,
+  password: string | undefined,
+  userKey: string,
+  passwordKey: string,
+): ApiCredentials {
+  if (!user) throw new CliError(`${passwordKey} is set but ${userKey} is not: give both`);
+  if (!password) throw new CliError(`${userKey} is set but ${passwordKey} is not: give both`);
+  return { username: user, password };
+}
+
+const sameServer = (a: string, b: string): boolean => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');

@@ -1,0 +1,50 @@
+import {
+  LocalFileError,
+  RportApiError,
+  ServerUnreachableError,
+} from '../../adapters/rportcli-api/api-errors.ts';
+
+/** Exit codes: 0 all well; 1 a target failed or timed out; 2 the command itself failed. */
+export const EXIT_OK = 0;
+export const EXIT_TARGET_FAILED = 1;
+export const EXIT_ERROR = 2;
+
+/** A mistake the user can fix, already worded for them. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export interface ErrorContext {
+  url: string;
+  urlSource: string;
+  credentialSource: string;
+}
+
+const NO_CREDENTIALS =
+  'run `rportcli login`, or set RPORT_API_TOKEN, or RPORT_API_USER and RPORT_API_PASSWORD';
+
+/** One or two lines saying what went wrong and what to change. */
+export function explain(e: unknown, ctx: ErrorContext | undefined): string {
+  if (e instanceof CliError || e instanceof LocalFileError) return e.message;
+  if (e instanceof ServerUnreachableError) {
+    const source = ctx ? ` (URL from ${ctx.urlSource})` : '';
+    return `${e.message}${source}\nIs rportd running? Point rportcli at it with --url or the RPORT_API_URL environment variable.`;
+  }
+  if (e instanceof RportApiError) {
+    const details = e.errors.map((x) => x.detail || x.title || x.code).filter((x) => x !== '');
+    const what = details.length > 0 ? details.join('\n  ') : `HTTP ${e.status}`;
+    if (e.status === 401) {
+      const hint =
+        ctx?.credentialSource === 'none'
+          ? `no credentials: ${NO_CREDENTIALS}`
+          : `check the credentials from ${ctx?.credentialSource ?? 'the command line'}, or ${NO_CREDENTIALS}`;
+      return `the server refused the credentials (HTTP 401): ${what}\n${hint}`;
+    }
+    if (e.status === 403) return `not allowed (HTTP 403): ${what}`;
+    return `the server refused the request (HTTP ${e.status}): ${what}`;
+  }
+  return `unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+}

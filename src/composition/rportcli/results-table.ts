@@ -1,0 +1,71 @@
+import type { TargetOutcome } from '../../adapters/rportcli-api/api-types.ts';
+import { formatTable, type CliIo } from './output.ts';
+
+/** A target's row: the server's statuses, plus `timeout` for a target that never answered in time. */
+export interface TargetRow extends Omit<TargetOutcome, 'status'> {
+  status: TargetOutcome['status'] | 'timeout';
+}
+
+export const isFinal = (r: TargetRow): boolean => r.status !== 'pending';
+export const isFailure = (r: TargetRow): boolean => r.status === 'error' || r.status === 'timeout';
+
+/**
+ * Per-client outcomes as they arrive. On a terminal it redraws the whole table in place; otherwise
+ * it prints one line per final outcome (a log a script or CI can read); in JSON mode it is silent.
+ */
+export class ResultsTable {
+  private readonly rows = new Map<string, TargetRow>();
+  private drawnLines = 0;
+
+  constructor(
+    private readonly io: CliIo,
+    private readonly mode: 'live' | 'lines' | 'silent',
+  ) {}
+
+  /** Adds targets still pending; a known target keeps its row. */
+  expect(clientIds: string[]): void {
+    for (const id of clientIds) {
+      if (!this.rows.has(id))
+        this.rows.set(id, { client_id: id, status: 'pending', message: '', filepath: '', size: 0 });
+    }
+    this.draw();
+  }
+
+  /** Records an outcome; the first final outcome of a target is kept, as the server does. */
+  update(o: TargetRow): void {
+    const known = this.rows.get(o.client_id);
+    if (known && isFinal(known)) return;
+    this.rows.set(o.client_id, { ...o });
+    if (this.mode === 'lines' && isFinal(o))
+      this.io.stdout.write(`${o.client_id}  ${o.status}  ${o.message}\n`);
+    this.draw();
+  }
+
+  /** Marks every target still pending as timed out. */
+  timeOut(seconds: number): void {
+    for (const r of this.rows.values()) {
+      if (!isFinal(r)) this.update({ ...r, status: 'timeout', message: `no answer within ${seconds}s` });
+    }
+  }
+
+  get all(): TargetRow[] {
+    return [...this.rows.values()];
+  }
+
+  get settled(): boolean {
+    return this.rows.size > 0 && this.all.every(isFinal);
+  }
+
+  private draw(): void {
+    if (this.mode !== 'live') return;
+    const lines = formatTable(
+      ['CLIENT', 'STATUS', 'MESSAGE'],
+      this.all.map((r) => [r.client_id, r.status, r.message]),
+      this.io.stdout.columns ? this.io.stdout.columns - 1 : undefined,
+    );
+    // Move up over the previous drawing and clear it; lines are cut to the width so none wraps.
+    const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[J` : '';
+    this.io.stdout.write(`${up}${lines.join('\n')}\n`);
+    this.drawnLines = lines.length;
+  }
+}

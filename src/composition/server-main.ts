@@ -1,9 +1,0 @@
-// rportd's process entry (bin/rportd.js runs its compiled form). It caps V8's young generation before
-// anything else loads: compiling the server's modules alone grows it from 1 to 32 MiB, which then
-// stays resident (src/adapters/system/young-generation-cap.ts). So the command comes in by a dynamic
-// import, after the cap; static imports would load first.
-import { capYoungGeneration, SERVER_YOUNG_GENERATION } from '../adapters/system/young-generation-cap.ts';
-
-capYoungGeneration(SERVER_YOUNG_GENERATION);
-const { runServerCommand } = await import('./server-command.ts');
-await runServerCommand(process.argv);

@@ -1,0 +1,183 @@
+import { Container, ContainerModule } from 'inversify';
+import { ApplyOwnership } from '../../domain/apply-ownership.ts';
+import { ProtectedPaths } from '../../domain/protected-paths.ts';
+import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { FileSource } from '../../ports/file-source.ts';
+import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { LocalFiles } from '../../ports/local-files.ts';
+import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
+import {
+  InMemoryClientChannel,
+  type ChannelFaults,
+} from '../../adapters/memory/in-memory-client-channels.ts';
+import { InMemoryFileSource, type FileSourceFaults } from '../../adapters/memory/in-memory-file-source.ts';
+import { InMemoryLink } from '../../adapters/memory/in-memory-link.ts';
+import { MemoryLocalFiles } from '../../adapters/memory/memory-local-files.ts';
+import { MemoryPrivilegedFiles } from '../../adapters/memory/memory-privileged-files.ts';
+import type { SeededRandom } from './prng.ts';
+
+export const AGENT_DATA_DIR = '/var/lib/rport';
+export const AGENT_UID = 1001;
+export const APP_UID = 2000;
+export const SIM_DEST_DIR = '/srv/app';
+
+export type AgentFault = 'none' | 'offline' | 'silent' | 'disconnect' | 'eperm-chown' | 'corrupt' | 'slow';
+export type PreviousContent = 'absent' | 'same' | 'old';
+
+/** What the seed decided for one agent. */
+export interface AgentPlan {
+  id: string;
+  fault: AgentFault;
+  previous: PreviousContent;
+  /** slow: virtual ms per chunk; disconnect: bytes before the drop. */
+  delayPerChunkMs?: number;
+  disconnectAfterBytes?: number;
+}
+
+const FAULT_WEIGHTS: Record<AgentFault, number> = {
+  none: 50,
+  offline: 6,
+  silent: 4,
+  disconnect: 10,
+  'eperm-chown': 10,
+  corrupt: 10,
+  slow: 10,
+};
+const PREVIOUS_WEIGHTS: Record<PreviousContent, number> = { absent: 60, same: 20, old: 20 };
+
+export function planAgents(count: number, fileSize: number, random: SeededRandom): AgentPlan[] {
+  return Array.from({ length: count }, (_, i) => {
+    const plan: AgentPlan = {
+      id: `agent-${String(i + 1).padStart(3, '0')}`,
+      fault: random.weighted(FAULT_WEIGHTS),
+      previous: random.weighted(PREVIOUS_WEIGHTS),
+    };
+    if (plan.fault === 'slow') plan.delayPerChunkMs = random.int(500, 9000);
+    if (plan.fault === 'disconnect') plan.disconnectAfterBytes = random.int(1, Math.max(1, fileSize - 1));
+    return plan;
+  });
+}
+
+/** What one agent needs from the simulated world around it. */
+export interface AgentWorld {
+  clock: Clock;
+  transfers: LiveTransfers;
+  readStaged: (name: string) => Uint8Array | undefined;
+  chunkSize: number;
+  previousBytes: { same: Uint8Array; old: Uint8Array };
+  destination: string;
+}
+
+export interface SimulatedAgent {
+  plan: AgentPlan;
+  files: MemoryLocalFiles;
+  link: InMemoryLink;
+  channel: InMemoryClientChannel;
+  /** The destination's bytes before the push (undefined when absent). */
+  before: Uint8Array | undefined;
+}
+
+const A = {
+  files: Symbol('MemoryLocalFiles'),
+  privileged: Symbol('PrivilegedFiles'),
+  source: Symbol('FileSource'),
+  settings: Symbol('ReceptionSettings'),
+  ownership: Symbol('ApplyOwnership'),
+  receive: Symbol('ReceiveFile'),
+  link: Symbol('InMemoryLink'),
+  channel: Symbol('InMemoryClientChannel'),
+};
+
+/** One agent host: its own filesystem, sudo rules, file source and ReceiveFile, from its plan. */
+function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    bind(A.link).toResolvedValue(() => new InMemoryLink(), []);
+    bind(A.files).toResolvedValue(() => {
+      const files = new MemoryLocalFiles({
+        dataDir: AGENT_DATA_DIR,
+        uid: AGENT_UID,
+        gid: AGENT_UID,
+        // In the app group, so the agent can read (and compare) the app's 0640 files.
+        memberOf: [APP_UID],
+        accounts: {
+          users: { root: 0, rport: AGENT_UID, app: APP_UID },
+          groups: { root: 0, rport: AGENT_UID, app: APP_UID },
+        },
+      });
+      files.mkdirp(SIM_DEST_DIR, { mode: 0o755, uid: AGENT_UID, gid: AGENT_UID });
+      if (plan.previous !== 'absent')
+        files.writeFile(world.destination, world.previousBytes[plan.previous], {
+          mode: 0o640,
+          uid: APP_UID,
+          gid: APP_UID,
+        });
+      return files;
+    }, []);
+    bind<PrivilegedFiles>(A.privileged).toResolvedValue(
+      (files: MemoryLocalFiles) => {
+        const chown = `/usr/bin/chown * ${AGENT_DATA_DIR}/filepush/*_rport_filepush`;
+        const mv = `/usr/bin/mv ${AGENT_DATA_DIR}/filepush/*_rport_filepush *`;
+        return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
+      },
+      [A.files],
+    );
+    bind<FileSource>(A.source).toResolvedValue(
+      (link: InMemoryLink) => {
+        const faults: FileSourceFaults = {
+          corrupt: plan.fault === 'corrupt',
+          delayPerChunkMs: plan.delayPerChunkMs,
+          disconnectAfterBytes: plan.disconnectAfterBytes,
+        };
+        return new InMemoryFileSource({
+          read: world.readStaged,
+          clientId: plan.id,
+          transfers: world.transfers,
+          link,
+          clock: world.clock,
+          chunkSize: world.chunkSize,
+          faults,
+        });
+      },
+      [A.link],
+    );
+    bind<ReceptionSettings>(A.settings).toResolvedValue(
+      () => ({
+        enabled: true,
+        protectedPaths: ProtectedPaths.defaults('posix'),
+        flavor: 'posix',
+        backup: false,
+      }),
+      [],
+    );
+    bind(A.ownership).toResolvedValue(
+      (f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p),
+      [A.files, A.privileged],
+    );
+    bind(A.receive).toResolvedValue(
+      (f: LocalFiles, s: FileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings) =>
+        new ReceiveFile(f, s, p, o, r, world.clock),
+      [A.files, A.source, A.privileged, A.ownership, A.settings],
+    );
+    bind(A.channel).toResolvedValue(
+      (receive: ReceiveFile, link: InMemoryLink) => {
+        const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
+        return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
+      },
+      [A.receive, A.link],
+    );
+  });
+}
+
+export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(agentModule(plan, world));
+  const files = container.get<MemoryLocalFiles>(A.files);
+  return {
+    plan,
+    files,
+    link: container.get<InMemoryLink>(A.link),
+    channel: container.get<InMemoryClientChannel>(A.channel),
+    before: files.read(world.destination) && Uint8Array.from(files.read(world.destination) as Uint8Array),
+  };
+}

@@ -1,0 +1,311 @@
+import { Container, ContainerModule } from 'inversify';
+import { AcceptUpload, type AcceptResult } from '../../domain/accept-upload.ts';
+import type { Caller } from '../../domain/caller.ts';
+import type { ClientGroup } from '../../domain/client-group.ts';
+import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
+import type { OutcomeStatus, PushOutcome } from '../../domain/outcome.ts';
+import { ReportResult } from '../../domain/report-result.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
+import type { ClientChannels } from '../../ports/client-channel.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { IdGenerator } from '../../ports/id-generator.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
+import type { StagingStore } from '../../ports/staging-store.ts';
+import type { FormPart, UploadForm } from '../../ports/upload-form.ts';
+import { InMemoryAuditLog } from '../../adapters/memory/in-memory-audit-log.ts';
+import { InMemoryClientChannels } from '../../adapters/memory/in-memory-client-channels.ts';
+import { InMemoryClientGroupStore } from '../../adapters/memory/in-memory-client-group-store.ts';
+import { InMemoryClientRegistry } from '../../adapters/memory/in-memory-client-registry.ts';
+import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
+import { InMemoryResultBroadcaster } from '../../adapters/memory/in-memory-result-broadcaster.ts';
+import { InMemoryResultStore } from '../../adapters/memory/in-memory-result-store.ts';
+import { InMemoryStagingStore } from '../../adapters/memory/in-memory-staging-store.ts';
+import { ManualClock } from '../../adapters/memory/manual-clock.ts';
+import { MemoryLogger } from '../../adapters/memory/memory-logger.ts';
+import { SequentialIdGenerator } from '../../adapters/memory/sequential-id-generator.ts';
+import {
+  APP_UID,
+  buildAgent,
+  planAgents,
+  SIM_DEST_DIR,
+  type AgentFault,
+  type PreviousContent,
+  type SimulatedAgent,
+} from './agents.ts';
+import { SeededRandom } from './prng.ts';
+
+export interface SimulationOptions {
+  agents: number;
+  seed: number;
+  fileSize?: number;
+  chunkSize?: number;
+  dispatch?: Partial<DispatchSettings>;
+}
+
+/** One agent's row of the result table. */
+export interface AgentResult {
+  clientId: string;
+  fault: AgentFault;
+  previous: PreviousContent;
+  status: OutcomeStatus | 'none';
+  message: string;
+  /** How many final outcomes the server recorded / broadcast / audited for this agent. */
+  recorded: number;
+  broadcast: number;
+  audited: number;
+  /** What the destination holds now. */
+  destination: 'new' | 'previous' | 'absent' | 'other';
+  tempFilesLeft: number;
+}
+
+export interface SimulationReport {
+  seed: number;
+  uuid: string;
+  rows: AgentResult[];
+  counts: Record<OutcomeStatus, number>;
+  stagedLeft: number;
+  liveTransfersLeft: number;
+  /** Broken invariants, empty when the run is sound. */
+  violations: string[];
+}
+
+const S = {
+  clock: Symbol('Clock'),
+  ids: Symbol('IdGenerator'),
+  logger: Symbol('Logger'),
+  staging: Symbol('StagingStore'),
+  registry: Symbol('ClientRegistry'),
+  groups: Symbol('ClientGroupStore'),
+  results: Symbol('ResultStore'),
+  broadcaster: Symbol('ResultBroadcaster'),
+  audit: Symbol('AuditLog'),
+  channels: Symbol('ClientChannels'),
+  transfers: Symbol('LiveTransfers'),
+  dispatchSettings: Symbol('DispatchSettings'),
+  report: Symbol('ReportResult'),
+  dispatch: Symbol('DispatchToClients'),
+  accept: Symbol('AcceptUpload'),
+};
+
+const SIM_ADMIN: Caller = { username: 'sim-admin', admin: true, groups: ['Administrators'] };
+const ALL_AGENTS: ClientGroup = {
+  id: 'all-agents',
+  description: 'every simulated agent',
+  params: { client_id: ['agent-*'] },
+  allowed_user_groups: [],
+};
+
+/** The time, ids and logging of one run: virtual and seeded, so the run repeats. */
+const infraModule = (seed: number) =>
+  new ContainerModule(({ bind }) => {
+    bind<Clock>(S.clock).toResolvedValue(() => new ManualClock(), []);
+    bind<IdGenerator>(S.ids).toResolvedValue(() => new SequentialIdGenerator(seed), []);
+    bind<Logger>(S.logger).toResolvedValue(() => new MemoryLogger(), []);
+  });
+
+/** The server's stores and the in-memory network, each a stateful fake. */
+const storesModule = new ContainerModule(({ bind }) => {
+  bind<StagingStore>(S.staging).toResolvedValue(() => new InMemoryStagingStore(), []);
+  bind(S.registry).toResolvedValue(() => new InMemoryClientRegistry(), []);
+  bind(S.groups).toResolvedValue(() => new InMemoryClientGroupStore([ALL_AGENTS]), []);
+  bind<ResultStore>(S.results).toResolvedValue(() => new InMemoryResultStore(), []);
+  bind<ResultBroadcaster>(S.broadcaster).toResolvedValue(() => new InMemoryResultBroadcaster(), []);
+  bind<AuditLog>(S.audit).toResolvedValue(() => new InMemoryAuditLog(), []);
+  bind<ClientChannels>(S.channels).toResolvedValue(() => new InMemoryClientChannels(), []);
+  bind<LiveTransfers>(S.transfers).toResolvedValue(() => new InMemoryLiveTransfers(), []);
+});
+
+/** The three server use cases. */
+const useCasesModule = (settings: DispatchSettings, maxBytes: number) =>
+  new ContainerModule(({ bind }) => {
+    bind<DispatchSettings>(S.dispatchSettings).toConstantValue(settings);
+    bind(S.report).toResolvedValue(
+      (r: ResultStore, b: ResultBroadcaster, a: AuditLog, c: Clock) => new ReportResult(r, b, a, c),
+      [S.results, S.broadcaster, S.audit, S.clock],
+    );
+    bind(S.dispatch).toResolvedValue(
+      (
+        ch: ClientChannels,
+        t: LiveTransfers,
+        st: StagingStore,
+        rep: ReportResult,
+        c: Clock,
+        l: Logger,
+        s: DispatchSettings,
+      ) => new DispatchToClients(ch, t, st, rep, c, l, s),
+      [S.channels, S.transfers, S.staging, S.report, S.clock, S.logger, S.dispatchSettings],
+    );
+    bind(S.accept).toResolvedValue(
+      (
+        st: StagingStore,
+        reg: InMemoryClientRegistry,
+        g: InMemoryClientGroupStore,
+        r: ResultStore,
+        a: AuditLog,
+        d: DispatchToClients,
+        ids: IdGenerator,
+        c: Clock,
+      ) => new AcceptUpload(st, reg, g, r, a, d, ids, c, maxBytes),
+      [S.staging, S.registry, S.groups, S.results, S.audit, S.dispatch, S.ids, S.clock],
+    );
+  });
+
+function uploadForm(content: Uint8Array, chunkSize: number): UploadForm {
+  const fields: [string, string][] = [
+    ['group_id', ALL_AGENTS.id],
+    ['dest', `${SIM_DEST_DIR}/config.bin`],
+    ['sync', 'true'],
+    ['mode', '0640'],
+    ['user', 'app'],
+    ['group', 'app'],
+  ];
+  return {
+    async *parts(): AsyncIterable<FormPart> {
+      for (const [name, value] of fields) yield { kind: 'field', name, value };
+      yield {
+        kind: 'file',
+        name: 'upload',
+        filename: 'config.bin',
+        content: (async function* () {
+          for (let i = 0; i < content.byteLength; i += chunkSize) yield content.subarray(i, i + chunkSize);
+        })(),
+      };
+    },
+  };
+}
+
+/** Runs one push from one server to N simulated agents, faults drawn from the seed, in virtual time. */
+export async function runSimulation(opts: SimulationOptions): Promise<SimulationReport> {
+  const fileSize = opts.fileSize ?? 48 * 1024;
+  const chunkSize = opts.chunkSize ?? 8 * 1024;
+  const random = new SeededRandom(opts.seed);
+  const content = random.bytes(fileSize);
+  const old = random.bytes(fileSize / 2);
+  const settings: DispatchSettings = { concurrency: 16, timeoutMs: 30_000, ...opts.dispatch };
+
+  const server = new Container({ defaultScope: 'Singleton' });
+  server.load(infraModule(opts.seed), storesModule, useCasesModule(settings, 10 * 1024 * 1024));
+  const clock = server.get<ManualClock>(S.clock);
+  const staging = server.get<InMemoryStagingStore>(S.staging);
+  const registry = server.get<InMemoryClientRegistry>(S.registry);
+  const channels = server.get<InMemoryClientChannels>(S.channels);
+  const transfers = server.get<InMemoryLiveTransfers>(S.transfers);
+  const destination = `${SIM_DEST_DIR}/config.bin`;
+
+  const agents: SimulatedAgent[] = planAgents(opts.agents, fileSize, random).map((plan) =>
+    buildAgent(plan, {
+      clock,
+      transfers,
+      readStaged: (n) => staging.read(n),
+      chunkSize,
+      previousBytes: { same: content, old },
+      destination,
+    }),
+  );
+  for (const a of agents) {
+    await registry.announce({
+      id: a.plan.id,
+      name: a.plan.id,
+      hostname: `${a.plan.id}.sim`,
+      os: 'linux',
+      tags: [],
+      version: 'sim',
+      fileReception: { enabled: true, protected: [] },
+    });
+    if (a.plan.fault === 'offline') await registry.disconnected(a.plan.id);
+    else channels.connect(a.plan.id, a.channel);
+  }
+
+  const accepted: AcceptResult = await clock.run(
+    server.get<AcceptUpload>(S.accept).execute(SIM_ADMIN, uploadForm(content, chunkSize)),
+  );
+  if (!accepted.ok) throw new Error(`the simulated upload was rejected: ${accepted.rejection.detail}`);
+  // Drive virtual time until the server has every outcome and every agent has finished its own work.
+  await clock.run(accepted.distributed.then(() => Promise.all(agents.map((a) => a.channel.idle()))));
+
+  return inspect(opts.seed, accepted.upload.staged.uuid, agents, server, { content, destination });
+}
+
+function inspect(
+  seed: number,
+  uuid: string,
+  agents: SimulatedAgent[],
+  server: Container,
+  expected: { content: Uint8Array; destination: string },
+): SimulationReport {
+  const results = server.get<InMemoryResultStore>(S.results);
+  const broadcaster = server.get<InMemoryResultBroadcaster>(S.broadcaster);
+  const audit = server.get<InMemoryAuditLog>(S.audit);
+  const outcomes = results.outcomes(uuid);
+  const count = (list: { client_id?: string }[], id: string) => list.filter((o) => o.client_id === id).length;
+  const violations: string[] = [];
+  const rows = agents.map((a): AgentResult => {
+    const id = a.plan.id;
+    const outcome: PushOutcome | undefined = outcomes.find((o) => o.client_id === id);
+    const now = a.files.read(expected.destination);
+    const destination =
+      now === undefined
+        ? 'absent'
+        : same(now, expected.content)
+          ? 'new'
+          : a.before && same(now, a.before)
+            ? 'previous'
+            : 'other';
+    const row: AgentResult = {
+      clientId: id,
+      fault: a.plan.fault,
+      previous: a.plan.previous,
+      status: outcome?.status ?? 'none',
+      message: outcome?.message ?? '',
+      recorded: count(outcomes, id),
+      broadcast: count(broadcaster.published, id),
+      audited: count(audit.entries, id),
+      destination,
+      tempFilesLeft: a.files.tempFiles().length,
+    };
+    if (row.recorded !== 1 || row.broadcast !== 1 || row.audited !== 1)
+      violations.push(
+        `${id}: ${row.recorded} recorded, ${row.broadcast} broadcast, ${row.audited} audited outcomes (want exactly 1 each)`,
+      );
+    if (destination === 'other')
+      violations.push(
+        `${id}: the destination holds bytes that are neither the new file nor its previous content`,
+      );
+    if (destination === 'absent' && a.before)
+      violations.push(`${id}: the previous destination file was lost`);
+    if (row.status === 'success') {
+      const st = a.files.lstat(expected.destination);
+      if (destination !== 'new' || st?.mode !== 0o640 || st.uid !== APP_UID)
+        violations.push(
+          `${id}: success reported but the destination is ${destination} with mode ${st?.mode.toString(8)} uid ${st?.uid}`,
+        );
+    }
+    if (row.status === 'error' && destination === 'new' && a.plan.previous !== 'same')
+      violations.push(`${id}: error reported but the new file was placed`);
+    if (row.tempFilesLeft > 0)
+      violations.push(`${id}: ${row.tempFilesLeft} temp file(s) left in the agent's filepush dir`);
+    return row;
+  });
+  const staging = server.get<InMemoryStagingStore>(S.staging);
+  const transfers = server.get<InMemoryLiveTransfers>(S.transfers);
+  if (staging.names().length > 0) violations.push(`server: staged files left: ${staging.names().join(', ')}`);
+  if (transfers.size > 0) violations.push(`server: ${transfers.size} live transfer grant(s) left`);
+  const counts: Record<OutcomeStatus, number> = { success: 0, ignored: 0, error: 0 };
+  for (const r of rows) if (r.status !== 'none') counts[r.status]++;
+  return {
+    seed,
+    uuid,
+    rows,
+    counts,
+    stagedLeft: staging.names().length,
+    liveTransfersLeft: transfers.size,
+    violations,
+  };
+}
+
+function same(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && a.every((v, i) => v === b[i]);
+}

@@ -1,0 +1,24 @@
+import type { PushOutcome } from '../domain/outcome.ts';
+
+/** Per-upload, per-client results that can be queried after the fact. */
+export interface ResultStore {
+  /** Records the targets of a new upload, each pending. */
+  begin(uuid: string, clientIds: string[]): Promise<void>;
+  /** Records a client's final outcome. Returns false when that client already had one (it is kept). */
+  record(outcome: PushOutcome): Promise<boolean>;
+}
+
+/** The stored per-client results of one upload, as the API shows them. */
+export interface StoredTarget {
+  client_id: string;
+  status: string;
+  message: string;
+  filepath: string;
+  size: number;
+  updated_at: string;
+}
+
+/** Reads the stored per-client results of an upload (the SQLite result store in production). */
+export interface UploadResults {
+  targets(uuid: string): Promise<StoredTarget[]>;
+}

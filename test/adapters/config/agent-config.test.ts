@@ -1,0 +1,90 @@
+import { expect } from 'chai';
+import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../../src/domain/protected-paths.ts';
+import {
+  ClientConfigError,
+  loadClientConfig,
+  parseClientConfig,
+} from '../../../src/adapters/config/agent-config.ts';
+
+const FP = 'SHA256:' + 'a'.repeat(43);
+const base = `[client]\nserver = "127.0.0.1:8080"\nfingerprint = "${FP}"\nauth = "agents:s3cret:with:colons"\nid = "web-1"\n`;
+
+const errorOf = (text: string): string => {
+  try {
+    parseClientConfig(text, 'linux');
+  } catch (e) {
+    expect(e).to.be.instanceOf(ClientConfigError);
+    return (e as Error).message;
+  }
+  return 'NO ERROR';
+};
+
+describe('rport.conf (client config)', () => {
+  it('parses a minimal config with defaults', () => {
+    const c = parseClientConfig(base, 'linux');
+    expect(c).to.deep.include({
+      server: '127.0.0.1:8080',
+      fingerprint: FP,
+      credentialId: 'agents',
+      password: 's3cret:with:colons',
+      id: 'web-1',
+      dataDir: '/var/lib/rport',
+    });
+    expect(c.fileReception).to.deep.equal({
+      enabled: true,
+      protected: DEFAULT_PROTECTED_POSIX,
+      backup: false,
+    });
+    expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
+    expect(parseClientConfig(base, 'win32').fileReception.protected).to.deep.equal(DEFAULT_PROTECTED_WINDOWS);
+  });
+
+  it('reads every key, including a WebSocket server and [file-reception]', () => {
+    const c = parseClientConfig(
+      base.replace('127.0.0.1:8080', 'ws://proxy.example:80/agents') +
+        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\n',
+      'linux',
+    );
+    expect(c).to.deep.include({
+      server: 'ws://proxy.example:80/agents',
+      name: 'Web one',
+      tags: ['web', 'eu'],
+      dataDir: '/tmp/rport',
+    });
+    expect(c.fileReception).to.deep.equal({ enabled: false, protected: ['/etc'], backup: true });
+    expect(c.hashThread).to.equal(true);
+  });
+
+  const bad: [string, string, string][] = [
+    ['missing fingerprint', base.replace(/fingerprint.*\n/, ''), '[client] fingerprint'],
+    ['malformed fingerprint', base.replace(FP, 'MD5:aa'), '[client] fingerprint'],
+    ['missing server', base.replace(/server.*\n/, ''), '[client] server'],
+    ['server without port', base.replace('127.0.0.1:8080', 'example.com'), '[client] server'],
+    ['auth without password', base.replace('agents:s3cret:with:colons', 'agents'), '[client] auth'],
+    ['id with spaces', base.replace('web-1', 'web 1'), '[client] id'],
+    ['tags not a list', base + 'tags = "web"\n', '[client] tags'],
+    ['enabled not a boolean', base + '[file-reception]\nenabled = "yes"\n', '[file-reception] enabled'],
+    ['protected not a list', base + '[file-reception]\nprotected = "/etc"\n', '[file-reception] protected'],
+    [
+      'hash_thread not a boolean',
+      base + '[file-reception]\nhash_thread = 1\n',
+      '[file-reception] hash_thread',
+    ],
+    ['unknown key', base + 'colour = "red"\n', '[client] colour'],
+    ['unknown section', base + '[server]\nx = 1\n', '[server]'],
+    ['broken TOML', '[client\n', '(syntax)'],
+  ];
+  for (const [what, text, key] of bad) {
+    it(`bad value: ${what} is an error naming ${key}`, () => {
+      expect(errorOf(text)).to.include(`rport.conf ${key}`);
+    });
+  }
+
+  it('bad value: a missing file is an error naming the path', async () => {
+    const e = await loadClientConfig('/nonexistent/rport.conf').then(
+      () => undefined,
+      (x: Error) => x,
+    );
+    expect(e?.message).to.include('/nonexistent/rport.conf');
+  });
+});

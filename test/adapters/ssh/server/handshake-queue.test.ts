@@ -1,0 +1,68 @@
+import { expect } from 'chai';
+import { connect, type Socket } from 'node:net';
+import { rm } from 'node:fs/promises';
+import { startAgent, startServer, type TestAgent, type TestServer } from '../harness.ts';
+
+/** Raw TCP connections that never speak SSH: each holds a handshake slot (or a queue place) until dropped. */
+function silentSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, '127.0.0.1', () => resolve(s));
+    s.on('error', reject);
+    s.resume(); // discards the server's SSH ident, so that the end of the stream is seen
+  });
+}
+const closed = (s: Socket): Promise<void> =>
+  new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
+
+describe('SSH listener: connections over max_concurrent_handshakes wait instead of being dropped', function () {
+  this.timeout(30_000);
+  let server: TestServer | undefined;
+  const agents: TestAgent[] = [];
+  const sockets: Socket[] = [];
+
+  afterEach(async () => {
+    for (const s of sockets.splice(0)) s.destroy();
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+    await server?.stop();
+    if (server) await rm(server.dataDir, { recursive: true, force: true });
+    server = undefined;
+  });
+
+  it('a storm of 12 agents against 2 handshake slots: all register, none is refused or retried', async () => {
+    server = await startServer({ settings: { maxHandshakes: 2 } });
+    // A refused agent would wait a minute before retrying: registering at all proves none was dropped.
+    const started = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => startAgent(server!, `storm-${i}`, { backoffMs: 60_000 })),
+    );
+    agents.push(...started);
+    expect(started.every((a) => a.connection.connected)).to.equal(true);
+    expect(started.flatMap((a) => a.failures.map((e) => e.message))).to.deep.equal([]);
+  });
+
+  it('beyond the bounded queue a connection is dropped at accept, and that agent gets in on its retry', async () => {
+    server = await startServer({
+      settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 1500 },
+    });
+    sockets.push(await silentSocket(server.port), await silentSocket(server.port)); // the slot, and the queue place
+    const third = await silentSocket(server.port);
+    sockets.push(third);
+    await closed(third); // dropped: the queue is full
+    const agent = await startAgent(server, 'late', { backoffMs: 100 });
+    agents.push(agent);
+    expect(agent.connection.connected).to.equal(true);
+    expect(agent.failures.length, 'its first attempt found the queue full').to.be.greaterThan(0);
+  });
+
+  it('a queued connection that never gets a slot is closed at handshake_timeout, and frees its queue place', async () => {
+    server = await startServer({
+      settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 400 },
+    });
+    const holder = await silentSocket(server.port);
+    const queued = await silentSocket(server.port);
+    sockets.push(holder, queued);
+    await Promise.all([closed(holder), closed(queued)]);
+    const agent = await startAgent(server, 'after', { backoffMs: 60_000 });
+    agents.push(agent);
+    expect(agent.failures).to.deep.equal([]);
+  });
+});

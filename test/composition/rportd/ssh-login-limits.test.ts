@@ -1,0 +1,33 @@
+import { expect } from 'chai';
+import { freePort } from '../../../src/composition/demo/processes.ts';
+import { startTestServer, type TestServer } from '../../adapters/http/http-harness.ts';
+import { connectRaw } from '../../adapters/ssh/harness.ts';
+
+const PASSWORD = 'agents-password-0123';
+
+/** 'ALLOWED', or why the login failed. */
+const login = (port: number, password: string): Promise<string> =>
+  connectRaw(port, password).then(
+    (c) => (c.end(), 'ALLOWED'),
+    (e: Error) => e.message,
+  );
+
+describe('rportd.conf [server] max_failed_login and ban_time reach the SSH listener', function () {
+  this.timeout(60_000);
+  let t: TestServer;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    t = await startTestServer({
+      server: { address: `127.0.0.1:${port}`, auth: `agents:${PASSWORD}`, max_failed_login: 2, ban_time: 60 },
+      sshAgents: true,
+    });
+  });
+  after(() => t.close());
+
+  it('with max_failed_login = 2 (the default is 5), two wrong passwords ban the address: the right one is refused next', async () => {
+    expect(await login(port, PASSWORD)).to.equal('ALLOWED'); // a success first: the count starts at zero
+    for (let i = 0; i < 2; i++) expect(await login(port, 'wrong-password')).to.not.equal('ALLOWED');
+    expect(await login(port, PASSWORD)).to.not.equal('ALLOWED');
+  });
+});
