@@ -1,7 +1,10 @@
 import { expect } from 'chai';
+import sinon from 'sinon';
 import { SpareBuffers } from '../../../src/adapters/system/spare-buffers.ts';
 
 describe('SpareBuffers (buffers kept between transfers)', () => {
+  afterEach(() => sinon.restore());
+
   it('a buffer given back is the one the next take of that size gets', () => {
     const pool = new SpareBuffers(1024);
     const a = pool.take(100);
@@ -25,12 +28,17 @@ describe('SpareBuffers (buffers kept between transfers)', () => {
     pool.clear();
   });
 
-  it('lets go of every spare after idleMs without a give', async () => {
-    const pool = new SpareBuffers(1024, 20);
-    const a = pool.take(64);
+  it('lets go of every spare idleMs after the last give, and not before', () => {
+    const clock = sinon.useFakeTimers();
+    const pool = new SpareBuffers(1024, 10_000);
+    const [a, b] = [pool.take(64), pool.take(64)];
     pool.give(a);
-    await new Promise((r) => setTimeout(r, 60));
+    clock.tick(6_000);
+    pool.give(b);
+    clock.tick(9_999);
+    expect(pool.keptBytes, 'each give starts the idle time again').to.equal(128);
+    clock.tick(1);
     expect(pool.keptBytes).to.equal(0);
-    expect(pool.take(64)).to.not.equal(a);
+    expect(pool.take(64)).to.not.be.oneOf([a, b]);
   });
 });
