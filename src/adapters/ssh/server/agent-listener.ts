@@ -38,7 +38,7 @@ export interface AgentListenerDeps {
 }
 
 /**
- * rportd's client listener: an ssh2 Server that speaks only docs/protocol.md to agents. It wires
+ * rportd's agent listener: an ssh2 Server that speaks only docs/protocol.md to agents. It wires
  * its parts together: the handshake queue, the login, the sessions of each credential, the channel
  * policy and the control channel, each in its own file.
  */
