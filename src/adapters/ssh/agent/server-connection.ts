@@ -28,7 +28,7 @@ export interface PushHandler {
   cancel(request: PushRequest): void;
 }
 
-export interface SshConnectionOptions {
+export interface ServerConnectionOptions {
   transport: AgentTransport;
   /** The pinned host key fingerprint, `SHA256:…`. */
   fingerprint: string;
@@ -61,7 +61,7 @@ export class ServerConnection extends EventEmitter {
   private readSize = MAX_READ;
   private readonly live = new Map<string, PushRequest>();
 
-  constructor(private readonly o: SshConnectionOptions) {
+  constructor(private readonly o: ServerConnectionOptions) {
     super();
   }
 

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
+import { PassThrough, type Duplex } from 'node:stream';
+import { HandshakeQueue } from '../../../../src/adapters/ssh/server/handshake-queue.ts';
 import { startAgent, startServer, type TestAgent, type TestServer } from '../harness.ts';
 
 /** Raw TCP connections that never speak SSH: each holds a handshake slot (or a queue place) until dropped. */
@@ -64,5 +66,62 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
     const agent = await startAgent(server, 'after', { backoffMs: 60_000 });
     agents.push(agent);
     expect(agent.failures).to.deep.equal([]);
+  });
+});
+
+describe('HandshakeQueue (slots and the paused waiting connections, on in-memory streams)', () => {
+  const settings = { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 60_000 };
+  const closeEvent = (s: Duplex): Promise<void> => new Promise((r) => s.once('close', () => r()));
+  let injected: { stream: Duplex; paused: boolean }[];
+  let queue: HandshakeQueue;
+  beforeEach(() => {
+    injected = [];
+    queue = new HandshakeQueue(settings, (stream) => injected.push({ stream, paused: stream.isPaused() }));
+  });
+  afterEach(() => queue.close());
+
+  it('a free slot hands the stream to ssh2 at once; over the cap it waits paused; beyond the queue it is dropped', () => {
+    const [first, second, third] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    queue.admit(first, 'a');
+    queue.admit(second, 'b');
+    queue.admit(third, 'c');
+    expect(injected.map((i) => i.stream)).to.deep.equal([first]);
+    expect(queue.queued).to.equal(1);
+    expect(second.isPaused()).to.equal(true);
+    expect(third.destroyed).to.equal(true);
+  });
+
+  it('the slot freed goes to the oldest waiting stream, still paused (ssh2 resumes it, so no byte is lost)', () => {
+    const [first, second] = [new PassThrough(), new PassThrough()];
+    queue.admit(first, 'a');
+    queue.admit(second, 'b');
+    second.write('SSH-2.0-early bytes');
+    queue.handshakeOver(queue.peerOf(first, undefined));
+    expect(injected.map((i) => i.stream)).to.deep.equal([first, second]);
+    expect(injected[1].paused).to.equal(true);
+    expect(queue.queued).to.equal(0);
+    expect(queue.peerOf(second, undefined)).to.include({ address: 'b', handshaking: true });
+  });
+
+  it('a waiting stream that closes leaves the queue, and a closed handshake frees its slot', async () => {
+    const [first, second, third] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    queue.admit(first, 'a');
+    queue.admit(second, 'b');
+    second.destroy();
+    await closeEvent(second);
+    expect(queue.queued).to.equal(0);
+    first.destroy();
+    await closeEvent(first);
+    queue.admit(third, 'c');
+    expect(injected.map((i) => i.stream)).to.deep.equal([first, third]);
+  });
+
+  it('close drops the waiting and the handshaking streams, and says so to the listener', () => {
+    const [first, second] = [new PassThrough(), new PassThrough()];
+    queue.admit(first, 'a');
+    queue.admit(second, 'b');
+    queue.close();
+    expect(queue.closed).to.equal(true);
+    expect([first.destroyed, second.destroyed]).to.deep.equal([true, true]);
   });
 });

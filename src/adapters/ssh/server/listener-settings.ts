@@ -1,0 +1,41 @@
+/**
+ * The agent listener's settings, in a file of their own so that each of its parts (handshake queue,
+ * login, channel policy) can name the few it reads without importing the listener that wires them.
+ */
+import { DEFAULT_AUTH_GUARD, type AuthGuardSettings } from '../../auth/auth-guard.ts';
+
+export interface AgentListenerSettings {
+  /** Time from TCP accept to a finished login and hello; slower peers are dropped. */
+  handshakeTimeoutMs: number;
+  /** Connections handshaking at once (bounds the CPU spent on key exchange); more wait in a queue. */
+  maxHandshakes: number;
+  /** Connections waiting, paused, for a handshake slot; beyond this they are dropped at accept. */
+  maxQueuedHandshakes: number;
+  keepaliveIntervalMs: number;
+  keepaliveCountMax: number;
+  /** SFTP files served at once across all agents. */
+  maxTransfers: number;
+  /** READs served at once across all agents, each with a pooled MAX_READ buffer: bounds the file bytes in memory. */
+  maxReads: number;
+  /** Session channels one connection may hold open (control + one per concurrent push). */
+  maxChannelsPerConnection: number;
+  /** Refused channels/requests one connection may make before it is cut. */
+  maxRefusals: number;
+  /** Failed logins on one connection before it is cut. */
+  maxAuthFailuresPerConnection: number;
+  auth: AuthGuardSettings;
+}
+
+export const DEFAULT_LISTENER_SETTINGS: AgentListenerSettings = {
+  handshakeTimeoutMs: 20_000,
+  maxHandshakes: 64,
+  maxQueuedHandshakes: 4096,
+  keepaliveIntervalMs: 15_000,
+  keepaliveCountMax: 3,
+  maxTransfers: 32,
+  maxReads: 64,
+  maxChannelsPerConnection: 64,
+  maxRefusals: 32,
+  maxAuthFailuresPerConnection: 3,
+  auth: DEFAULT_AUTH_GUARD,
+};
