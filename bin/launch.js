@@ -1,5 +1,5 @@
 // Runs a compiled entry from dist/ (built by `npm run build`, which `npm ci` runs through `prepare`).
-// Plain JavaScript at run time keeps an agent small, where a TypeScript loader adds ~35 MB of RSS.
+// Plain JavaScript at run time keeps an agent small, where a TypeScript loader adds RSS (ADR 0002).
 import { existsSync } from 'node:fs';
 
 /** entry: a path under dist/ without .js, e.g. `composition/rportd/main` or `bundle/rport`. */

@@ -1,7 +1,7 @@
 // Bundles the compiled agent entry (dist/composition/rport/main.js) into one file,
 // dist/bundle/rport.js, which bin/rport.js runs. Why: the agent is the program on every managed
-// host, and loading inversify's ~365 ES modules one by one cost it ~12 MB of RSS for good (issue 4's
-// 100 MB budget; docs/adr/0006-bundled-agent.md). Packages with native code or worker files stay
+// host, and loading inversify's hundreds of ES modules one by one cost it RSS for good (issue 4's
+// 100 MB budget; docs/adr/0006-agent-memory.md, step 4). Packages with native code or worker files stay
 // outside the bundle and load from node_modules as usual.
 import { build } from 'esbuild';
 import { URL, fileURLToPath } from 'node:url';

@@ -38,7 +38,10 @@ function firstPatterns(n: number): string[] {
 
 const SETTLE_MS = 1500;
 
-/** Runs of each push: the largest N (the target's) is run five times and its median kept, as both sides swing by up to 70% between runs. */
+/**
+ * Runs of each push: the largest N (the target's) is run five times and its median kept, as both sides
+ * swing widely between runs (docs/benchmarks.md, "How far the figures move").
+ */
 const repsFor = (ctx: BenchContext, n: number, sizes: number[]): number =>
   !ctx.quick && n === sizes[sizes.length - 1] ? 5 : 1;
 /** Runs of the push to the largest N with the agents' files in memory (a diagnosis, not a target). */
@@ -213,8 +216,8 @@ async function ourSide(ctx: BenchContext, file: string, where: OurPlace): Promis
 
 /**
  * Both sides stay up together; for each N, each run is a bare push then ours, back to back, so both
- * see the machine as it is at that moment (the reference alone swung 3.0-8.2 s between runs of an
- * afternoon when the two sides were measured a minute apart). Idle RSS is read per server process
+ * see the machine as it is at that moment (measured a minute apart, the reference alone swung widely
+ * between runs: docs/benchmarks.md, "How far the figures move"). Idle RSS is read per server process
  * while the other side's connections are idle too.
  */
 async function measure(

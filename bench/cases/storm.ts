@@ -63,7 +63,8 @@ const storm: BenchCase = {
     const missing = productMissing();
     if (missing) ctx.log(`ours skipped: ${missing}`);
     // Three storms a side, each of ours right after a bare one (a fresh server each time): one pair
-    // alone swung from 0.63x to 1.01x between runs minutes apart. The medians count; failures add up.
+    // alone swung across the target between runs minutes apart (docs/benchmarks.md, "Storm"). The
+    // medians count; failures add up.
     const bareRuns: Storm[] = [];
     const ourRuns: (Storm & { retries: number })[] = [];
     const rateOf = (r: Storm): number => (n - r.failed) / (r.ms / 1000);

@@ -1,8 +1,8 @@
-// The agents' own work of a fan-out without the network: N agents' ReceiveFile (built by client-root.ts's
-// buildReception, with the real FsLocalFiles) each given the file from memory, in READ-sized chunks, with
-// at most `concurrency` at once (rportd's push_concurrency). What is left is md5, the temp file's
-// write and fsync, chmod, the checks and the rename with its directory fsync: what our agents do in
-// a fan-out and the bare reference does not.
+// The agents' own work of a fan-out without the network: N agents' ReceiveFile (built by
+// src/composition/rport/container.ts's buildReception, with the real FsLocalFiles) each given the file
+// from memory, in READ-sized chunks, with at most `concurrency` at once (rportd's push_concurrency).
+// What is left is md5, the temp file's write and fsync, chmod, the checks and the rename with its
+// directory fsync: what our agents do in a fan-out and the bare reference does not.
 import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // Baseline: a bare ssh2 Server, any password accepted, SFTP serving any file read-only with every
-// READ answered at once (nothing bounds the reads in flight: the design the issue measured at 677 MB).
+// READ answered at once (nothing bounds the reads in flight: docs/benchmarks.md, "Fan-out").
 import { open, type FileHandle } from 'node:fs/promises';
 import type { AddressInfo, Socket } from 'node:net';
 import ssh2, { type Attributes, type SFTPWrapper } from 'ssh2';

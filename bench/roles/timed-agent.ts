@@ -150,7 +150,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
   await mkdir(dataDir, { recursive: true });
   const files = new TimedLocalFiles(new FsLocalFiles({ dataDir }));
   const privileged = new SudoPrivilegedFiles({ dataDir });
-  // The file source and the connection refer to each other, as in client-root.ts.
+  // The file source and the connection refer to each other, as in src/composition/rport/container.ts.
   const link: { sftp?: SftpFileSource } = {};
   const source = new TimedFileSource({ open: (req) => link.sftp!.open(req) });
   const receive = new ReceiveFile(
@@ -194,7 +194,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     },
     logger: quiet,
   });
-  // As client-root.ts: a scavenge every 2 MiB received (its cost belongs in the figure).
+  // As src/composition/rport/container.ts: a scavenge every 2 MiB received (its cost belongs in the figure).
   const pacer = new ScavengePacer();
   link.sftp = new SftpFileSource(connection, READS_IN_FLIGHT, (bytes) => pacer.moved(bytes));
   const connected = connection.waitConnected();

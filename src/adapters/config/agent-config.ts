@@ -14,7 +14,7 @@ export interface ClientConfig {
   tags: string[];
   dataDir: string;
   fileReception: { enabled: boolean; protected: string[]; backup: boolean };
-  /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, ~10 MB more RSS). */
+  /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
 }
 

@@ -36,8 +36,8 @@ export interface FsLocalFilesOptions {
   /**
    * md5 of a temp file on a thread of its own, past one write batch: a HashWorker, or true for the
    * process's one shared thread. Off by default: md5 then runs on this thread beside the writes.
-   * Why off: on the 2-core bench it saved no time (the push is CPU-bound there) and the thread costs
-   * ~10 MB of RSS, against issue 4's 100 MB for a 1 GiB push (docs/adr/0006-agent-memory.md).
+   * Why off: on the 2-core bench it saved no time (the push is CPU-bound there), and the thread's own
+   * memory eats into issue 4's 100 MB budget for a 1 GiB push (docs/adr/0006-agent-memory.md).
    */
   hashWorker?: HashWorker | boolean;
 }

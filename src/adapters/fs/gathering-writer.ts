@@ -11,8 +11,8 @@ import { WRITE_BATCH } from './hashing-writer.ts';
  * Why not HashingWriter, which copies every chunk into fixed batch buffers: that copy is for the agent,
  * whose SFTP source lends one buffer again and again, and whose kept chunks were promoted by the GC. An
  * HTTP body's chunks are fresh buffers nobody else holds, and here they live only until their batch is
- * written (two batches at most). The copy cost rportd 0.15–0.2 s of CPU per 256 MiB upload, about 15%
- * of the upload (docs/benchmarks.md, "Ingest").
+ * written (two batches at most). The copy was a visible share of rportd's CPU per upload
+ * (docs/benchmarks.md, "Ingest").
  */
 export class GatheringWriter {
   size = 0;

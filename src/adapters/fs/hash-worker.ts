@@ -9,7 +9,7 @@ import { SpareBuffers } from '../system/spare-buffers.ts';
 export const HASH_THREAD_FAILED = 'ERR_HASH_THREAD';
 const threadError = (message: string): Error => fsError(HASH_THREAD_FAILED, message);
 
-/** A thread with no job for this long ends: it costs ~11 MB of RSS, which an idle agent should not carry. */
+/** A thread with no job for this long ends: it is a whole V8 isolate, which an idle agent should not keep. */
 export const HASH_WORKER_IDLE_MS = 10_000;
 
 /** One hashing thread; opaque outside this file. */
@@ -23,9 +23,9 @@ export interface Thread {
 
 /**
  * One hashing thread per process, shared by every job, started by the first job that needs it and
- * ended after HASH_WORKER_IDLE_MS without jobs. Why: md5 over a large push took a third of the agent's
- * one thread (docs/benchmarks.md, one push), beside ssh2's decryption and the writes. A job hands the
- * thread whole batches in SharedArrayBuffers, so the bytes are neither copied nor sent.
+ * ended after HASH_WORKER_IDLE_MS without jobs. Why: md5 over a large push is a large share of the
+ * agent's one thread (docs/benchmarks.md, "One push"), beside ssh2's decryption and the writes. A job
+ * hands the thread whole batches in SharedArrayBuffers, so the bytes are neither copied nor sent.
  */
 export class HashWorker {
   private thread: Thread | undefined;

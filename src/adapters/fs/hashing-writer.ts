@@ -28,8 +28,8 @@ export interface BatchHasher {
  *
  * Why copy: the caller's chunk is free to be reused or dropped as soon as add() resolves. A writer that
  * kept the chunks until written made every chunk outlive a young-generation GC, so V8 promoted them and
- * freed them only at a full GC; a 1 GiB transfer then floated tens of MB of dead buffers (issue 4,
- * docs/benchmarks.md "Agent memory"). One memcpy per byte costs far less than that.
+ * freed them only at a full GC; a long transfer then floated more dead buffers than the agent's memory
+ * budget allows (issue 4, docs/benchmarks.md, "Agent memory"). One memcpy per byte costs far less.
  */
 export class HashingWriter {
   private readonly buffers: (Buffer | undefined)[];

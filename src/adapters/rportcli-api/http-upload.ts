@@ -11,8 +11,8 @@ export interface StreamedAnswer {
 /**
  * POSTs a streamed body with node:http, writing the next chunk only after the socket drained.
  * Not fetch: Node's fetch (undici) keeps every chunk of a streamed request body in memory until
- * the request ends (nodejs/undici#4058; measured: +64 MiB for a 64 MiB upload, with FormData and
- * fs.openAsBlob too), which defeats streaming.
+ * the request ends (nodejs/undici#4058, with FormData and fs.openAsBlob too), which defeats streaming
+ * (docs/adr/0005-cli-upload-over-node-http.md).
  * An answer that comes before the body is finished (401, 413...) stops the sending and is returned.
  */
 export async function postStream(

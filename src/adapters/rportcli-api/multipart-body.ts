@@ -80,7 +80,8 @@ async function* chunks(
     onProgress?.(0, size);
     let sent = 0;
     // A small ring of buffers instead of a fresh one per chunk: V8 collects external memory
-    // lazily, so fresh buffers pile up as ~32 MiB of garbage during a large upload.
+    // lazily, so fresh buffers pile up as garbage during a large upload
+    // (docs/benchmarks.md, "rportcli memory").
     const ring = Array.from({ length: Math.min(RING, Math.ceil(size / CHUNK)) }, () =>
       Buffer.allocUnsafe(CHUNK),
     );

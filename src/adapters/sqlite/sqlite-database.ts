@@ -68,8 +68,8 @@ const prepared = new WeakMap<SqliteDb, Map<string, Database.Statement>>();
 
 /**
  * The prepared statement for this SQL on this database, prepared once and then reused. Preparing a
- * statement on every call cost rportd about half a second of its event loop in a fan-out to 1000
- * agents (docs/benchmarks.md). For fixed SQL only: each distinct string is kept for the database's life.
+ * statement on every call was a visible share of rportd's event loop in a fan-out to 1000 agents
+ * (docs/benchmarks.md, "Fan-out"). For fixed SQL only: each distinct string is kept for the database's life.
  */
 export function statement(db: SqliteDb, sql: string): Database.Statement {
   let cache = prepared.get(db);
@@ -85,8 +85,9 @@ export function openSqliteDatabase(dataDir: string): SqliteDb {
   const db = new Database(join(dataDir, DATABASE_FILE));
   db.pragma('journal_mode = WAL');
   // WAL's recommended setting: a commit is not fsynced on its own (better-sqlite3 runs on the event loop,
-  // so each fsync stalled every agent's traffic: 0.2 ms a commit here, three commits a push); the WAL is
-  // synced at checkpoints. A process crash loses nothing; a power cut may lose the last commits, never the file.
+  // so each fsync stalled every agent's traffic, three commits a push: docs/benchmarks.md, "Fan-out");
+  // the WAL is synced at checkpoints. A process crash loses nothing; a power cut may lose the last
+  // commits, never the file.
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');

@@ -8,8 +8,8 @@ type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' })
 export const SCAVENGE_EVERY = 2 * 1024 * 1024;
 /**
  * rportd: bytes sent over SFTP (all agents together) between two collections. ssh2 copies each READ's
- * answer into a packet and encrypts it into another; in a fan-out of 1 MiB to 1000 agents that garbage
- * took rportd's peak to 229-248 MB, and 203-209 MB with a scavenge every 8 MiB, at no cost in time.
+ * answer into a packet and encrypts it into another; in a fan-out to 1000 agents that garbage raised
+ * rportd's peak, which a scavenge every 8 MiB lowers at no cost in time (docs/benchmarks.md, "Fan-out").
  */
 export const SERVER_SCAVENGE_EVERY = 8 * 1024 * 1024;
 
@@ -25,12 +25,13 @@ export interface ScavengeCount {
  * bytes have gone through since the process's last scavenge, V8's own or a pacer's. Why: ssh2
  * allocates about three short-lived buffers for every byte it receives (the socket chunk, the
  * decrypted packet, the assembled SFTP packet), each tied to a tiny JS object. V8 starts a scavenge on
- * JS heap pressure and collects dead external memory only at its external limit (64 MB), so a long
- * transfer floated 40-60 MB of dead buffers in an agent whose own memory is fixed. Measured on a 1 GiB
- * push: peak RSS 118-122 MB without the pacer, 97-98 MB with it (docs/benchmarks.md).
+ * JS heap pressure and collects dead external memory only at its external limit, so a long transfer
+ * floated far more dead buffers than the live memory of an agent whose own memory is fixed; the pacer
+ * is what brought a 1 GiB push under issue 4's budget (docs/benchmarks.md, "Agent memory").
  *
  * Counting from the last scavenge of any cause, not from the pacer's own: any scavenge collects the
- * same dead buffers, so one forced right after V8's own is wasted work (docs/benchmarks.md, 0d).
+ * same dead buffers, so one forced right after V8's own is wasted work (docs/benchmarks.md, "Fan-out":
+ * a process holding many agents forced a scavenge of its whole heap for every agent's share).
  */
 export class ScavengePacer {
   private sinceLast = 0;
@@ -64,7 +65,7 @@ let observed: ScavengeCount | undefined;
 /**
  * The process's scavenges: V8's own, counted by one gc observer started on first use, and the pacers'
  * forced ones, counted when forced. The observer hears of a scavenge only once this thread is free
- * (40 ms after a forced one, measured with the thread busy), and a pacer then drops the bytes it
+ * (well after a forced one when the thread is busy), and a pacer then drops the bytes it
  * counted since, so after V8's own it may force the next one a little late. A pacer's own scavenges
  * are counted at once instead: heard late, each pacer would count from later than its own every time.
  */
@@ -92,7 +93,7 @@ let exposed: { gc: Gc | undefined } | undefined;
 
 /**
  * V8's gc() without starting node with --expose-gc: the flag set at run time shows it in a new context.
- * Found once per process: a context costs ~0.3 ms, and a fleet builds a pacer per agent.
+ * Found once per process: a new context is not free, and a fleet builds a pacer per agent.
  */
 function exposeGc(): Gc | undefined {
   exposed ??= { gc: findGc() };

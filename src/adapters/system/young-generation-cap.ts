@@ -4,9 +4,9 @@ import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 /**
  * rportd's young generation (both semi-spaces, V8's `new_space`) stops growing at this size; V8's
  * default lets it grow to 32 MiB on 64-bit. Why: a reconnect storm grows it to the maximum, and V8
- * keeps its pages resident afterwards, idle or not: about 25 MB of rportd's RSS with 1000 agents
- * connected (143-147 MB against 119-120 MB capped, docs/benchmarks.md). 8 MiB kept the ingest time
- * (0.95x-1.02x, at 8-20% more server CPU per upload); 4 MiB and 1 MiB made it 20-25% slower.
+ * keeps its pages resident afterwards, idle or not, a large part of rportd's idle RSS with 1000 agents
+ * connected. This size is the smallest that kept the ingest time; smaller ones made uploads slower
+ * (docs/benchmarks.md, "Server memory").
  */
 export const SERVER_YOUNG_GENERATION = 8 * 1024 * 1024;
 
