@@ -128,7 +128,10 @@ async function writeDocs(figures: Figure[], started: Date, totalMs: number): Pro
     from >= 0 && to > from
       ? doc.slice(0, from) + section + doc.slice(to + END.length)
       : `${doc.trimEnd()}\n\n${section}\n`;
-  await writeFile(DOCS, doc);
+  // Formatted as `npm test`'s prettier --check expects, so a bench run leaves the tree clean.
+  const prettier = await import('prettier');
+  const options = await prettier.resolveConfig(fileURLToPath(DOCS));
+  await writeFile(DOCS, await prettier.format(doc, { ...options, filepath: fileURLToPath(DOCS) }));
   console.log(`\nwrote ${fileURLToPath(DOCS)}`);
 }
 

@@ -20,7 +20,7 @@ function newestIn(dir: string): number {
 /** rportd and rport run compiled JS from dist/ (as shipped); compile it when missing or older than src/. */
 export function ensureBuilt(log: (m: string) => void): void {
   // The agent's bundle is written last by `npm run build`, so its age stands for the whole of dist/.
-  const entry = join(ROOT, 'dist', 'bundle', 'client-main.js');
+  const entry = join(ROOT, 'dist', 'bundle', 'rport.js');
   const built = existsSync(entry) ? statSync(entry).mtimeMs : 0;
   if (existsSync(join(ROOT, 'tsconfig.build.json')) && built < newestIn(join(ROOT, 'src'))) {
     log('dist/ is missing or older than src/: building it (npm run build: tsc, then the agent bundle)');
