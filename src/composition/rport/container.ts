@@ -7,7 +7,6 @@ import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.t
 import type { Clock } from '../../ports/clock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { FileSource } from '../../ports/file-source.ts';
-import type { LocalFiles } from '../../ports/local-files.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import { FsLocalFiles } from '../../adapters/fs/fs-local-files.ts';
 import { SudoPrivilegedFiles } from '../../adapters/sudo/sudo-privileged-files.ts';
@@ -17,62 +16,65 @@ import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-f
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
+import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
 
 export const CLIENT_VERSION = '0.1.0';
 
+/** The agent's token table: one token per binding, typed with what it is bound to. */
 const T = {
-  config: Symbol('ClientConfig'),
-  logger: Symbol('Logger'),
-  clock: Symbol('Clock'),
-  files: Symbol('LocalFiles'),
-  privileged: Symbol('PrivilegedFiles'),
-  settings: Symbol('ReceptionSettings'),
-  ownership: Symbol('ApplyOwnership'),
-  receive: Symbol('ReceiveFile'),
-  connection: Symbol('ServerConnection'),
-  source: Symbol('SftpFileSource'),
+  config: token<ClientConfig>('ClientConfig'),
+  logger: token<Logger>('Logger'),
+  clock: token<Clock>('Clock'),
+  files: token<FsLocalFiles>('LocalFiles'),
+  privileged: token<PrivilegedFiles>('PrivilegedFiles'),
+  settings: token<ReceptionSettings>('ReceptionSettings'),
+  ownership: token<ApplyOwnership>('ApplyOwnership'),
+  receive: token<ReceiveFile>('ReceiveFile'),
+  connection: token<ServerConnection>('ServerConnection'),
+  source: token<FileSource>('FileSource'),
+  agent: token<Agent>('Agent'),
 };
+
+/** What the agent's start-up takes from the graph, in one piece. */
+interface Agent {
+  files: FsLocalFiles;
+  connection: ServerConnection;
+}
 
 /** Host filesystem and sudo: the agent's hands. */
 const filesModule = new ContainerModule(({ bind }) => {
-  bind<LocalFiles>(T.files).toResolvedValue(
-    (c: ClientConfig) => new FsLocalFiles({ dataDir: c.dataDir, hashWorker: c.hashThread }),
+  provide(
+    bind,
+    T.files,
     [T.config],
+    (c) => new FsLocalFiles({ dataDir: c.dataDir, hashWorker: c.hashThread }),
   );
-  bind<PrivilegedFiles>(T.privileged).toResolvedValue(
-    (c: ClientConfig) => new SudoPrivilegedFiles({ dataDir: c.dataDir }),
-    [T.config],
-  );
+  provide(bind, T.privileged, [T.config], (c) => new SudoPrivilegedFiles({ dataDir: c.dataDir }));
 });
 
 /** The use cases, with the settings from [file-reception]. */
 const receptionModule = new ContainerModule(({ bind }) => {
-  bind<ReceptionSettings>(T.settings).toResolvedValue(
-    (c: ClientConfig) => {
-      const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
-      return {
-        enabled: c.fileReception.enabled,
-        protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor),
-        flavor,
-        backup: c.fileReception.backup,
-      };
-    },
-    [T.config],
-  );
-  bind(T.ownership).toResolvedValue(
-    (f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p),
+  provide(bind, T.settings, [T.config], (c) => {
+    const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
+    return {
+      enabled: c.fileReception.enabled,
+      protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor),
+      flavor,
+      backup: c.fileReception.backup,
+    };
+  });
+  provide(
+    bind,
+    T.ownership,
     [T.files, T.privileged],
+    (files, privileged) => new ApplyOwnership(files, privileged),
   );
-  bind(T.receive).toResolvedValue(
-    (
-      f: LocalFiles,
-      s: SftpFileSource,
-      p: PrivilegedFiles,
-      o: ApplyOwnership,
-      r: ReceptionSettings,
-      clock: Clock,
-    ) => new ReceiveFile(f, s, p, o, r, clock),
+  provide(
+    bind,
+    T.receive,
     [T.files, T.source, T.privileged, T.ownership, T.settings, T.clock],
+    (files, source, privileged, ownership, settings, clock) =>
+      new ReceiveFile(files, source, privileged, ownership, settings, clock),
   );
 });
 
@@ -82,23 +84,23 @@ const linkModule = new ContainerModule(({ bind }) => {
   // One pacer per agent, counting its own transfer since the process's last scavenge: a process holding
   // many agents (the bench's fleets) then scavenges about as often as each agent would on its own host.
   const pacer = new ScavengePacer();
-  bind(T.source).toResolvedValue(
-    () =>
-      new SftpFileSource(
-        {
-          openSftp: () => connection!.openSftp(),
-          corked: (send) => connection!.corked(send),
-          get maxRead() {
-            return connection!.maxRead;
-          },
-        },
-        READS_IN_FLIGHT,
-        (bytes) => pacer.moved(bytes),
-      ),
-    [],
+  const source = new SftpFileSource(
+    {
+      openSftp: () => connection!.openSftp(),
+      corked: (send) => connection!.corked(send),
+      get maxRead() {
+        return connection!.maxRead;
+      },
+    },
+    READS_IN_FLIGHT,
+    (bytes) => pacer.moved(bytes),
   );
-  bind(T.connection).toResolvedValue(
-    (c: ClientConfig, logger: Logger, receive: ReceiveFile, source: SftpFileSource) =>
+  constant(bind, T.source, source);
+  provide(
+    bind,
+    T.connection,
+    [T.config, T.logger, T.receive],
+    (c, logger, receive) =>
       (connection = new ServerConnection({
         transport: transportFor(c.server),
         fingerprint: c.fingerprint,
@@ -119,8 +121,8 @@ const linkModule = new ContainerModule(({ bind }) => {
         },
         logger,
       })),
-    [T.config, T.logger, T.receive, T.source],
   );
+  provideRecord(bind, T.agent, { files: T.files, connection: T.connection });
 });
 
 /**
@@ -129,22 +131,27 @@ const linkModule = new ContainerModule(({ bind }) => {
  */
 export async function buildReception(config: ClientConfig, source: FileSource): Promise<ReceiveFile> {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(T.config).toConstantValue(config);
-  container.bind(T.clock).toConstantValue(new SystemClock());
-  container.bind(T.source).toConstantValue(source);
-  await container.load(filesModule, receptionModule);
-  return container.get<ReceiveFile>(T.receive);
+  const given = new ContainerModule(({ bind }) => {
+    constant(bind, T.config, config);
+    constant(bind, T.clock, new SystemClock());
+    constant(bind, T.source, source);
+  });
+  container.load(given, filesModule, receptionModule);
+  return resolve(container, T.receive);
 }
 
 /** Builds the agent: returns its connection, not yet started. */
 export async function buildClient(config: ClientConfig, logger: Logger): Promise<ServerConnection> {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(T.config).toConstantValue(config);
-  container.bind(T.logger).toConstantValue(logger);
-  container.bind(T.clock).toConstantValue(new SystemClock());
-  await container.load(filesModule, receptionModule, linkModule);
+  const given = new ContainerModule(({ bind }) => {
+    constant(bind, T.config, config);
+    constant(bind, T.logger, logger);
+    constant(bind, T.clock, new SystemClock());
+  });
+  container.load(given, filesModule, receptionModule, linkModule);
+  const { files, connection } = resolve(container, T.agent);
   // Temp files a crash or kill -9 left in {data_dir}/filepush: no push can be live for them yet.
-  const swept = await container.get<FsLocalFiles>(T.files).sweep();
+  const swept = await files.sweep();
   if (swept > 0) logger.info({ count: swept }, 'removed stale temp files from an earlier run');
-  return container.get<ServerConnection>(T.connection);
+  return connection;
 }

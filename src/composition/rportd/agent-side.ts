@@ -1,13 +1,18 @@
-import { WebSocketServer } from 'ws';
-import type { ServerConfig } from '../../adapters/config/server-config.ts';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { DEFAULT_AUTH_GUARD } from '../../adapters/auth/auth-guard.ts';
+import { parseAddress } from '../../adapters/config/server-config-values.ts';
+import type { ServerConfig, ServerSection } from '../../adapters/config/server-config.ts';
 import type { HttpServer } from '../../adapters/http/http-server.ts';
+import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
+import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
+import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
+import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
+import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import type { ClientPresence } from '../../ports/client-presence.ts';
-import type { Logger } from '../../ports/logger.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
-import { DEFAULT_AUTH_GUARD } from '../../adapters/auth/auth-guard.ts';
-import { startClientListener } from './agent-listener.ts';
+import type { Logger } from '../../ports/logger.ts';
 
 /** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
 export const AGENT_WS_PATH = '/api/v1/ws/agents';
@@ -34,25 +39,7 @@ export type ClientSideFactory = (d: ClientSideDeps) => Promise<ClientSide>;
 
 /** Production: the SSH client listener on `[server] address`, plus SSH-over-WebSocket on the API port. */
 export const sshClientSide: ClientSideFactory = async (d) => {
-  const s = d.config.server;
-  const listener = await startClientListener({
-    config: {
-      address: s.address,
-      dataDir: s.data_dir,
-      settings: {
-        keepaliveIntervalMs: s.keep_alive * 1000,
-        maxHandshakes: s.max_concurrent_handshakes,
-        handshakeTimeoutMs: s.handshake_timeout * 1000,
-        maxTransfers: s.push_concurrency,
-        auth: { ...DEFAULT_AUTH_GUARD, maxFailures: s.max_failed_login, banMs: s.ban_time * 1000 },
-      },
-    },
-    credentials: d.credentials,
-    presence: d.presence,
-    transfers: d.transfers,
-    stagingDir: d.stagingDir,
-    logger: d.logger,
-  });
+  const listener = await startClientListener({ ...d, config: listenerConfigOf(d.config.server) });
   const wss = new WebSocketServer({ noServer: true });
   d.http.onUpgrade(AGENT_WS_PATH, (req, socket, head) =>
     wss.handleUpgrade(req, socket, head, (ws) =>
@@ -68,3 +55,83 @@ export const sshClientSide: ClientSideFactory = async (d) => {
     },
   };
 };
+
+export interface ClientListenerConfig {
+  /** `[server] address`: "host:port" where agents connect; undefined = WebSocket only. */
+  address?: string;
+  /** `[server] data_dir`: the host key lives here. */
+  dataDir: string;
+  settings?: Partial<AgentListenerSettings>;
+}
+
+/** The one place the `[server]` keys become the agents' listener's settings. */
+export function listenerConfigOf(s: ServerSection): ClientListenerConfig {
+  return {
+    address: s.address,
+    dataDir: s.data_dir,
+    settings: {
+      keepaliveIntervalMs: s.keep_alive * 1000,
+      maxHandshakes: s.max_concurrent_handshakes,
+      handshakeTimeoutMs: s.handshake_timeout * 1000,
+      maxTransfers: s.push_concurrency,
+      auth: { ...DEFAULT_AUTH_GUARD, maxFailures: s.max_failed_login, banMs: s.ban_time * 1000 },
+    },
+  };
+}
+
+export interface StartedClientListener {
+  channels: ClientChannels;
+  /** The host key's `SHA256:…` fingerprint, for agents' `[client] fingerprint`. */
+  fingerprint: string;
+  /** The bound TCP port (0 when listening on WebSocket only). */
+  port: number;
+  /** Hand it each upgraded WebSocket on the agents' path (SSH over WebSocket). */
+  acceptWebSocket(ws: WebSocket, address: string): void;
+  /** Ends the connections that logged in with this client credential; returns how many. */
+  endSessionsOf(credentialId: string): number;
+  close(): Promise<void>;
+}
+
+export interface ClientListenerDependencies {
+  config: ClientListenerConfig;
+  credentials: ClientCredentials;
+  presence: ClientPresence;
+  transfers: LiveTransfers;
+  /** `{data_dir}/filepush`: where staged files are read from. */
+  stagingDir: string;
+  logger: Logger;
+}
+
+/** Starts rportd's SSH client listener: host key (made on first start), TCP listener, SFTP confinement. */
+export async function startClientListener(d: ClientListenerDependencies): Promise<StartedClientListener> {
+  warnIfNoCryptoBinding(d.logger);
+  const hostKey = await loadOrCreateHostKey(d.config.dataDir);
+  const listener = new AgentListener({
+    hostKey,
+    credentials: d.credentials,
+    presence: d.presence,
+    transfers: d.transfers,
+    stagingDir: d.stagingDir,
+    logger: d.logger,
+    settings: d.config.settings,
+    // One per rportd: a young-generation GC every 8 MiB served bounds ssh2's floating packet garbage.
+    pacer: new ScavengePacer(SERVER_SCAVENGE_EVERY),
+  });
+  let port = 0;
+  if (d.config.address !== undefined) {
+    const { host, port: wanted } = parseAddress(d.config.address, '[server] address');
+    port = await listener.listen(wanted, host);
+  }
+  d.logger.info(
+    { address: d.config.address, port, fingerprint: hostKey.fingerprint },
+    `client listener ready; host key fingerprint ${hostKey.fingerprint}`,
+  );
+  return {
+    channels: listener.channels,
+    fingerprint: hostKey.fingerprint,
+    port,
+    acceptWebSocket: (ws, address) => acceptAgentWebSocket(listener, ws, address),
+    endSessionsOf: (credentialId) => listener.endSessionsOf(credentialId),
+    close: () => listener.close(),
+  };
+}

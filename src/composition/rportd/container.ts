@@ -1,13 +1,14 @@
 import { Container, ContainerModule } from 'inversify';
+import type Koa from 'koa';
+import { join } from 'node:path';
 import type { ServerConfig } from '../../adapters/config/server-config.ts';
 import { StaticApiUser, StaticCredentials, readAuthFile } from '../../adapters/config/server-static-auth.ts';
 import { loadOrCreateJwtSecret } from '../../adapters/config/server-jwt-secret.ts';
 import { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
-import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
-import type { HttpAppDeps } from '../../adapters/http/http-app-deps.ts';
+import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
 import { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
 import { SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit-log.ts';
 import { SqliteClientCredentials } from '../../adapters/sqlite/sqlite-client-credentials.ts';
@@ -15,86 +16,92 @@ import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-grou
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
-import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
-import { AcceptUpload } from '../../domain/accept-upload.ts';
-import { DispatchToClients } from '../../domain/dispatch-to-clients.ts';
-import { ReportResult } from '../../domain/report-result.ts';
-import type { ClientChannels } from '../../ports/client-channel.ts';
-import type { ClientCredentials } from '../../ports/client-credentials.ts';
-import type { Clock } from '../../ports/clock.ts';
-import type { IdGenerator } from '../../ports/id-generator.ts';
-import type { Logger } from '../../ports/logger.ts';
-import type { LiveTransfers } from '../../ports/live-transfers.ts';
-import type Koa from 'koa';
-import { join } from 'node:path';
-import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
-import {
-  LateClientChannels,
-  LateCredentialSessions,
-  RevokingCredentialEditor,
-  type CredentialSessions,
-} from './late-bindings.ts';
+import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
+import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
+import type { ReportResult } from '../../domain/report-result.ts';
+import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
+import type { ClientCredentials } from '../../ports/client-credentials.ts';
+import type { ClientPresence } from '../../ports/client-presence.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { IdGenerator } from '../../ports/id-generator.ts';
+import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { Logger } from '../../ports/logger.ts';
+import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
+import { useCaseModule } from '../shared/use-case-wiring.ts';
+import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 
+/** What rportd's start-up takes from the graph, in one piece. */
+export interface Rportd {
+  db: SqliteDb;
+  staging: FsStagingStore;
+  apiUsers: SqliteApiUsers;
+  app: Koa;
+  auth: ApiAuth;
+  broadcaster: WsResultBroadcaster;
+  presence: ClientPresence;
+  credentials: ClientCredentials;
+  transfers: LiveTransfers;
+  /** Pointed at the agents' side once it runs (the use cases are built before it). */
+  channels: LateClientChannels;
+  sessions: LateCredentialSessions;
+}
+
+/** rportd's token table: one token per binding, typed with what it is bound to. */
 export const T = {
-  config: Symbol('ServerConfig'),
-  logger: Symbol('Logger'),
-  clock: Symbol('Clock'),
-  ids: Symbol('IdGenerator'),
-  db: Symbol('SqliteDb'),
-  staging: Symbol('StagingStore'),
-  users: Symbol('ApiUserDirectory'),
-  dbUsers: Symbol('SqliteApiUsers'),
-  registry: Symbol('ClientRegistry'),
-  groups: Symbol('ClientGroupStore'),
-  credentials: Symbol('ClientCredentials'),
-  results: Symbol('ResultStore'),
-  audit: Symbol('AuditLog'),
-  broadcaster: Symbol('ResultBroadcaster'),
-  transfers: Symbol('LiveTransfers'),
-  channels: Symbol('ClientChannels'),
-  sessions: Symbol('CredentialSessions'),
-  report: Symbol('ReportResult'),
-  dispatch: Symbol('DispatchToClients'),
-  accept: Symbol('AcceptUpload'),
-  auth: Symbol('ApiAuth'),
-  app: Symbol('KoaApp'),
+  config: token<ServerConfig>('ServerConfig'),
+  logger: token<Logger>('Logger'),
+  clock: token<Clock>('Clock'),
+  ids: token<IdGenerator>('IdGenerator'),
+  db: token<SqliteDb>('SqliteDb'),
+  staging: token<FsStagingStore>('StagingStore'),
+  users: token<ApiUserDirectory>('ApiUserDirectory'),
+  dbUsers: token<SqliteApiUsers>('SqliteApiUsers'),
+  registry: token<SqliteClientRegistry>('ClientRegistry'),
+  groups: token<SqliteClientGroupStore>('ClientGroupStore'),
+  credentials: token<ClientCredentials>('ClientCredentials'),
+  results: token<SqliteResultStore>('ResultStore'),
+  audit: token<SqliteAuditLog>('AuditLog'),
+  broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
+  transfers: token<LiveTransfers>('LiveTransfers'),
+  channels: token<LateClientChannels>('ClientChannels'),
+  sessions: token<LateCredentialSessions>('CredentialSessions'),
+  dispatchSettings: token<DispatchSettings>('DispatchSettings'),
+  maxUploadBytes: token<number>('MaxUploadBytes'),
+  report: token<ReportResult>('ReportResult'),
+  dispatch: token<DispatchToClients>('DispatchToClients'),
+  accept: token<AcceptUpload>('AcceptUpload'),
+  auth: token<ApiAuth>('ApiAuth'),
+  app: token<Koa>('KoaApp'),
+  rportd: token<Rportd>('Rportd'),
 };
 
 /** SQLite in data_dir and the staged files: everything that persists. */
 const storageModule = new ContainerModule(({ bind }) => {
-  bind<SqliteDb>(T.db).toResolvedValue(
-    (c: ServerConfig) => openSqliteDatabase(c.server.data_dir),
-    [T.config],
-  );
-  bind(T.staging).toResolvedValue(
-    (c: ServerConfig) => new FsStagingStore(join(c.server.data_dir, 'filepush')),
-    [T.config],
-  );
-  bind(T.dbUsers).toResolvedValue((db: SqliteDb) => new SqliteApiUsers(db), [T.db]);
-  bind(T.registry).toResolvedValue((db: SqliteDb) => new SqliteClientRegistry(db), [T.db]);
-  bind(T.groups).toResolvedValue((db: SqliteDb) => new SqliteClientGroupStore(db), [T.db]);
-  bind(T.results).toResolvedValue((db: SqliteDb) => new SqliteResultStore(db), [T.db]);
-  bind(T.audit).toResolvedValue((db: SqliteDb) => new SqliteAuditLog(db), [T.db]);
+  provide(bind, T.db, [T.config], (c) => openSqliteDatabase(c.server.data_dir));
+  provide(bind, T.staging, [T.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
+  provide(bind, T.dbUsers, [T.db], (db) => new SqliteApiUsers(db));
+  provide(bind, T.registry, [T.db], (db) => new SqliteClientRegistry(db));
+  provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
+  provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
+  provide(bind, T.audit, [T.db], (db) => new SqliteAuditLog(db));
 });
 
 /** Who may log in (API users) and who may connect (client credentials), per rportd.conf. */
 const identityModule = new ContainerModule(({ bind }) => {
-  bind<ApiUserDirectory>(T.users).toResolvedValue(
-    (c: ServerConfig, db: SqliteApiUsers) => (c.api.auth ? new StaticApiUser(c.api.auth) : db),
-    [T.config, T.dbUsers],
-  );
-  bind<ClientCredentials>(T.credentials).toResolvedValue(
-    (c: ServerConfig, db: SqliteDb) => {
-      if (c.server.auth) return new StaticCredentials([c.server.auth]);
-      if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
-      return new SqliteClientCredentials(db);
-    },
-    [T.config, T.db],
-  );
-  bind(T.auth).toResolvedValue(
-    (c: ServerConfig, users: ApiUserDirectory) =>
+  provide(bind, T.users, [T.config, T.dbUsers], (c, db) => (c.api.auth ? new StaticApiUser(c.api.auth) : db));
+  provide(bind, T.credentials, [T.config, T.db], (c, db) => {
+    if (c.server.auth) return new StaticCredentials([c.server.auth]);
+    if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
+    return new SqliteClientCredentials(db);
+  });
+  provide(
+    bind,
+    T.auth,
+    [T.config, T.users],
+    (c, users) =>
       new ApiAuth(
         users,
         loadOrCreateJwtSecret(c.server.data_dir, c.api.jwt_secret),
@@ -107,83 +114,30 @@ const identityModule = new ContainerModule(({ bind }) => {
         }),
         c.api.ban_time,
       ),
-    [T.config, T.users],
   );
 });
 
-/** The use cases: accept, dispatch, report. */
-const useCaseModule = new ContainerModule(({ bind }) => {
-  bind<LiveTransfers>(T.transfers).toConstantValue(new InMemoryLiveTransfers());
-  bind(T.broadcaster).toResolvedValue(
-    (reg: SqliteClientRegistry, groups: SqliteClientGroupStore, logger: Logger) =>
-      new WsResultBroadcaster(reg, groups, logger),
+/** What the shared use-case wiring needs besides the stores: `[server]` limits, transfers, broadcasts. */
+const distributionModule = new ContainerModule(({ bind }) => {
+  provide(bind, T.dispatchSettings, [T.config], (c) => ({
+    concurrency: c.server.push_concurrency,
+    timeoutMs: c.server.push_timeout * 1000,
+  }));
+  provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
+  constant(bind, T.transfers, new InMemoryLiveTransfers());
+  provide(
+    bind,
+    T.broadcaster,
     [T.registry, T.groups, T.logger],
-  );
-  bind(T.report).toResolvedValue(
-    (results: SqliteResultStore, b: WsResultBroadcaster, audit: SqliteAuditLog, clock: Clock) =>
-      new ReportResult(results, b, audit, clock),
-    [T.results, T.broadcaster, T.audit, T.clock],
-  );
-  bind(T.dispatch).toResolvedValue(
-    (
-      ch: ClientChannels,
-      tr: LiveTransfers,
-      st: FsStagingStore,
-      report: ReportResult,
-      clock: Clock,
-      logger: Logger,
-      c: ServerConfig,
-    ) =>
-      new DispatchToClients(ch, tr, st, report, clock, logger, {
-        concurrency: c.server.push_concurrency,
-        timeoutMs: c.server.push_timeout * 1000,
-      }),
-    [T.channels, T.transfers, T.staging, T.report, T.clock, T.logger, T.config],
-  );
-  bind(T.accept).toResolvedValue(
-    (
-      st: FsStagingStore,
-      reg: SqliteClientRegistry,
-      g: SqliteClientGroupStore,
-      r: SqliteResultStore,
-      a: SqliteAuditLog,
-      d: DispatchToClients,
-      ids: IdGenerator,
-      clock: Clock,
-      c: ServerConfig,
-    ) => new AcceptUpload(st, reg, g, r, a, d, ids, clock, c.server.max_filepush_size),
-    [T.staging, T.registry, T.groups, T.results, T.audit, T.dispatch, T.ids, T.clock, T.config],
+    (registry, groups, logger) => new WsResultBroadcaster(registry, groups, logger),
   );
 });
 
+/** The HTTP API, and the record start-up takes. */
 const httpModule = new ContainerModule(({ bind }) => {
-  bind<Koa>(T.app).toResolvedValue(
-    (
-      c: ServerConfig,
-      auth: ApiAuth,
-      accept: AcceptUpload,
-      results: SqliteResultStore,
-      audit: SqliteAuditLog,
-      reg: SqliteClientRegistry,
-      groups: SqliteClientGroupStore,
-      logger: Logger,
-      credentials: ClientCredentials,
-      sessions: CredentialSessions,
-    ) =>
-      createHttpApp({
-        auth,
-        acceptUpload: accept,
-        results,
-        audit,
-        clients: reg,
-        groups,
-        clientAuth:
-          credentials instanceof SqliteClientCredentials
-            ? new RevokingCredentialEditor(credentials, sessions)
-            : undefined,
-        logger,
-        enableTestEndpoints: c.server.enable_ws_test_endpoints,
-      } satisfies HttpAppDeps),
+  provide(
+    bind,
+    T.app,
     [
       T.config,
       T.auth,
@@ -196,18 +150,48 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.credentials,
       T.sessions,
     ],
+    (c, auth, accept, results, audit, registry, groups, logger, credentials, sessions) =>
+      createHttpApp({
+        auth,
+        acceptUpload: accept,
+        results,
+        audit,
+        clients: registry,
+        groups,
+        clientAuth:
+          credentials instanceof SqliteClientCredentials
+            ? new RevokingCredentialEditor(credentials, sessions)
+            : undefined,
+        logger,
+        enableTestEndpoints: c.server.enable_ws_test_endpoints,
+      }),
   );
+  provideRecord(bind, T.rportd, {
+    db: T.db,
+    staging: T.staging,
+    apiUsers: T.dbUsers,
+    app: T.app,
+    auth: T.auth,
+    broadcaster: T.broadcaster,
+    presence: T.registry,
+    credentials: T.credentials,
+    transfers: T.transfers,
+    channels: T.channels,
+    sessions: T.sessions,
+  });
 });
 
-/** The server's object graph; T.channels is a LateClientChannels, pointed at the agents' listener once it runs. */
-export async function buildServerContainer(config: ServerConfig, logger: Logger): Promise<Container> {
+/** The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs. */
+export function buildServerContainer(config: ServerConfig, logger: Logger): Container {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.bind(T.config).toConstantValue(config);
-  container.bind(T.logger).toConstantValue(logger);
-  container.bind(T.clock).toConstantValue(new SystemClock());
-  container.bind(T.ids).toConstantValue(new RandomUuidGenerator());
-  container.bind<ClientChannels>(T.channels).toConstantValue(new LateClientChannels());
-  container.bind<CredentialSessions>(T.sessions).toConstantValue(new LateCredentialSessions());
-  await container.load(storageModule, identityModule, useCaseModule, httpModule);
+  const basics = new ContainerModule(({ bind }) => {
+    constant(bind, T.config, config);
+    constant(bind, T.logger, logger);
+    constant(bind, T.clock, new SystemClock());
+    constant(bind, T.ids, new RandomUuidGenerator());
+    constant(bind, T.channels, new LateClientChannels());
+    constant(bind, T.sessions, new LateCredentialSessions());
+  });
+  container.load(basics, storageModule, identityModule, distributionModule, useCaseModule(T), httpModule);
   return container;
 }

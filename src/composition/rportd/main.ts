@@ -5,5 +5,5 @@
 import { capYoungGeneration, SERVER_YOUNG_GENERATION } from '../../adapters/system/young-generation-cap.ts';
 
 capYoungGeneration(SERVER_YOUNG_GENERATION);
-const { runServerCommand } = await import('./command.ts');
+const { runServerCommand } = await import('./start.ts');
 await runServerCommand(process.argv);

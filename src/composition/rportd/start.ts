@@ -1,20 +1,53 @@
+// rportd from the command line to a running server: read rportd.conf, build the object graph, take
+// what start-up needs from it in one piece, then open the API and the agents' side.
+import { Command } from 'commander';
 import { mkdirSync, readFileSync } from 'node:fs';
 import type { Container } from 'inversify';
 import type Koa from 'koa';
 import { ConfigError, parseAddress } from '../../adapters/config/server-config-values.ts';
-import type { ServerConfig } from '../../adapters/config/server-config.ts';
-import type { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
-import type { ApiAuth } from '../../adapters/http/api-auth.ts';
+import { loadServerConfig, type ServerConfig } from '../../adapters/config/server-config.ts';
 import { HttpServer, type TlsFiles } from '../../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../../adapters/http/uploads-socket.ts';
 import { PinoLogger } from '../../adapters/log/pino-logger.ts';
-import type { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
-import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
-import type { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
-import type { LateClientChannels, LateCredentialSessions } from './late-bindings.ts';
+import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { buildServerContainer, T } from './container.ts';
+
+/** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
+export async function runServerCommand(argv: string[]): Promise<void> {
+  const opts = new Command('rportd')
+    .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
+    .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
+    .parse(argv)
+    .opts<{ config?: string }>();
+  let server;
+  try {
+    server = await startServer(loadServerConfig(opts.config));
+  } catch (e) {
+    process.stderr.write(`rportd: ${(e as Error).message}\n`);
+    process.exit(e instanceof ConfigError ? 2 : 1);
+  }
+  if (server.initialAdmin) {
+    // Shown once on the terminal, never through the logger: the hash is all that is kept.
+    process.stderr.write(
+      `\nrportd: first start, created API user "${server.initialAdmin.username}" with password:\n\n    ${server.initialAdmin.password}\n\n` +
+        'It is shown only this once. Log in with POST /api/v1/login and keep it safe.\n\n',
+    );
+  }
+  const stop = (signal: string): void => {
+    process.stderr.write(`rportd: ${signal}, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
 
 export interface ServerStartOptions {
   logger?: Logger;
@@ -43,48 +76,44 @@ export async function startServer(
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
   const tls = tlsFilesOf(config);
 
-  const container = await buildServerContainer(config, logger);
-  const staging = container.get<FsStagingStore>(T.staging);
-  await staging.init();
-  const swept = await staging.sweep();
-  if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
-  const initialAdmin = config.api.auth
-    ? undefined
-    : await container.get<SqliteApiUsers>(T.dbUsers).ensureInitialAdmin();
-
+  const container = buildServerContainer(config, logger);
+  const rportd = resolve(container, T.rportd);
+  const { staging, db, broadcaster } = rportd;
   let http: HttpServer;
+  let initialAdmin: RunningServer['initialAdmin'];
   try {
-    http = new HttpServer(container.get<Koa>(T.app), tls);
+    await staging.init();
+    const swept = await staging.sweep();
+    if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
+    initialAdmin = config.api.auth ? undefined : await rportd.apiUsers.ensureInitialAdmin();
+    http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
-    container.get<SqliteDb>(T.db).close();
-    throw new ConfigError(
-      `[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`,
-    );
+    broadcaster.close();
+    db.close();
+    throw e;
   }
-  const broadcaster = container.get<WsResultBroadcaster>(T.broadcaster);
-  http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(container.get<ApiAuth>(T.auth), broadcaster, logger));
+  http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(rportd.auth, broadcaster, logger));
   const clientSide = await (opts.clientSide ?? sshClientSide)({
     config,
-    presence: container.get(T.registry),
-    credentials: container.get(T.credentials),
-    transfers: container.get(T.transfers),
+    presence: rportd.presence,
+    credentials: rportd.credentials,
+    transfers: rportd.transfers,
     stagingDir: staging.dir,
     http,
     logger,
   });
-  container.get<LateClientChannels>(T.channels).source = clientSide.channels;
+  rportd.channels.source = clientSide.channels;
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
   if (clientSide.endSessionsOf)
-    container.get<LateCredentialSessions>(T.sessions).source = {
-      endSessionsOf: (id) => clientSide.endSessionsOf!(id),
-    };
+    rportd.sessions.source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };
 
   let port: number;
   try {
     port = await http.listen(host, wantedPort);
   } catch (e) {
     await clientSide.close();
-    container.get<SqliteDb>(T.db).close();
+    broadcaster.close();
+    db.close();
     throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
       cause: e,
     });
@@ -101,10 +130,21 @@ export async function startServer(
       broadcaster.close();
       await http.close();
       await clientSide.close();
-      container.get<SqliteDb>(T.db).close();
+      db.close();
       logger.info({}, 'rportd stopped');
     })());
   return { url, port, http, container, initialAdmin, close };
+}
+
+/** The API's server; a certificate and key that TLS cannot use name their keys. */
+function httpServerOf(app: Koa, tls: TlsFiles | undefined, config: ServerConfig): HttpServer {
+  try {
+    return new HttpServer(app, tls);
+  } catch (e) {
+    throw new ConfigError(
+      `[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`,
+    );
+  }
 }
 
 /** `[api] cert_file` and `key_file`, read at start; a missing or unreadable file names its key. */

@@ -1,12 +1,9 @@
 import { Container, ContainerModule } from 'inversify';
 import { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { ProtectedPaths } from '../../domain/protected-paths.ts';
-import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
+import { ReceiveFile } from '../../domain/receive-file.ts';
 import type { Clock } from '../../ports/clock.ts';
-import type { FileSource } from '../../ports/file-source.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
-import type { LocalFiles } from '../../ports/local-files.ts';
-import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import {
   InMemoryClientChannel,
   type ChannelFaults,
@@ -15,7 +12,9 @@ import { InMemoryFileSource, type FileSourceFaults } from '../../adapters/memory
 import { InMemoryLink } from '../../adapters/memory/in-memory-link.ts';
 import { MemoryLocalFiles } from '../../adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../adapters/memory/memory-privileged-files.ts';
+import { provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
 import type { SeededRandom } from './prng.ts';
+import { S } from './tokens.ts';
 
 export const AGENT_DATA_DIR = '/var/lib/rport';
 export const AGENT_UID = 1001;
@@ -78,22 +77,11 @@ export interface SimulatedAgent {
   before: Uint8Array | undefined;
 }
 
-const A = {
-  files: Symbol('MemoryLocalFiles'),
-  privileged: Symbol('PrivilegedFiles'),
-  source: Symbol('FileSource'),
-  settings: Symbol('ReceptionSettings'),
-  ownership: Symbol('ApplyOwnership'),
-  receive: Symbol('ReceiveFile'),
-  link: Symbol('InMemoryLink'),
-  channel: Symbol('InMemoryClientChannel'),
-};
-
 /** One agent host: its own filesystem, sudo rules, file source and ReceiveFile, from its plan. */
 function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    bind(A.link).toResolvedValue(() => new InMemoryLink(), []);
-    bind(A.files).toResolvedValue(() => {
+    provide(bind, S.link, [], () => new InMemoryLink());
+    provide(bind, S.agentFiles, [], () => {
       const files = new MemoryLocalFiles({
         dataDir: AGENT_DATA_DIR,
         uid: AGENT_UID,
@@ -113,71 +101,64 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
           gid: APP_UID,
         });
       return files;
-    }, []);
-    bind<PrivilegedFiles>(A.privileged).toResolvedValue(
-      (files: MemoryLocalFiles) => {
-        const chown = `/usr/bin/chown * ${AGENT_DATA_DIR}/filepush/*_rport_filepush`;
-        const mv = `/usr/bin/mv ${AGENT_DATA_DIR}/filepush/*_rport_filepush *`;
-        return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
-      },
-      [A.files],
+    });
+    provide(bind, S.privileged, [S.agentFiles], (files) => {
+      const chown = `/usr/bin/chown * ${AGENT_DATA_DIR}/filepush/*_rport_filepush`;
+      const mv = `/usr/bin/mv ${AGENT_DATA_DIR}/filepush/*_rport_filepush *`;
+      return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
+    });
+    provide(bind, S.source, [S.link], (link) => {
+      const faults: FileSourceFaults = {
+        corrupt: plan.fault === 'corrupt',
+        delayPerChunkMs: plan.delayPerChunkMs,
+        disconnectAfterBytes: plan.disconnectAfterBytes,
+      };
+      return new InMemoryFileSource({
+        read: world.readStaged,
+        clientId: plan.id,
+        transfers: world.transfers,
+        link,
+        clock: world.clock,
+        chunkSize: world.chunkSize,
+        faults,
+      });
+    });
+    provide(bind, S.receptionSettings, [], () => ({
+      enabled: true,
+      protectedPaths: ProtectedPaths.defaults('posix'),
+      flavor: 'posix' as const,
+      backup: false,
+    }));
+    provide(
+      bind,
+      S.ownership,
+      [S.agentFiles, S.privileged],
+      (files, privileged) => new ApplyOwnership(files, privileged),
     );
-    bind<FileSource>(A.source).toResolvedValue(
-      (link: InMemoryLink) => {
-        const faults: FileSourceFaults = {
-          corrupt: plan.fault === 'corrupt',
-          delayPerChunkMs: plan.delayPerChunkMs,
-          disconnectAfterBytes: plan.disconnectAfterBytes,
-        };
-        return new InMemoryFileSource({
-          read: world.readStaged,
-          clientId: plan.id,
-          transfers: world.transfers,
-          link,
-          clock: world.clock,
-          chunkSize: world.chunkSize,
-          faults,
-        });
-      },
-      [A.link],
+    provide(
+      bind,
+      S.receive,
+      [S.agentFiles, S.source, S.privileged, S.ownership, S.receptionSettings],
+      (files, source, privileged, ownership, settings) =>
+        new ReceiveFile(files, source, privileged, ownership, settings, world.clock),
     );
-    bind<ReceptionSettings>(A.settings).toResolvedValue(
-      () => ({
-        enabled: true,
-        protectedPaths: ProtectedPaths.defaults('posix'),
-        flavor: 'posix',
-        backup: false,
-      }),
-      [],
-    );
-    bind(A.ownership).toResolvedValue(
-      (f: LocalFiles, p: PrivilegedFiles) => new ApplyOwnership(f, p),
-      [A.files, A.privileged],
-    );
-    bind(A.receive).toResolvedValue(
-      (f: LocalFiles, s: FileSource, p: PrivilegedFiles, o: ApplyOwnership, r: ReceptionSettings) =>
-        new ReceiveFile(f, s, p, o, r, world.clock),
-      [A.files, A.source, A.privileged, A.ownership, A.settings],
-    );
-    bind(A.channel).toResolvedValue(
-      (receive: ReceiveFile, link: InMemoryLink) => {
-        const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
-        return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
-      },
-      [A.receive, A.link],
-    );
+    provide(bind, S.agentChannel, [S.receive, S.link], (receive, link) => {
+      const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
+      return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
+    });
+    provideRecord(bind, S.agent, { files: S.agentFiles, link: S.link, channel: S.agentChannel });
   });
 }
 
 export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(agentModule(plan, world));
-  const files = container.get<MemoryLocalFiles>(A.files);
+  const { files, link, channel } = resolve(container, S.agent);
   return {
     plan,
     files,
-    link: container.get<InMemoryLink>(A.link),
-    channel: container.get<InMemoryClientChannel>(A.channel),
+    link,
+    channel,
     before: files.read(world.destination) && Uint8Array.from(files.read(world.destination) as Uint8Array),
   };
 }

@@ -1,19 +1,9 @@
 import { Container, ContainerModule } from 'inversify';
-import { AcceptUpload, type AcceptResult } from '../../domain/accept-upload.ts';
+import type { AcceptResult } from '../../domain/accept-upload.ts';
 import type { Caller } from '../../domain/caller.ts';
 import type { ClientGroup } from '../../domain/client-group.ts';
-import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
+import type { DispatchSettings } from '../../domain/dispatch-to-clients.ts';
 import type { OutcomeStatus, PushOutcome } from '../../domain/outcome.ts';
-import { ReportResult } from '../../domain/report-result.ts';
-import type { AuditLog } from '../../ports/audit-log.ts';
-import type { ClientChannels } from '../../ports/client-channel.ts';
-import type { Clock } from '../../ports/clock.ts';
-import type { IdGenerator } from '../../ports/id-generator.ts';
-import type { Logger } from '../../ports/logger.ts';
-import type { LiveTransfers } from '../../ports/live-transfers.ts';
-import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
-import type { ResultStore } from '../../ports/result-store.ts';
-import type { StagingStore } from '../../ports/staging-store.ts';
 import type { FormPart, UploadForm } from '../../ports/upload-form.ts';
 import { InMemoryAuditLog } from '../../adapters/memory/in-memory-audit-log.ts';
 import { InMemoryClientChannels } from '../../adapters/memory/in-memory-client-channels.ts';
@@ -26,6 +16,8 @@ import { InMemoryStagingStore } from '../../adapters/memory/in-memory-staging-st
 import { ManualClock } from '../../adapters/memory/manual-clock.ts';
 import { MemoryLogger } from '../../adapters/memory/memory-logger.ts';
 import { SequentialIdGenerator } from '../../adapters/memory/sequential-id-generator.ts';
+import { constant, provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
+import { useCaseModule } from '../shared/use-case-wiring.ts';
 import {
   APP_UID,
   buildAgent,
@@ -36,6 +28,7 @@ import {
   type SimulatedAgent,
 } from './agents.ts';
 import { SeededRandom } from './prng.ts';
+import { S, type SimulatedServer } from './tokens.ts';
 
 export interface SimulationOptions {
   agents: number;
@@ -72,24 +65,6 @@ export interface SimulationReport {
   violations: string[];
 }
 
-const S = {
-  clock: Symbol('Clock'),
-  ids: Symbol('IdGenerator'),
-  logger: Symbol('Logger'),
-  staging: Symbol('StagingStore'),
-  registry: Symbol('ClientRegistry'),
-  groups: Symbol('ClientGroupStore'),
-  results: Symbol('ResultStore'),
-  broadcaster: Symbol('ResultBroadcaster'),
-  audit: Symbol('AuditLog'),
-  channels: Symbol('ClientChannels'),
-  transfers: Symbol('LiveTransfers'),
-  dispatchSettings: Symbol('DispatchSettings'),
-  report: Symbol('ReportResult'),
-  dispatch: Symbol('DispatchToClients'),
-  accept: Symbol('AcceptUpload'),
-};
-
 const SIM_ADMIN: Caller = { username: 'sim-admin', admin: true, groups: ['Administrators'] };
 const ALL_AGENTS: ClientGroup = {
   id: 'all-agents',
@@ -101,56 +76,39 @@ const ALL_AGENTS: ClientGroup = {
 /** The time, ids and logging of one run: virtual and seeded, so the run repeats. */
 const infraModule = (seed: number) =>
   new ContainerModule(({ bind }) => {
-    bind<Clock>(S.clock).toResolvedValue(() => new ManualClock(), []);
-    bind<IdGenerator>(S.ids).toResolvedValue(() => new SequentialIdGenerator(seed), []);
-    bind<Logger>(S.logger).toResolvedValue(() => new MemoryLogger(), []);
+    provide(bind, S.clock, [], () => new ManualClock());
+    provide(bind, S.ids, [], () => new SequentialIdGenerator(seed));
+    provide(bind, S.logger, [], () => new MemoryLogger());
   });
 
 /** The server's stores and the in-memory network, each a stateful fake. */
 const storesModule = new ContainerModule(({ bind }) => {
-  bind<StagingStore>(S.staging).toResolvedValue(() => new InMemoryStagingStore(), []);
-  bind(S.registry).toResolvedValue(() => new InMemoryClientRegistry(), []);
-  bind(S.groups).toResolvedValue(() => new InMemoryClientGroupStore([ALL_AGENTS]), []);
-  bind<ResultStore>(S.results).toResolvedValue(() => new InMemoryResultStore(), []);
-  bind<ResultBroadcaster>(S.broadcaster).toResolvedValue(() => new InMemoryResultBroadcaster(), []);
-  bind<AuditLog>(S.audit).toResolvedValue(() => new InMemoryAuditLog(), []);
-  bind<ClientChannels>(S.channels).toResolvedValue(() => new InMemoryClientChannels(), []);
-  bind<LiveTransfers>(S.transfers).toResolvedValue(() => new InMemoryLiveTransfers(), []);
+  provide(bind, S.staging, [], () => new InMemoryStagingStore());
+  provide(bind, S.registry, [], () => new InMemoryClientRegistry());
+  provide(bind, S.groups, [], () => new InMemoryClientGroupStore([ALL_AGENTS]));
+  provide(bind, S.results, [], () => new InMemoryResultStore());
+  provide(bind, S.broadcaster, [], () => new InMemoryResultBroadcaster());
+  provide(bind, S.audit, [], () => new InMemoryAuditLog());
+  provide(bind, S.channels, [], () => new InMemoryClientChannels());
+  provide(bind, S.transfers, [], () => new InMemoryLiveTransfers());
 });
 
-/** The three server use cases. */
-const useCasesModule = (settings: DispatchSettings, maxBytes: number) =>
+/** The run's limits, and the record it takes from the graph. */
+const serverModule = (settings: DispatchSettings, maxBytes: number) =>
   new ContainerModule(({ bind }) => {
-    bind<DispatchSettings>(S.dispatchSettings).toConstantValue(settings);
-    bind(S.report).toResolvedValue(
-      (r: ResultStore, b: ResultBroadcaster, a: AuditLog, c: Clock) => new ReportResult(r, b, a, c),
-      [S.results, S.broadcaster, S.audit, S.clock],
-    );
-    bind(S.dispatch).toResolvedValue(
-      (
-        ch: ClientChannels,
-        t: LiveTransfers,
-        st: StagingStore,
-        rep: ReportResult,
-        c: Clock,
-        l: Logger,
-        s: DispatchSettings,
-      ) => new DispatchToClients(ch, t, st, rep, c, l, s),
-      [S.channels, S.transfers, S.staging, S.report, S.clock, S.logger, S.dispatchSettings],
-    );
-    bind(S.accept).toResolvedValue(
-      (
-        st: StagingStore,
-        reg: InMemoryClientRegistry,
-        g: InMemoryClientGroupStore,
-        r: ResultStore,
-        a: AuditLog,
-        d: DispatchToClients,
-        ids: IdGenerator,
-        c: Clock,
-      ) => new AcceptUpload(st, reg, g, r, a, d, ids, c, maxBytes),
-      [S.staging, S.registry, S.groups, S.results, S.audit, S.dispatch, S.ids, S.clock],
-    );
+    constant(bind, S.dispatchSettings, settings);
+    constant(bind, S.maxUploadBytes, maxBytes);
+    provideRecord(bind, S.server, {
+      clock: S.clock,
+      staging: S.staging,
+      registry: S.registry,
+      channels: S.channels,
+      transfers: S.transfers,
+      results: S.results,
+      broadcaster: S.broadcaster,
+      audit: S.audit,
+      accept: S.accept,
+    });
   });
 
 function uploadForm(content: Uint8Array, chunkSize: number): UploadForm {
@@ -186,13 +144,15 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   const old = random.bytes(fileSize / 2);
   const settings: DispatchSettings = { concurrency: 16, timeoutMs: 30_000, ...opts.dispatch };
 
-  const server = new Container({ defaultScope: 'Singleton' });
-  server.load(infraModule(opts.seed), storesModule, useCasesModule(settings, 10 * 1024 * 1024));
-  const clock = server.get<ManualClock>(S.clock);
-  const staging = server.get<InMemoryStagingStore>(S.staging);
-  const registry = server.get<InMemoryClientRegistry>(S.registry);
-  const channels = server.get<InMemoryClientChannels>(S.channels);
-  const transfers = server.get<InMemoryLiveTransfers>(S.transfers);
+  const container = new Container({ defaultScope: 'Singleton' });
+  container.load(
+    infraModule(opts.seed),
+    storesModule,
+    useCaseModule(S),
+    serverModule(settings, 10 * 1024 * 1024),
+  );
+  const server = resolve(container, S.server);
+  const { clock, staging, registry, channels, transfers } = server;
   const destination = `${SIM_DEST_DIR}/config.bin`;
 
   const agents: SimulatedAgent[] = planAgents(opts.agents, fileSize, random).map((plan) =>
@@ -220,7 +180,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   }
 
   const accepted: AcceptResult = await clock.run(
-    server.get<AcceptUpload>(S.accept).execute(SIM_ADMIN, uploadForm(content, chunkSize)),
+    server.accept.execute(SIM_ADMIN, uploadForm(content, chunkSize)),
   );
   if (!accepted.ok) throw new Error(`the simulated upload was rejected: ${accepted.rejection.detail}`);
   // Drive virtual time until the server has every outcome and every agent has finished its own work.
@@ -233,12 +193,10 @@ function inspect(
   seed: number,
   uuid: string,
   agents: SimulatedAgent[],
-  server: Container,
+  server: SimulatedServer,
   expected: { content: Uint8Array; destination: string },
 ): SimulationReport {
-  const results = server.get<InMemoryResultStore>(S.results);
-  const broadcaster = server.get<InMemoryResultBroadcaster>(S.broadcaster);
-  const audit = server.get<InMemoryAuditLog>(S.audit);
+  const { results, broadcaster, audit, staging, transfers } = server;
   const outcomes = results.outcomes(uuid);
   const count = (list: { client_id?: string }[], id: string) => list.filter((o) => o.client_id === id).length;
   const violations: string[] = [];
@@ -289,8 +247,6 @@ function inspect(
       violations.push(`${id}: ${row.tempFilesLeft} temp file(s) left in the agent's filepush dir`);
     return row;
   });
-  const staging = server.get<InMemoryStagingStore>(S.staging);
-  const transfers = server.get<InMemoryLiveTransfers>(S.transfers);
   if (staging.names().length > 0) violations.push(`server: staged files left: ${staging.names().join(', ')}`);
   if (transfers.size > 0) violations.push(`server: ${transfers.size} live transfer grant(s) left`);
   const counts: Record<OutcomeStatus, number> = { success: 0, ignored: 0, error: 0 };

@@ -18,7 +18,7 @@ import type { AgentListenerSettings } from '../../../src/adapters/ssh/server/age
 import {
   startClientListener,
   type StartedClientListener,
-} from '../../../src/composition/rportd/agent-listener.ts';
+} from '../../../src/composition/rportd/agent-side.ts';
 import {
   CollectingResults,
   DirStaging,

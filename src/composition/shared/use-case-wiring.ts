@@ -1,0 +1,66 @@
+// The server's three use cases, wired once for every program that runs them: rportd over SQLite
+// and the SSH listener, the simulation over in-memory fakes. Each program's token table holds
+// these tokens, bound to its own stores.
+import { ContainerModule } from 'inversify';
+import { AcceptUpload } from '../../domain/accept-upload.ts';
+import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
+import { ReportResult } from '../../domain/report-result.ts';
+import type { AuditLog } from '../../ports/audit-log.ts';
+import type { ClientChannels } from '../../ports/client-channel.ts';
+import type { ClientGroupStore } from '../../ports/client-group-store.ts';
+import type { ClientRegistry } from '../../ports/client-registry.ts';
+import type { Clock } from '../../ports/clock.ts';
+import type { IdGenerator } from '../../ports/id-generator.ts';
+import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { Logger } from '../../ports/logger.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
+import type { ResultStore } from '../../ports/result-store.ts';
+import type { StagingStore } from '../../ports/staging-store.ts';
+import { provide, type Token } from './typed-wiring.ts';
+
+/** What the use cases are made of (bound by the program) and the use cases (bound here). */
+export interface UseCaseTokens {
+  staging: Token<StagingStore>;
+  registry: Token<ClientRegistry>;
+  groups: Token<ClientGroupStore>;
+  results: Token<ResultStore>;
+  broadcaster: Token<ResultBroadcaster>;
+  audit: Token<AuditLog>;
+  channels: Token<ClientChannels>;
+  transfers: Token<LiveTransfers>;
+  clock: Token<Clock>;
+  ids: Token<IdGenerator>;
+  logger: Token<Logger>;
+  dispatchSettings: Token<DispatchSettings>;
+  /** The largest upload accepted, in bytes. */
+  maxUploadBytes: Token<number>;
+  report: Token<ReportResult>;
+  dispatch: Token<DispatchToClients>;
+  accept: Token<AcceptUpload>;
+}
+
+/** Binds report, dispatch and accept over the program's bindings of the other tokens. */
+export function useCaseModule(t: UseCaseTokens): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    provide(
+      bind,
+      t.report,
+      [t.results, t.broadcaster, t.audit, t.clock],
+      (results, broadcaster, audit, clock) => new ReportResult(results, broadcaster, audit, clock),
+    );
+    provide(
+      bind,
+      t.dispatch,
+      [t.channels, t.transfers, t.staging, t.report, t.clock, t.logger, t.dispatchSettings],
+      (channels, transfers, staging, report, clock, logger, settings) =>
+        new DispatchToClients(channels, transfers, staging, report, clock, logger, settings),
+    );
+    provide(
+      bind,
+      t.accept,
+      [t.staging, t.registry, t.groups, t.results, t.audit, t.dispatch, t.ids, t.clock, t.maxUploadBytes],
+      (staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes) =>
+        new AcceptUpload(staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes),
+    );
+  });
+}
