@@ -2,7 +2,7 @@
 // type of what it is bound to, and `provide` types a factory's parameters from its dependency
 // tokens. A binding whose dependencies are listed in the wrong order then fails `tsc`, where plain
 // symbol tokens and hand-annotated factory parameters would compile and fail at run time.
-// (test/composition/typed-wiring.test.ts holds a swapped binding against the compiler.)
+// (test/composition/shared/typed-wiring.test.ts holds a swapped binding against the compiler.)
 import type { Bind, Container } from 'inversify';
 
 declare const carries: unique symbol;
