@@ -47,7 +47,7 @@ export function parseUploadFields(fields: Map<string, string[]>): OrRefused<Uplo
   const dest = checkDestination(rawDest);
   if (!dest.ok) return invalid('dest', dest.problem);
   if (flavorOf(dest.normalized) === 'posix') {
-    const denied = serverDenied.refusing(dest.normalized);
+    const denied = serverDenied.refusingNormalized(dest.normalized);
     if (denied)
       return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
   }
