@@ -43,8 +43,12 @@ export class ProtectedPaths {
   /** The pattern that refuses this destination, or undefined when it is allowed. */
   refusing(destination: string): string | undefined {
     const check = checkDestination(destination, this.flavor);
-    if (!check.ok) return undefined;
-    for (const candidate of selfAndAncestors(check.normalized, this.flavor)) {
+    return check.ok ? this.refusingNormalized(check.normalized) : undefined;
+  }
+
+  /** As refusing, for a path already in the normal form that checkDestination gives. */
+  refusingNormalized(normalized: string): string | undefined {
+    for (const candidate of selfAndAncestors(normalized, this.flavor)) {
       const hit = this.matchers.find((m) => m.re.test(candidate));
       if (hit) return hit.pattern;
     }

@@ -2,8 +2,8 @@ import { checkDestination, flavorOf } from './destination.ts';
 import { parseMode } from './file-mode.ts';
 import { ownershipProblem, type Ownership } from './ownership.ts';
 import { ProtectedPaths } from './protected-paths.ts';
-import type { TargetSelector } from './target-selector.ts';
-import type { UploadRejection } from './upload-rejection.ts';
+import { hasTargets, type TargetSelector } from './target-selector.ts';
+import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
 
 /** The server's own first line of defence; the agent's protected paths are the real one. */
 export const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
@@ -31,10 +31,10 @@ export interface UploadParameters {
   targets: TargetSelector;
 }
 
-const invalid = (field: string, detail: string): UploadRejection => ({ kind: 'invalid', field, detail });
+const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
 
 /** Validates the text fields of an upload form, naming the field at fault. */
-export function parseUploadFields(fields: Map<string, string[]>): UploadParameters | UploadRejection {
+export function parseUploadFields(fields: Map<string, string[]>): OrRefused<UploadParameters> {
   for (const name of fields.keys()) {
     if (!FORM_FIELDS.includes(name))
       return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
@@ -47,7 +47,7 @@ export function parseUploadFields(fields: Map<string, string[]>): UploadParamete
   const dest = checkDestination(rawDest);
   if (!dest.ok) return invalid('dest', dest.problem);
   if (flavorOf(dest.normalized) === 'posix') {
-    const denied = serverDenied.refusing(dest.normalized);
+    const denied = serverDenied.refusingNormalized(dest.normalized);
     if (denied)
       return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
   }
@@ -61,16 +61,14 @@ export function parseUploadFields(fields: Map<string, string[]>): UploadParamete
   const ownerProblem = ownershipProblem(ownership);
   if (ownerProblem) return invalid(ownerProblem.startsWith('user') ? 'user' : 'group', ownerProblem);
   const targets = { clientIds: unique(fields.get('client_id')), groupIds: unique(fields.get('group_id')) };
-  if (targets.clientIds.length + targets.groupIds.length === 0) {
-    return invalid('client_id', 'no target: give at least one client_id or group_id');
-  }
-  return { destination: dest.normalized, force, sync, mode: mode.mode, ownership, targets };
+  if (!hasTargets(targets)) return invalid('client_id', 'no target: give at least one client_id or group_id');
+  return passed({ destination: dest.normalized, force, sync, mode: mode.mode, ownership, targets });
 }
 
 const TRUE = ['true', '1', 'on', 'yes'];
 const FALSE = ['false', '0', 'off', 'no', ''];
 
-function parseBool(field: string, value: string | undefined): boolean | UploadRejection {
+function parseBool(field: string, value: string | undefined): boolean | Refused {
   if (value === undefined) return false;
   const v = value.trim().toLowerCase();
   if (TRUE.includes(v)) return true;

@@ -1,4 +1,4 @@
-/** Why an upload was refused; the HTTP adapter maps kind to a status code. */
+/** Why an upload was refused. The HTTP adapter maps each kind to a status code. */
 export interface UploadRejection {
   kind: 'invalid' | 'malformed' | 'too-large' | 'not-found' | 'forbidden';
   /** The form field at fault. */
@@ -6,10 +6,14 @@ export interface UploadRejection {
   detail: string;
 }
 
-export const STATUS_OF_REJECTION: Record<UploadRejection['kind'], number> = {
-  invalid: 400,
-  malformed: 400,
-  'too-large': 413,
-  'not-found': 404,
-  forbidden: 403,
-};
+export type Refused = { ok: false; rejection: UploadRejection };
+
+/** A step of accepting an upload either yields its value or says why the upload is refused; `ok` tells which. */
+export type OrRefused<T> = { ok: true; value: T } | Refused;
+
+export const passed = <T>(value: T): OrRefused<T> => ({ ok: true, value });
+
+export const refused = (kind: UploadRejection['kind'], field: string, detail: string): Refused => ({
+  ok: false,
+  rejection: { kind, field, detail },
+});

@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import type { Caller } from '../../src/domain/caller.ts';
 import { failure, success } from '../../src/domain/outcome.ts';
-import { STATUS_OF_REJECTION } from '../../src/domain/upload-rejection.ts';
 import type { ClientChannel } from '../../src/ports/client-channel.ts';
 import { MalformedFormError, type FormPart, type UploadForm } from '../../src/ports/upload-form.ts';
 import { ADMIN, chunks, client, form, group, makeServer } from './support/server-fixture.ts';
@@ -80,7 +79,7 @@ describe('AcceptUpload', () => {
     expect(r.ok && r.upload.targets).to.deep.equal(['c3']);
   });
 
-  it('over the size limit: rejected as too large (413), nothing stays staged, and the rejection is audited', async () => {
+  it('over the size limit: rejected as too large, nothing stays staged, and the rejection is audited', async () => {
     const s = setup({ maxBytes: 4 });
     const r = await s.accept.execute(
       ADMIN,
@@ -90,7 +89,6 @@ describe('AcceptUpload', () => {
     if (r.ok) return;
     expect(r.rejection).to.include({ kind: 'too-large', field: 'upload' });
     expect(r.rejection.detail).to.contain('max_filepush_size');
-    expect(STATUS_OF_REJECTION[r.rejection.kind]).to.equal(413);
     expect(s.staging.names()).to.deep.equal([]);
     expect(rejectedAudits(s)).to.have.length(1);
     expect(s.results.uuids()).to.deep.equal([]);
@@ -103,7 +101,7 @@ describe('AcceptUpload', () => {
     ).to.equal(true);
   });
 
-  it('an unknown client: rejected (404) naming the client_id, nothing left staged, audited', async () => {
+  it('an unknown client: rejected as not found naming the client_id, nothing left staged, audited', async () => {
     const s = setup();
     const r = await s.accept.execute(
       ADMIN,
@@ -138,7 +136,7 @@ describe('AcceptUpload', () => {
       };
     }
 
-    it('an unknown client: 404 naming it, the file never read, nothing staged, the rejection audited', async () => {
+    it('an unknown client: not found naming it, the file never read, nothing staged, the rejection audited', async () => {
       const s = setup();
       const w = watchedForm([
         ['client_id', 'ghost'],
@@ -151,7 +149,7 @@ describe('AcceptUpload', () => {
       expect(rejectedAudits(s)[0].request).to.include({ field: 'client_id', reason: 'not-found' });
     });
 
-    it('a client the user may not reach: 403, the file never read', async () => {
+    it('a client the user may not reach: forbidden, the file never read', async () => {
       const s = setup();
       const user: Caller = { username: 'dba', admin: false, groups: ['DB Admins'] };
       const w = watchedForm([
@@ -163,7 +161,7 @@ describe('AcceptUpload', () => {
       expect(w.read()).to.equal(false);
     });
 
-    it('a bad mode: 400 naming mode, the file never read', async () => {
+    it('a bad mode: invalid naming mode, the file never read', async () => {
       const s = setup();
       const w = watchedForm([
         ['client_id', 'c1'],
@@ -183,6 +181,33 @@ describe('AcceptUpload', () => {
       expect(w.read()).to.equal(true);
     });
 
+    /** Notes every client id the use case looks up in the registry. */
+    function countLookups(s: ReturnType<typeof setup>): string[] {
+      const lookups: string[] = [];
+      const get = s.registry.get.bind(s.registry);
+      s.registry.get = (id) => (lookups.push(id), get(id));
+      return lookups;
+    }
+
+    it('fields sent before the file are resolved once: each client is looked up once', async () => {
+      const s = setup();
+      const lookups = countLookups(s);
+      const r = await s.accept.execute(ADMIN, form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'abc' }));
+      expect(r.ok && r.upload.targets).to.deep.equal(['c1']);
+      expect(lookups).to.deep.equal(['c1']);
+    });
+
+    it('a field after the file is honoured: the targets are resolved again with it', async () => {
+      const s = setup();
+      const lookups = countLookups(s);
+      const r = await s.accept.execute(
+        ADMIN,
+        form(['client_id', 'c1'], ['dest', '/srv/x'], { file: 'abc' }, ['client_id', 'c2']),
+      );
+      expect(r.ok && r.upload.targets).to.deep.equal(['c1', 'c2']);
+      expect(lookups).to.deep.equal(['c1', 'c1', 'c2']);
+    });
+
     it('a client group with no clients before the file, and a client_id after it: accepted for that client', async () => {
       const s = setup();
       const w = watchedForm(
@@ -197,7 +222,7 @@ describe('AcceptUpload', () => {
     });
   });
 
-  it('an unknown group: rejected (404) naming the group_id, nothing left staged, audited', async () => {
+  it('an unknown group: rejected as not found naming the group_id, nothing left staged, audited', async () => {
     const s = setup();
     const r = await s.accept.execute(ADMIN, form({ file: 'abc' }, ['group_id', 'nope'], ['dest', '/srv/x']));
     expect(!r.ok && r.rejection).to.deep.include({ kind: 'not-found', field: 'group_id' });
@@ -230,7 +255,7 @@ describe('AcceptUpload', () => {
     expect(rejectedAudits(s)).to.have.length(4);
   });
 
-  it('a user may not push to a client outside their groups: forbidden (403), nothing staged', async () => {
+  it('a user may not push to a client outside their groups: forbidden, nothing staged', async () => {
     const s = setup();
     const dbAdmin: Caller = { username: 'dora', admin: false, groups: ['DB Admins'] };
     const r = await s.accept.execute(dbAdmin, form({ file: 'abc' }, ['client_id', 'c1'], ['dest', '/srv/x']));
@@ -277,7 +302,7 @@ describe('AcceptUpload', () => {
     expect(!r.ok && r.rejection.field).to.equal('file');
   });
 
-  it('a malformed multipart body: rejected (400), nothing staged, audited', async () => {
+  it('a malformed multipart body: rejected as malformed, nothing staged, audited', async () => {
     const s = setup();
     const broken: UploadForm = {
       async *parts(): AsyncIterable<FormPart> {

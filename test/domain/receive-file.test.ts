@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { InMemoryLink } from '../../src/adapters/memory/in-memory-link.ts';
 import { ProtectedPaths } from '../../src/domain/protected-paths.ts';
-import { SUCCESS_MESSAGE } from '../../src/domain/receive-file.ts';
+import { SUCCESS_MESSAGE } from '../../src/domain/fetch-and-place.ts';
 import {
   DATA_DIR,
   HERO_UID,
@@ -335,6 +335,38 @@ describe('ReceiveFile: destination rules on the agent', () => {
     expect(v.status).to.equal('error');
     expect(v.message).to.contain('symlink').and.contain('/usr/bin/evil');
     expect(a.files.lstat('/usr/bin/evil')).to.equal(undefined);
+  });
+
+  /** Swaps the missing parent /srv/app/tools for a link to target while the file is being fetched. */
+  function swapParentDuringFetch(a: ReturnType<typeof makeAgent>, target: string): void {
+    const stop = a.files.onChange((op) => {
+      if (op !== 'writeTemp') return;
+      stop();
+      a.files.symlink('/srv/app/tools', target);
+    });
+  }
+
+  it('a parent swapped during the fetch for a link into a protected directory: refused before the move', async () => {
+    const a = makeAgent({ uid: 0, gid: 0 });
+    swapParentDuringFetch(a, '/usr/bin');
+    const v = await a.push('x', { destination: '/srv/app/tools/evil' });
+    expect(v.status).to.equal('error');
+    expect(v.message).to.contain('symlink').and.contain('/usr/bin/evil').and.contain('protected');
+    expect(a.files.lstat('/usr/bin/evil')).to.equal(undefined);
+    expect(a.files.tempFiles()).to.deep.equal([]);
+  });
+
+  it('a parent swapped during the fetch for a link elsewhere: error naming the change, nothing placed', async () => {
+    const a = makeAgent({ uid: 0, gid: 0 });
+    a.files.mkdirp('/srv/other', { mode: 0o755 });
+    swapParentDuringFetch(a, '/srv/other');
+    const v = await a.push('x', { destination: '/srv/app/tools/file' });
+    expect(v.status).to.equal('error');
+    expect(v.message)
+      .to.contain('now leads to /srv/other/file')
+      .and.contain('a parent changed during the push');
+    expect(a.files.lstat('/srv/other/file')).to.equal(undefined);
+    expect(a.files.tempFiles()).to.deep.equal([]);
   });
 
   it('a destination that is itself a symlink is refused: rport never writes through a link', async () => {

@@ -8,12 +8,15 @@ const base = { client_id: 'c1', dest: '/srv/x' };
 describe('upload form fields', () => {
   it('defaults: force and sync false, no mode, no owner', () => {
     expect(parseUploadFields(fields(base))).to.deep.equal({
-      destination: '/srv/x',
-      force: false,
-      sync: false,
-      mode: undefined,
-      ownership: { user: undefined, group: undefined },
-      targets: { clientIds: ['c1'], groupIds: [] },
+      ok: true,
+      value: {
+        destination: '/srv/x',
+        force: false,
+        sync: false,
+        mode: undefined,
+        ownership: { user: undefined, group: undefined },
+        targets: { clientIds: ['c1'], groupIds: [] },
+      },
     });
   });
   for (const [v, b] of [
@@ -28,7 +31,7 @@ describe('upload form fields', () => {
   ] as const) {
     it(`force "${v}" is ${b}`, () => {
       const r = parseUploadFields(fields({ ...base, force: v, sync: v }));
-      expect('force' in r && [r.force, r.sync]).to.deep.equal([b, b]);
+      expect(r.ok && [r.value.force, r.value.sync]).to.deep.equal([b, b]);
     });
   }
   const bad: [string, Record<string, string | string[]>][] = [
@@ -43,29 +46,27 @@ describe('upload form fields', () => {
   for (const [field, extra] of bad) {
     it(`a bad ${field} is rejected naming the field ${field}`, () => {
       const r = parseUploadFields(fields({ ...base, ...extra }));
-      expect(r).to.deep.include({ kind: 'invalid', field });
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field });
     });
   }
   it('a Windows destination is accepted and normalised', () => {
     const r = parseUploadFields(fields({ ...base, dest: 'c:/Temp/x.txt' }));
-    expect('destination' in r && r.destination).to.equal('C:\\Temp\\x.txt');
+    expect(r.ok && r.value.destination).to.equal('C:\\Temp\\x.txt');
   });
   it('destinations the server never writes to are rejected: /proc, /sys, /dev, /run', () => {
     for (const dest of ['/proc/1/mem', '/sys/kernel/x', '/dev/sda', '/run/x', '/tmp/../proc/x']) {
-      expect(parseUploadFields(fields({ ...base, dest })), dest).to.deep.include({
-        kind: 'invalid',
-        field: 'dest',
-      });
+      const r = parseUploadFields(fields({ ...base, dest }));
+      expect(!r.ok && r.rejection, dest).to.deep.include({ kind: 'invalid', field: 'dest' });
     }
   });
   it('repeated and blank client ids are reduced to unique ones', () => {
     const r = parseUploadFields(
       fields({ dest: '/x', client_id: ['a', ' a ', '', 'b'], group_id: ['g', 'g'] }),
     );
-    expect('targets' in r && r.targets).to.deep.equal({ clientIds: ['a', 'b'], groupIds: ['g'] });
+    expect(r.ok && r.value.targets).to.deep.equal({ clientIds: ['a', 'b'], groupIds: ['g'] });
   });
   it('blank user and group mean "not given"', () => {
     const r = parseUploadFields(fields({ ...base, user: ' ', group: '' }));
-    expect('ownership' in r && r.ownership).to.deep.equal({ user: undefined, group: undefined });
+    expect(r.ok && r.value.ownership).to.deep.equal({ user: undefined, group: undefined });
   });
 });

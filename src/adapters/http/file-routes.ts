@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { IncomingMessage } from 'node:http';
-import { STATUS_OF_REJECTION } from '../../domain/upload-rejection.ts';
+import { STATUS_OF_REJECTION } from './rejection-status.ts';
 import { ApiError, forbidden, notFound, titleOf } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';

@@ -1,0 +1,98 @@
+import type { Clock } from '../ports/clock.ts';
+import type { FileSource } from '../ports/file-source.ts';
+import type { LocalFiles, TempFile } from '../ports/local-files.ts';
+import type { PrivilegedFiles } from '../ports/privileged-files.ts';
+import type { ApplyOwnership } from './apply-ownership.ts';
+import { linkRefusal } from './destination-refusal.ts';
+import { isPermissionDenied, messageOf } from './errors.ts';
+import { DEFAULT_DIR_MODE } from './file-mode.ts';
+import { failure, success, type PushVerdict } from './outcome.ts';
+import type { ProtectedPaths } from './protected-paths.ts';
+import type { PushRequest } from './push-request.ts';
+
+export const SUCCESS_MESSAGE = 'file successfully copied to destination';
+
+/** Where a checked push goes: dest in normal form, real where it leads, whether a file is replaced. */
+export interface Placement {
+  dest: string;
+  real: string;
+  mode: number;
+  replacing: boolean;
+}
+
+/**
+ * Agent: fetches the staged file to a temp file, verifies its md5 and size, applies mode and owner,
+ * and moves it into place atomically. On any failure the destination is left untouched and the temp
+ * file removed.
+ */
+export class FetchAndPlace {
+  constructor(
+    private readonly files: LocalFiles,
+    private readonly source: FileSource,
+    private readonly privileged: PrivilegedFiles,
+    private readonly ownership: ApplyOwnership,
+    private readonly protectedPaths: ProtectedPaths,
+    private readonly backup: boolean,
+    private readonly clock: Clock,
+  ) {}
+
+  async execute(req: PushRequest, to: Placement, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
+    const { dest, real } = to;
+    let temp: TempFile | undefined;
+    try {
+      temp = await this.files.writeTemp(req.sourceName, counted(this.source.open(req), onProgress));
+    } catch (e) {
+      return failure(
+        `fetching ${req.sourceName} from the server failed: ${messageOf(e)}; ${dest} left untouched`,
+      );
+    }
+    try {
+      if (temp.md5 !== req.md5 || temp.size !== req.size) {
+        return failure(
+          `md5 checksum mismatch: expected ${req.md5} (${req.size} bytes), received ${temp.md5} (${temp.size} bytes); ${dest} left untouched`,
+        );
+      }
+      await this.ownership.execute(temp.path, to.mode, req.ownership);
+      // Checked again on purpose, just before the move: a parent may have been swapped for a link
+      // during the fetch. The destination as given cannot have changed, so only where it leads is.
+      const now = await this.files.resolveParents(dest);
+      const refusal = linkRefusal(this.protectedPaths, dest, now);
+      if (refusal) return failure(refusal);
+      if (now !== real)
+        return failure(
+          `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
+        );
+      if (to.replacing && this.backup)
+        await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
+      await this.place(temp.path, real);
+      temp = undefined;
+      return success(SUCCESS_MESSAGE);
+    } catch (e) {
+      return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
+    } finally {
+      if (temp) await this.files.remove(temp.path).catch(() => undefined);
+    }
+  }
+
+  /** A directory the agent may not write to is reached through the sudo mv rule. */
+  private async place(tempPath: string, destination: string): Promise<void> {
+    try {
+      await this.files.place(tempPath, destination, DEFAULT_DIR_MODE);
+    } catch (e) {
+      if (!isPermissionDenied(e)) throw e;
+      await this.privileged.move(tempPath, destination);
+    }
+  }
+}
+
+async function* counted(
+  source: AsyncIterable<Uint8Array>,
+  onProgress?: (bytes: number) => void,
+): AsyncIterable<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of source) {
+    bytes += chunk.byteLength;
+    onProgress?.(bytes);
+    yield chunk;
+  }
+}
