@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { JSONSchemaType } from 'ajv';
-import type { Caller } from '../../domain/caller.ts';
+import { mayUseGroup, type Caller } from '../../domain/caller.ts';
 import type { ClientGroup } from '../../domain/client-group.ts';
 import { ApiError, badRequest, forbidden, notFound } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
@@ -39,8 +39,6 @@ const validGroup = compile(schema);
 const mayManage = (c: Caller): void => {
   if (!c.admin) throw forbidden(`user ${c.username} may not change client groups; only Administrators may`);
 };
-const visible = (c: Caller, g: ClientGroup): boolean =>
-  c.admin || g.allowed_user_groups.some((ug) => c.groups.includes(ug));
 
 function groupOf(ctx: Parameters<typeof validBody>[0]): ClientGroup {
   const body = validBody(ctx, validGroup);
@@ -60,11 +58,11 @@ export function clientGroupRoutes(router: Router, d: HttpAppDeps): void {
   const auth = d.auth.require();
   router.get('/api/v1/client-groups', auth, async (ctx) => {
     const caller = callerOf(ctx);
-    ctx.body = { data: (await d.groups.list()).filter((g) => visible(caller, g)) };
+    ctx.body = { data: (await d.groups.list()).filter((g) => mayUseGroup(caller, g)) };
   });
   router.get('/api/v1/client-groups/:id', auth, async (ctx) => {
     const g = await d.groups.get(ctx.params.id);
-    if (!g || !visible(callerOf(ctx), g)) throw notFound(`id: no client group "${ctx.params.id}"`);
+    if (!g || !mayUseGroup(callerOf(ctx), g)) throw notFound(`id: no client group "${ctx.params.id}"`);
     ctx.body = { data: g };
   });
   router.post('/api/v1/client-groups', auth, jsonBody(), async (ctx) => {
