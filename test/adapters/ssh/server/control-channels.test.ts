@@ -29,12 +29,12 @@ describe('SSH link: one control channel per connection (issue 17)', function () 
     const lines = linesOf(controls[0]);
     controls[0].write(helloLine('twin-a'));
     await until(() => lines.some((l) => l.type === 'welcome'));
-    expect(server.channels.connectedIds).to.deep.equal(['twin-a']);
+    expect(server.channels.channelFor('twin-a')).to.not.equal(undefined);
 
-    const closed = new Promise((resolve) => rogue.once('close', resolve));
+    const closed = new Promise<void>((resolve) => rogue.on('close', () => resolve()));
     rogue.end();
     await closed;
-    await until(() => server.channels.connectedIds.length === 0);
+    await until(() => server.channels.channelFor('twin-a') === undefined);
     expect(server.presence.clients.get('twin-a')?.connected).to.equal(false);
   });
 });
