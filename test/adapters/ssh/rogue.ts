@@ -3,8 +3,9 @@ import { CONTROL_SUBSYSTEM } from '../../../src/adapters/ssh/protocol.ts';
 
 /** What a rogue with valid credentials runs on a raw ssh2 client (connectRaw), to play the hostile agent. */
 
-export async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
+/** Waits until cond holds (the test's own timeout bounds the wait). */
+export async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
 }
 
 export const helloLine = (id: string): string =>
