@@ -136,6 +136,7 @@ export class AgentListener {
     });
     const control = new ControlChannel(
       client,
+      peer.address,
       { channels: this.channels, presence: this.deps.presence, logger: log },
       () => clearTimeout(peer.timer), // the hello timer ('ready' came first and freed the handshake slot)
     );
