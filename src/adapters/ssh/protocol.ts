@@ -1,3 +1,4 @@
+import { StringDecoder } from 'node:string_decoder';
 import type { ClientInfo } from '../../domain/client.ts';
 import type { OutcomeStatus } from '../../domain/outcome.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
@@ -34,10 +35,20 @@ export type ServerMessage =
 
 export const encodeLine = (m: AgentMessage | ServerMessage): string => JSON.stringify(m) + '\n';
 
-/** Splits a byte stream into lines; calls onError once when a line is too long. */
+/** True when a line (without its newline) is over MAX_LINE bytes of UTF-8. */
+const tooLong = (s: string): boolean =>
+  s.length > MAX_LINE || (s.length * 3 > MAX_LINE && Buffer.byteLength(s) > MAX_LINE);
+
+/**
+ * Splits a byte stream into lines; calls onError once when a line is too long. The limit holds per
+ * line, however the bytes were cut into chunks: a long line that ends inside one chunk is refused as
+ * surely as one still growing.
+ */
 export class LineSplitter {
   private pending = '';
   private failed = false;
+  /** Keeps a UTF-8 character cut between two chunks whole. */
+  private readonly decoder = new StringDecoder('utf8');
 
   constructor(
     private readonly onLine: (line: string) => void,
@@ -46,19 +57,28 @@ export class LineSplitter {
 
   push(chunk: Buffer | string): void {
     if (this.failed) return;
-    this.pending += chunk.toString();
-    let nl = this.pending.indexOf('\n');
-    while (nl >= 0) {
-      const line = this.pending.slice(0, nl);
-      this.pending = this.pending.slice(nl + 1);
+    const text = this.pending + (typeof chunk === 'string' ? chunk : this.decoder.write(chunk));
+    let start = 0;
+    for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+      const line = text.slice(start, nl);
+      start = nl + 1;
+      if (tooLong(line)) return this.fail();
       if (line.trim() !== '') this.onLine(line);
       if (this.failed) return;
-      nl = this.pending.indexOf('\n');
     }
-    if (this.pending.length > MAX_LINE) {
-      this.failed = true;
-      this.onError(`a control line is longer than ${MAX_LINE} bytes`);
-    }
+    this.pending = text.slice(start);
+    if (tooLong(this.pending)) this.fail();
+  }
+
+  /** Takes no more lines (the channel is closing). */
+  stop(): void {
+    this.failed = true;
+    this.pending = '';
+  }
+
+  private fail(): void {
+    this.stop();
+    this.onError(`a control line is longer than ${MAX_LINE} bytes`);
   }
 }
 

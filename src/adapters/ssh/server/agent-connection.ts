@@ -17,6 +17,7 @@ export class AgentConnection implements ClientChannel {
   private readonly pending = new Map<string, Pending>();
   private nextId = 1;
   private lostReason: string | undefined;
+  private readonly settledListeners: ((stagedName: string) => void)[] = [];
 
   constructor(
     readonly clientId: string,
@@ -34,6 +35,7 @@ export class AgentConnection implements ClientChannel {
     return new Promise<PushVerdict>((resolve, reject) => {
       const onAbort = (): void => {
         if (!this.pending.delete(reqId)) return;
+        this.settled(request.sourceName);
         this.send({ type: 'cancel', req_id: reqId });
         reject(new Error('the push was cancelled'));
       };
@@ -50,6 +52,11 @@ export class AgentConnection implements ClientChannel {
     return false;
   }
 
+  /** Tells fn the staged name of each push that is over (verdict, cancel, timeout, lost) and no longer served. */
+  onSettled(fn: (stagedName: string) => void): void {
+    this.settledListeners.push(fn);
+  }
+
   progress(reqId: unknown, bytes: unknown): void {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
@@ -59,6 +66,7 @@ export class AgentConnection implements ClientChannel {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (!p || !isOutcomeStatus(status)) return;
     this.pending.delete(reqId as string);
+    this.settled(p.request.sourceName);
     p.detach();
     p.resolve({ status, message: typeof message === 'string' ? message.slice(0, 4096) : '' });
   }
@@ -66,15 +74,22 @@ export class AgentConnection implements ClientChannel {
   /** The connection ended: every outstanding push rejects. */
   lost(reason: string): void {
     this.lostReason ??= reason;
-    for (const p of this.pending.values()) {
+    const pending = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of pending) {
+      this.settled(p.request.sourceName);
       p.detach();
       p.reject(new Error(this.lostReason));
     }
-    this.pending.clear();
   }
 
   get outstanding(): number {
     return this.pending.size;
+  }
+
+  private settled(stagedName: string): void {
+    if (this.isServing(stagedName)) return;
+    for (const fn of this.settledListeners) fn(stagedName);
   }
 
   private send(m: ServerMessage): void {

@@ -18,6 +18,7 @@ import { serveConfinedSftp } from './confined-sftp.ts';
 import { ControlChannel } from './control-channel.ts';
 import { CredentialSessions } from './credential-sessions.ts';
 import { HandshakeQueue } from './handshake-queue.ts';
+import { PushGrants } from './push-grants.ts';
 import { DEFAULT_LISTENER_SETTINGS, type AgentListenerSettings } from './listener-settings.ts';
 import { ReadBuffers } from './read-buffers.ts';
 import { StagedContents } from './staged-contents.ts';
@@ -54,6 +55,8 @@ export class AgentListener {
   /** Small staged files in memory while they are fetched: a fan-out reads each from disk once. */
   private readonly contents = new StagedContents();
   private readonly tcp: NetServer[] = [];
+  /** The connections whose agent already tells its grants when a push is settled. */
+  private readonly followed = new WeakSet<PushGrants>();
 
   constructor(private readonly deps: AgentListenerDeps) {
     this.settings = { ...DEFAULT_LISTENER_SETTINGS, ...deps.settings };
@@ -126,15 +129,21 @@ export class AgentListener {
     const stream = socketOf(client);
     const peer = this.handshakes.peerOf(stream, ip);
     const log = this.deps.logger;
+    const grants = new PushGrants({
+      stagingDir: this.deps.stagingDir,
+      slots: this.slots,
+      contents: this.contents,
+    });
     const control = new ControlChannel(
       client,
+      peer.address,
       { channels: this.channels, presence: this.deps.presence, logger: log },
       () => clearTimeout(peer.timer), // the hello timer ('ready' came first and freed the handshake slot)
     );
     const policy = new ChannelPolicy(client, peer.address, this.settings, log, {
       agent: () => control.agent,
       control: (channel) => control.serve(channel),
-      sftp: (channel, agent) => this.serveSftp(channel, agent, client),
+      sftp: (channel, agent) => this.serveSftp(channel, agent, client, grants),
     });
 
     client.on('error', (e) => {
@@ -155,19 +164,28 @@ export class AgentListener {
     client.on('close', () => {
       this.handshakes.handshakeOver(peer);
       control.closed(peer.address);
+      grants.closeAll();
     });
   }
 
   /** An SFTP session of an agent that said hello: it reads only that agent's live staged files. */
-  private serveSftp(channel: SFTPWrapper, agent: AgentConnection, client: Connection): void {
+  private serveSftp(
+    channel: SFTPWrapper,
+    agent: AgentConnection,
+    client: Connection,
+    grants: PushGrants,
+  ): void {
     const transfers = this.deps.transfers;
+    // Once per connection: a push's file and slot go when its verdict comes, not at the agent's CLOSE.
+    if (!this.followed.has(grants)) {
+      this.followed.add(grants);
+      agent.onSettled((name) => grants.settled(name));
+    }
     serveConfinedSftp(channel, {
       clientId: agent.clientId,
-      stagingDir: this.deps.stagingDir,
       isLive: (name) => agent.isServing(name) && transfers.isAllowed(agent.clientId, name),
-      slots: this.slots,
+      grants,
       buffers: this.buffers,
-      contents: this.contents,
       corked: (send) => corked(socketOf(client), send),
       logger: this.deps.logger,
       sent: this.deps.pacer && ((bytes: number) => this.deps.pacer!.moved(bytes)),

@@ -34,6 +34,11 @@ export interface AllowedChannels {
 export class ChannelPolicy {
   private refusals = 0;
   private sessions = 0;
+  /**
+   * One control subsystem per connection, not per session: two sessions could otherwise each open
+   * one before the first hello and register two client ids, the first of them never removed.
+   */
+  private controlOpened = false;
 
   constructor(
     private readonly client: Connection,
@@ -72,12 +77,11 @@ export class ChannelPolicy {
     for (const req of FORBIDDEN_SESSION_REQUESTS) {
       session.on(req, (_accept: unknown, reject?: () => void) => (this.refuse(req), reject?.()));
     }
-    // One control subsystem per session, and none once the agent said hello.
-    let controlOpen = false;
+    // One control subsystem per connection, and none once the agent said hello.
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== CONTROL_SUBSYSTEM || this.allowed.agent() || controlOpen)
+      if (info.name !== CONTROL_SUBSYSTEM || this.allowed.agent() || this.controlOpened)
         return (this.refuse(`subsystem "${info.name}"`), reject());
-      controlOpen = true;
+      this.controlOpened = true;
       this.allowed.control(accept());
     });
     session.on('sftp', (accept, reject) => {

@@ -1,27 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { constants, type Stats } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import type { Stats } from 'node:fs';
 import ssh2, { type Attributes, type SFTPWrapper } from 'ssh2';
 import type { Logger } from '../../../ports/logger.ts';
 import { STAGED_SUFFIX } from '../../../domain/push-request.ts';
 import { MAX_READ } from '../protocol.ts';
+import type { Grant, GrantedFile, PushGrants } from './push-grants.ts';
 import type { ReadBuffers } from './read-buffers.ts';
-import type { HeldContent, StagedContents } from './staged-contents.ts';
-import type { TransferSlots } from './transfer-slots.ts';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 
 export interface ConfinedSftpOptions {
   clientId: string;
-  stagingDir: string;
   /** True while a push of that staged name is live for this very connection. */
   isLive(stagedName: string): boolean;
-  slots: TransferSlots;
+  /** The connection's grants: one open file and one transfer slot per live push, shared by its sessions. */
+  grants: PushGrants;
   /** READ buffers shared by all sessions (MAX_READ bytes each): bounds the file bytes held server-wide. */
   buffers: ReadBuffers;
-  /** Small staged files held in memory, shared by all sessions: their READs need no disk read. */
-  contents?: StagedContents;
   logger: Logger;
   /** Told the size of each READ answer once ssh2 has taken it (rportd paces its scavenges by it). */
   sent?: (bytes: number) => void;
@@ -33,18 +28,17 @@ export interface ConfinedSftpOptions {
 const READS_IN_FLIGHT = 8;
 /** READ requests waiting beyond those; more is a misbehaving client. */
 const READS_QUEUED = 64;
-const MAX_HANDLES = 4;
+/** Open handles per session (docs/protocol.md), counted when the OPEN arrives, before any await. */
+export const MAX_HANDLES = 4;
 /** Bytes ssh2 may hold for a client that stops taking data before we end its session. */
 const MAX_BUFFERED_OUT = 8 * 1024 * 1024;
 const STAGED_NAME = new RegExp(`^[A-Za-z0-9-]{1,64}${STAGED_SUFFIX}$`);
 
-interface OpenFile {
+interface OpenFile extends GrantedFile {
   name: string;
-  /** The open file, when its content is not held in memory. */
-  fh?: FileHandle;
-  held?: HeldContent;
-  /** Lets go of the transfer slot and of the held content. */
-  release: () => void;
+  grant: Grant;
+  /** Stops hearing of the grant's end (the handle closed first). */
+  unwatch: () => void;
 }
 
 /** The staged name a path refers to ("/<name>" or "<name>"), or undefined for anything else. */
@@ -72,6 +66,8 @@ const attrsOf = (s: Stats): Attributes => ({
  */
 export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): void {
   const handles = new Map<string, OpenFile>();
+  /** OPENs counted against MAX_HANDLES whose grant is not ready yet. */
+  let opening = 0;
   let closed = false;
   let reading = 0;
   const queue: (() => void)[] = [];
@@ -92,32 +88,31 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     if (flags !== OPEN_MODE.READ) return deny(reqid, 'read-only: only the read flag is allowed');
     const name = stagedNameOf(filename);
     if (!name || !o.isLive(name)) return deny(reqid, `no live push of ${filename} for this client`);
-    if (handles.size >= MAX_HANDLES) return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many open handles');
-    void (async () => {
-      const slot = await o.slots.acquire();
-      const path = join(o.stagingDir, name);
-      const contents = o.contents;
-      const release = (): void => (slot(), contents?.release(path));
-      let fh: FileHandle | undefined;
-      try {
-        const held = await contents?.acquire(path);
-        if (!held) {
-          // O_NOFOLLOW: the staging dir is ours, but never follow a link planted there.
-          fh = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
-          if (!(await fh.stat()).isFile()) throw new Error('not a file');
+    if (handles.size + opening >= MAX_HANDLES)
+      return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many open handles');
+    opening += 1;
+    const grant = o.grants.take(name);
+    grant.ready.then(
+      (file) => {
+        opening -= 1;
+        if (closed || grant.revoked || !o.isLive(name)) {
+          o.grants.give(grant);
+          return void (!closed && deny(reqid, 'the push is no longer live'));
         }
-        if (closed || !o.isLive(name)) throw new Error('not live');
-        const id = randomBytes(16);
-        handles.set(id.toString('hex'), { name, fh, held, release });
-        sftp.handle(reqid, id);
-      } catch (e) {
-        release();
-        await fh?.close().catch(() => undefined);
+        const id = randomBytes(16).toString('hex');
+        // The grant can end under the handle (verdict, timeout): the handle dies with it.
+        const unwatch = o.grants.onRevoke(grant, () => handles.delete(id));
+        handles.set(id, { ...file, name, grant, unwatch });
+        sftp.handle(reqid, Buffer.from(id, 'hex'));
+      },
+      (e: unknown) => {
+        opening -= 1;
+        o.grants.give(grant);
         if (closed) return;
         const missing = (e as NodeJS.ErrnoException).code === 'ENOENT';
         sftp.status(reqid, missing ? STATUS_CODE.NO_SUCH_FILE : STATUS_CODE.PERMISSION_DENIED);
-      }
-    })();
+      },
+    );
   });
 
   sftp.on('READ', (reqid, handle, offset, length) => {
@@ -182,11 +177,7 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
   sftp.on('FSTAT', (reqid, handle) => {
     const file = fileOf(handle);
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE, 'invalid handle');
-    if (file.held) return void sftp.attrs(reqid, attrsOf(file.held.stats));
-    file.fh!.stat().then(
-      (s) => !closed && sftp.attrs(reqid, attrsOf(s)),
-      () => !closed && sftp.status(reqid, STATUS_CODE.FAILURE),
-    );
+    sftp.attrs(reqid, attrsOf(file.stats));
   });
 
   sftp.on('CLOSE', (reqid, handle) => {
@@ -194,27 +185,18 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
     const file = handles.get(key);
     if (!file) return sftp.status(reqid, STATUS_CODE.FAILURE, 'invalid handle');
     handles.delete(key);
-    file.release();
-    if (!file.fh) return sftp.status(reqid, STATUS_CODE.OK);
-    file.fh.close().then(
-      () => !closed && sftp.status(reqid, STATUS_CODE.OK),
-      () => !closed && sftp.status(reqid, STATUS_CODE.FAILURE),
-    );
+    file.unwatch();
+    o.grants.give(file.grant);
+    sftp.status(reqid, STATUS_CODE.OK);
   });
 
   const statByName = (reqid: number, path: string): void => {
     const name = stagedNameOf(path);
     if (!name || !o.isLive(name)) return deny(reqid, `no live push of ${path} for this client`);
-    open(join(o.stagingDir, name), constants.O_RDONLY | constants.O_NOFOLLOW)
-      .then(async (fh) => {
-        try {
-          const s = await fh.stat();
-          if (!closed) sftp.attrs(reqid, attrsOf(s));
-        } finally {
-          await fh.close();
-        }
-      })
-      .catch(() => !closed && sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE));
+    o.grants.statOf(name).then(
+      (s) => !closed && sftp.attrs(reqid, attrsOf(s)),
+      () => !closed && sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE),
+    );
   };
   sftp.on('STAT', statByName);
   sftp.on('LSTAT', statByName);
@@ -252,9 +234,9 @@ export function serveConfinedSftp(sftp: SFTPWrapper, o: ConfinedSftpOptions): vo
   sftp.on('close', () => {
     closed = true;
     queue.length = 0;
-    for (const f of handles.values()) {
-      f.release();
-      void f.fh?.close().catch(() => undefined);
+    for (const f of [...handles.values()]) {
+      f.unwatch();
+      o.grants.give(f.grant);
     }
     handles.clear();
   });

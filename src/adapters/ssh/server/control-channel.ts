@@ -10,6 +10,7 @@ import type { Logger } from '../../../ports/logger.ts';
 import { messageOf } from '../../../domain/errors.ts';
 import {
   encodeLine,
+  isOutcomeStatus,
   LineSplitter,
   MAX_READ,
   parseHello,
@@ -26,6 +27,26 @@ export interface ControlChannelDeps {
   logger: Logger;
 }
 
+/**
+ * Protocol errors (unknown types, malformed progress or result lines) one control channel may make
+ * before it is closed: each is answered, and an agent that never reads those answers must not make
+ * the server hold them without end.
+ */
+export const MAX_PROTOCOL_ERRORS = 8;
+
+/** A progress or result line that the agent's own code would never send: a sentence naming the fault. */
+function malformed(m: Record<string, unknown>): string | undefined {
+  if (m.type === 'progress') {
+    if (typeof m.req_id === 'string' && typeof m.bytes === 'number' && Number.isFinite(m.bytes)) return;
+    return 'progress needs req_id: string and bytes: number';
+  }
+  if (m.type === 'result') {
+    if (typeof m.req_id === 'string' && isOutcomeStatus(m.status)) return;
+    return 'result needs req_id: string and status: "success" | "ignored" | "error"';
+  }
+  return `unknown message type ${JSON.stringify(m.type)}`;
+}
+
 export class ControlChannel {
   /** The agent once a hello was taken on this connection. */
   agent: AgentConnection | undefined;
@@ -34,6 +55,7 @@ export class ControlChannel {
   /** helloTaken is told when an agent registered, to stop the hello's deadline. */
   constructor(
     private readonly client: Connection,
+    private readonly address: string,
     private readonly deps: ControlChannelDeps,
     private readonly helloTaken: () => void,
   ) {}
@@ -42,21 +64,34 @@ export class ControlChannel {
   serve(channel: ServerChannel): void {
     const { client, deps } = this;
     const log = deps.logger;
+    const address = this.address;
     let agent: AgentConnection | undefined;
-    const send = (m: ServerMessage): void => void (channel.writable && channel.write(encodeLine(m)));
+    let errors = 0;
+    const send = (m: ServerMessage): void => {
+      // Back-pressure: an agent that does not read its answers is not read from until it does.
+      if (channel.writable && !channel.write(encodeLine(m))) channel.pause();
+    };
+    channel.on('drain', () => channel.resume());
     const fail = (message: string): void => {
-      log.warn({ client_id: agent?.clientId, problem: message }, 'control channel refused');
+      splitter.stop();
+      log.warn({ client_id: agent?.clientId, address, problem: message }, 'control channel refused');
       send({ type: 'error', message });
       channel.end();
       client.end();
+    };
+    const protocolError = (message: string): void => {
+      errors += 1;
+      if (errors < MAX_PROTOCOL_ERRORS) return send({ type: 'error', message });
+      fail(`${errors} protocol errors on this control channel (the last: ${message}); closing it`);
     };
     const splitter = new LineSplitter((line) => {
       const m = parseJson(line);
       if (!m) return fail('a control line is not a JSON object');
       if (agent) {
+        const fault = malformed(m);
+        if (fault) return protocolError(fault);
         if (m.type === 'progress') agent.progress(m.req_id, m.bytes);
-        else if (m.type === 'result') agent.result(m.req_id, m.status, m.message);
-        else send({ type: 'error', message: `unknown message type ${JSON.stringify(m.type)}` });
+        else agent.result(m.req_id, m.status, m.message);
         return;
       }
       const info = parseHello(m);

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2, { type ClientChannel, type SFTPWrapper } from 'ssh2';
+import ssh2, { type ClientChannel } from 'ssh2';
 import { stagedName, type PushRequest } from '../../../../src/domain/push-request.ts';
 import { CONTROL_SUBSYSTEM, MAX_READ } from '../../../../src/adapters/ssh/protocol.ts';
 import {
@@ -14,53 +14,8 @@ import {
   type TestAgent,
   type TestServer,
 } from '../harness.ts';
+import { attempt, helloAs, sftpOf, until } from '../rogue.ts';
 
-/**
- * On a raw ssh2 client (connectRaw: what a rogue with valid credentials could run), opens the control
- * channel and says hello as `id`; resolves at the welcome, with the lines received so far.
- */
-async function helloAs(
-  c: ssh2.Client,
-  id: string,
-): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
-  const control = await new Promise<ClientChannel>((resolve, reject) =>
-    c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))),
-  );
-  const lines: Record<string, unknown>[] = [];
-  let pending = '';
-  control.on('data', (d: Buffer) => {
-    pending += d.toString();
-    for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
-      lines.push(JSON.parse(pending.slice(0, nl)) as Record<string, unknown>);
-      pending = pending.slice(nl + 1);
-    }
-  });
-  control.write(
-    JSON.stringify({
-      type: 'hello',
-      protocol: 1,
-      id,
-      name: id,
-      hostname: id,
-      os: 'linux',
-      tags: [],
-      version: 'x',
-      file_reception: { enabled: true, protected: [] },
-    }) + '\n',
-  );
-  await until(() => lines.some((l) => l.type === 'welcome'));
-  return { control, lines };
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
-}
-
-const sftpOf = (c: ssh2.Client): Promise<SFTPWrapper> =>
-  new Promise((resolve, reject) => c.sftp((e, s) => (e ? reject(e) : resolve(s))));
-/** Resolves with the SFTP error message, or 'ALLOWED' when the server let the operation through. */
-const attempt = (op: (cb: (err?: Error | null) => void) => void): Promise<string> =>
-  new Promise((resolve) => op((err) => resolve(err ? err.message : 'ALLOWED')));
 /** Resolves with 'refused' or 'ALLOWED' for a channel/request. */
 const channelAttempt = (op: (cb: (err?: Error | null) => void) => void): Promise<string> =>
   new Promise((resolve) => {
