@@ -121,4 +121,34 @@ describe('e2e: bin/rportcli.js upload --json against rportd and three rport agen
     expect(r.stderr).to.include(missing);
     expect(await c.filepush()).to.deep.equal([]);
   });
+
+  it('a push the agents ignore (the file is there, no --force or --sync): exit 0, and 1 with --fail-on-ignored', async () => {
+    const file = join(c.dir, 'once.conf');
+    await writeFile(file, 'first = 1\n');
+    const dest = c.dest('cli/once.conf');
+    expect((await rportcli(file, dest)).code).to.equal(0);
+    await writeFile(file, 'second = 2\n');
+    const args = ['upload', file, '--client', ALL.join(','), '--dest', dest, '--json'];
+    const plain = await runToEnd(BIN.rportcli, args, env);
+    expect(plain.code, plain.stderr).to.equal(0);
+    const strict = await runToEnd(BIN.rportcli, [...args, '--fail-on-ignored'], env);
+    expect(strict.code, strict.stderr).to.equal(1);
+    const json = JSON.parse(strict.stdout) as UploadJson;
+    expect(json.ok).to.equal(false);
+    expect(json.results.map((r) => r.status)).to.deep.equal(['ignored', 'ignored', 'ignored']);
+    expect(await readFile(c.onHost('cli-1', 'cli/once.conf'), 'utf8')).to.equal('first = 1\n');
+    const status = await runToEnd(BIN.rportcli, ['status', json.uuid, '--fail-on-ignored'], env);
+    expect(status.code, status.stderr).to.equal(1);
+  });
+
+  it("--version: rportcli and rportd print package.json's version", async () => {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    for (const bin of [BIN.rportcli, BIN.rportd]) {
+      const r = await runToEnd(bin, ['--version'], env);
+      expect(r.code, `${bin}: ${r.stderr}`).to.equal(0);
+      expect(r.stdout, bin).to.equal(`${pkg.version}\n`);
+    }
+  });
 });

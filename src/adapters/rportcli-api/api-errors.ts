@@ -24,6 +24,60 @@ export class ServerUnreachableError extends Error {
   }
 }
 
+/**
+ * The server answered the TLS handshake with a certificate this client does not trust: it is
+ * reachable, so "is it running?" would send the user the wrong way.
+ */
+export class TlsCertificateError extends Error {
+  constructor(
+    readonly url: string,
+    /** Node's code, e.g. DEPTH_ZERO_SELF_SIGNED_CERT or ERR_TLS_CERT_ALTNAME_INVALID. */
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(`the TLS certificate of the rport server at ${url} is not trusted: ${reason}`);
+    this.name = 'TlsCertificateError';
+  }
+}
+
+/** OpenSSL's verification codes and Node's host name check: all mean "the certificate", not "the network". */
+const CERTIFICATE_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_NOT_YET_VALID',
+  'CERT_HAS_EXPIRED',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'INVALID_CA',
+  'INVALID_PURPOSE',
+  'PATH_LENGTH_EXCEEDED',
+  'HOSTNAME_MISMATCH',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+/** A failed connection as the error that says what to fix: a certificate problem, or no server. */
+export function connectionError(url: string, e: unknown): TlsCertificateError | ServerUnreachableError {
+  const code = errorCode(e);
+  if (code && CERTIFICATE_CODES.has(code)) return new TlsCertificateError(url, code, networkReason(e));
+  return new ServerUnreachableError(url, networkReason(e));
+}
+
+/** The first `code` in an error's cause chain. */
+function errorCode(e: unknown): string | undefined {
+  let err = e as { code?: unknown; cause?: unknown } | undefined;
+  for (let depth = 0; err && depth < 5; depth++) {
+    if (typeof err.code === 'string') return err.code;
+    err = err.cause as typeof err;
+  }
+  return undefined;
+}
+
 /** The local file to upload cannot be read. */
 export class LocalFileError extends Error {
   constructor(

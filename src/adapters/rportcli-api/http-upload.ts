@@ -1,7 +1,8 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import https from 'node:https';
-import { LocalFileError, ServerUnreachableError, networkReason } from './api-errors.ts';
+import { LocalFileError, ServerUnreachableError, connectionError, networkReason } from './api-errors.ts';
+import { tlsConnectOptions, type TlsOptions } from './tls-options.ts';
 
 export interface StreamedAnswer {
   status: number;
@@ -20,6 +21,7 @@ export async function postStream(
   headers: Record<string, string>,
   body: AsyncIterable<Uint8Array>,
   serverUrl: string,
+  tls?: TlsOptions,
 ): Promise<StreamedAnswer> {
   // keep-alive, though the connection is never reused: with `Connection: close` (agent: false's
   // default) the server closes the socket right after an early answer (413, 401) while the body is
@@ -28,6 +30,7 @@ export async function postStream(
     method: 'POST',
     headers: { connection: 'keep-alive', ...headers },
     agent: false,
+    ...(url.protocol === 'https:' ? tlsConnectOptions(tls) : {}),
   });
   const stop = new AbortController();
   const answered = new Promise<StreamedAnswer>((resolve, reject) => {
@@ -42,7 +45,7 @@ export async function postStream(
     });
     request.once('error', (e) => {
       stop.abort();
-      reject(e instanceof LocalFileError ? e : new ServerUnreachableError(serverUrl, networkReason(e)));
+      reject(e instanceof LocalFileError ? e : connectionError(serverUrl, e));
     });
   });
   // Keep the rejection handled while the body is still being written (agent: false above: one connection per upload, closed after).

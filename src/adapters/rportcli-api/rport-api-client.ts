@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
+import { RportApiError, errorsOf } from './api-errors.ts';
 import type {
   ClientGroupSummary,
   ClientSummary,
@@ -9,21 +9,24 @@ import type {
   UploadRequest,
   UploadStatus,
 } from './api-types.ts';
+import { sendRequest } from './http-request.ts';
 import { postStream } from './http-upload.ts';
 import { multipartBody } from './multipart-body.ts';
+import type { TlsOptions } from './tls-options.ts';
 import { WsResultsListener } from './ws-results-listener.ts';
 
 export type ApiCredentials = { token: string } | { username: string; password: string } | undefined;
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** The rportd HTTP API: Node's built-in fetch for JSON calls, node:http for the streamed upload, ws for live results. */
+/** The rportd HTTP API: node:http(s) for JSON calls and the streamed upload, ws for live results. */
 export class RportApiClient {
   private readonly base: URL;
 
   constructor(
     url: string,
     private credentials: ApiCredentials,
+    private readonly tls: TlsOptions = {},
   ) {
     this.base = new URL(url.endsWith('/') ? url : `${url}/`);
   }
@@ -98,7 +101,7 @@ export class RportApiClient {
     const auth = this.authorization();
     if (auth) headers.authorization = auth;
     const url = new URL('api/v1/files', this.base);
-    const answer = await postStream(url, headers, body.chunks, this.url);
+    const answer = await postStream(url, headers, body.chunks, this.url, this.tls);
     const data = dataOf<Partial<UploadReceipt>>('POST', url, answer.status, answer.text);
     if (typeof data.uuid !== 'string')
       throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
@@ -114,9 +117,14 @@ export class RportApiClient {
   /** Opens the live results socket; with a username and password it logs in first, as the socket takes tokens only. */
   async listen(): Promise<WsResultsListener> {
     const token = await this.token();
+    return WsResultsListener.open(this.resultsUrl, token, this.tls);
+  }
+
+  /** The results socket's URL: ws:// or wss:// beside the API. */
+  get resultsUrl(): string {
     const ws = new URL('api/v1/ws/uploads', this.base);
     ws.protocol = ws.protocol === 'https:' ? 'wss:' : 'ws:';
-    return WsResultsListener.open(ws.href, token);
+    return ws.href;
   }
 
   private async token(): Promise<string> {
@@ -147,20 +155,13 @@ export class RportApiClient {
     const auth = opts.anonymous ? undefined : this.authorization();
     if (auth) headers.authorization = auth;
     const url = new URL(path, this.base);
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        method,
-        headers,
-        body: opts.body,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
-    } catch (e) {
-      throw new ServerUnreachableError(this.url, networkReason(e));
-    }
-    const text = await res.text().catch((e: unknown) => {
-      throw new ServerUnreachableError(this.url, networkReason(e));
-    });
+    const res = await sendRequest(
+      url,
+      { method, headers, body: opts.body, timeoutMs: REQUEST_TIMEOUT_MS },
+      this.tls,
+      this.url,
+    );
+    const text = res.text;
     if (res.status === 204) return undefined as T;
     const data = dataOf<T>(method, url, res.status, text);
     return opts.whole ? (JSON.parse(text) as T) : data;

@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
-import { RportApiError, ServerUnreachableError, errorsOf, networkReason } from './api-errors.ts';
+import { RportApiError, connectionError, errorsOf, networkReason } from './api-errors.ts';
 import type { LiveOutcome, TargetStatus } from './api-types.ts';
+import { tlsConnectOptions, type TlsOptions } from './tls-options.ts';
 
 const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
 
@@ -25,11 +26,14 @@ export class WsResultsListener {
     socket.on('error', (e) => this.dropped(networkReason(e)));
   }
 
-  /** Resolves once the socket is open; rejects with RportApiError (401/403) or ServerUnreachableError. */
-  static open(wsUrl: string, token: string): Promise<WsResultsListener> {
+  /** Resolves once the socket is open; rejects with RportApiError (401/403), TlsCertificateError or ServerUnreachableError. */
+  static open(wsUrl: string, token: string, tls?: TlsOptions): Promise<WsResultsListener> {
     return new Promise((resolve, reject) => {
       // The token travels as a subprotocol, not in the URL, so it does not end up in access logs.
-      const socket = new WebSocket(wsUrl, ['bearer', token], { handshakeTimeout: 15000 });
+      const socket = new WebSocket(wsUrl, ['bearer', token], {
+        handshakeTimeout: 15000,
+        ...(wsUrl.startsWith('wss:') ? tlsConnectOptions(tls) : {}),
+      });
       const fail = (e: Error): void => {
         socket.removeAllListeners();
         socket.on('error', () => undefined);
@@ -50,7 +54,7 @@ export class WsResultsListener {
         );
         res.on('error', () => fail(new RportApiError(res.statusCode ?? 0, [])));
       });
-      socket.once('error', (e) => fail(new ServerUnreachableError(wsUrl, networkReason(e))));
+      socket.once('error', (e) => fail(connectionError(wsUrl, e)));
       socket.once('open', () => {
         socket.removeAllListeners();
         resolve(new WsResultsListener(socket));

@@ -2,6 +2,7 @@ import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { ApiCredentials } from '../../adapters/rportcli-api/rport-api-client.ts';
+import type { TlsOptions } from '../../adapters/rportcli-api/tls-options.ts';
 import { CliError } from './errors.ts';
 
 /** rportd's default `[api] address`. */
@@ -20,12 +21,20 @@ export interface ConnectionFlags {
   token?: string;
   apiUser?: string;
   apiPassword?: string;
+  /** PEM file of the CA to trust for https (else $RPORT_API_CACERT). */
+  cacert?: string;
+  insecure?: boolean;
 }
 
-export interface Connection {
+/** Where to connect and how to check the server's certificate. */
+export interface Server {
   url: string;
   /** Where the URL came from, named so an error can say what to change. */
   urlSource: string;
+  tls: TlsOptions;
+}
+
+export interface Connection extends Server {
   credentials: ApiCredentials;
   credentialSource: string;
 }
@@ -72,9 +81,13 @@ export async function saveLogin(env: Env, login: SavedLogin): Promise<string> {
   return path;
 }
 
-/** Picks the server URL and the credentials: flags, then RPORT_API_* variables, then the saved login. */
-export async function resolveConnection(flags: ConnectionFlags, env: Env): Promise<Connection> {
-  const saved = await loadSavedLogin(env);
+/** Picks the server URL and its CA: flags, then RPORT_API_* variables, then the saved login. */
+export async function resolveServer(
+  flags: Pick<ConnectionFlags, 'url' | 'cacert' | 'insecure'>,
+  env: Env,
+  saved?: SavedLogin,
+): Promise<Server> {
+  saved ??= await loadSavedLogin(env);
   const [url, urlSource] = flags.url
     ? [flags.url, '--url']
     : env.RPORT_API_URL
@@ -83,9 +96,22 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env): Promi
         ? [saved.url, savedLoginPath(env)]
         : [DEFAULT_API_URL, 'the default'];
   checkUrl(url, urlSource);
+  const [cacert, caSource] = flags.cacert
+    ? [flags.cacert, '--cacert']
+    : env.RPORT_API_CACERT
+      ? [env.RPORT_API_CACERT, 'RPORT_API_CACERT']
+      : [undefined, ''];
+  const ca = cacert === undefined ? undefined : await readCa(cacert, caSource);
+  return { url, urlSource, tls: { ca, insecure: flags.insecure ?? false } };
+}
+
+/** Picks the server (resolveServer) and the credentials, in the same order. */
+export async function resolveConnection(flags: ConnectionFlags, env: Env): Promise<Connection> {
+  const saved = await loadSavedLogin(env);
+  const server = await resolveServer(flags, env, saved);
+  const url = server.url;
   const conn = (credentials: ApiCredentials, credentialSource: string): Connection => ({
-    url,
-    urlSource,
+    ...server,
     credentials,
     credentialSource,
   });
@@ -116,6 +142,21 @@ export function checkUrl(url: string, source: string): void {
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new CliError(`the server URL "${url}" (from ${source}) must start with http:// or https://`);
   }
+}
+
+/** The CA file, read once; a file that holds no PEM certificate is refused here, naming where it came from. */
+async function readCa(path: string, source: string): Promise<Buffer> {
+  let pem: Buffer;
+  try {
+    pem = await readFile(path);
+  } catch (e) {
+    throw new CliError(`cannot read the CA file ${path} (from ${source}): ${(e as Error).message}`);
+  }
+  if (!pem.includes('-----BEGIN CERTIFICATE-----'))
+    throw new CliError(
+      `the CA file ${path} (from ${source}) holds no PEM certificate (-----BEGIN CERTIFICATE-----)`,
+    );
+  return pem;
 }
 
 function userPassword(

@@ -2,12 +2,17 @@ import {
   LocalFileError,
   RportApiError,
   ServerUnreachableError,
+  TlsCertificateError,
 } from '../../adapters/rportcli-api/api-errors.ts';
 
-/** Exit codes: 0 all well; 1 a target failed or timed out; 2 the command itself failed. */
+/**
+ * Exit codes (docs/cli.md, "Exit codes"): 0 all well; 1 a target failed, timed out, or ignored the
+ * push under --fail-on-ignored; 2 the command itself failed; 3 `status`: targets still pending.
+ */
 export const EXIT_OK = 0;
 export const EXIT_TARGET_FAILED = 1;
 export const EXIT_ERROR = 2;
+export const EXIT_PENDING = 3;
 
 /** A mistake the user can fix, already worded for them. */
 export class CliError extends Error {
@@ -29,6 +34,7 @@ const NO_CREDENTIALS =
 /** One or two lines saying what went wrong and what to change. */
 export function explain(e: unknown, ctx: ErrorContext | undefined): string {
   if (e instanceof CliError || e instanceof LocalFileError) return e.message;
+  if (e instanceof TlsCertificateError) return explainTls(e, ctx);
   if (e instanceof ServerUnreachableError) {
     const source = ctx ? ` (URL from ${ctx.urlSource})` : '';
     return `${e.message}${source}\nIs rportd running? Point rportcli at it with --url or the RPORT_API_URL environment variable.`;
@@ -47,4 +53,19 @@ export function explain(e: unknown, ctx: ErrorContext | undefined): string {
     return `the server refused the request (HTTP ${e.status}): ${what}`;
   }
   return `unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
+}
+
+const TRUST_HINT =
+  "If this is rportd's certificate, trust the CA that signed it (for a self-signed certificate, the certificate itself: rportd's [api] cert_file) with --cacert FILE or the RPORT_API_CACERT environment variable; --insecure skips the check (for tests only).";
+
+/** Names the certificate problem first: rportd is running, so "is it running?" would mislead. */
+function explainTls(e: TlsCertificateError, ctx: ErrorContext | undefined): string {
+  const source = ctx ? ` (URL from ${ctx.urlSource})` : '';
+  const problem =
+    e.code === 'CERT_HAS_EXPIRED' || e.code === 'CERT_NOT_YET_VALID'
+      ? "the certificate is outside its validity dates: renew it on rportd ([api] cert_file), or check this machine's clock"
+      : e.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || e.code === 'HOSTNAME_MISMATCH'
+        ? 'the certificate does not name the host in the URL: use a host name it was issued for, or reissue it with a subjectAltName for this host'
+        : 'the certificate is not signed by a CA that rportcli trusts';
+  return `${e.message}${source}\n${problem}.\n${TRUST_HINT}`;
 }

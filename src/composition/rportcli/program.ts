@@ -1,37 +1,61 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
-import type {
-  ClientGroupSummary,
-  ClientSummary,
-  UploadStatus,
-} from '../../adapters/rportcli-api/api-types.ts';
 import { RportApiClient } from '../../adapters/rportcli-api/rport-api-client.ts';
-import { resolveConnection, saveLogin, type Connection, type ConnectionFlags } from './config.ts';
-import { CliError, EXIT_ERROR, EXIT_OK, EXIT_TARGET_FAILED, explain, type ErrorContext } from './errors.ts';
+import {
+  resolveConnection,
+  resolveServer,
+  saveLogin,
+  type Connection,
+  type ConnectionFlags,
+  type Server,
+} from './config.ts';
+import { CliError, EXIT_ERROR, EXIT_OK, explain, type ErrorContext } from './errors.ts';
+import { collect, packageVersion, positiveNumber, withConnection } from './flags.ts';
+import type { Say } from './follow.ts';
+import { clientsTable, groupsTable } from './listings.ts';
 import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
+import { runStatus } from './status.ts';
 import { runUpload } from './upload.ts';
 
 interface CommonFlags extends ConnectionFlags {
   json?: boolean;
+  verbose?: boolean;
 }
 
 const DEFAULT_TIMEOUT_S = 300;
 
-/** rportcli: runs one command and returns the exit code (0 ok, 1 a target failed or timed out, 2 the command failed). */
+/** rportcli: runs one command and returns the exit code (errors.ts and docs/cli.md list them). */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   let exitCode = EXIT_OK;
   let ctx: ErrorContext | undefined;
+  const sayer =
+    (flags: CommonFlags): Say =>
+    (line) => {
+      if (flags.verbose) io.stderr.write(`rportcli: ${line}\n`);
+    };
+  const checked = (server: Server, flags: CommonFlags): Server => {
+    if (server.tls.insecure)
+      io.stderr.write(
+        "rportcli: warning: --insecure: the server's TLS certificate is not checked; anyone on the way can pose as the server and read the credentials\n",
+      );
+    if (server.tls.ca && flags.verbose)
+      sayer(flags)(`trusting the CA in ${flags.cacert ?? io.env.RPORT_API_CACERT}`);
+    return server;
+  };
   const connect = async (flags: CommonFlags): Promise<[RportApiClient, Connection]> => {
     const conn = await resolveConnection(flags, io.env);
     ctx = conn;
+    checked(conn, flags);
     if (!conn.credentials) {
       throw new CliError(
         'no credentials: run `rportcli login`, or set RPORT_API_TOKEN, or RPORT_API_USER and RPORT_API_PASSWORD',
       );
     }
-    return [new RportApiClient(conn.url, conn.credentials), conn];
+    sayer(flags)(
+      `connecting to ${conn.url} (from ${conn.urlSource}), credentials from ${conn.credentialSource}`,
+    );
+    return [new RportApiClient(conn.url, conn.credentials, conn.tls), conn];
   };
 
   const program = new Command('rportcli')
@@ -49,14 +73,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       .option('-p, --password <password>', 'API password (default: $RPORT_API_PASSWORD, else asked)'),
     false,
   ).action(async (flags: CommonFlags & { user?: string; password?: string }) => {
-    const conn = await resolveConnection({ url: flags.url }, io.env);
+    // Only the server here: a user without a password is the prompt's job, not an error.
+    const conn = checked(await resolveServer(flags, io.env), flags);
     ctx = { ...conn, credentialSource: 'login' };
     const username = flags.user ?? io.env.RPORT_API_USER ?? (await prompt(io, 'user: ', false, '--user'));
     const password =
       flags.password ??
       io.env.RPORT_API_PASSWORD ??
       (await prompt(io, `password for ${username}: `, true, '--password'));
-    const token = await new RportApiClient(conn.url, undefined).login(username, password);
+    const token = await new RportApiClient(conn.url, undefined, conn.tls).login(username, password);
     const path = await saveLogin(io.env, { url: conn.url, token, username });
     if (flags.json) printJson(io, { url: conn.url, username, saved: path });
     else io.stdout.write(`logged in to ${conn.url} as ${username}; token saved in ${path}\n`);
@@ -145,6 +170,7 @@ in each agent's rport.conf: auth = "${id}:${password}"
       .option('-g, --group-id <id>', 'target client group id; repeat, or separate with commas', collect, [])
       .option('-d, --dest <path>', 'absolute path of the file on the clients')
       .option('--force', 'overwrite an existing file', false)
+      .option('--fail-on-ignored', 'exit 1 when a target ignored the push (its file differs)', false)
       .option(
         '--sync',
         'replace an existing file only when its content differs, and apply mode and owner',
@@ -174,6 +200,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
         group: flags.group,
         timeout: flags.timeout,
         json: flags.json ?? false,
+        failOnIgnored: flags.failOnIgnored,
+        say: sayer(flags),
       },
       io,
     );
@@ -182,14 +210,29 @@ in each agent's rport.conf: auth = "${id}:${password}"
   withConnection(
     program
       .command('status')
-      .description("show an upload's stored per-client outcomes")
-      .argument('<uuid>', 'the uuid the upload answered with'),
-  ).action(async (uuid: string, flags: CommonFlags) => {
+      .description("show an upload's stored per-client outcomes (exit 3 while targets are pending)")
+      .argument('<uuid>', 'the uuid the upload answered with')
+      .option('-w, --wait', 'wait for every outcome, then exit as upload would', false)
+      .option('--fail-on-ignored', 'exit 1 when a target ignored the push (its file differs)', false)
+      .addOption(
+        new Option('--timeout <seconds>', 'with --wait, how long to wait for the outcomes')
+          .default(DEFAULT_TIMEOUT_S)
+          .argParser(positiveNumber),
+      ),
+  ).action(async (uuid: string, flags: CommonFlags & StatusFlags) => {
     const [api] = await connect(flags);
-    const status = await api.status(uuid);
-    if (flags.json) printJson(io, status);
-    else printLines(io, statusLines(status));
-    if (status.targets.some((t) => t.status === 'error')) exitCode = EXIT_TARGET_FAILED;
+    exitCode = await runStatus(
+      api,
+      {
+        uuid,
+        json: flags.json ?? false,
+        wait: flags.wait,
+        timeout: flags.timeout,
+        failOnIgnored: flags.failOnIgnored,
+        say: sayer(flags),
+      },
+      io,
+    );
   });
 
   try {
@@ -212,48 +255,13 @@ interface UploadFlags {
   user?: string;
   group?: string;
   timeout: number;
+  failOnIgnored: boolean;
 }
 
-/** src/composition and dist/composition are both two levels below package.json. */
-function packageVersion(): string {
-  try {
-    return (
-      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
-function withConnection(cmd: Command, credentials = true): Command {
-  cmd.option(
-    '--url <url>',
-    'rportd API URL (default: $RPORT_API_URL, the saved login, or http://127.0.0.1:3000)',
-  );
-  if (credentials) {
-    cmd
-      .option('--token <token>', 'API token (default: $RPORT_API_TOKEN or the saved login)')
-      .option('--api-user <name>', 'API user, with --api-password (default: $RPORT_API_USER)')
-      .option('--api-password <password>', 'API password (default: $RPORT_API_PASSWORD)');
-  }
-  return cmd.option('--json', 'print machine-readable JSON on stdout', false);
-}
-
-const collect = (value: string, previous: string[]): string[] => [
-  ...previous,
-  ...value
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== ''),
-];
-
-function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new CliError(`--timeout "${value}" is not a positive number of seconds`);
-  return n;
+interface StatusFlags {
+  wait: boolean;
+  timeout: number;
+  failOnIgnored: boolean;
 }
 
 async function prompt(io: CliIo, question: string, hidden: boolean, flag: string): Promise<string> {
@@ -265,49 +273,4 @@ async function prompt(io: CliIo, question: string, hidden: boolean, flag: string
   const answer = await ask(io, question, hidden);
   if (answer === '') throw new CliError(`no ${flag.slice(2)} given`);
   return answer;
-}
-
-function clientsTable(clients: ClientSummary[]): string[] {
-  if (clients.length === 0) return ['no clients are known yet'];
-  return formatTable(
-    ['ID', 'NAME', 'HOSTNAME', 'OS', 'CONNECTED', 'TAGS'],
-    clients.map((c) => [
-      c.id,
-      c.name ?? '',
-      c.hostname ?? '',
-      c.os ?? '',
-      c.connected ? 'yes' : 'no',
-      (c.tags ?? []).join(','),
-    ]),
-  );
-}
-
-function groupsTable(groups: ClientGroupSummary[]): string[] {
-  if (groups.length === 0) return ['no client groups'];
-  const params = (g: ClientGroupSummary): string =>
-    Object.entries(g.params ?? {})
-      .filter(([, v]) => Array.isArray(v) && v.length > 0)
-      .map(([k, v]) => `${k}=${(v as string[]).join('|')}`)
-      .join(' ');
-  return formatTable(
-    ['ID', 'DESCRIPTION', 'ALLOWED USER GROUPS', 'SELECTS'],
-    groups.map((g) => [g.id, g.description ?? '', (g.allowed_user_groups ?? []).join(','), params(g)]),
-  );
-}
-
-function statusLines(s: UploadStatus): string[] {
-  const head = Object.entries(s.upload)
-    .filter(
-      ([, v]) =>
-        v !== null && v !== undefined && (typeof v !== 'object' || (Array.isArray(v) && v.length > 0)),
-    )
-    .map(([k, v]) => `${k}: ${Array.isArray(v) ? v.join(', ') : String(v)}`);
-  return [
-    ...head,
-    '',
-    ...formatTable(
-      ['CLIENT', 'STATUS', 'MESSAGE'],
-      s.targets.map((t) => [t.client_id, t.status, t.message]),
-    ),
-  ];
 }

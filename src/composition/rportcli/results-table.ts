@@ -1,4 +1,5 @@
 import type { TargetOutcome } from '../../adapters/rportcli-api/api-types.ts';
+import { EXIT_OK, EXIT_PENDING, EXIT_TARGET_FAILED } from './errors.ts';
 import { formatTable, type CliIo } from './output.ts';
 
 /** A target's row: the server's statuses, plus `timeout` for a target that never answered in time. */
@@ -8,6 +9,26 @@ export interface TargetRow extends Omit<TargetOutcome, 'status'> {
 
 export const isFinal = (r: TargetRow): boolean => r.status !== 'pending';
 export const isFailure = (r: TargetRow): boolean => r.status === 'error' || r.status === 'timeout';
+
+/**
+ * The exit code for a set of outcomes: a failure (or, with failOnIgnored, an ignored push) is final
+ * and wins over targets still pending, so a script polling for 3 stops as soon as the result is known.
+ */
+export function exitCodeOf(rows: TargetRow[], failOnIgnored: boolean): number {
+  if (rows.some(isFailure)) return EXIT_TARGET_FAILED;
+  if (failOnIgnored && rows.some((r) => r.status === 'ignored')) return EXIT_TARGET_FAILED;
+  if (rows.some((r) => r.status === 'pending')) return EXIT_PENDING;
+  return EXIT_OK;
+}
+
+/** One line: how many targets ended how, e.g. "3 targets: 2 success, 1 error". */
+export function summary(rows: TargetRow[]): string {
+  const count = (s: TargetRow['status']): number => rows.filter((r) => r.status === s).length;
+  const parts = (['success', 'ignored', 'error', 'timeout'] as const)
+    .filter((s) => count(s) > 0)
+    .map((s) => `${count(s)} ${s}`);
+  return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}`;
+}
 
 /**
  * Per-client outcomes as they arrive. On a terminal it redraws the whole table in place; otherwise

@@ -4,18 +4,18 @@ import { SingleBar } from 'cli-progress';
 import { LocalFileError } from '../../adapters/rportcli-api/api-errors.ts';
 import type { UploadReceipt, UploadRequest } from '../../adapters/rportcli-api/api-types.ts';
 import type { RportApiClient } from '../../adapters/rportcli-api/rport-api-client.ts';
-import type { WsResultsListener } from '../../adapters/rportcli-api/ws-results-listener.ts';
-import { EXIT_OK, EXIT_TARGET_FAILED } from './errors.ts';
+import { follow, listen, type Say } from './follow.ts';
 import { printJson, type CliIo } from './output.ts';
-import { ResultsTable, isFailure, type TargetRow } from './results-table.ts';
+import { ResultsTable, exitCodeOf, summary, type TargetRow } from './results-table.ts';
 
 export interface UploadOptions extends UploadRequest {
   /** Seconds to wait for every target's outcome once the file is on the server. */
   timeout: number;
   json: boolean;
+  /** Exit 1 when a target ignored the push (the file there differs, and neither --force nor --sync). */
+  failOnIgnored: boolean;
+  say: Say;
 }
-
-const POLL_MS = 2000;
 
 /**
  * Upload, then follow: the results socket opens before the first byte goes up (the server keeps no
@@ -24,7 +24,7 @@ const POLL_MS = 2000;
  */
 export async function runUpload(api: RportApiClient, opts: UploadOptions, io: CliIo): Promise<number> {
   await checkLocalFile(opts.file);
-  const listener = await api.listen();
+  const listener = await listen(api, opts.say);
   try {
     const receipt = await sendWithProgress(api, opts, io);
     const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
@@ -32,12 +32,12 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
       io.stdout.write(
         `uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`,
       );
-    await follow(api, listener, receipt, table, opts.timeout);
+    await follow(api, listener, receipt.uuid, table, opts.timeout, opts.say);
     const rows = table.all;
-    const failed = rows.filter(isFailure);
-    if (opts.json) printJson(io, { ...receipt, ok: failed.length === 0, results: rows });
+    const code = exitCodeOf(rows, opts.failOnIgnored);
+    if (opts.json) printJson(io, { ...receipt, ok: code === 0, results: rows });
     else io.stdout.write(`${summary(rows)}\n`);
-    return failed.length === 0 ? EXIT_OK : EXIT_TARGET_FAILED;
+    return code;
   } finally {
     listener.close();
   }
@@ -78,61 +78,6 @@ async function sendWithProgress(api: RportApiClient, opts: UploadOptions, io: Cl
   } finally {
     bar?.stop();
   }
-}
-
-/** Fills the table from the socket; falls back to polling the stored results if the socket drops. */
-async function follow(
-  api: RportApiClient,
-  listener: WsResultsListener,
-  receipt: UploadReceipt,
-  table: ResultsTable,
-  timeoutS: number,
-): Promise<void> {
-  // The socket delivers outcomes only; the targets (groups expanded) come from the stored results.
-  const stored = await api.status(receipt.uuid);
-  table.expect(stored.targets.map((t) => t.client_id));
-  for (const t of stored.targets) if (t.status !== 'pending') table.update(t);
-  if (table.settled) return;
-
-  await new Promise<void>((resolve) => {
-    let poller: NodeJS.Timeout | undefined;
-    const finish = (): void => {
-      clearTimeout(deadline);
-      clearInterval(poller);
-      unfollow();
-      resolve();
-    };
-    const deadline = setTimeout(finish, timeoutS * 1000);
-    const unfollow = listener.follow(receipt.uuid, (o) => {
-      table.update(o);
-      if (table.settled) finish();
-    });
-    listener.onDropped(() => {
-      poller = setInterval(() => {
-        api.status(receipt.uuid).then(
-          (s) => {
-            for (const t of s.targets) if (t.status !== 'pending') table.update(t);
-            if (table.settled) finish();
-          },
-          () => undefined, // keep polling until the deadline: the server may come back
-        );
-      }, POLL_MS);
-    });
-  });
-  if (!table.settled) {
-    // One last look at the stored results: an outcome may have been recorded while the socket was quiet.
-    const last = await api.status(receipt.uuid).catch(() => undefined);
-    for (const t of last?.targets ?? []) if (t.status !== 'pending') table.update(t);
-    table.timeOut(timeoutS);
-  }
-}
-
-function summary(rows: TargetRow[]): string {
-  const count = (s: TargetRow['status']): number => rows.filter((r) => r.status === s).length;
-  const parts = (['success', 'ignored', 'error', 'timeout'] as const)
-    .filter((s) => count(s) > 0)
-    .map((s) => `${count(s)} ${s}`);
-  return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}`;
 }
 
 export type { TargetRow };

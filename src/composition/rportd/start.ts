@@ -18,6 +18,13 @@ import { buildServerContainer, T } from './container.ts';
 export async function runServerCommand(argv: string[]): Promise<void> {
   const opts = new Command('rportd')
     .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
+    .version(
+      (
+        JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+          version: string;
+        }
+      ).version,
+    )
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
     .parse(argv)
     .opts<{ config?: string }>();

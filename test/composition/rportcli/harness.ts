@@ -59,8 +59,14 @@ export interface CliServer {
   close(): Promise<void>;
 }
 
-/** A real rportd: HTTP on 127.0.0.1:0, SQLite in a temp data_dir, agents scripted in memory. */
-export async function startCliServer(maxFilepushSize = 1024 * 1024): Promise<CliServer> {
+/**
+ * A real rportd: HTTP on 127.0.0.1:0 (HTTPS when api gives cert_file and key_file), SQLite in a
+ * temp data_dir, agents scripted in memory.
+ */
+export async function startCliServer(
+  maxFilepushSize = 1024 * 1024,
+  api: Record<string, unknown> = {},
+): Promise<CliServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'rportcli-server-'));
   const config = parseServerConfig(
     {
@@ -70,7 +76,7 @@ export async function startCliServer(maxFilepushSize = 1024 * 1024): Promise<Cli
         max_filepush_size: maxFilepushSize,
         push_timeout: 60,
       },
-      api: { address: '127.0.0.1:0' },
+      api: { address: '127.0.0.1:0', ...api },
       logging: { log_level: 'warn' },
     },
     dataDir,
@@ -111,13 +117,23 @@ export interface CliRun {
   stderr: string;
 }
 
-/** Runs rportcli in this process with captured, non-TTY output and the given environment only. */
-export async function cli(args: string[], env: Record<string, string | undefined>): Promise<CliRun> {
+/**
+ * Runs rportcli in this process with captured, non-TTY output and the given environment only.
+ * With stdin, the input is a terminal-like stream that holds it, for the prompts.
+ */
+export async function cli(
+  args: string[],
+  env: Record<string, string | undefined>,
+  stdinText?: string,
+): Promise<CliRun> {
   const out: string[] = [];
   const err: string[] = [];
   const stdout = new PassThrough().on('data', (c: Buffer) => out.push(c.toString()));
   const stderr = new PassThrough().on('data', (c: Buffer) => err.push(c.toString()));
-  const io: CliIo = { stdout, stderr, stdin: new PassThrough(), env };
+  const stdin =
+    stdinText === undefined ? new PassThrough() : Object.assign(new PassThrough(), { isTTY: true });
+  if (stdinText !== undefined) stdin.end(stdinText);
+  const io: CliIo = { stdout, stderr, stdin, env };
   const code = await runCli(args, io);
   return { code, stdout: out.join(''), stderr: err.join('') };
 }

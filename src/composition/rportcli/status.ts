@@ -1,0 +1,40 @@
+import type { RportApiClient } from '../../adapters/rportcli-api/rport-api-client.ts';
+import { follow, listen, type Say } from './follow.ts';
+import { statusLines } from './listings.ts';
+import { printJson, printLines, type CliIo } from './output.ts';
+import { ResultsTable, exitCodeOf, summary } from './results-table.ts';
+
+export interface StatusOptions {
+  uuid: string;
+  json: boolean;
+  /** Wait for every target's outcome, as upload does, instead of showing the stored results now. */
+  wait: boolean;
+  timeout: number;
+  failOnIgnored: boolean;
+  say: Say;
+}
+
+/**
+ * `rportcli status`: the stored outcomes, exiting 3 while targets are pending; with --wait,
+ * follows them to the end and exits as upload would. Returns the exit code.
+ */
+export async function runStatus(api: RportApiClient, opts: StatusOptions, io: CliIo): Promise<number> {
+  if (!opts.wait) {
+    const status = await api.status(opts.uuid);
+    if (opts.json) printJson(io, status);
+    else printLines(io, statusLines(status));
+    return exitCodeOf(status.targets, opts.failOnIgnored);
+  }
+  // Listen before reading the stored results, so an outcome recorded in between is not missed.
+  const listener = await listen(api, opts.say);
+  try {
+    const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
+    const stored = await follow(api, listener, opts.uuid, table, opts.timeout, opts.say);
+    const rows = table.all;
+    if (opts.json) printJson(io, { ...stored, targets: rows });
+    else io.stdout.write(`${summary(rows)}\n`);
+    return exitCodeOf(rows, opts.failOnIgnored);
+  } finally {
+    listener.close();
+  }
+}
