@@ -1,5 +1,5 @@
 import type { FileStatus } from '../ports/local-files.ts';
-import type { ProtectedPaths } from './protected-paths.ts';
+import type { ProtectedPaths, RealRoot } from './protected-paths.ts';
 
 /**
  * Why the agent refuses a destination: the protected path rule, on the destination as given (dest,
@@ -12,13 +12,28 @@ export function protectedRefusal(rule: ProtectedPaths, dest: string, real: strin
 }
 
 /**
- * The protected path rule on where dest leads through symlinked parents. real comes from the
- * filesystem, not from checkDestination, so it is normalised here.
+ * The protected path rule on where dest leads through symlinked parents, then the real roots on
+ * both. real comes from the filesystem, not from checkDestination, so it is normalised here.
  */
 export function linkRefusal(rule: ProtectedPaths, dest: string, real: string): string | undefined {
   const viaLink = real === dest ? undefined : rule.refusing(real);
+  if (viaLink)
+    return `${dest} leads through a symlink to ${real}, a protected path (matches "${viaLink}" in [file-reception] protected)`;
+  return realRootRefusal(rule, dest, real);
+}
+
+/**
+ * Where the patterns really lead on this host: on a merged-/usr host `/usr/lib/x` matches no
+ * pattern, but `/lib*` names `/lib -> usr/lib`. Checked on dest and on where it leads.
+ */
+function realRootRefusal(rule: ProtectedPaths, dest: string, real: string): string | undefined {
+  const whose = (r: RealRoot): string =>
+    `within ${r.real}, the real path on this host of "${r.pattern}" in [file-reception] protected`;
+  const direct = rule.realRootOf(dest);
+  if (direct) return `${dest} is a protected path (${whose(direct)})`;
+  const viaLink = real === dest ? undefined : rule.realRootOf(real);
   return viaLink
-    ? `${dest} leads through a symlink to ${real}, a protected path (matches "${viaLink}" in [file-reception] protected)`
+    ? `${dest} leads through a symlink to ${real}, a protected path (${whose(viaLink)})`
     : undefined;
 }
 

@@ -20,17 +20,46 @@ export const DEFAULT_PROTECTED_POSIX = [
 export const DEFAULT_PROTECTED_WINDOWS = ['C:\\Windows\\', 'C:\\ProgramData'];
 
 /**
+ * Where a protected pattern leads on this host, as the agent's filesystem adapter found it: the real
+ * path of a match or of the pattern's literal part, written as a pattern of the same glob syntax
+ * (glob characters of the path are escaped as classes, such as `[*]`). It may end in the rest of the
+ * pattern: `/etc/*.conf` with `/etc` a link to `/private/etc` leads to `/private/etc/*.conf`.
+ */
+export interface RealRoot {
+  /** The `[file-reception] protected` pattern it came from. */
+  pattern: string;
+  real: string;
+}
+
+interface Matcher {
+  pattern: string;
+  re: RegExp;
+}
+
+/**
  * The client's deny list. A destination is refused when the path itself, or any directory above it,
  * matches one of the glob patterns. Windows matching ignores case and separator style.
+ *
+ * The real roots add where the patterns lead on this host (on a merged-/usr host `/lib*` names
+ * `/lib -> usr/lib`, so `/usr/lib` is protected too). They are matched the same way, path component
+ * by path component, but apart from the patterns, so that a refusal can say which one it was.
  */
 export class ProtectedPaths {
-  private readonly matchers: { pattern: string; re: RegExp }[];
+  private readonly matchers: Matcher[];
+  private readonly roots: (Matcher & { real: string })[];
 
   constructor(
-    patterns: string[],
+    readonly patterns: string[],
     private readonly flavor: PathFlavor,
+    readonly realRoots: readonly RealRoot[] = [],
   ) {
     this.matchers = patterns.map((pattern) => ({ pattern, re: this.compile(pattern) }));
+    this.roots = realRoots.map((r) => ({ ...r, re: this.compile(r.real) }));
+  }
+
+  /** The same patterns, with the real roots found on this host (replacing any given before). */
+  withRealRoots(roots: readonly RealRoot[]): ProtectedPaths {
+    return new ProtectedPaths(this.patterns, this.flavor, roots);
   }
 
   static defaults(flavor: PathFlavor): ProtectedPaths {
@@ -51,6 +80,20 @@ export class ProtectedPaths {
     for (const candidate of selfAndAncestors(normalized, this.flavor)) {
       const hit = this.matchers.find((m) => m.re.test(candidate));
       if (hit) return hit.pattern;
+    }
+    return undefined;
+  }
+
+  /**
+   * The real root that holds this path (the path itself or a directory above it), or undefined.
+   * path may come from the filesystem, so it is normalised here; an invalid one is held by none.
+   */
+  realRootOf(path: string): RealRoot | undefined {
+    const check = checkDestination(path, this.flavor);
+    if (!check.ok) return undefined;
+    for (const candidate of selfAndAncestors(check.normalized, this.flavor)) {
+      const hit = this.roots.find((r) => r.re.test(candidate));
+      if (hit) return { pattern: hit.pattern, real: hit.real };
     }
     return undefined;
   }

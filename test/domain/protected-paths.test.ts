@@ -7,11 +7,13 @@ import {
   parentOf,
   selfAndAncestors,
 } from '../../src/domain/destination.ts';
+import { linkRefusal, protectedRefusal } from '../../src/domain/destination-refusal.ts';
 import {
   DEFAULT_PROTECTED_POSIX,
   DEFAULT_PROTECTED_WINDOWS,
   ProtectedPaths,
 } from '../../src/domain/protected-paths.ts';
+import { makeAgent } from './support/agent-fixture.ts';
 
 describe('protected paths, POSIX defaults', () => {
   const posix = ProtectedPaths.defaults('posix');
@@ -248,4 +250,131 @@ describe('destination validation', () => {
     expect(parentOf('C:\\a\\b', 'windows')).to.equal('C:\\a');
     expect(parentOf('C:\\a', 'windows')).to.equal('C:\\');
   });
+});
+
+/** What the filesystem adapter finds on a merged-/usr host for the defaults. */
+const MERGED_USR = [
+  { pattern: '/bin', real: '/usr/bin' },
+  { pattern: '/sbin', real: '/usr/sbin' },
+  { pattern: '/lib*', real: '/usr/lib' },
+  { pattern: '/lib*', real: '/usr/lib64' },
+];
+
+describe('protected paths, real roots found on the host', () => {
+  const rule = ProtectedPaths.defaults('posix').withRealRoots(MERGED_USR);
+
+  for (const p of [
+    '/usr/lib',
+    '/usr/lib/x',
+    '/usr/lib/x86_64-linux-gnu/libz.so.1',
+    '/usr/lib64/x',
+    '/usr//lib/./x',
+  ]) {
+    it(`a path at or under a real root is held by it: ${p}`, () => {
+      expect(rule.realRootOf(p)?.pattern).to.equal('/lib*');
+    });
+  }
+
+  for (const p of [
+    '/usr/libexec/x',
+    '/usr/lib64x',
+    '/usr/local/lib/x',
+    '/USR/LIB/x',
+    '/usr/binx',
+    '/srv/usr/lib',
+  ]) {
+    it(`roots are compared path component by path component, case-sensitively: ${p} is held by none`, () => {
+      expect(rule.realRootOf(p)).to.equal(undefined);
+    });
+  }
+
+  it('an invalid path is held by no root', () => {
+    expect(rule.realRootOf('usr/lib/x')).to.equal(undefined);
+  });
+
+  it('withRealRoots keeps the patterns and replaces the roots', () => {
+    const again = rule.withRealRoots([{ pattern: '/bin', real: '/opt/bin' }]);
+    expect(again.patterns).to.deep.equal(DEFAULT_PROTECTED_POSIX);
+    expect(again.refusing('/bin/x')).to.equal('/bin');
+    expect(again.realRootOf('/usr/lib/x')).to.equal(undefined);
+    expect(again.realRootOf('/opt/bin/x')?.pattern).to.equal('/bin');
+    expect(ProtectedPaths.defaults('posix').realRootOf('/usr/lib/x')).to.equal(undefined);
+  });
+
+  it('a root may end in the rest of its pattern: it holds only what the pattern would', () => {
+    const etc = new ProtectedPaths(['/etc/*.conf'], 'posix', [
+      { pattern: '/etc/*.conf', real: '/private/etc/*.conf' },
+    ]);
+    expect(etc.realRootOf('/private/etc/a.conf')?.real).to.equal('/private/etc/*.conf');
+    expect(etc.realRootOf('/private/etc/app/x')).to.equal(undefined);
+  });
+
+  it('Windows roots ignore case and separator style', () => {
+    const win = ProtectedPaths.defaults('windows').withRealRoots([
+      { pattern: 'C:\\Windows\\', real: 'D:\\Win' },
+    ]);
+    expect(win.realRootOf('d:/win/system32/x.dll')?.pattern).to.equal('C:\\Windows\\');
+    expect(win.realRootOf('D:\\Win2\\x')).to.equal(undefined);
+  });
+
+  it('the refusal names the destination, the pattern and the real path, and says whether a link led there', () => {
+    expect(protectedRefusal(rule, '/usr/lib/x', '/usr/lib/x')).to.equal(
+      '/usr/lib/x is a protected path (within /usr/lib, the real path on this host of "/lib*" in [file-reception] protected)',
+    );
+    expect(protectedRefusal(rule, '/srv/evil/x', '/usr/lib64/x')).to.equal(
+      '/srv/evil/x leads through a symlink to /usr/lib64/x, a protected path (within /usr/lib64, the real path on this host of "/lib*" in [file-reception] protected)',
+    );
+    expect(linkRefusal(rule, '/srv/ok/x', '/srv/ok/x')).to.equal(undefined);
+  });
+
+  it('a pattern that matches as written refuses first, with the message of today', () => {
+    expect(protectedRefusal(rule, '/lib/x', '/usr/lib/x')).to.equal(
+      '/lib/x is a protected path (matches "/lib*" in [file-reception] protected)',
+    );
+  });
+});
+
+describe('ReceiveFile with the real roots of a merged-/usr host (memory fakes)', () => {
+  const settings = { protectedPaths: ProtectedPaths.defaults('posix').withRealRoots(MERGED_USR) };
+
+  it('a push to /usr/lib/x86_64-linux-gnu/<name> is refused and nothing lands', async () => {
+    const a = makeAgent({ uid: 0, gid: 0, settings });
+    const dest = '/usr/lib/x86_64-linux-gnu/libevil.so';
+    const v = await a.push('x', { destination: dest });
+    expect(v.status).to.equal('error');
+    expect(v.message).to.contain(dest).and.contain('"/lib*"').and.contain('/usr/lib,');
+    expect(a.files.lstat(dest)).to.equal(undefined);
+  });
+
+  it('a push through a folder linked to /usr/lib64 is refused', async () => {
+    const a = makeAgent({ uid: 0, gid: 0, settings });
+    a.files.mkdirp('/usr/lib64', { mode: 0o755, uid: 0, gid: 0 });
+    a.files.symlink('/srv/app/libs', '/usr/lib64');
+    const v = await a.push('x', { destination: '/srv/app/libs/evil.so' });
+    expect(v.status).to.equal('error');
+    expect(v.message).to.contain('symlink').and.contain('/usr/lib64/evil.so').and.contain('"/lib*"');
+    expect(a.files.lstat('/usr/lib64/evil.so')).to.equal(undefined);
+  });
+
+  it('a parent swapped during the fetch for a link to /usr/lib: refused before the move', async () => {
+    const a = makeAgent({ uid: 0, gid: 0, settings });
+    a.files.mkdirp('/usr/lib', { mode: 0o755, uid: 0, gid: 0 });
+    const stop = a.files.onChange((op) => {
+      if (op !== 'writeTemp') return;
+      stop();
+      a.files.symlink('/srv/app/tools', '/usr/lib');
+    });
+    const v = await a.push('x', { destination: '/srv/app/tools/evil.so' });
+    expect(v.status).to.equal('error');
+    expect(v.message).to.contain('/usr/lib/evil.so').and.contain('"/lib*"');
+    expect(a.files.lstat('/usr/lib/evil.so')).to.equal(undefined);
+    expect(a.files.tempFiles()).to.deep.equal([]);
+  });
+
+  for (const dest of ['/usr/binx', '/BIN/x', '/usr/local/bin/x']) {
+    it(`a look-alike stays allowed: ${dest}`, async () => {
+      const a = makeAgent({ uid: 0, gid: 0, settings });
+      expect((await a.push('x', { destination: dest })).status).to.equal('success');
+    });
+  }
 });

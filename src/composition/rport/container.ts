@@ -2,13 +2,14 @@ import { ContainerModule, Container } from 'inversify';
 import { hostname } from 'node:os';
 import { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { flavorOf } from '../../domain/destination.ts';
-import { ProtectedPaths } from '../../domain/protected-paths.ts';
+import { ProtectedPaths, type RealRoot } from '../../domain/protected-paths.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import { FsLocalFiles } from '../../adapters/fs/fs-local-files.ts';
+import { expandProtectedRoots } from '../../adapters/fs/protected-roots.ts';
 import { SudoPrivilegedFiles } from '../../adapters/sudo/sudo-privileged-files.ts';
 import type { ClientConfig } from '../../adapters/config/agent-config.ts';
 import { transportFor } from '../../adapters/ssh/agent/transport.ts';
@@ -27,6 +28,7 @@ const T = {
   clock: token<Clock>('Clock'),
   files: token<FsLocalFiles>('LocalFiles'),
   privileged: token<PrivilegedFiles>('PrivilegedFiles'),
+  realRoots: token<RealRoot[]>('ProtectedRealRoots'),
   settings: token<ReceptionSettings>('ReceptionSettings'),
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
@@ -54,11 +56,11 @@ const filesModule = new ContainerModule(({ bind }) => {
 
 /** The use cases, with the settings from [file-reception]. */
 const receptionModule = new ContainerModule(({ bind }) => {
-  provide(bind, T.settings, [T.config], (c) => {
-    const flavor = process.platform === 'win32' ? 'windows' : flavorOf('/');
+  provide(bind, T.settings, [T.config, T.realRoots], (c, roots) => {
+    const flavor = agentFlavor();
     return {
       enabled: c.fileReception.enabled,
-      protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor),
+      protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor, roots),
       flavor,
       backup: c.fileReception.backup,
     };
@@ -77,6 +79,25 @@ const receptionModule = new ContainerModule(({ bind }) => {
       new ReceiveFile(files, source, privileged, ownership, settings, clock),
   );
 });
+
+function agentFlavor(): 'posix' | 'windows' {
+  return process.platform === 'win32' ? 'windows' : flavorOf('/');
+}
+
+/**
+ * Where the `[file-reception] protected` patterns lead on this host (merged /usr: `/lib*` names
+ * `/usr/lib`), found once at start: the agent has no config reload, so the expansion is not repeated
+ * while it runs. Warnings go to the log when a logger is given.
+ */
+async function protectedRoots(config: ClientConfig, logger?: Logger): Promise<RealRoot[]> {
+  const found = await expandProtectedRoots(config.fileReception.protected, { flavor: agentFlavor() });
+  for (const warning of found.warnings) logger?.warn({ warning }, 'protected path expansion incomplete');
+  logger?.info(
+    { roots: found.roots.map((r) => `${r.pattern} -> ${r.real}`) },
+    'protected paths resolved on this host',
+  );
+  return found.roots;
+}
 
 /** The SSH link; the file source and the connection refer to each other through a late lookup. */
 const linkModule = new ContainerModule(({ bind }) => {
@@ -130,11 +151,13 @@ const linkModule = new ContainerModule(({ bind }) => {
  * the bytes from `source` instead of the SSH link: what the bench times as the agents' file work alone.
  */
 export async function buildReception(config: ClientConfig, source: FileSource): Promise<ReceiveFile> {
+  const roots = await protectedRoots(config);
   const container = new Container({ defaultScope: 'Singleton' });
   const given = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
     constant(bind, T.clock, new SystemClock());
     constant(bind, T.source, source);
+    constant(bind, T.realRoots, roots);
   });
   container.load(given, filesModule, receptionModule);
   return resolve(container, T.receive);
@@ -142,10 +165,12 @@ export async function buildReception(config: ClientConfig, source: FileSource): 
 
 /** Builds the agent: returns its connection, not yet started. */
 export async function buildClient(config: ClientConfig, logger: Logger): Promise<ServerConnection> {
+  const roots = await protectedRoots(config, logger);
   const container = new Container({ defaultScope: 'Singleton' });
   const given = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
     constant(bind, T.logger, logger);
+    constant(bind, T.realRoots, roots);
     constant(bind, T.clock, new SystemClock());
   });
   container.load(given, filesModule, receptionModule, linkModule);
