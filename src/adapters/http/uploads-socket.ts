@@ -47,7 +47,7 @@ export function uploadsSocket(
       (caller) =>
         wss.handleUpgrade(req, socket, head, (ws) => {
           broadcaster.add(ws, caller);
-          logger.info({ user: caller.username, listeners: broadcaster.size }, 'results listener connected');
+          logger.debug({ user: caller.username, listeners: broadcaster.size }, 'results listener connected');
         }),
       (e: unknown) => {
         logger.debug({ url: req.url, reason: messageOf(e) }, 'results listener refused');

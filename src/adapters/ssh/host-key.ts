@@ -46,9 +46,9 @@ function parseHostKey(privateKey: Buffer, what: string): ParsedKey {
 }
 
 /**
- * A new ed25519 key that ssh2 can read back: about 1 in 200 keys from utils.generateKeyPairSync
- * fails utils.parseKey ("Malformed OpenSSH private key", measured 15 of 3000), and a host key
- * written that way would stop every later start.
+ * A new ed25519 key that ssh2 can read back: some keys from utils.generateKeyPairSync fail
+ * utils.parseKey ("Malformed OpenSSH private key"; how often: docs/benchmarks.md, "ssh2 itself"),
+ * and a host key written that way would stop every later start.
  */
 export function generateParsableKey(): Buffer {
   for (let attempt = 0; attempt < 20; attempt++) {
@@ -62,9 +62,9 @@ export function generateParsableKey(): Buffer {
  * The host key as ssh2's Server takes it, parsed once, and signing with a ready KeyObject.
  *
  * Why: ssh2 (1.17) keeps a parsed key's private half as a PEM string and passes that string to
- * crypto.sign at every handshake, so OpenSSL decodes the PEM each time: 0.52 ms a signature against
- * 0.05 ms with a KeyObject, measured here. In a reconnect storm of 1000 agents that was rportd's
- * largest single cost (750 ms of 3.4 s, CPU profile). The key's private PEM field is a module-private
+ * crypto.sign at every handshake, so OpenSSL decodes the PEM each time, far slower than signing with
+ * a KeyObject; in a reconnect storm that was rportd's largest single cost (docs/benchmarks.md,
+ * "Storm"). The key's private PEM field is a module-private
  * symbol, found by its description; where it is missing (another ssh2), the key is returned as parsed
  * and signs as before.
  */

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type { Algorithms } from 'ssh2';
 import type { Logger } from '../../ports/logger.ts';
 
-/** AES-GCM first: the fastest cipher on AES-NI hardware (see shared ssh2 notes); the rest as fallbacks. */
+/** AES-GCM first: the fastest cipher on AES-NI hardware (docs/benchmarks.md, "ssh2 itself"); the rest as fallbacks. */
 export const SSH_ALGORITHMS: Algorithms = {
   cipher: [
     'aes128-gcm@openssh.com',
@@ -13,7 +13,7 @@ export const SSH_ALGORITHMS: Algorithms = {
   ],
 };
 
-/** ssh2's native crypto binding is optional and fails silently; without it transfers are 4-5x slower. */
+/** ssh2's native crypto binding is optional and fails silently; without it transfers are several times slower (docs/benchmarks.md, "ssh2 itself"). */
 export function warnIfNoCryptoBinding(logger: Logger): boolean {
   const require = createRequire(import.meta.url);
   const { bindingAvailable } = require('ssh2/lib/protocol/crypto') as { bindingAvailable: boolean };

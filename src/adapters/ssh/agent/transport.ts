@@ -9,7 +9,7 @@ export interface AgentTransport {
   readonly description: string;
 }
 
-/** Raw TCP SSH, the default. Nagle off: ssh2 never turns it off itself (see the shared ssh2 notes). */
+/** Raw TCP SSH, the default. Nagle off: ssh2 never turns it off itself (docs/benchmarks.md, "ssh2 itself"). */
 export class TcpTransport implements AgentTransport {
   constructor(
     private readonly host: string,
