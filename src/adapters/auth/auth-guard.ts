@@ -3,8 +3,15 @@ export interface AuthGuardSettings {
   maxFailures: number;
   /** How long a ban lasts, and how long failures are remembered. */
   banMs: number;
-  /** Delay before answering a failed attempt; doubles with each failure, capped at 4x. */
+  /**
+   * Delay before answering a failed attempt; doubles with each failure, capped at 4x. The SSH
+   * login (LoginPenalties) uses it as its first penalty window instead.
+   */
   failureDelayMs: number;
+  /** SSH login only: CIDR ranges never penalised (`[server] ban_exempt`). */
+  exempt?: readonly string[];
+  /** SSH login only: the longest window short of a ban (penalty-rules.ts); 30 s unless a test shortens it. */
+  maxShortPenaltyMs?: number;
 }
 
 export const DEFAULT_AUTH_GUARD: AuthGuardSettings = {
@@ -21,7 +28,7 @@ interface Record {
 
 const MAX_TRACKED = 100_000; // bounds memory against address-spraying
 
-/** Slows down and then bans password guessing, per source address. */
+/** Slows down and then bans password guessing, per source address (the HTTP API's logins; the SSH login uses LoginPenalties). */
 export class AuthGuard {
   private readonly byAddress = new Map<string, Record>();
 

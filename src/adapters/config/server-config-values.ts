@@ -1,4 +1,5 @@
 /** Readers for single rportd.conf values; each throws ConfigError naming `[section] key`. */
+import { parseCidr } from '../auth/address-list.ts';
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -97,6 +98,20 @@ export function credentialPair(
   if (i <= 0 || i === v.length - 1)
     return fail(section, key, `must be "${what}:password" with both parts non-empty`);
   return { id: v.slice(0, i), password: v.slice(i + 1) };
+}
+
+/** A list of CIDR ranges, e.g. ["10.0.0.0/8", "fd00::/8"]; a bare address is a range of one. */
+export function cidrList(t: Table, section: string, key: string): string[] {
+  const v = t[key];
+  if (v === undefined) return [];
+  const example = 'e.g. ["10.0.0.0/8", "fd00::/8"]';
+  if (!Array.isArray(v))
+    return fail(section, key, `must be a list of CIDR ranges, ${example}, got ${shown(v)}`);
+  return v.map((item: unknown) =>
+    typeof item === 'string' && parseCidr(item)
+      ? item.trim()
+      : fail(section, key, `${shown(item)} is not a CIDR range; write them as ${example}`),
+  );
 }
 
 export function table(doc: Table, section: string): Table {

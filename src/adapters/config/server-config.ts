@@ -4,6 +4,7 @@ import { parse, TomlError } from 'smol-toml';
 import {
   address,
   bool,
+  cidrList,
   ConfigError,
   credentialPair,
   fail,
@@ -45,6 +46,8 @@ export interface ServerSection {
   max_failed_login: number;
   /** Seconds a banned address stays banned (and failures are remembered). */
   ban_time: number;
+  /** CIDR ranges whose SSH logins are never penalised (trusted networks); empty by default. */
+  ban_exempt: string[];
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -111,6 +114,7 @@ const SERVER_KEYS = [
   'handshake_timeout',
   'max_failed_login',
   'ban_time',
+  'ban_exempt',
 ] as const;
 const API_KEYS = [
   'address',
@@ -204,6 +208,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     ),
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
     ...loginBan(s, 'server', SERVER_DEFAULTS),
+    ban_exempt: cidrList(s, 'server', 'ban_exempt'),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 

@@ -25,9 +25,11 @@ describe('rportd.conf [server] max_failed_login and ban_time reach the SSH liste
   });
   after(() => t.close());
 
-  it('with max_failed_login = 2 (the default is 5), two wrong passwords ban the address: the right one is refused next', async () => {
+  it('with max_failed_login = 2 (the default is 5), two wrong passwords ban the address and credential id: the right one is refused next', async () => {
     expect(await login(port, PASSWORD)).to.equal('ALLOWED'); // a success first: the count starts at zero
-    for (let i = 0; i < 2; i++) expect(await login(port, 'wrong-password')).to.not.equal('ALLOWED');
+    // Each failure is answered once its penalty (1 s, the first step) is over, so the second is checked too.
+    for (const guess of ['wrong-password-1', 'wrong-password-2'])
+      expect(await login(port, guess)).to.not.equal('ALLOWED');
     expect(await login(port, PASSWORD)).to.not.equal('ALLOWED');
   });
 });

@@ -1,20 +1,24 @@
 /**
- * An agent's SSH login: password only, checked against the client credentials, with failures
- * slowed and banned per address (AuthGuard) and capped per connection. Separate because it is the
- * one part that decides who gets in; the rest of the listener only sees logged-in agents.
+ * An agent's SSH login: password only, checked against the client credentials. LoginPenalties
+ * decides on each attempt before its password is checked (per address, and per address and
+ * credential id), and failures are capped per connection. Separate because it is the one part that
+ * decides who gets in; the rest of the listener only sees logged-in agents.
  */
 import type { AuthContext, Connection } from 'ssh2';
 import type { ClientCredentials } from '../../../ports/client-credentials.ts';
 import type { Logger } from '../../../ports/logger.ts';
 import { messageOf } from '../../../domain/errors.ts';
-import { AuthGuard } from '../../auth/auth-guard.ts';
+import { LoginPenalties, type Refusal } from '../../auth/login-penalties.ts';
 import type { CredentialSessions } from './credential-sessions.ts';
 import type { AgentListenerSettings } from './listener-settings.ts';
 
 type LoginSettings = Pick<AgentListenerSettings, 'auth' | 'maxAuthFailuresPerConnection'>;
 
+/** Longest wait before a counted failure is answered, in penalty steps (`auth.failureDelayMs`). */
+const MAX_ANSWER_DELAY_STEPS = 4;
+
 export class AgentLogin {
-  private readonly guard: AuthGuard;
+  readonly penalties: LoginPenalties;
 
   constructor(
     private readonly settings: LoginSettings,
@@ -22,51 +26,77 @@ export class AgentLogin {
     private readonly sessions: CredentialSessions,
     private readonly logger: Logger,
   ) {
-    this.guard = new AuthGuard(settings.auth);
+    this.penalties = new LoginPenalties(settings.auth, logger);
   }
 
-  /** A banned address is dropped at accept, before any handshake. */
+  /**
+   * An address whose every credential id is inside a penalty is dropped at accept, which saves the
+   * key exchange; a penalty of one credential id is only known once the login names it.
+   */
   isBanned(address: string): boolean {
-    return this.guard.isBanned(address);
+    return this.penalties.isPenalised(address);
   }
 
   /** Answers the connection's login attempts, counting its failures. */
   attach(client: Connection, address: string): void {
     let failures = 0;
+    let open = true;
+    client.once('close', () => (open = false));
     client.on(
       'authentication',
-      (ctx: AuthContext) => void this.authenticate(ctx, address, () => (failures += 1), client),
+      (ctx: AuthContext) =>
+        void this.authenticate(
+          ctx,
+          address,
+          client,
+          () => open,
+          () => (failures += 1),
+        ),
     );
   }
 
   private async authenticate(
     ctx: AuthContext,
     address: string,
-    countFailure: () => number,
     client: Connection,
+    open: () => boolean,
+    countFailure: () => number,
   ): Promise<void> {
     if (ctx.method !== 'password') return ctx.reject(['password']);
-    let ok = false;
-    const mark = this.sessions.mark();
-    try {
-      ok = await this.credentials.verify(ctx.username, ctx.password);
-      // Removed while its password was being checked (scrypt takes a while): the check saw it still there.
-      if (ok && this.sessions.removedSince(ctx.username, mark)) ok = false;
-    } catch (e) {
-      this.logger.error({ err: messageOf(e) }, 'checking client credentials failed');
-    }
-    if (ok) {
-      this.guard.succeeded(address);
-      this.sessions.loggedIn(ctx.username, client);
-      return ctx.accept();
-    }
-    this.logger.warn({ address, credential_id: ctx.username }, 'client login failed');
+    const attempt = await this.penalties.attempt(address, ctx.username, ctx.password, open);
+    let refusal: Refusal;
+    if ('check' in attempt) {
+      const ok = await this.verify(ctx.username, ctx.password);
+      const failed = attempt.check(ok);
+      if (!failed) {
+        this.sessions.loggedIn(ctx.username, client);
+        return ctx.accept();
+      }
+      refusal = failed;
+    } else refusal = attempt.refused;
+    if (!open()) return;
     const failures = countFailure();
-    await this.guard.failed(address);
-    if (this.guard.isBanned(address) || failures >= this.settings.maxAuthFailuresPerConnection) {
+    // Inside a penalty, or banned, or out of tries: no answer would help, and the handshake slot is wanted.
+    if (!refusal.counted || refusal.banned || failures >= this.settings.maxAuthFailuresPerConnection) {
       client.end();
       return;
     }
-    ctx.reject(['password']);
+    // A client that retries at once on this connection would meet the penalty: it waits it out here.
+    const cap = MAX_ANSWER_DELAY_STEPS * this.settings.auth.failureDelayMs;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(refusal.retryAfterMs, cap)));
+    if (open()) ctx.reject(['password']);
+  }
+
+  /** True or false; undefined when the credentials could not be checked. */
+  private async verify(id: string, password: string): Promise<boolean | undefined> {
+    const mark = this.sessions.mark();
+    try {
+      const ok = await this.credentials.verify(id, password);
+      // Removed while its password was being checked (scrypt takes a while): the check saw it still there.
+      return ok && !this.sessions.removedSince(id, mark);
+    } catch (e) {
+      this.logger.error({ err: messageOf(e) }, 'checking client credentials failed');
+      return undefined;
+    }
   }
 }
