@@ -74,7 +74,12 @@ export function listenerConfigOf(s: ServerSection): ClientListenerConfig {
       maxHandshakes: s.max_concurrent_handshakes,
       handshakeTimeoutMs: s.handshake_timeout * 1000,
       maxTransfers: s.push_concurrency,
-      auth: { ...DEFAULT_AUTH_GUARD, maxFailures: s.max_failed_login, banMs: s.ban_time * 1000 },
+      auth: {
+        ...DEFAULT_AUTH_GUARD,
+        maxFailures: s.max_failed_login,
+        banMs: s.ban_time * 1000,
+        exempt: s.ban_exempt,
+      },
     },
   };
 }
