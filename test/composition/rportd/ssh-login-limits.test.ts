@@ -33,3 +33,29 @@ describe('rportd.conf [server] max_failed_login and ban_time reach the SSH liste
     expect(await login(port, PASSWORD)).to.not.equal('ALLOWED');
   });
 });
+
+describe('rportd.conf [server] ban_exempt reaches the SSH listener', function () {
+  this.timeout(60_000);
+  let t: TestServer;
+  let port: number;
+  before(async () => {
+    port = await freePort();
+    t = await startTestServer({
+      server: {
+        address: `127.0.0.1:${port}`,
+        auth: `agents:${PASSWORD}`,
+        max_failed_login: 2,
+        ban_time: 60,
+        ban_exempt: ['127.0.0.0/8'],
+      },
+      sshAgents: true,
+    });
+  });
+  after(() => t.close());
+
+  it('with 127.0.0.0/8 exempt, the same two wrong passwords ban nothing: the right one is let in next', async () => {
+    for (const guess of ['wrong-password-1', 'wrong-password-2'])
+      expect(await login(port, guess)).to.not.equal('ALLOWED');
+    expect(await login(port, PASSWORD)).to.equal('ALLOWED');
+  });
+});
