@@ -160,6 +160,61 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
     expect(await results.targets('unknown')).to.deep.equal([]);
   });
 
+  it('SqliteResultStore: pendingTargets finds, after a reopen, the targets still pending, with the uploader from the accepted audit entry', async () => {
+    const results = new SqliteResultStore(db);
+    const audit = new SqliteAuditLog(db);
+    const accepted = (uuid: string, username: string) =>
+      audit.record({
+        timestamp: new Date(),
+        application: 'uploads',
+        action: 'accepted',
+        username,
+        upload_uuid: uuid,
+        request: {},
+      });
+    await results.begin('u1', ['a', 'b']);
+    await accepted('u1', 'alice');
+    await results.begin('u2', ['c']);
+    await accepted('u2', 'bob');
+    // A crash between begin and the audit entry: the targets are found, the uploader is unknown.
+    await results.begin('u3', ['d']);
+    await results.record({
+      client_id: 'a',
+      uuid: 'u1',
+      filepath: '/x',
+      size: 1,
+      message: 'ok',
+      status: 'success',
+    });
+    // An outcome's audit entry names a client: it is not the upload's acceptance.
+    await audit.record({
+      timestamp: new Date(),
+      application: 'uploads',
+      action: 'success',
+      username: 'mallory',
+      client_id: 'a',
+      upload_uuid: 'u3',
+      request: {},
+    });
+    db.close();
+    db = openSqliteDatabase(dir);
+    const reopened = new SqliteResultStore(db);
+    expect(await reopened.pendingTargets()).to.deep.equal([
+      { uuid: 'u1', client_id: 'b', requested_by: 'alice' },
+      { uuid: 'u2', client_id: 'c', requested_by: 'bob' },
+      { uuid: 'u3', client_id: 'd', requested_by: '' },
+    ]);
+    await reopened.record({
+      client_id: 'b',
+      uuid: 'u1',
+      filepath: '',
+      size: 0,
+      message: 'x',
+      status: 'error',
+    });
+    expect((await reopened.pendingTargets()).map((t) => t.client_id)).to.deep.equal(['c', 'd']);
+  });
+
   it('SqliteAuditLog: filters, time window, paging newest first, secrets scrubbed', async () => {
     const audit = new SqliteAuditLog(db);
     const base = Date.parse('2026-01-01T00:00:00Z');
