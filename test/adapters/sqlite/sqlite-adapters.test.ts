@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteApiUsers } from '../../../src/adapters/sqlite/sqlite-api-users.ts';
@@ -13,6 +13,12 @@ import {
   type SqliteDb,
 } from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../../src/adapters/sqlite/sqlite-result-store.ts';
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 const client = (id: string) => ({
   id,
@@ -47,6 +53,47 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       expect(statement(db, 'SELECT COUNT(*) AS n FROM clients')).to.equal(a);
       expect(statement(db, 'SELECT COUNT(*) AS n FROM audit_log')).to.not.equal(a);
       expect((a.get() as { n: number }).n).to.equal(0);
+    });
+
+    describe('file modes (it holds password hashes and the audit log)', () => {
+      let umask: number;
+      // A umask of 022, as a service usually has: what it would let through is what is checked.
+      beforeEach(() => (umask = process.umask(0o022)));
+      afterEach(() => process.umask(umask));
+      const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+      it('a new data_dir is 0700, and rportd.db with its -wal and -shm files 0600', async () => {
+        const dataDir = join(dir, 'new', 'data');
+        const fresh = openSqliteDatabase(dataDir);
+        try {
+          fresh.prepare("INSERT INTO client_credentials (id, password_hash) VALUES ('a', 'h')").run();
+          expect(await modeOf(dataDir), 'data_dir').to.equal(0o700);
+          for (const f of ['rportd.db', 'rportd.db-wal', 'rportd.db-shm'])
+            expect(await modeOf(join(dataDir, f)), f).to.equal(0o600);
+        } finally {
+          fresh.close();
+        }
+      });
+
+      it('a data_dir and database an older version left open are tightened', async () => {
+        const dataDir = join(dir, 'old');
+        await mkdir(dataDir, { mode: 0o755 });
+        await chmod(dataDir, 0o755);
+        const first = openSqliteDatabase(dataDir);
+        first.close();
+        for (const f of ['rportd.db', 'rportd.db-wal', 'rportd.db-shm'])
+          if (await exists(join(dataDir, f))) await chmod(join(dataDir, f), 0o644);
+        await chmod(dataDir, 0o755);
+        const again = openSqliteDatabase(dataDir);
+        try {
+          expect(await modeOf(dataDir), 'data_dir').to.equal(0o700);
+          expect(await modeOf(join(dataDir, 'rportd.db')), 'rportd.db').to.equal(0o600);
+          for (const f of ['rportd.db-wal', 'rportd.db-shm'])
+            expect(await modeOf(join(dataDir, f)), f).to.equal(0o600);
+        } finally {
+          again.close();
+        }
+      });
     });
   });
 
