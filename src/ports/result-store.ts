@@ -22,3 +22,19 @@ export interface StoredTarget {
 export interface UploadResults {
   targets(uuid: string): Promise<StoredTarget[]>;
 }
+
+/** A target still waiting for its outcome, with who asked for the push. */
+export interface PendingTarget {
+  uuid: string;
+  client_id: string;
+  /** The user who made the upload; empty when the store cannot tell. */
+  requested_by: string;
+}
+
+/**
+ * Finds the targets without a final outcome. Asked at start, before anything is accepted, these
+ * are the pushes a previous run left unfinished.
+ */
+export interface PendingTargets {
+  pendingTargets(): Promise<PendingTarget[]>;
+}

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
+import { readFile, stat } from 'node:fs/promises';
+import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
 
@@ -43,6 +43,58 @@ export async function loadClientConfig(
     throw new ClientConfigError('(file)', `cannot read ${path}: ${(e as Error).message}`);
   }
   return parseClientConfig(text, platform);
+}
+
+/** Who the agent runs as, for the check of its config file's permissions. */
+export interface ProcessIdentity {
+  uid: number;
+  gids: number[];
+  username: string;
+}
+
+/** The running process's identity; undefined where Unix modes do not apply (Windows). */
+export function currentIdentity(): ProcessIdentity | undefined {
+  if (!process.getuid || !process.getgroups || !process.getgid) return undefined;
+  return {
+    uid: process.getuid(),
+    gids: [process.getgid(), ...process.getgroups()],
+    username: userInfo().username,
+  };
+}
+
+/** The warning to log at start when rport.conf, which holds the client password, is too open. */
+export async function configPermissionWarning(
+  path: string,
+  who: ProcessIdentity | undefined = currentIdentity(),
+): Promise<string | undefined> {
+  return who && permissionWarning(path, await stat(path), who);
+}
+
+/**
+ * A warning naming the file and the command that fixes it, when users other than the agent's can
+ * read it. Group read is fine on a file the agent reads through its group (e.g. root:rport 0640),
+ * so the command keeps the agent able to read the file.
+ */
+export function permissionWarning(
+  path: string,
+  file: { mode: number; uid: number; gid: number },
+  who: ProcessIdentity,
+): string | undefined {
+  const mine = file.uid === who.uid || who.uid === 0;
+  const byOthers = (file.mode & 0o004) !== 0;
+  const byGroup = (file.mode & 0o040) !== 0 && mine;
+  if (!byOthers && !byGroup) return undefined;
+  const p = shellQuoted(path);
+  const fix = mine
+    ? `chmod 600 ${p}`
+    : who.gids.includes(file.gid)
+      ? `chmod 640 ${p}`
+      : `chown ${who.username} ${p} && chmod 600 ${p}`;
+  return `${path} can be read by other users, and it holds the client password: run \`${fix}\``;
+}
+
+function shellQuoted(s: string): string {
+  return /^[\w./@%+=:,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 /** Parses rport.conf text; every bad value throws a ClientConfigError naming its key. */

@@ -1,24 +1,40 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const JWT_SECRET_FILE = 'jwt_secret';
 
 /**
- * `[api] jwt_secret`, or the one kept in {data_dir}/jwt_secret (created 0600 on first start), so
- * tokens survive a restart without a secret in the config file.
+ * `[api] jwt_secret`, or the one kept in {data_dir}/jwt_secret (0600, in a data_dir created 0700),
+ * so tokens survive a restart without a secret in the config file. Whoever can read it can sign a
+ * token for any user: a file an older version left more open is tightened.
  */
 export function loadOrCreateJwtSecret(dataDir: string, configured?: string): Uint8Array {
   if (configured !== undefined) return new TextEncoder().encode(configured);
   const path = join(dataDir, JWT_SECRET_FILE);
   try {
     const existing = readFileSync(path, 'utf8').trim();
-    if (existing.length >= 32) return new TextEncoder().encode(existing);
+    if (existing.length >= 32) {
+      tighten(path);
+      return new TextEncoder().encode(existing);
+    }
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('hex');
   writeFileSync(path, secret + '\n', { mode: 0o600 });
+  // `mode` applies only to a new file; a short one being replaced keeps its own.
+  chmodSync(path, 0o600);
   return new TextEncoder().encode(secret);
+}
+
+/** Takes group and other permissions off; a file not one's own (EPERM) is left to its owner. */
+function tighten(path: string): void {
+  if ((statSync(path).mode & 0o077) === 0) return;
+  try {
+    chmodSync(path, 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
+  }
 }

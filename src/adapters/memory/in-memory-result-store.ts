@@ -1,31 +1,49 @@
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { ResultStore } from '../../ports/result-store.ts';
+import type { PendingTarget, PendingTargets, ResultStore } from '../../ports/result-store.ts';
+
+interface Upload {
+  requestedBy: string;
+  targets: Map<string, PushOutcome | undefined>;
+}
 
 /** Per-upload, per-client results; a client's first final outcome is kept, later ones refused. */
-export class InMemoryResultStore implements ResultStore {
-  private readonly uploads = new Map<string, Map<string, PushOutcome | undefined>>();
+export class InMemoryResultStore implements ResultStore, PendingTargets {
+  private readonly uploads = new Map<string, Upload>();
 
-  async begin(uuid: string, clientIds: string[]): Promise<void> {
+  /**
+   * requestedBy is not part of the port (the SQLite store learns it from the audit log): a test that
+   * needs pendingTargets to name the user gives it here.
+   */
+  async begin(uuid: string, clientIds: string[], requestedBy = ''): Promise<void> {
     if (this.uploads.has(uuid)) throw new Error(`upload ${uuid} was already begun`);
-    this.uploads.set(uuid, new Map(clientIds.map((id) => [id, undefined])));
+    this.uploads.set(uuid, { requestedBy, targets: new Map(clientIds.map((id) => [id, undefined])) });
   }
 
   async record(outcome: PushOutcome): Promise<boolean> {
     const upload = this.uploads.get(outcome.uuid);
     if (!upload) throw new Error(`unknown upload ${outcome.uuid}`);
-    if (upload.get(outcome.client_id) !== undefined) return false;
-    upload.set(outcome.client_id, { ...outcome });
+    if (upload.targets.get(outcome.client_id) !== undefined) return false;
+    upload.targets.set(outcome.client_id, { ...outcome });
     return true;
+  }
+
+  /** Every target still without a final outcome, in the order the uploads began. */
+  async pendingTargets(): Promise<PendingTarget[]> {
+    return [...this.uploads.entries()].flatMap(([uuid, u]) =>
+      this.pending(uuid).map((client_id) => ({ uuid, client_id, requested_by: u.requestedBy })),
+    );
   }
 
   /** The final outcomes of an upload so far, in target order. */
   outcomes(uuid: string): PushOutcome[] {
-    return [...(this.uploads.get(uuid)?.values() ?? [])].filter((o): o is PushOutcome => o !== undefined);
+    return [...(this.uploads.get(uuid)?.targets.values() ?? [])].filter(
+      (o): o is PushOutcome => o !== undefined,
+    );
   }
 
   /** Targets of an upload still without a final outcome. */
   pending(uuid: string): string[] {
-    return [...(this.uploads.get(uuid)?.entries() ?? [])]
+    return [...(this.uploads.get(uuid)?.targets.entries() ?? [])]
       .filter(([, o]) => o === undefined)
       .map(([id]) => id);
   }

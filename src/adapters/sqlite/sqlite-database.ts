@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export type SqliteDb = Database.Database;
@@ -79,10 +79,19 @@ export function statement(db: SqliteDb, sql: string): Database.Statement {
   return st;
 }
 
-/** Opens (creating if needed) `{dataDir}/rportd.db` and brings its schema up to date. */
+/**
+ * Opens (creating if needed) `{dataDir}/rportd.db` and brings its schema up to date. It holds
+ * password hashes and the audit log: the file is made 0600 before SQLite opens it (SQLite gives its
+ * -wal and -shm files the database's mode), in a data_dir of 0700. Files and a folder an older
+ * version left more open are tightened.
+ */
 export function openSqliteDatabase(dataDir: string): SqliteDb {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const db = new Database(join(dataDir, DATABASE_FILE));
+  tighten(dataDir, 0o700);
+  const path = join(dataDir, DATABASE_FILE);
+  closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) tighten(file, 0o600);
+  const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // WAL's recommended setting: a commit is not fsynced on its own (better-sqlite3 runs on the event loop,
   // so each fsync stalled every agent's traffic, three commits a push: docs/benchmarks.md, "Fan-out");
@@ -107,5 +116,26 @@ export function migrate(db: SqliteDb): void {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     })();
+  }
+}
+
+/**
+ * Takes group and other permissions off a file or folder that has any. Not one's own (e.g. a data_dir
+ * made by root for the service), it is left as it is: its owner decides, and rportd's files in it are
+ * 0600 regardless.
+ */
+function tighten(path: string, mode: number): void {
+  let current: number;
+  try {
+    current = statSync(path).mode & 0o777;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if ((current & 0o077) === 0) return;
+  try {
+    chmodSync(path, mode);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
   }
 }

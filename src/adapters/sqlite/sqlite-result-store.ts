@@ -1,5 +1,5 @@
 import type { OutcomeStatus, PushOutcome } from '../../domain/outcome.ts';
-import type { ResultStore } from '../../ports/result-store.ts';
+import type { PendingTarget, PendingTargets, ResultStore } from '../../ports/result-store.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 
 export interface StoredResult {
@@ -12,7 +12,7 @@ export interface StoredResult {
 }
 
 /** Per-upload, per-client results; a client's first final outcome is kept. */
-export class SqliteResultStore implements ResultStore {
+export class SqliteResultStore implements ResultStore, PendingTargets {
   constructor(private readonly db: SqliteDb) {}
 
   async begin(uuid: string, clientIds: string[]): Promise<void> {
@@ -41,5 +41,20 @@ export class SqliteResultStore implements ResultStore {
       this.db,
       'SELECT client_id, status, message, filepath, size, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
     ).all(uuid) as StoredResult[];
+  }
+
+  /**
+   * Every target still pending, oldest upload first. Who asked comes from the upload's `accepted`
+   * audit entry, written in the same database right after the targets (empty if a crash came between).
+   */
+  async pendingTargets(): Promise<PendingTarget[]> {
+    return statement(
+      this.db,
+      `SELECT r.uuid, r.client_id, COALESCE(
+           (SELECT a.username FROM audit_log a
+             WHERE a.upload_uuid = r.uuid AND a.action = 'accepted' AND a.client_id IS NULL LIMIT 1), ''
+         ) AS requested_by
+         FROM upload_results r WHERE r.status = 'pending' ORDER BY r.updated_at, r.uuid, r.client_id`,
+    ).all() as PendingTarget[];
   }
 }

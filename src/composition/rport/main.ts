@@ -2,7 +2,11 @@ import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import pino from 'pino';
-import { ClientConfigError, loadClientConfig } from '../../adapters/config/agent-config.ts';
+import {
+  ClientConfigError,
+  configPermissionWarning,
+  loadClientConfig,
+} from '../../adapters/config/agent-config.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
 import { buildClient } from './container.ts';
 
@@ -24,8 +28,11 @@ async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+  const configPath = resolve(opts.config);
+  const tooOpen = await configPermissionWarning(configPath);
+  if (tooOpen) logger.warn({ config: configPath }, `rport.conf ${tooOpen}`);
   // A relative data_dir is taken from the config file's directory, as rportd does with its own.
-  config = { ...config, dataDir: resolve(dirname(resolve(opts.config)), config.dataDir) };
+  config = { ...config, dataDir: resolve(dirname(configPath), config.dataDir) };
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   warnIfNoCryptoBinding(logger);
   const connection = await buildClient(config, logger);

@@ -21,6 +21,7 @@ import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
+import { EndStrandedPushes } from '../../domain/end-stranded-pushes.ts';
 import type { ReportResult } from '../../domain/report-result.ts';
 import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
@@ -38,6 +39,8 @@ export interface Rportd {
   db: SqliteDb;
   staging: FsStagingStore;
   apiUsers: SqliteApiUsers;
+  /** Run at start, before the API and the agents' side open. */
+  endStranded: EndStrandedPushes;
   app: Koa;
   auth: ApiAuth;
   broadcaster: WsResultBroadcaster;
@@ -73,6 +76,7 @@ export const T = {
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
+  endStranded: token<EndStrandedPushes>('EndStrandedPushes'),
   auth: token<ApiAuth>('ApiAuth'),
   app: token<Koa>('KoaApp'),
   rportd: token<Rportd>('Rportd'),
@@ -117,7 +121,10 @@ const identityModule = new ContainerModule(({ bind }) => {
   );
 });
 
-/** What the shared use-case wiring needs besides the stores: `[server]` limits, transfers, broadcasts. */
+/**
+ * What the shared use-case wiring needs besides the stores (`[server]` limits, transfers, broadcasts),
+ * and rportd's own start-up use case over them.
+ */
 const distributionModule = new ContainerModule(({ bind }) => {
   provide(bind, T.dispatchSettings, [T.config], (c) => ({
     concurrency: c.server.push_concurrency,
@@ -125,6 +132,12 @@ const distributionModule = new ContainerModule(({ bind }) => {
   }));
   provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
   constant(bind, T.transfers, new InMemoryLiveTransfers());
+  provide(
+    bind,
+    T.endStranded,
+    [T.results, T.staging, T.report],
+    (results, staging, report) => new EndStrandedPushes(results, staging, report),
+  );
   provide(
     bind,
     T.broadcaster,
@@ -170,6 +183,7 @@ const httpModule = new ContainerModule(({ bind }) => {
     db: T.db,
     staging: T.staging,
     apiUsers: T.dbUsers,
+    endStranded: T.endStranded,
     app: T.app,
     auth: T.auth,
     broadcaster: T.broadcaster,

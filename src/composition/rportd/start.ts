@@ -73,7 +73,10 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-/** Starts rportd: storage, sweep of stale staged files, the API on [api] address, the agents' side. */
+/**
+ * Starts rportd: storage, the end of pushes an earlier run left pending, the sweep of stale staged
+ * files, the API on [api] address, the agents' side.
+ */
 export async function startServer(
   config: ServerConfig,
   opts: ServerStartOptions = {},
@@ -90,6 +93,14 @@ export async function startServer(
   let initialAdmin: RunningServer['initialAdmin'];
   try {
     await staging.init();
+    // Before anything opens: from then on a pending target is a live push, not one the last run left.
+    const ended = await rportd.endStranded.execute();
+    if (ended.targets > 0)
+      logger.warn(
+        { uploads: ended.uploads, targets: ended.targets },
+        'ended the pushes an earlier run left pending: the file was not confirmed',
+      );
+    // Then the staged files no upload of the table names (e.g. a body cut off by the crash).
     const swept = await staging.sweep();
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
     initialAdmin = config.api.auth ? undefined : await rportd.apiUsers.ensureInitialAdmin();

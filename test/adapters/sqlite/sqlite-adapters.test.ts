@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteApiUsers } from '../../../src/adapters/sqlite/sqlite-api-users.ts';
@@ -13,6 +13,12 @@ import {
   type SqliteDb,
 } from '../../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../../src/adapters/sqlite/sqlite-result-store.ts';
+
+const exists = (path: string) =>
+  stat(path).then(
+    () => true,
+    () => false,
+  );
 
 const client = (id: string) => ({
   id,
@@ -47,6 +53,47 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       expect(statement(db, 'SELECT COUNT(*) AS n FROM clients')).to.equal(a);
       expect(statement(db, 'SELECT COUNT(*) AS n FROM audit_log')).to.not.equal(a);
       expect((a.get() as { n: number }).n).to.equal(0);
+    });
+
+    describe('file modes (it holds password hashes and the audit log)', () => {
+      let umask: number;
+      // A umask of 022, as a service usually has: what it would let through is what is checked.
+      beforeEach(() => (umask = process.umask(0o022)));
+      afterEach(() => process.umask(umask));
+      const modeOf = async (path: string) => (await stat(path)).mode & 0o777;
+
+      it('a new data_dir is 0700, and rportd.db with its -wal and -shm files 0600', async () => {
+        const dataDir = join(dir, 'new', 'data');
+        const fresh = openSqliteDatabase(dataDir);
+        try {
+          fresh.prepare("INSERT INTO client_credentials (id, password_hash) VALUES ('a', 'h')").run();
+          expect(await modeOf(dataDir), 'data_dir').to.equal(0o700);
+          for (const f of ['rportd.db', 'rportd.db-wal', 'rportd.db-shm'])
+            expect(await modeOf(join(dataDir, f)), f).to.equal(0o600);
+        } finally {
+          fresh.close();
+        }
+      });
+
+      it('a data_dir and database an older version left open are tightened', async () => {
+        const dataDir = join(dir, 'old');
+        await mkdir(dataDir, { mode: 0o755 });
+        await chmod(dataDir, 0o755);
+        const first = openSqliteDatabase(dataDir);
+        first.close();
+        for (const f of ['rportd.db', 'rportd.db-wal', 'rportd.db-shm'])
+          if (await exists(join(dataDir, f))) await chmod(join(dataDir, f), 0o644);
+        await chmod(dataDir, 0o755);
+        const again = openSqliteDatabase(dataDir);
+        try {
+          expect(await modeOf(dataDir), 'data_dir').to.equal(0o700);
+          expect(await modeOf(join(dataDir, 'rportd.db')), 'rportd.db').to.equal(0o600);
+          for (const f of ['rportd.db-wal', 'rportd.db-shm'])
+            expect(await modeOf(join(dataDir, f)), f).to.equal(0o600);
+        } finally {
+          again.close();
+        }
+      });
     });
   });
 
@@ -158,6 +205,61 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       ['b', 'pending', ''],
     ]);
     expect(await results.targets('unknown')).to.deep.equal([]);
+  });
+
+  it('SqliteResultStore: pendingTargets finds, after a reopen, the targets still pending, with the uploader from the accepted audit entry', async () => {
+    const results = new SqliteResultStore(db);
+    const audit = new SqliteAuditLog(db);
+    const accepted = (uuid: string, username: string) =>
+      audit.record({
+        timestamp: new Date(),
+        application: 'uploads',
+        action: 'accepted',
+        username,
+        upload_uuid: uuid,
+        request: {},
+      });
+    await results.begin('u1', ['a', 'b']);
+    await accepted('u1', 'alice');
+    await results.begin('u2', ['c']);
+    await accepted('u2', 'bob');
+    // A crash between begin and the audit entry: the targets are found, the uploader is unknown.
+    await results.begin('u3', ['d']);
+    await results.record({
+      client_id: 'a',
+      uuid: 'u1',
+      filepath: '/x',
+      size: 1,
+      message: 'ok',
+      status: 'success',
+    });
+    // An outcome's audit entry names a client: it is not the upload's acceptance.
+    await audit.record({
+      timestamp: new Date(),
+      application: 'uploads',
+      action: 'success',
+      username: 'mallory',
+      client_id: 'a',
+      upload_uuid: 'u3',
+      request: {},
+    });
+    db.close();
+    db = openSqliteDatabase(dir);
+    const reopened = new SqliteResultStore(db);
+    expect(await reopened.pendingTargets()).to.deep.equal([
+      { uuid: 'u1', client_id: 'b', requested_by: 'alice' },
+      { uuid: 'u2', client_id: 'c', requested_by: 'bob' },
+      { uuid: 'u3', client_id: 'd', requested_by: '' },
+    ]);
+    await reopened.record({
+      client_id: 'b',
+      uuid: 'u1',
+      filepath: '',
+      size: 0,
+      message: 'x',
+      status: 'error',
+    });
+    expect((await reopened.pendingTargets()).map((t) => t.client_id)).to.deep.equal(['c', 'd']);
   });
 
   it('SqliteAuditLog: filters, time window, paging newest first, secrets scrubbed', async () => {
