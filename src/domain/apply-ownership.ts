@@ -5,7 +5,7 @@ import type { Ownership } from './ownership.ts';
 
 const SPECIAL_BITS = 0o6000; // setuid, setgid: chown clears them, so they are set again after it
 
-export type SyncAttributes = 'in-sync' | 'updated' | 'needs-replace';
+type SyncAttributes = 'in-sync' | 'updated' | 'needs-replace';
 
 /** Agent: gives a file its mode and owner, escalating through privileged operations only when needed. */
 export class ApplyOwnership {

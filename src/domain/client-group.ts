@@ -2,7 +2,7 @@ import type { ClientInfo } from './client.ts';
 import { globMatch } from './glob.ts';
 
 /** Glob patterns on client attributes; every given attribute must match one of its patterns. */
-export interface ClientGroupParams {
+interface ClientGroupParams {
   client_id?: string[];
   name?: string[];
   os?: string[];

@@ -1,4 +1,4 @@
-export type ClientOs = 'linux' | 'windows' | 'darwin' | string;
+type ClientOs = 'linux' | 'windows' | 'darwin' | string;
 
 /** What a client announced about itself, and whether it is connected now. */
 export interface ClientInfo {
@@ -11,5 +11,3 @@ export interface ClientInfo {
   connected: boolean;
   fileReception: { enabled: boolean; protected: string[] };
 }
-
-export const isWindowsClient = (c: Pick<ClientInfo, 'os'>): boolean => c.os.toLowerCase().startsWith('win');

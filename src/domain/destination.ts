@@ -5,7 +5,7 @@
  */
 export type PathFlavor = 'posix' | 'windows';
 
-export type DestinationCheck = { ok: true; normalized: string } | { ok: false; problem: string };
+type DestinationCheck = { ok: true; normalized: string } | { ok: false; problem: string };
 
 const WIN_DRIVE = /^[A-Za-z]:[\\/]/;
 
@@ -104,14 +104,4 @@ export function selfAndAncestors(normalized: string, flavor: PathFlavor): string
 function windowsRootLength(p: string): number {
   const unc = /^\\\\[^\\]+\\[^\\]+\\/.exec(p);
   return unc ? unc[0].length : 3;
-}
-
-/** Directory part of a normalised path ("/a/b" -> "/a", "/a" -> "/"). */
-export function parentOf(normalized: string, flavor: PathFlavor = 'posix'): string {
-  const sep = flavor === 'windows' ? '\\' : '/';
-  const i = normalized.lastIndexOf(sep);
-  if (flavor === 'posix') return i <= 0 ? '/' : normalized.slice(0, i);
-  return i < windowsRootLength(normalized)
-    ? normalized.slice(0, windowsRootLength(normalized))
-    : normalized.slice(0, i);
 }

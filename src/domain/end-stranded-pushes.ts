@@ -8,7 +8,7 @@ export const RESTARTED_MESSAGE = 'rportd restarted during the push; the file was
 /** Who the outcome is audited under when the store cannot tell who made the upload. */
 const UNKNOWN_REQUESTER = 'rportd';
 
-export interface EndedPushes {
+interface EndedPushes {
   uploads: string[];
   targets: number;
 }

@@ -13,7 +13,7 @@ import type { PushRequest } from './push-request.ts';
 export const SUCCESS_MESSAGE = 'file successfully copied to destination';
 
 /** Where a checked push goes: dest in normal form, real where it leads, whether a file is replaced. */
-export interface Placement {
+interface Placement {
   dest: string;
   real: string;
   mode: number;

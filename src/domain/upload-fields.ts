@@ -6,20 +6,10 @@ import { hasTargets, type TargetSelector } from './target-selector.ts';
 import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
 
 /** The server's own first line of defence; the agent's protected paths are the real one. */
-export const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
+const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
 const serverDenied = new ProtectedPaths(SERVER_DENIED_DESTINATIONS, 'posix');
 
-export const FORM_FIELDS = [
-  'upload',
-  'client_id',
-  'group_id',
-  'dest',
-  'force',
-  'sync',
-  'mode',
-  'user',
-  'group',
-];
+const FORM_FIELDS = ['upload', 'client_id', 'group_id', 'dest', 'force', 'sync', 'mode', 'user', 'group'];
 const SINGLE_FIELDS = ['dest', 'force', 'sync', 'mode', 'user', 'group'];
 
 export interface UploadParameters {

@@ -9,7 +9,7 @@ export interface ResultStore {
 }
 
 /** The stored per-client results of one upload, as the API shows them. */
-export interface StoredTarget {
+interface StoredTarget {
   client_id: string;
   status: string;
   message: string;

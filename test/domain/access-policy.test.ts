@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { mayAccessClient, type Caller } from '../../src/domain/caller.ts';
 import { clientsOfGroup, groupMatches } from '../../src/domain/client-group.ts';
-import { isWindowsClient } from '../../src/domain/client.ts';
 import { client, group } from './support/server-fixture.ts';
 
 describe('client-group matching', () => {
@@ -33,10 +32,6 @@ describe('client-group matching', () => {
     expect(clientsOfGroup(group('g', { os: ['win*'] }), [web1, db1]).map((c) => c.id)).to.deep.equal([
       'c-db-1',
     ]);
-  });
-  it('a Windows client is told by its os', () => {
-    expect(isWindowsClient(db1)).to.equal(true);
-    expect(isWindowsClient(web1)).to.equal(false);
   });
 });
 

@@ -4,7 +4,6 @@ import {
   flavorOf,
   normalizePosix,
   normalizeWindows,
-  parentOf,
   selfAndAncestors,
 } from '../../src/domain/destination.ts';
 import { linkRefusal, protectedRefusal } from '../../src/domain/destination-refusal.ts';
@@ -242,13 +241,6 @@ describe('destination validation', () => {
     expect(selfAndAncestors('/a/b/c', 'posix')).to.deep.equal(['/a/b/c', '/a/b', '/a']);
     expect(selfAndAncestors('C:\\a\\b', 'windows')).to.deep.equal(['C:\\a\\b', 'C:\\a']);
     expect(selfAndAncestors('\\\\s\\sh\\a\\b', 'windows')).to.deep.equal(['\\\\s\\sh\\a\\b', '\\\\s\\sh\\a']);
-  });
-
-  it('the parent of a path', () => {
-    expect(parentOf('/a/b')).to.equal('/a');
-    expect(parentOf('/a')).to.equal('/');
-    expect(parentOf('C:\\a\\b', 'windows')).to.equal('C:\\a');
-    expect(parentOf('C:\\a', 'windows')).to.equal('C:\\');
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 
-export interface Cidr {
+interface Cidr {
   network: string;
   prefix: number;
   family: 'ipv4' | 'ipv6';

@@ -34,7 +34,7 @@ export interface Refusal {
   retryAfterMs: number;
 }
 
-export type Attempt =
+type Attempt =
   | { refused: Refusal }
   /**
    * Check the password, then report the result exactly once: true (undefined back), false (what
@@ -44,7 +44,7 @@ export type Attempt =
 
 /** Checks of one address at once before it has failed, and after. */
 export const CHECKS_WHILE_CLEAN = 4;
-export const CHECKS_AFTER_FAILURE = 1;
+const CHECKS_AFTER_FAILURE = 1;
 /** How long a checked wrong password is refused without a new check. */
 export const KNOWN_WRONG_MS = 60_000;
 /**
@@ -52,7 +52,7 @@ export const KNOWN_WRONG_MS = 60_000;
  * the short ban, a host retrying one wrong password holds its neighbours off for at most
  * 1 + 2 + 4 + 8 + 30 s in a row, whatever max_failed_login is.
  */
-export const REPEAT_STRIKES = 5;
+const REPEAT_STRIKES = 5;
 const WRONG_KEPT = 8; // wrong passwords remembered per address and credential id
 const MAX_TRACKED = 100_000; // ledgers per map: bounds memory against address or id spraying
 

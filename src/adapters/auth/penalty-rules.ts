@@ -28,7 +28,7 @@ export interface PenaltyRules {
   shortCapMs: number;
 }
 
-export const SHORT_PENALTY_CAP_MS = 30_000;
+const SHORT_PENALTY_CAP_MS = 30_000;
 
 export function rulesOf(s: AuthGuardSettings): PenaltyRules {
   return {

@@ -53,7 +53,7 @@ export interface ProcessIdentity {
 }
 
 /** The running process's identity; undefined where Unix modes do not apply (Windows). */
-export function currentIdentity(): ProcessIdentity | undefined {
+function currentIdentity(): ProcessIdentity | undefined {
   if (!process.getuid || !process.getgroups || !process.getgid) return undefined;
   return {
     uid: process.getuid(),

@@ -18,7 +18,7 @@ import {
 
 export { ConfigError } from './server-config-values.ts';
 
-export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** `[server]`: the agents' side and the staged files. Key names are those of rportd.conf. */
@@ -51,7 +51,7 @@ export interface ServerSection {
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
-export interface ApiSection {
+interface ApiSection {
   address: string;
   /** `auth = "user:password"`: one API user (an administrator); otherwise users live in the database. */
   auth?: { id: string; password: string };
@@ -67,7 +67,7 @@ export interface ApiSection {
   ban_time: number;
 }
 
-export interface LoggingSection {
+interface LoggingSection {
   log_level: LogLevel;
 }
 
@@ -93,7 +93,7 @@ export const SERVER_DEFAULTS = {
   ban_time: 600,
 } as const;
 
-export const API_DEFAULTS = {
+const API_DEFAULTS = {
   address: '127.0.0.1:3000',
   token_lifetime: 3600,
   max_failed_login: 5,

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isPlainAccountName } from '../../domain/ownership.ts';
 import { fsError } from './fs-errors.ts';
 
-export type AccountKind = 'user' | 'group';
+type AccountKind = 'user' | 'group';
 
 /**
  * uid or gid of a user or group name. Asks `getent` (argv, no shell) so NSS sources such as LDAP

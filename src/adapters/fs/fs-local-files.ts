@@ -30,7 +30,7 @@ const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 const READ_NO_FOLLOW = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 const COPY_CHUNK = 256 * 1024;
 
-export interface FsLocalFilesOptions {
+interface FsLocalFilesOptions {
   /** The agent's data_dir; temp files live in `{dataDir}/filepush/`. */
   dataDir: string;
   /**

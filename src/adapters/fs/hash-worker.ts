@@ -10,10 +10,10 @@ export const HASH_THREAD_FAILED = 'ERR_HASH_THREAD';
 const threadError = (message: string): Error => fsError(HASH_THREAD_FAILED, message);
 
 /** A thread with no job for this long ends: it is a whole V8 isolate, which an idle agent should not keep. */
-export const HASH_WORKER_IDLE_MS = 10_000;
+const HASH_WORKER_IDLE_MS = 10_000;
 
 /** One hashing thread; opaque outside this file. */
-export interface Thread {
+interface Thread {
   worker: Worker;
   retired: boolean;
   /** Jobs begun in this thread and not yet digested or dropped. */

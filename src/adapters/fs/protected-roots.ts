@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { normalizePosix, normalizeWindows, type PathFlavor } from '../../domain/destination.ts';
 import type { RealRoot } from '../../domain/protected-paths.ts';
 
-export interface ExpandOptions {
+interface ExpandOptions {
   /** The directory the patterns are rooted at: "/" on a host, a fake root in tests. POSIX only. */
   root?: string;
   flavor?: PathFlavor;
@@ -12,14 +12,14 @@ export interface ExpandOptions {
   maxMatches?: number;
 }
 
-export interface Expansion {
+interface Expansion {
   /** Real paths (as escaped patterns) in the order found, without repeats. */
   roots: RealRoot[];
   /** What the agent should log: patterns cut at maxMatches, patterns that could not be expanded. */
   warnings: string[];
 }
 
-export const MAX_MATCHES_PER_PATTERN = 1000;
+const MAX_MATCHES_PER_PATTERN = 1000;
 
 /** Characters of the domain's glob syntax; in a real path they are escaped so they match literally. */
 const GLOB_CHAR = /[*?[]/;

@@ -9,7 +9,7 @@ const ALGORITHM = 'HS256';
 export const MAX_TOKEN_LIFETIME = 90 * 86_400;
 
 /** Counts failed password checks per source address and bans an address after too many. */
-export interface LoginThrottle {
+interface LoginThrottle {
   isBanned(address: string): boolean;
   /** Records a failure; resolves when the answer may go out. */
   failed(address: string): Promise<void>;

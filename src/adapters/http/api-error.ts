@@ -29,7 +29,7 @@ const TITLES: Record<number, string> = {
 
 export const titleOf = (status: number): string => TITLES[status] ?? 'Error';
 
-export const errorBody = (status: number, code: string, detail: string, title = titleOf(status)) => ({
+const errorBody = (status: number, code: string, detail: string, title = titleOf(status)) => ({
   errors: [{ code, title, detail }],
 });
 

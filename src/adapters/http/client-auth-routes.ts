@@ -11,8 +11,8 @@ interface NewCredential {
 }
 
 /** A credential id never holds ':' (rport.conf's `auth = "id:password"` splits at the first one). */
-export const CREDENTIAL_ID = '^[A-Za-z0-9._@-]{1,128}$';
-export const MIN_CLIENT_PASSWORD = 12;
+const CREDENTIAL_ID = '^[A-Za-z0-9._@-]{1,128}$';
+const MIN_CLIENT_PASSWORD = 12;
 
 const validCredential = compile<NewCredential>({
   type: 'object',

@@ -1,6 +1,6 @@
 import { MalformedFormError, type FormPart } from '../../ports/upload-form.ts';
 
-export interface MultipartLimits {
+interface MultipartLimits {
   /** Bytes of one text field. */
   maxFieldBytes: number;
   /** Text fields in one form. */

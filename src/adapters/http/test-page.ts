@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { notFound } from './api-error.ts';
 import { UPLOADS_SOCKET_PATH } from './uploads-socket.ts';
 
-export const TEST_PAGE_PATH = '/api/v1/test/uploads/ui';
+const TEST_PAGE_PATH = '/api/v1/test/uploads/ui';
 
 /** The sandbox page: paste a token, Open, watch outcomes arrive, Close. Rows are built with textContent (no HTML injection). */
 const PAGE = `<!doctype html>

@@ -14,7 +14,7 @@ const BEARER = 'bearer';
  * The token of an upgrade request: `Sec-WebSocket-Protocol: bearer, <token>` (kept out of URLs and
  * access logs), the `access_token` query parameter (as in RPort), or an Authorization header.
  */
-export function tokenOf(req: IncomingMessage): string | undefined {
+function tokenOf(req: IncomingMessage): string | undefined {
   const protocols = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
   const i = protocols.findIndex((p) => p.toLowerCase() === BEARER);
   if (i >= 0 && protocols[i + 1]) return protocols[i + 1];

@@ -2,7 +2,7 @@ import { pino, type Logger as Pino } from 'pino';
 import type { Logger } from '../../ports/logger.ts';
 import { redactFields, redactText } from './redact-secrets.ts';
 
-export interface PinoLoggerOptions {
+interface PinoLoggerOptions {
   level: 'debug' | 'info' | 'warn' | 'error';
   /** Where JSON lines go; stdout by default. */
   destination?: NodeJS.WritableStream;

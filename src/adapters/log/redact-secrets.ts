@@ -8,7 +8,7 @@ const IN_TEXT: [RegExp, string][] = [
   [/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
 ];
 
-export const REDACTED = '[redacted]';
+const REDACTED = '[redacted]';
 
 /** Masks secrets inside free text: bearer/basic credentials, token query parameters, JWTs. */
 export function redactText(s: string): string {

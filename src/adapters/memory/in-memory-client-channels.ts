@@ -6,7 +6,7 @@ import { errnoError } from './errno-error.ts';
 import { InMemoryLink } from './in-memory-link.ts';
 
 /** The agent's side of a push: ReceiveFile has this shape. */
-export interface PushReceiver {
+interface PushReceiver {
   execute(request: PushRequest, onProgress?: (bytes: number) => void): Promise<PushVerdict>;
 }
 

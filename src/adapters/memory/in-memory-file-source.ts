@@ -14,7 +14,7 @@ export interface FileSourceFaults {
   delayPerChunkMs?: number;
 }
 
-export interface InMemoryFileSourceOptions {
+interface InMemoryFileSourceOptions {
   /** Staged bytes by staged name (e.g. InMemoryStagingStore.read). */
   read: (stagedName: string) => Uint8Array | undefined;
   /** The fetching client, for the server's live-transfer check. */

@@ -14,7 +14,7 @@ type Node =
   | (Meta & { type: 'directory' })
   | (Meta & { type: 'symlink'; target: string });
 
-export type LocalFilesOp =
+type LocalFilesOp =
   | 'status'
   | 'resolveParents'
   | 'md5'
@@ -26,14 +26,14 @@ export type LocalFilesOp =
   | 'backup'
   | 'remove';
 
-export interface MemoryAccounts {
+interface MemoryAccounts {
   /** user name -> uid */
   users: Record<string, number>;
   /** group name -> gid */
   groups: Record<string, number>;
 }
 
-export interface MemoryLocalFilesOptions {
+interface MemoryLocalFilesOptions {
   /** `{data_dir}` of the agent; temp files go to `{data_dir}/filepush/`. */
   dataDir: string;
   /** The agent's OS user; 0 is root, who may do anything. */

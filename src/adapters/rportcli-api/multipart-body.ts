@@ -17,7 +17,7 @@ export interface FilePart {
   filename: string;
 }
 
-export interface MultipartBody {
+interface MultipartBody {
   contentType: string;
   /** Exact byte length, known before the first byte is sent, so no chunked encoding is needed. */
   length: number;

@@ -3,7 +3,7 @@ import { ADMIN_GROUP, type Caller } from '../../domain/caller.ts';
 import { hashPassword, UNKNOWN_USER_HASH, verifyPassword } from './password-hash.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 
-export const INITIAL_ADMIN = 'admin';
+const INITIAL_ADMIN = 'admin';
 const NAME = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** API users with scrypt password hashes and their user groups. */

@@ -62,7 +62,7 @@ const MIGRATIONS: string[] = [
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
 ];
 
-export const DATABASE_FILE = 'rportd.db';
+const DATABASE_FILE = 'rportd.db';
 
 const prepared = new WeakMap<SqliteDb, Map<string, Database.Statement>>();
 
@@ -104,7 +104,7 @@ export function openSqliteDatabase(dataDir: string): SqliteDb {
   return db;
 }
 
-export function migrate(db: SqliteDb): void {
+function migrate(db: SqliteDb): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > MIGRATIONS.length) {
     throw new Error(

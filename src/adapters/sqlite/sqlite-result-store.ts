@@ -2,7 +2,7 @@ import type { OutcomeStatus, PushOutcome } from '../../domain/outcome.ts';
 import type { PendingTarget, PendingTargets, ResultStore } from '../../ports/result-store.ts';
 import { statement, type SqliteDb } from './sqlite-database.ts';
 
-export interface StoredResult {
+interface StoredResult {
   client_id: string;
   status: OutcomeStatus | 'pending';
   message: string;

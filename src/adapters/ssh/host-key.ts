@@ -5,7 +5,7 @@ import ssh2, { type ParsedKey } from 'ssh2';
 
 const { utils } = ssh2;
 
-export const HOST_KEY_FILE = 'rportd_host_key';
+const HOST_KEY_FILE = 'rportd_host_key';
 
 export interface HostKey {
   /** The private key, OpenSSH PEM. */

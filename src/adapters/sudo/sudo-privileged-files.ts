@@ -11,7 +11,7 @@ export const DEFAULT_HELPER = '/usr/local/libexec/rport/rport-filepush-helper.mj
 const TEMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}_rport_filepush$/;
 const SUDO_TIMEOUT_MS = 60_000;
 
-export interface SudoPrivilegedFilesOptions {
+interface SudoPrivilegedFilesOptions {
   /** The agent's data_dir: only `{dataDir}/filepush/<id>_rport_filepush` is ever handed to sudo. */
   dataDir: string;
   /** The sudo binary (default: `sudo` from PATH). */

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 type Gc = (options?: { type?: 'minor' | 'major'; execution?: 'sync' | 'async' }) => void;
 
 /** Bytes received between two young-generation collections: the floating garbage stays about this size times ssh2's copies. */
-export const SCAVENGE_EVERY = 2 * 1024 * 1024;
+const SCAVENGE_EVERY = 2 * 1024 * 1024;
 /**
  * rportd: bytes sent over SFTP (all agents together) between two collections. ssh2 copies each READ's
  * answer into a packet and encrypts it into another; in a fan-out to 1000 agents that garbage raised
@@ -14,7 +14,7 @@ export const SCAVENGE_EVERY = 2 * 1024 * 1024;
 export const SERVER_SCAVENGE_EVERY = 8 * 1024 * 1024;
 
 /** How many young-generation collections this process has seen, whatever started them. */
-export interface ScavengeCount {
+interface ScavengeCount {
   readonly count: number;
   /** Counts a scavenge a pacer forced, at once (the observer skips forced ones: it hears of them late). */
   forced(): void;

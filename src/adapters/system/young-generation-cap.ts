@@ -15,7 +15,7 @@ export function youngGenerationSize(): number {
   return getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0;
 }
 
-export interface YoungGenerationCap {
+interface YoungGenerationCap {
   /** Whether the size was reached and growth stopped. */
   readonly capped: boolean;
 }

@@ -7,14 +7,14 @@ import type { ClientRegistry } from '../../ports/client-registry.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 
-export interface BroadcasterSettings {
+interface BroadcasterSettings {
   /** A listener with more unsent bytes than this is too slow: it is disconnected, never waited for. */
   maxBufferedBytes: number;
   /** Ping interval; a listener that misses a pong is dropped. */
   pingIntervalMs: number;
 }
 
-export const DEFAULT_BROADCASTER_SETTINGS: BroadcasterSettings = {
+const DEFAULT_BROADCASTER_SETTINGS: BroadcasterSettings = {
   maxBufferedBytes: 1024 * 1024,
   pingIntervalMs: 30_000,
 };

@@ -19,7 +19,7 @@ import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts'
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
 
-export const CLIENT_VERSION = '0.1.0';
+const CLIENT_VERSION = '0.1.0';
 
 /** The agent's token table: one token per binding, typed with what it is bound to. */
 const T = {

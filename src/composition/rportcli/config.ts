@@ -6,10 +6,10 @@ import type { TlsOptions } from '../../adapters/rportcli-api/tls-options.ts';
 import { CliError } from './errors.ts';
 
 /** rportd's default `[api] address`. */
-export const DEFAULT_API_URL = 'http://127.0.0.1:3000';
+const DEFAULT_API_URL = 'http://127.0.0.1:3000';
 
 /** What `rportcli login` keeps between runs: never a password. */
-export interface SavedLogin {
+interface SavedLogin {
   url: string;
   token: string;
   username?: string;
@@ -39,7 +39,7 @@ export interface Connection extends Server {
   credentialSource: string;
 }
 
-export type Env = Record<string, string | undefined>;
+type Env = Record<string, string | undefined>;
 
 /** $XDG_CONFIG_HOME/rportcli, or ~/.config/rportcli. */
 export function configDir(env: Env): string {
@@ -49,7 +49,7 @@ export function configDir(env: Env): string {
 
 export const savedLoginPath = (env: Env): string => join(configDir(env), 'login.json');
 
-export async function loadSavedLogin(env: Env): Promise<SavedLogin | undefined> {
+async function loadSavedLogin(env: Env): Promise<SavedLogin | undefined> {
   const path = savedLoginPath(env);
   let text: string;
   try {
@@ -130,7 +130,7 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env): Promi
   return conn(undefined, 'none');
 }
 
-export function checkUrl(url: string, source: string): void {
+function checkUrl(url: string, source: string): void {
   let parsed: URL;
   try {
     parsed = new URL(url);

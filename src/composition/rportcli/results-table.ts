@@ -7,8 +7,8 @@ export interface TargetRow extends Omit<TargetOutcome, 'status'> {
   status: TargetOutcome['status'] | 'timeout';
 }
 
-export const isFinal = (r: TargetRow): boolean => r.status !== 'pending';
-export const isFailure = (r: TargetRow): boolean => r.status === 'error' || r.status === 'timeout';
+const isFinal = (r: TargetRow): boolean => r.status !== 'pending';
+const isFailure = (r: TargetRow): boolean => r.status === 'error' || r.status === 'timeout';
 
 /**
  * The exit code for a set of outcomes: a failure (or, with failOnIgnored, an ignored push) is final

@@ -4,7 +4,7 @@ import { statusLines } from './listings.ts';
 import { printJson, printLines, type CliIo } from './output.ts';
 import { ResultsTable, exitCodeOf, summary } from './results-table.ts';
 
-export interface StatusOptions {
+interface StatusOptions {
   uuid: string;
   json: boolean;
   /** Wait for every target's outcome, as upload does, instead of showing the stored results now. */

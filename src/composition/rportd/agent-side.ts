@@ -15,9 +15,9 @@ import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
 
 /** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
-export const AGENT_WS_PATH = '/api/v1/ws/agents';
+const AGENT_WS_PATH = '/api/v1/ws/agents';
 
-export interface ClientSideDeps {
+interface ClientSideDeps {
   config: ServerConfig;
   presence: ClientPresence;
   credentials: ClientCredentials;
@@ -56,7 +56,7 @@ export const sshClientSide: ClientSideFactory = async (d) => {
   };
 };
 
-export interface ClientListenerConfig {
+interface ClientListenerConfig {
   /** `[server] address`: "host:port" where agents connect; undefined = WebSocket only. */
   address?: string;
   /** `[server] data_dir`: the host key lives here. */
@@ -65,7 +65,7 @@ export interface ClientListenerConfig {
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
-export function listenerConfigOf(s: ServerSection): ClientListenerConfig {
+function listenerConfigOf(s: ServerSection): ClientListenerConfig {
   return {
     address: s.address,
     dataDir: s.data_dir,
@@ -97,7 +97,7 @@ export interface StartedClientListener {
   close(): Promise<void>;
 }
 
-export interface ClientListenerDependencies {
+interface ClientListenerDependencies {
   config: ClientListenerConfig;
   credentials: ClientCredentials;
   presence: ClientPresence;

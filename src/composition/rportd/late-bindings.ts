@@ -2,7 +2,7 @@ import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientCredentialEditor } from '../../ports/client-credentials.ts';
 
 /** No client is connected: every push gets "not connected". For running the API without an agent listener. */
-export const noClientChannels: ClientChannels = { channelFor: () => undefined };
+const noClientChannels: ClientChannels = { channelFor: () => undefined };
 
 /**
  * ClientChannels whose source is set once the agents' listener runs: the use cases are built

@@ -56,7 +56,7 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
-export interface ServerStartOptions {
+interface ServerStartOptions {
   logger?: Logger;
   /** The line to the agents; the SSH listener by default. Tests pass an in-memory one. */
   clientSide?: ClientSideFactory;

@@ -11,7 +11,7 @@ declare const carries: unique symbol;
 export type Token<T> = symbol & { readonly [carries]: T };
 
 /** The types the tokens of a dependency list stand for, position by position. */
-export type ValuesOf<D extends readonly Token<unknown>[]> = {
+type ValuesOf<D extends readonly Token<unknown>[]> = {
   [K in keyof D]: D[K] extends Token<infer V> ? V : never;
 };
 

@@ -19,7 +19,7 @@ import type { StagingStore } from '../../ports/staging-store.ts';
 import { provide, type Token } from './typed-wiring.ts';
 
 /** What the use cases are made of (bound by the program) and the use cases (bound here). */
-export interface UseCaseTokens {
+interface UseCaseTokens {
   staging: Token<StagingStore>;
   registry: Token<ClientRegistry>;
   groups: Token<ClientGroupStore>;

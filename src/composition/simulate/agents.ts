@@ -16,8 +16,8 @@ import { provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
 import type { SeededRandom } from './prng.ts';
 import { S } from './tokens.ts';
 
-export const AGENT_DATA_DIR = '/var/lib/rport';
-export const AGENT_UID = 1001;
+const AGENT_DATA_DIR = '/var/lib/rport';
+const AGENT_UID = 1001;
 export const APP_UID = 2000;
 export const SIM_DEST_DIR = '/srv/app';
 
@@ -25,7 +25,7 @@ export type AgentFault = 'none' | 'offline' | 'silent' | 'disconnect' | 'eperm-c
 export type PreviousContent = 'absent' | 'same' | 'old';
 
 /** What the seed decided for one agent. */
-export interface AgentPlan {
+interface AgentPlan {
   id: string;
   fault: AgentFault;
   previous: PreviousContent;
@@ -59,7 +59,7 @@ export function planAgents(count: number, fileSize: number, random: SeededRandom
 }
 
 /** What one agent needs from the simulated world around it. */
-export interface AgentWorld {
+interface AgentWorld {
   clock: Clock;
   transfers: LiveTransfers;
   readStaged: (name: string) => Uint8Array | undefined;

@@ -30,7 +30,7 @@ import {
 import { SeededRandom } from './prng.ts';
 import { S, type SimulatedServer } from './tokens.ts';
 
-export interface SimulationOptions {
+interface SimulationOptions {
   agents: number;
   seed: number;
   fileSize?: number;
@@ -39,7 +39,7 @@ export interface SimulationOptions {
 }
 
 /** One agent's row of the result table. */
-export interface AgentResult {
+interface AgentResult {
   clientId: string;
   fault: AgentFault;
   previous: PreviousContent;

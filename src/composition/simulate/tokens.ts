@@ -39,7 +39,7 @@ export interface SimulatedServer {
 }
 
 /** One agent's parts the run connects and then inspects, taken from its graph in one piece. */
-export interface AgentParts {
+interface AgentParts {
   files: MemoryLocalFiles;
   link: InMemoryLink;
   channel: InMemoryClientChannel;

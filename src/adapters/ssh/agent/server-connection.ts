@@ -22,13 +22,13 @@ import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
 import { corked } from '../ssh-socket.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
-export interface PushHandler {
+interface PushHandler {
   handle(request: PushRequest, onProgress: (bytes: number) => void): Promise<PushVerdict>;
   /** The server gave up on this push: stop fetching it. */
   cancel(request: PushRequest): void;
 }
 
-export interface ServerConnectionOptions {
+interface ServerConnectionOptions {
   transport: AgentTransport;
   /** The pinned host key fingerprint, `SHA256:…`. */
   fingerprint: string;

@@ -7,7 +7,7 @@ import { SpareBuffers } from '../../system/spare-buffers.ts';
 const sharedReadBuffers = new SpareBuffers(64 * 1024 * 1024);
 
 /** Where the SFTP sessions come from: the agent's live connection (shared sessions, kept open between pushes). */
-export interface SftpLink {
+interface SftpLink {
   openSftp(): Promise<SftpLease>;
   /** The READ size agreed with the server. */
   readonly maxRead: number;

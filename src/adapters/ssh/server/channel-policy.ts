@@ -24,7 +24,7 @@ const FORBIDDEN_SESSION_REQUESTS = [
 ] as const;
 
 /** Where the allowed channels go. */
-export interface AllowedChannels {
+interface AllowedChannels {
   /** The agent once its hello was taken on this connection. */
   agent(): AgentConnection | undefined;
   control(channel: ServerChannel): void;

@@ -9,7 +9,7 @@ import type { ReadBuffers } from './read-buffers.ts';
 
 const { OPEN_MODE, STATUS_CODE } = ssh2.utils.sftp;
 
-export interface ConfinedSftpOptions {
+interface ConfinedSftpOptions {
   clientId: string;
   /** True while a push of that staged name is live for this very connection. */
   isLive(stagedName: string): boolean;
@@ -42,7 +42,7 @@ interface OpenFile extends GrantedFile {
 }
 
 /** The staged name a path refers to ("/<name>" or "<name>"), or undefined for anything else. */
-export function stagedNameOf(path: string): string | undefined {
+function stagedNameOf(path: string): string | undefined {
   const name = path.startsWith('/') ? path.slice(1) : path;
   return STAGED_NAME.test(name) ? name : undefined;
 }

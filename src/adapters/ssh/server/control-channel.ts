@@ -21,7 +21,7 @@ import {
 import type { AgentChannels } from './agent-channels.ts';
 import { AgentConnection } from './agent-connection.ts';
 
-export interface ControlChannelDeps {
+interface ControlChannelDeps {
   channels: AgentChannels;
   presence: ClientPresence;
   logger: Logger;

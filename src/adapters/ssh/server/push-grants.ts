@@ -33,7 +33,7 @@ interface Entry extends Grant {
   readonly onRevoke: Set<() => void>;
 }
 
-export interface PushGrantsDeps {
+interface PushGrantsDeps {
   stagingDir: string;
   slots: TransferSlots;
   contents?: StagedContents;

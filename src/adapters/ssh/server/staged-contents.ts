@@ -17,7 +17,7 @@ interface Entry {
   linger?: NodeJS.Timeout;
 }
 
-export interface StagedContentsLimits {
+interface StagedContentsLimits {
   /** Larger staged files are read from disk, READ by READ. */
   maxFileBytes: number;
   /** Bytes held in all. */
