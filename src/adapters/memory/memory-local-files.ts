@@ -1,3 +1,7 @@
+// Longer than the 320 lines other files keep to, on purpose: it is one stateful fake of the whole
+// LocalFiles port (a POSIX tree with modes, owners, links, faults and change observers), and its
+// operations share one private tree and one permission model. Split, each part would reach into the
+// others' state; whole, the domain tests and the simulation get one filesystem that behaves alike.
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Ownership } from '../../domain/ownership.ts';
