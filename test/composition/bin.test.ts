@@ -34,3 +34,29 @@ describe('bin/rportcli.js', () => {
     expect(bad.stderr).to.contain("unknown command 'bogus'");
   });
 });
+
+describe('bin/rportd.js and bin/rport.js', () => {
+  for (const [bin, built] of [
+    ['rportd', 'dist/composition/rportd/main.js'],
+    ['rport', 'dist/bundle/rport.js'],
+  ]) {
+    it(`${bin} --version prints the package version and exits 0`, async function () {
+      if (!existsSync(new URL(built, ROOT))) {
+        if (process.env.CI === 'true') throw new Error(`${built} is missing: npm test builds it first`);
+        console.warn(`      SKIPPED: ${built} is missing; run \`npm run build\` to test the launcher`);
+        return this.skip();
+      }
+      const version = (JSON.parse(readFileSync(new URL('package.json', ROOT), 'utf8')) as { version: string })
+        .version;
+      const got = await new Promise<{ code: number; stdout: string }>((resolve) =>
+        execFile(
+          process.execPath,
+          [fileURLToPath(new URL(`bin/${bin}.js`, ROOT)), '--version'],
+          { env: { PATH: process.env.PATH } },
+          (err, stdout) => resolve({ code: err ? Number(err.code) : 0, stdout }),
+        ),
+      );
+      expect(got).to.deep.equal({ code: 0, stdout: `${version}\n` });
+    });
+  }
+});

@@ -1,3 +1,4 @@
+import { packageVersion } from '../shared/package-version.ts';
 import { ContainerModule, Container } from 'inversify';
 import { hostname } from 'node:os';
 import { ApplyOwnership } from '../../domain/apply-ownership.ts';
@@ -19,7 +20,7 @@ import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts'
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
 
-const CLIENT_VERSION = '0.1.0';
+const CLIENT_VERSION = packageVersion();
 
 /** The agent's token table: one token per binding, typed with what it is bound to. */
 const T = {

@@ -8,12 +8,14 @@ import {
   loadClientConfig,
 } from '../../adapters/config/agent-config.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
+import { packageVersion } from '../shared/package-version.ts';
 import { buildClient } from './container.ts';
 
 /** `rport --config rport.conf`: connect, announce, receive pushes until SIGTERM/SIGINT. */
 async function main(argv: string[]): Promise<void> {
   const opts = new Command('rport')
     .description('rport agent: keeps one SSH connection to rportd and receives pushed files')
+    .version(packageVersion())
     .option('-c, --config <path>', 'path to rport.conf', 'rport.conf')
     .parse(argv)
     .opts<{ config: string }>();

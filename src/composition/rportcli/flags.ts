@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+export { packageVersion } from '../shared/package-version.ts';
 import type { Command } from 'commander';
 import { CliError } from './errors.ts';
 
@@ -38,17 +38,4 @@ export function positiveNumber(value: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new CliError(`--timeout "${value}" is not a positive number of seconds`);
   return n;
-}
-
-/** src/composition and dist/composition are both two levels below package.json. */
-export function packageVersion(): string {
-  try {
-    return (
-      JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-        version: string;
-      }
-    ).version;
-  } catch {
-    return 'unknown';
-  }
 }

@@ -12,19 +12,14 @@ import { PinoLogger } from '../../adapters/log/pino-logger.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
+import { packageVersion } from '../shared/package-version.ts';
 import { buildServerContainer, T } from './container.ts';
 
 /** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
 export async function runServerCommand(argv: string[]): Promise<void> {
   const opts = new Command('rportd')
     .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
-    .version(
-      (
-        JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
-          version: string;
-        }
-      ).version,
-    )
+    .version(packageVersion())
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
     .parse(argv)
     .opts<{ config?: string }>();
