@@ -1,54 +1,14 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
 import { startServer } from '../../../src/composition/rportd/start.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 import { MemoryLogger } from '../../../src/adapters/memory/memory-logger.ts';
-
-const run = promisify(execFile);
-
-/** Whether the openssl CLI is here; under CI=true its absence is a failure, locally a loud skip. */
-async function haveOpenssl(): Promise<boolean> {
-  try {
-    await run('openssl', ['version']);
-    return true;
-  } catch {
-    if (process.env.CI === 'true')
-      throw new Error('openssl is required for the HTTPS tests (apt-get install -y openssl)');
-    console.warn('\n      !!! SKIPPING the HTTPS tests: the openssl CLI is not installed\n');
-    return false;
-  }
-}
-
-/** A self-signed certificate for 127.0.0.1, made by the openssl CLI. */
-async function selfSigned(dir: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, 'cert.pem');
-  const key = join(dir, 'key.pem');
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=127.0.0.1',
-    '-addext',
-    'subjectAltName=IP:127.0.0.1',
-  ]);
-  return { cert, key };
-}
+import { haveOpenssl, selfSigned } from '../../support/self-signed.ts';
 
 interface Answer {
   status: number;
@@ -87,7 +47,7 @@ describe('HTTPS: rportd with [api] cert_file and key_file', function () {
   let t: TestServer | undefined;
 
   before(async function () {
-    if (!(await haveOpenssl())) return this.skip();
+    if (!(await haveOpenssl('the HTTPS tests'))) return this.skip();
     dir = await mkdtemp(join(tmpdir(), 'rportd-https-'));
     files = await selfSigned(dir);
     ca = await readFile(files.cert);

@@ -1,52 +1,12 @@
 import { expect } from 'chai';
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { TlsCertificateError } from '../../../src/adapters/rportcli-api/api-errors.ts';
 import { RportApiClient } from '../../../src/adapters/rportcli-api/rport-api-client.ts';
 import { explain } from '../../../src/composition/rportcli/errors.ts';
 import { cli, placed, startCliServer, type CliServer } from './harness.ts';
-
-const run = promisify(execFile);
-
-/** Whether the openssl CLI is here; under CI=true its absence is a failure, locally a loud skip. */
-async function haveOpenssl(): Promise<boolean> {
-  try {
-    await run('openssl', ['version']);
-    return true;
-  } catch {
-    if (process.env.CI === 'true')
-      throw new Error('openssl is required for the rportcli TLS tests (apt-get install -y openssl)');
-    console.warn('\n      !!! SKIPPING the rportcli TLS tests: the openssl CLI is not installed\n');
-    return false;
-  }
-}
-
-/** A self-signed certificate whose subjectAltName is san, made by the openssl CLI. */
-async function selfSigned(dir: string, name: string, san: string): Promise<{ cert: string; key: string }> {
-  const cert = join(dir, `${name}.pem`);
-  const key = join(dir, `${name}.key`);
-  await run('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-keyout',
-    key,
-    '-out',
-    cert,
-    '-days',
-    '1',
-    '-subj',
-    '/CN=rport test',
-    '-addext',
-    `subjectAltName=${san}`,
-  ]);
-  return { cert, key };
-}
+import { haveOpenssl, selfSigned } from '../../support/self-signed.ts';
 
 describe('rportcli against rportd over HTTPS with a self-signed certificate', function () {
   this.timeout(30000);
@@ -57,7 +17,7 @@ describe('rportcli against rportd over HTTPS with a self-signed certificate', fu
   let env: Record<string, string>;
 
   before(async function () {
-    if (!(await haveOpenssl())) return this.skip();
+    if (!(await haveOpenssl('the rportcli TLS tests'))) return this.skip();
     dir = await mkdtemp(join(tmpdir(), 'rportcli-tls-'));
     files = await selfSigned(dir, 'server', 'IP:127.0.0.1');
     srv = await startCliServer(1024 * 1024, { cert_file: files.cert, key_file: files.key });
