@@ -94,7 +94,10 @@ export class AgentListener {
     });
   }
 
-  /** Takes any duplex carrying SSH (TCP socket, WebSocket stream, in-memory pair) from a peer at address. */
+  /**
+   * Takes any duplex carrying SSH (TCP socket, WebSocket stream, in-memory pair) from a peer at
+   * address; the handshake queue may drop it at once (per-address cap, full queue).
+   */
   accept(stream: Duplex, address: string): void {
     if (this.handshakes.closed || this.login.isBanned(address)) return void stream.destroy();
     this.handshakes.admit(stream, address);
@@ -157,7 +160,7 @@ export class AgentListener {
       // The login is done: the key exchange, the CPU the cap is for, is behind us, so the slot goes to
       // the next waiting connection now, not after the control channel and hello (three more round trips).
       this.handshakes.handshakeOver(peer);
-      // The hello must still arrive in time.
+      // handshakeOver ended the deadline counted from accept; the hello must still arrive in time.
       peer.timer = setTimeout(() => !control.agent && client.end(), this.settings.handshakeTimeoutMs);
     });
     policy.enforce();

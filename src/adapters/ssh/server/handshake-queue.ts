@@ -1,18 +1,26 @@
 /**
- * The handshake queue: how many connections run their SSH key exchange at once, and the paused
- * connections waiting for a slot. It is separate because its rules (when a slot frees, what a
- * waiting stream must not do) hold whatever the connection then says.
+ * The handshake queue: how many connections run their SSH key exchange at once, how many one
+ * address may have before login, the paused connections waiting for a slot, and each one's
+ * deadline. It is separate because its rules (when a slot frees, what a waiting stream must not
+ * do, who is dropped at accept) hold whatever the connection then says.
  */
-import type { Socket } from 'node:net';
+import { BlockList, isIP, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AgentListenerSettings } from './listener-settings.ts';
 
 type QueueSettings = Pick<
   AgentListenerSettings,
-  'handshakeTimeoutMs' | 'maxHandshakes' | 'maxQueuedHandshakes'
+  | 'handshakeTimeoutMs'
+  | 'maxHandshakes'
+  | 'maxQueuedHandshakes'
+  | 'maxHandshakesPerAddress'
+  | 'handshakeCapExempt'
 >;
 
-/** One connection from its handshake on: its timer is the handshake's deadline, then the hello's. */
+/**
+ * One connection from its accept on: its timer is the deadline counted from accept (queue wait
+ * included) until login, then the hello's.
+ */
 export interface Peer {
   address: string;
   handshaking: boolean;
@@ -20,54 +28,80 @@ export interface Peer {
 }
 
 interface Waiting {
-  stream: Duplex;
-  address: string;
-  leave: () => void;
+  peer: Peer;
+  /** Stops watching for the first bytes. */
+  unwatch: () => void;
 }
 
 export class HandshakeQueue {
   private readonly peers = new WeakMap<Duplex, Peer>();
   private readonly live = new Set<Duplex>();
   private handshaking = 0;
-  /** Accepted connections waiting for a handshake slot, oldest first; each leaves on its own close. */
-  private readonly waiting = new Set<Waiting>();
+  /** Accepted connections that have not sent a byte yet: they take no slot (see admit). */
+  private readonly silent = new Map<Duplex, Waiting>();
+  /** Connections that have spoken and wait for a slot, in the order they spoke. */
+  private readonly speaking = new Map<Duplex, Waiting>();
+  /** Connections not yet logged in (queued or handshaking), by source address. */
+  private readonly perAddress = new Map<string, number>();
+  /** The peers counted in perAddress: each is uncounted once, at login or close. */
+  private readonly unfinished = new Set<Peer>();
+  private readonly exempt = new BlockList();
   private stopped = false;
 
   /** inject hands a stream to ssh2 once it has a slot. */
   constructor(
     private readonly settings: QueueSettings,
     private readonly inject: (stream: Duplex) => void,
-  ) {}
+  ) {
+    for (const cidr of settings.handshakeCapExempt) {
+      const [net, bits] = cidr.split('/');
+      const type = isIP(net) === 6 ? 'ipv6' : 'ipv4';
+      this.exempt.addSubnet(net, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
+    }
+  }
 
   /** True once close() ran: nothing is admitted any more. */
   get closed(): boolean {
     return this.stopped;
   }
 
-  /** Starts the stream's handshake now if a slot is free, else queues it (or drops it, the queue being full). */
+  /**
+   * Takes an accepted stream, or drops it: its address already has maxHandshakesPerAddress
+   * connections before login, or the slots and the queue are full. Its deadline starts now and does not restart
+   * when it gets a slot, so a connection lives at most handshakeTimeoutMs before login, however
+   * long it waited. It takes a slot only once it has sent its first bytes (an SSH client sends
+   * its identification at once, RFC 4253 4.2): the slots bound key-exchange CPU, which a silent
+   * socket does not use, and without this rule silent sockets holding every slot until their
+   * deadline keep every agent behind them waiting as long.
+   */
   admit(stream: Duplex, address: string): void {
-    if (this.handshaking < this.settings.maxHandshakes) return this.startHandshake(stream, address);
-    // Over the cap: wait, paused, for a slot instead of being dropped (an agent dropped here backs off for seconds).
-    if (this.waiting.size >= this.settings.maxQueuedHandshakes) return void stream.destroy();
-    stream.pause();
-    const timer = setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs);
-    const entry: Waiting = {
-      stream,
-      address,
-      leave: () => {
-        clearTimeout(timer);
-        stream.off('close', entry.leave);
-        this.waiting.delete(entry);
-      },
-    };
-    this.waiting.add(entry);
-    stream.once('close', entry.leave);
+    if (this.atAddressCap(address)) return void stream.destroy();
+    // Slots plus queue in all, spoken or not: the bound is the one it was when any connection took a free slot at once.
+    const { maxHandshakes, maxQueuedHandshakes } = this.settings;
+    if (this.handshaking + this.queued >= maxHandshakes + maxQueuedHandshakes) return void stream.destroy();
     stream.on('error', () => undefined);
+    // Paused: nothing is read for ssh2 before it has the stream (it resumes it itself).
+    stream.pause();
+    const peer: Peer = {
+      address,
+      handshaking: false,
+      timer: setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs),
+    };
+    this.peers.set(stream, peer);
+    this.live.add(stream);
+    this.unfinished.add(peer);
+    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    stream.once('close', () => {
+      this.live.delete(stream);
+      this.leaveQueue(stream);
+      this.handshakeOver(peer);
+    });
+    this.waitForBytes(stream, peer);
   }
 
-  /** Connections waiting for a handshake slot now. */
+  /** Connections accepted and not yet handshaking (silent, or waiting for a slot). */
   get queued(): number {
-    return this.waiting.size;
+    return this.silent.size + this.speaking.size;
   }
 
   /** The record of the stream ssh2 was given; a stream that never came through here gets a fresh one. */
@@ -81,11 +115,16 @@ export class HandshakeQueue {
     );
   }
 
-  /** The peer's handshake ended (logged in, or closed): its slot goes to the next waiting connection. */
+  /** The peer logged in, or closed: its deadline ends, and its slot goes to the next waiting connection. */
   handshakeOver(peer: Peer): void {
+    if (this.unfinished.delete(peer)) {
+      clearTimeout(peer.timer);
+      const left = (this.perAddress.get(peer.address) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(peer.address, left);
+      else this.perAddress.delete(peer.address);
+    }
     if (!peer.handshaking) return;
     peer.handshaking = false;
-    clearTimeout(peer.timer);
     this.handshaking -= 1;
     this.startNextHandshake();
   }
@@ -93,39 +132,63 @@ export class HandshakeQueue {
   /** Admits nothing more and drops every connection, waiting or in. */
   close(): void {
     this.stopped = true;
-    for (const { stream } of [...this.waiting]) stream.destroy();
-    for (const s of this.live) s.destroy();
+    for (const s of [...this.live]) s.destroy();
     this.live.clear();
   }
 
-  /** A handshake slot freed: the oldest waiting connection takes it. */
+  /**
+   * Loopback is exempt by default (handshakeCapExempt): a reverse proxy, a WebSocket front or a
+   * bench puts every agent on one local address, and a local attacker has easier ways in than
+   * a socket storm. The queue's size and the deadline still bound those addresses.
+   */
+  private atAddressCap(address: string): boolean {
+    const family = isIP(address);
+    if (family !== 0 && this.exempt.check(address, family === 6 ? 'ipv6' : 'ipv4')) return false;
+    return (this.perAddress.get(address) ?? 0) >= this.settings.maxHandshakesPerAddress;
+  }
+
+  private waitForBytes(stream: Duplex, peer: Peer): void {
+    if (stream.readableLength > 0) return this.spoke(stream, { peer, unwatch: () => undefined });
+    // A 'readable' listener reads into the stream's buffer without consuming: ssh2 gets every byte.
+    const onReadable = (): void => {
+      const entry = this.silent.get(stream);
+      if (!entry) return;
+      this.silent.delete(stream);
+      this.spoke(stream, entry);
+    };
+    stream.on('readable', onReadable);
+    this.silent.set(stream, { peer, unwatch: () => stream.off('readable', onReadable) });
+  }
+
+  private spoke(stream: Duplex, entry: Waiting): void {
+    entry.unwatch();
+    this.speaking.set(stream, entry);
+    this.startNextHandshake();
+  }
+
+  private leaveQueue(stream: Duplex): void {
+    this.silent.get(stream)?.unwatch();
+    this.silent.delete(stream);
+    this.speaking.delete(stream);
+  }
+
+  /** A slot is free or a connection spoke: the connections that spoke first take the free slots. */
   private startNextHandshake(): void {
     while (!this.stopped && this.handshaking < this.settings.maxHandshakes) {
-      const next = this.waiting.values().next();
+      const next = this.speaking.entries().next();
       if (next.done) return;
-      const { stream, address, leave } = next.value;
-      leave();
+      const [stream, { peer }] = next.value;
+      this.speaking.delete(stream);
       if (stream.destroyed) continue;
       // No resume() here: ssh2 resumes the socket itself once its 'data' listener is on (a resume now would lose the bytes).
-      this.startHandshake(stream, address);
+      this.startHandshake(stream, peer);
     }
   }
 
-  private startHandshake(stream: Duplex, address: string): void {
+  private startHandshake(stream: Duplex, peer: Peer): void {
     (stream as Partial<Socket>).setNoDelay?.(true);
     this.handshaking += 1;
-    const peer: Peer = {
-      address,
-      handshaking: true,
-      timer: setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs),
-    };
-    this.peers.set(stream, peer);
-    this.live.add(stream);
-    stream.once('close', () => {
-      this.live.delete(stream);
-      this.handshakeOver(peer);
-    });
-    stream.on('error', () => undefined);
+    peer.handshaking = true;
     this.inject(stream);
   }
 }

@@ -5,12 +5,19 @@
 import { DEFAULT_AUTH_GUARD, type AuthGuardSettings } from '../../auth/auth-guard.ts';
 
 export interface AgentListenerSettings {
-  /** Time from TCP accept to a finished login and hello; slower peers are dropped. */
+  /**
+   * Time from TCP accept to a finished login, queue wait included (it does not restart when the
+   * connection gets a slot); then the same again for the hello. Slower peers are dropped.
+   */
   handshakeTimeoutMs: number;
   /** Connections handshaking at once (bounds the CPU spent on key exchange); more wait in a queue. */
   maxHandshakes: number;
-  /** Connections waiting, paused, for a handshake slot; beyond this they are dropped at accept. */
+  /** Connections waiting, paused, for their first bytes or a slot once the slots are taken; beyond this they are dropped at accept. */
   maxQueuedHandshakes: number;
+  /** Connections from one address before login (queued or handshaking); beyond this they are dropped at accept. */
+  maxHandshakesPerAddress: number;
+  /** Addresses (CIDR, or a bare address) maxHandshakesPerAddress does not apply to; loopback by default (see handshake-queue.ts). */
+  handshakeCapExempt: readonly string[];
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   /** SFTP files served at once across all agents. */
@@ -30,6 +37,8 @@ export const DEFAULT_LISTENER_SETTINGS: AgentListenerSettings = {
   handshakeTimeoutMs: 20_000,
   maxHandshakes: 64,
   maxQueuedHandshakes: 4096,
+  maxHandshakesPerAddress: 8,
+  handshakeCapExempt: ['127.0.0.0/8', '::1/128'],
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
   maxTransfers: 32,

@@ -2,16 +2,26 @@ import { expect } from 'chai';
 import { connect, type Socket } from 'node:net';
 import { rm } from 'node:fs/promises';
 import { PassThrough, type Duplex } from 'node:stream';
+import sinon from 'sinon';
 import { HandshakeQueue } from '../../../../src/adapters/ssh/server/handshake-queue.ts';
 import { startAgent, startServer, type TestAgent, type TestServer } from '../harness.ts';
+import { until } from '../rogue.ts';
 
-/** Raw TCP connections that never speak SSH: each holds a handshake slot (or a queue place) until dropped. */
+/** Raw TCP connections that never speak SSH: each holds a queue place until dropped (a silent socket takes no slot). */
 function silentSocket(port: number): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect(port, '127.0.0.1', () => resolve(s));
     s.on('error', reject);
-    s.resume(); // discards the server's SSH ident, so that the end of the stream is seen
+    s.resume(); // so that the end of the stream is seen
   });
+}
+/** Sends its SSH identification and no more: resolves once it holds a handshake slot (the server's ident came), where it stalls. */
+async function stalledInHandshake(port: number): Promise<Socket> {
+  const s = await silentSocket(port);
+  const slot = new Promise((resolve) => s.once('data', resolve));
+  s.write('SSH-2.0-stall\r\n');
+  await slot;
+  return s;
 }
 const closed = (s: Socket): Promise<void> =>
   new Promise((resolve) => (s.destroyed ? resolve() : s.once('close', () => resolve())));
@@ -45,7 +55,7 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
     server = await startServer({
       settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 1500 },
     });
-    sockets.push(await silentSocket(server.port), await silentSocket(server.port)); // the slot, and the queue place
+    sockets.push(await stalledInHandshake(server.port), await silentSocket(server.port)); // the slot, and the queue place
     const third = await silentSocket(server.port);
     sockets.push(third);
     await closed(third); // dropped: the queue is full
@@ -59,7 +69,7 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
     server = await startServer({
       settings: { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 400 },
     });
-    const holder = await silentSocket(server.port);
+    const holder = await stalledInHandshake(server.port);
     const queued = await silentSocket(server.port);
     sockets.push(holder, queued);
     await Promise.all([closed(holder), closed(queued)]);
@@ -70,7 +80,19 @@ describe('SSH listener: connections over max_concurrent_handshakes wait instead 
 });
 
 describe('HandshakeQueue (slots and the paused waiting connections, on in-memory streams)', () => {
-  const settings = { maxHandshakes: 1, maxQueuedHandshakes: 1, handshakeTimeoutMs: 60_000 };
+  const settings = {
+    maxHandshakes: 1,
+    maxQueuedHandshakes: 1,
+    handshakeTimeoutMs: 60_000,
+    maxHandshakesPerAddress: 8,
+    handshakeCapExempt: [],
+  };
+  /** A stream whose peer sent its SSH identification already. */
+  const spoken = (): PassThrough => {
+    const s = new PassThrough();
+    s.write('SSH-2.0-x\r\n');
+    return s;
+  };
   const closeEvent = (s: Duplex): Promise<void> => new Promise((r) => s.once('close', () => r()));
   let injected: { stream: Duplex; paused: boolean }[];
   let queue: HandshakeQueue;
@@ -81,7 +103,7 @@ describe('HandshakeQueue (slots and the paused waiting connections, on in-memory
   afterEach(() => queue.close());
 
   it('a free slot hands the stream to ssh2 at once; over the cap it waits paused; beyond the queue it is dropped', () => {
-    const [first, second, third] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    const [first, second, third] = [spoken(), spoken(), spoken()];
     queue.admit(first, 'a');
     queue.admit(second, 'b');
     queue.admit(third, 'c');
@@ -92,10 +114,10 @@ describe('HandshakeQueue (slots and the paused waiting connections, on in-memory
   });
 
   it('the slot freed goes to the oldest waiting stream, still paused (ssh2 resumes it, so no byte is lost)', () => {
-    const [first, second] = [new PassThrough(), new PassThrough()];
+    const [first, second] = [spoken(), spoken()];
     queue.admit(first, 'a');
     queue.admit(second, 'b');
-    second.write('SSH-2.0-early bytes');
+    second.write('more early bytes');
     queue.handshakeOver(queue.peerOf(first, undefined));
     expect(injected.map((i) => i.stream)).to.deep.equal([first, second]);
     expect(injected[1].paused).to.equal(true);
@@ -104,7 +126,7 @@ describe('HandshakeQueue (slots and the paused waiting connections, on in-memory
   });
 
   it('a waiting stream that closes leaves the queue, and a closed handshake frees its slot', async () => {
-    const [first, second, third] = [new PassThrough(), new PassThrough(), new PassThrough()];
+    const [first, second, third] = [spoken(), spoken(), spoken()];
     queue.admit(first, 'a');
     queue.admit(second, 'b');
     second.destroy();
@@ -117,11 +139,77 @@ describe('HandshakeQueue (slots and the paused waiting connections, on in-memory
   });
 
   it('close drops the waiting and the handshaking streams, and says so to the listener', () => {
-    const [first, second] = [new PassThrough(), new PassThrough()];
+    const [first, second] = [spoken(), spoken()];
     queue.admit(first, 'a');
     queue.admit(second, 'b');
     queue.close();
     expect(queue.closed).to.equal(true);
     expect([first.destroyed, second.destroyed]).to.deep.equal([true, true]);
+  });
+
+  it('the deadline counts from accept: time in the queue is not given back when the slot comes', () => {
+    const clock = sinon.useFakeTimers();
+    const timed = new HandshakeQueue({ ...settings, handshakeTimeoutMs: 1000 }, () => undefined);
+    try {
+      const [first, second] = [spoken(), spoken()];
+      timed.admit(first, 'a');
+      timed.admit(second, 'b'); // waits for the slot
+      clock.tick(600);
+      timed.handshakeOver(timed.peerOf(first, undefined)); // logged in: the slot goes to second
+      expect(timed.peerOf(second, undefined).handshaking).to.equal(true);
+      clock.tick(399);
+      expect(second.destroyed, 'alive until 1000 ms after its accept').to.equal(false);
+      clock.tick(1);
+      expect(second.destroyed, 'dropped 1000 ms after its accept, 400 ms after its slot').to.equal(true);
+      expect(first.destroyed, 'a logged-in stream has no handshake deadline any more').to.equal(false);
+    } finally {
+      timed.close();
+      clock.restore();
+    }
+  });
+
+  it('a silent stream takes no slot; once it speaks it takes the free one', async () => {
+    const silent = new PassThrough();
+    queue.admit(silent, 'a');
+    expect(injected).to.deep.equal([]);
+    expect(queue.queued).to.equal(1);
+    silent.write('SSH-2.0-late\r\n');
+    await until(() => injected.length === 1);
+    expect(injected[0].stream).to.equal(silent);
+    expect(silent.read()?.toString(), 'no byte consumed before ssh2 has the stream').to.equal(
+      'SSH-2.0-late\r\n',
+    );
+  });
+
+  it('per address: the stream over maxHandshakesPerAddress is dropped at accept, other addresses are not', () => {
+    const capped = new HandshakeQueue(
+      {
+        ...settings,
+        maxQueuedHandshakes: 10,
+        maxHandshakesPerAddress: 2,
+        handshakeCapExempt: ['127.0.0.0/8'],
+      },
+      () => undefined,
+    );
+    try {
+      const fromA = [spoken(), spoken(), spoken()];
+      for (const s of fromA) capped.admit(s, '10.0.0.1');
+      expect(fromA.map((s) => s.destroyed)).to.deep.equal([false, false, true]);
+      const fromB = spoken();
+      capped.admit(fromB, '10.0.0.2');
+      expect(fromB.destroyed).to.equal(false);
+      capped.handshakeOver(capped.peerOf(fromA[0], undefined)); // logged in: no longer counted
+      const again = spoken();
+      capped.admit(again, '10.0.0.1');
+      expect(again.destroyed, 'a login frees its place').to.equal(false);
+      const local = [spoken(), spoken(), spoken()];
+      for (const s of local) capped.admit(s, '127.0.0.1');
+      expect(
+        local.map((s) => s.destroyed),
+        'exempt address',
+      ).to.deep.equal([false, false, false]);
+    } finally {
+      capped.close();
+    }
   });
 });
