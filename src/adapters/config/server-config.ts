@@ -40,6 +40,8 @@ export interface ServerSection {
   /** Seconds between SSH keepalives to agents. */
   keep_alive: number;
   max_concurrent_handshakes: number;
+  /** SSH connections one address may have before login (loopback is exempt). */
+  max_handshakes_per_address: number;
   /** Seconds from TCP accept to a finished SSH login. */
   handshake_timeout: number;
   /** Failed SSH logins from one address before it is banned. */
@@ -88,6 +90,7 @@ export const SERVER_DEFAULTS = {
   push_concurrency: 64,
   keep_alive: 15,
   max_concurrent_handshakes: 64,
+  max_handshakes_per_address: 8,
   handshake_timeout: 20,
   max_failed_login: 5,
   ban_time: 600,
@@ -111,6 +114,7 @@ const SERVER_KEYS = [
   'push_concurrency',
   'keep_alive',
   'max_concurrent_handshakes',
+  'max_handshakes_per_address',
   'handshake_timeout',
   'max_failed_login',
   'ban_time',
@@ -204,6 +208,13 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
       'server',
       'max_concurrent_handshakes',
       SERVER_DEFAULTS.max_concurrent_handshakes,
+      100_000,
+    ),
+    max_handshakes_per_address: positiveInt(
+      s,
+      'server',
+      'max_handshakes_per_address',
+      SERVER_DEFAULTS.max_handshakes_per_address,
       100_000,
     ),
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),

@@ -72,6 +72,7 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
     settings: {
       keepaliveIntervalMs: s.keep_alive * 1000,
       maxHandshakes: s.max_concurrent_handshakes,
+      maxHandshakesPerAddress: s.max_handshakes_per_address,
       handshakeTimeoutMs: s.handshake_timeout * 1000,
       maxTransfers: s.push_concurrency,
       auth: {

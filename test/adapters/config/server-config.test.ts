@@ -51,6 +51,7 @@ push_timeout = 30
 push_concurrency = 4
 keep_alive = 5
 max_concurrent_handshakes = 8
+max_handshakes_per_address = 2
 handshake_timeout = 7
 max_failed_login = 3
 ban_time = 120
@@ -71,8 +72,9 @@ log_level = "debug"
       c.server.push_concurrency,
       c.server.keep_alive,
       c.server.max_concurrent_handshakes,
+      c.server.max_handshakes_per_address,
       c.server.handshake_timeout,
-    ]).to.deep.equal([30, 4, 5, 8, 7]);
+    ]).to.deep.equal([30, 4, 5, 8, 2, 7]);
     expect([c.server.max_failed_login, c.server.ban_time]).to.deep.equal([3, 120]);
     expect(c.api.auth).to.deep.equal({ id: 'admin', password: 'pw' });
     expect(c.api.token_lifetime).to.equal(60);
