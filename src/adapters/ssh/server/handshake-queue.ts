@@ -4,8 +4,9 @@
  * deadline. It is separate because its rules (when a slot frees, what a waiting stream must not
  * do, who is dropped at accept) hold whatever the connection then says.
  */
-import { BlockList, isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { AddressList, sourceKey } from '../../auth/address-list.ts';
 import type { AgentListenerSettings } from './listener-settings.ts';
 
 type QueueSettings = Pick<
@@ -41,11 +42,11 @@ export class HandshakeQueue {
   private readonly silent = new Map<Duplex, Waiting>();
   /** Connections that have spoken and wait for a slot, in the order they spoke. */
   private readonly speaking = new Map<Duplex, Waiting>();
-  /** Connections not yet logged in (queued or handshaking), by source address. */
+  /** Connections not yet logged in (queued or handshaking), by source address (sourceKey). */
   private readonly perAddress = new Map<string, number>();
   /** The peers counted in perAddress: each is uncounted once, at login or close. */
   private readonly unfinished = new Set<Peer>();
-  private readonly exempt = new BlockList();
+  private readonly exempt: AddressList;
   private stopped = false;
 
   /** inject hands a stream to ssh2 once it has a slot. */
@@ -53,11 +54,7 @@ export class HandshakeQueue {
     private readonly settings: QueueSettings,
     private readonly inject: (stream: Duplex) => void,
   ) {
-    for (const cidr of settings.handshakeCapExempt) {
-      const [net, bits] = cidr.split('/');
-      const type = isIP(net) === 6 ? 'ipv6' : 'ipv4';
-      this.exempt.addSubnet(net, bits === undefined ? (type === 'ipv6' ? 128 : 32) : Number(bits), type);
-    }
+    this.exempt = new AddressList(settings.handshakeCapExempt);
   }
 
   /** True once close() ran: nothing is admitted any more. */
@@ -90,7 +87,8 @@ export class HandshakeQueue {
     this.peers.set(stream, peer);
     this.live.add(stream);
     this.unfinished.add(peer);
-    this.perAddress.set(address, (this.perAddress.get(address) ?? 0) + 1);
+    const key = sourceKey(address);
+    this.perAddress.set(key, (this.perAddress.get(key) ?? 0) + 1);
     stream.once('close', () => {
       this.live.delete(stream);
       this.leaveQueue(stream);
@@ -119,9 +117,10 @@ export class HandshakeQueue {
   handshakeOver(peer: Peer): void {
     if (this.unfinished.delete(peer)) {
       clearTimeout(peer.timer);
-      const left = (this.perAddress.get(peer.address) ?? 1) - 1;
-      if (left > 0) this.perAddress.set(peer.address, left);
-      else this.perAddress.delete(peer.address);
+      const key = sourceKey(peer.address);
+      const left = (this.perAddress.get(key) ?? 1) - 1;
+      if (left > 0) this.perAddress.set(key, left);
+      else this.perAddress.delete(key);
     }
     if (!peer.handshaking) return;
     peer.handshaking = false;
@@ -142,9 +141,8 @@ export class HandshakeQueue {
    * a socket storm. The queue's size and the deadline still bound those addresses.
    */
   private atAddressCap(address: string): boolean {
-    const family = isIP(address);
-    if (family !== 0 && this.exempt.check(address, family === 6 ? 'ipv6' : 'ipv4')) return false;
-    return (this.perAddress.get(address) ?? 0) >= this.settings.maxHandshakesPerAddress;
+    if (this.exempt.has(address)) return false;
+    return (this.perAddress.get(sourceKey(address)) ?? 0) >= this.settings.maxHandshakesPerAddress;
   }
 
   private waitForBytes(stream: Duplex, peer: Peer): void {
