@@ -1,13 +1,7 @@
 import { once } from 'node:events';
-import http from 'node:http';
-import https from 'node:https';
-import { LocalFileError, ServerUnreachableError, connectionError, networkReason } from './api-errors.ts';
-import { tlsConnectOptions, type TlsOptions } from './tls-options.ts';
-
-export interface StreamedAnswer {
-  status: number;
-  text: string;
-}
+import { LocalFileError, connectionError } from './api-errors.ts';
+import { openRequest, readAnswer, type StreamedAnswer } from './http-request.ts';
+import type { TlsOptions } from './tls-options.ts';
 
 /**
  * POSTs a streamed body with node:http, writing the next chunk only after the socket drained.
@@ -23,32 +17,27 @@ export async function postStream(
   serverUrl: string,
   tls?: TlsOptions,
 ): Promise<StreamedAnswer> {
-  // keep-alive, though the connection is never reused: with `Connection: close` (agent: false's
-  // default) the server closes the socket right after an early answer (413, 401) while the body is
-  // still streaming, and the write that meets the closed socket (EPIPE) can come before the answer is read.
-  const request = (url.protocol === 'https:' ? https : http).request(url, {
-    method: 'POST',
-    headers: { connection: 'keep-alive', ...headers },
-    agent: false,
-    ...(url.protocol === 'https:' ? tlsConnectOptions(tls) : {}),
-  });
+  // keep-alive, though the connection is never reused: with `Connection: close` (the default on a
+  // connection of its own) the server closes the socket right after an early answer (413, 401) while
+  // the body is still streaming, and the write that meets the closed socket (EPIPE) can come before
+  // the answer is read.
+  const request = openRequest(
+    url,
+    { method: 'POST', headers: { connection: 'keep-alive', ...headers } },
+    tls,
+  );
   const stop = new AbortController();
   const answered = new Promise<StreamedAnswer>((resolve, reject) => {
     request.once('response', (res) => {
       stop.abort();
-      const parts: Buffer[] = [];
-      res.on('data', (c: Buffer) => parts.push(c));
-      res.once('end', () =>
-        resolve({ status: res.statusCode ?? 0, text: Buffer.concat(parts).toString('utf8') }),
-      );
-      res.once('error', (e) => reject(new ServerUnreachableError(serverUrl, networkReason(e))));
+      readAnswer(res, serverUrl).then(resolve, reject);
     });
     request.once('error', (e) => {
       stop.abort();
       reject(e instanceof LocalFileError ? e : connectionError(serverUrl, e));
     });
   });
-  // Keep the rejection handled while the body is still being written (agent: false above: one connection per upload, closed after).
+  // Keep the rejection handled while the body is still being written (openRequest gives each upload a connection of its own, closed after).
   answered.catch(() => undefined);
 
   const iterator = body[Symbol.asyncIterator]();
