@@ -25,7 +25,7 @@ export async function follow(
   // The socket delivers outcomes only; the targets (groups expanded) come from the stored results.
   const stored = await api.status(uuid);
   table.expect(stored.targets.map((t) => t.client_id));
-  for (const t of stored.targets) if (t.status !== 'pending') table.update(t);
+  table.updateFinal(stored.targets);
   if (table.settled) return stored;
 
   await new Promise<void>((resolve) => {
@@ -46,7 +46,7 @@ export async function follow(
       poller = setInterval(() => {
         api.status(uuid).then(
           (s) => {
-            for (const t of s.targets) if (t.status !== 'pending') table.update(t);
+            table.updateFinal(s.targets);
             if (table.settled) finish();
           },
           () => undefined, // keep polling until the deadline: the server may come back
@@ -57,7 +57,7 @@ export async function follow(
   if (!table.settled) {
     // One last look at the stored results: an outcome may have been recorded while the socket was quiet.
     const last = await api.status(uuid).catch(() => undefined);
-    for (const t of last?.targets ?? []) if (t.status !== 'pending') table.update(t);
+    table.updateFinal(last?.targets ?? []);
     if (!table.settled) say(`no outcome from every target within ${timeoutS}s`);
     table.timeOut(timeoutS);
   }

@@ -43,6 +43,11 @@ export class ResultsTable {
     private readonly mode: 'live' | 'lines' | 'silent',
   ) {}
 
+  /** Silent for --json, redrawn on a terminal, one line per outcome on a pipe. */
+  static for(io: CliIo, json: boolean): ResultsTable {
+    return new ResultsTable(io, json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
+  }
+
   /** Adds targets still pending; a known target keeps its row. */
   expect(clientIds: string[]): void {
     for (const id of clientIds) {
@@ -60,6 +65,11 @@ export class ResultsTable {
     if (this.mode === 'lines' && isFinal(o))
       this.io.stdout.write(`${o.client_id}  ${o.status}  ${o.message}\n`);
     this.draw();
+  }
+
+  /** Records the final outcomes among stored results; their pending targets add nothing. */
+  updateFinal(stored: TargetRow[]): void {
+    for (const t of stored) if (isFinal(t)) this.update(t);
   }
 
   /** Marks every target still pending as timed out. */

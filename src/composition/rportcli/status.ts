@@ -28,7 +28,7 @@ export async function runStatus(api: RportApiClient, opts: StatusOptions, io: Cl
   // Listen before reading the stored results, so an outcome recorded in between is not missed.
   const listener = await listen(api, opts.say);
   try {
-    const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
+    const table = ResultsTable.for(io, opts.json);
     const stored = await follow(api, listener, opts.uuid, table, opts.timeout, opts.say);
     const rows = table.all;
     if (opts.json) printJson(io, { ...stored, targets: rows });

@@ -27,7 +27,7 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
   const listener = await listen(api, opts.say);
   try {
     const receipt = await sendWithProgress(api, opts, io);
-    const table = new ResultsTable(io, opts.json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
+    const table = ResultsTable.for(io, opts.json);
     if (!opts.json)
       io.stdout.write(
         `uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`,
