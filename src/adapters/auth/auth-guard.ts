@@ -8,10 +8,6 @@ export interface AuthGuardSettings {
    * login (LoginPenalties) uses it as its first penalty window instead.
    */
   failureDelayMs: number;
-  /** SSH login only: CIDR ranges never penalised (`[server] ban_exempt`). */
-  exempt?: readonly string[];
-  /** SSH login only: the longest window short of a ban (penalty-rules.ts); 30 s unless a test shortens it. */
-  maxShortPenaltyMs?: number;
 }
 
 export const DEFAULT_AUTH_GUARD: AuthGuardSettings = {

@@ -13,7 +13,6 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../../ports/logger.ts';
 import { AddressList, sourceKey } from './address-list.ts';
-import type { AuthGuardSettings } from './auth-guard.ts';
 import { CheckSlots } from './check-slots.ts';
 import {
   addressPenaltyMs,
@@ -22,6 +21,7 @@ import {
   isCredentialBan,
   rulesOf,
   type PenaltyRules,
+  type PenaltySettings,
 } from './penalty-rules.ts';
 
 /** What a refused or failed attempt means for the connection. */
@@ -86,7 +86,7 @@ export class LoginPenalties {
   private readonly key = randomBytes(32);
 
   constructor(
-    settings: AuthGuardSettings,
+    settings: PenaltySettings,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
   ) {

@@ -17,6 +17,14 @@
  */
 import type { AuthGuardSettings } from './auth-guard.ts';
 
+/** The SSH login's settings: the API login guard's, plus what only the penalties use. */
+export interface PenaltySettings extends AuthGuardSettings {
+  /** CIDR ranges never penalised (`[server] ban_exempt`). */
+  exempt?: readonly string[];
+  /** The longest window short of a ban; 30 s unless a test shortens it. */
+  maxShortPenaltyMs?: number;
+}
+
 export interface PenaltyRules {
   /** `[server] max_failed_login`: counted failures before a ban. */
   maxFailures: number;
@@ -30,7 +38,7 @@ export interface PenaltyRules {
 
 const SHORT_PENALTY_CAP_MS = 30_000;
 
-export function rulesOf(s: AuthGuardSettings): PenaltyRules {
+export function rulesOf(s: PenaltySettings): PenaltyRules {
   return {
     maxFailures: s.maxFailures,
     banMs: s.banMs,

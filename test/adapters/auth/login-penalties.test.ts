@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { DEFAULT_AUTH_GUARD, type AuthGuardSettings } from '../../../src/adapters/auth/auth-guard.ts';
+import { DEFAULT_AUTH_GUARD } from '../../../src/adapters/auth/auth-guard.ts';
+import type { PenaltySettings } from '../../../src/adapters/auth/penalty-rules.ts';
 import {
   CHECKS_WHILE_CLEAN,
   KNOWN_WRONG_MS,
@@ -13,7 +14,7 @@ const GOOD = 'right-password';
 const ADDR = '203.0.113.7';
 
 /** LoginPenalties on a fake clock, with a credential store that counts its checks. */
-function setup(settings: Partial<AuthGuardSettings> = {}) {
+function setup(settings: Partial<PenaltySettings> = {}) {
   let t = 1_000_000;
   const logger = quietLogger();
   const p = new LoginPenalties({ ...DEFAULT_AUTH_GUARD, ...settings }, logger, () => t);

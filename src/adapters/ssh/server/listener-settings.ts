@@ -2,7 +2,8 @@
  * The agent listener's settings, in a file of their own so that each of its parts (handshake queue,
  * login, channel policy) can name the few it reads without importing the listener that wires them.
  */
-import { DEFAULT_AUTH_GUARD, type AuthGuardSettings } from '../../auth/auth-guard.ts';
+import { DEFAULT_AUTH_GUARD } from '../../auth/auth-guard.ts';
+import type { PenaltySettings } from '../../auth/penalty-rules.ts';
 
 export interface AgentListenerSettings {
   /**
@@ -30,7 +31,7 @@ export interface AgentListenerSettings {
   maxRefusals: number;
   /** Failed logins on one connection before it is cut. */
   maxAuthFailuresPerConnection: number;
-  auth: AuthGuardSettings;
+  auth: PenaltySettings;
 }
 
 export const DEFAULT_LISTENER_SETTINGS: AgentListenerSettings = {

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { rm } from 'node:fs/promises';
 import ssh2 from 'ssh2';
-import { DEFAULT_AUTH_GUARD, type AuthGuardSettings } from '../../../../src/adapters/auth/auth-guard.ts';
+import { DEFAULT_AUTH_GUARD } from '../../../../src/adapters/auth/auth-guard.ts';
+import type { PenaltySettings } from '../../../../src/adapters/auth/penalty-rules.ts';
 import { CREDENTIALS, PASSWORD, startServer, type TestServer } from '../harness.ts';
 import { MapCredentials } from '../fakes.ts';
 
@@ -49,7 +50,7 @@ describe('SSH login penalties on a real AgentListener (issue 17 item 3)', functi
   this.timeout(90_000);
   let server: TestServer | undefined;
   let credentials: CountingCredentials;
-  const start = async (auth: Partial<AuthGuardSettings>, delayMs = 30) => {
+  const start = async (auth: Partial<PenaltySettings>, delayMs = 30) => {
     credentials = new CountingCredentials(delayMs);
     server = await startServer({ credentials, settings: { auth: { ...DEFAULT_AUTH_GUARD, ...auth } } });
     return server;
