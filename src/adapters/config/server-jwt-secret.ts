@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tightenMode } from '../fs/tighten-mode.ts';
 
 export const JWT_SECRET_FILE = 'jwt_secret';
 
@@ -15,7 +16,7 @@ export function loadOrCreateJwtSecret(dataDir: string, configured?: string): Uin
   try {
     const existing = readFileSync(path, 'utf8').trim();
     if (existing.length >= 32) {
-      tighten(path);
+      tightenMode(path, 0o600);
       return new TextEncoder().encode(existing);
     }
   } catch (e) {
@@ -27,14 +28,4 @@ export function loadOrCreateJwtSecret(dataDir: string, configured?: string): Uin
   // `mode` applies only to a new file; a short one being replaced keeps its own.
   chmodSync(path, 0o600);
   return new TextEncoder().encode(secret);
-}
-
-/** Takes group and other permissions off; a file not one's own (EPERM) is left to its owner. */
-function tighten(path: string): void {
-  if ((statSync(path).mode & 0o077) === 0) return;
-  try {
-    chmodSync(path, 0o600);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
-  }
 }

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
-import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
+import { tightenMode } from '../fs/tighten-mode.ts';
 
 export type SqliteDb = Database.Database;
 
@@ -87,10 +88,10 @@ export function statement(db: SqliteDb, sql: string): Database.Statement {
  */
 export function openSqliteDatabase(dataDir: string): SqliteDb {
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  tighten(dataDir, 0o700);
+  tightenMode(dataDir, 0o700);
   const path = join(dataDir, DATABASE_FILE);
   closeSync(openSync(path, 'a', 0o600));
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) tighten(file, 0o600);
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) tightenMode(file, 0o600);
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   // WAL's recommended setting: a commit is not fsynced on its own (better-sqlite3 runs on the event loop,
@@ -116,26 +117,5 @@ function migrate(db: SqliteDb): void {
       db.exec(MIGRATIONS[v]);
       db.pragma(`user_version = ${v + 1}`);
     })();
-  }
-}
-
-/**
- * Takes group and other permissions off a file or folder that has any. Not one's own (e.g. a data_dir
- * made by root for the service), it is left as it is: its owner decides, and rportd's files in it are
- * 0600 regardless.
- */
-function tighten(path: string, mode: number): void {
-  let current: number;
-  try {
-    current = statSync(path).mode & 0o777;
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
-    throw e;
-  }
-  if ((current & 0o077) === 0) return;
-  try {
-    chmodSync(path, mode);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') throw e;
   }
 }
