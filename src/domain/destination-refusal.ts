@@ -29,7 +29,7 @@ export function linkRefusal(rule: ProtectedPaths, dest: string, real: string): s
 function realRootRefusal(rule: ProtectedPaths, dest: string, real: string): string | undefined {
   const whose = (r: RealRoot): string =>
     `within ${r.real}, the real path on this host of "${r.pattern}" in [file-reception] protected`;
-  const direct = rule.realRootOf(dest);
+  const direct = rule.realRootOfNormalized(dest);
   if (direct) return `${dest} is a protected path (${whose(direct)})`;
   const viaLink = real === dest ? undefined : rule.realRootOf(real);
   return viaLink

@@ -77,11 +77,7 @@ export class ProtectedPaths {
 
   /** As refusing, for a path already in the normal form that checkDestination gives. */
   refusingNormalized(normalized: string): string | undefined {
-    for (const candidate of selfAndAncestors(normalized, this.flavor)) {
-      const hit = this.matchers.find((m) => m.re.test(candidate));
-      if (hit) return hit.pattern;
-    }
-    return undefined;
+    return this.holding(normalized, this.matchers)?.pattern;
   }
 
   /**
@@ -90,10 +86,20 @@ export class ProtectedPaths {
    */
   realRootOf(path: string): RealRoot | undefined {
     const check = checkDestination(path, this.flavor);
-    if (!check.ok) return undefined;
-    for (const candidate of selfAndAncestors(check.normalized, this.flavor)) {
-      const hit = this.roots.find((r) => r.re.test(candidate));
-      if (hit) return { pattern: hit.pattern, real: hit.real };
+    return check.ok ? this.realRootOfNormalized(check.normalized) : undefined;
+  }
+
+  /** As realRootOf, for a path already in the normal form that checkDestination gives. */
+  realRootOfNormalized(normalized: string): RealRoot | undefined {
+    const hit = this.holding(normalized, this.roots);
+    return hit && { pattern: hit.pattern, real: hit.real };
+  }
+
+  /** The first matcher that matches the path or a directory above it, nearest first. */
+  private holding<M extends Matcher>(normalized: string, matchers: readonly M[]): M | undefined {
+    for (const candidate of selfAndAncestors(normalized, this.flavor)) {
+      const hit = matchers.find((m) => m.re.test(candidate));
+      if (hit) return hit;
     }
     return undefined;
   }
