@@ -20,6 +20,16 @@ export const DEFAULT_PROTECTED_POSIX = [
 export const DEFAULT_PROTECTED_WINDOWS = ['C:\\Windows\\', 'C:\\ProgramData'];
 
 /**
+ * A pattern with its literal parts normalised like a path, glob characters kept (Windows: either
+ * separator, no trailing one). The agent's filesystem adapter expands patterns in this form too.
+ */
+export function normalizePattern(pattern: string, flavor: PathFlavor): string {
+  if (flavor === 'posix') return normalizePosix(pattern) ?? pattern;
+  const back = pattern.replace(/\//g, '\\');
+  return normalizeWindows(back) ?? back.replace(/\\+$/, '');
+}
+
+/**
  * Where a protected pattern leads on this host, as the agent's filesystem adapter found it: the real
  * path of a match or of the pattern's literal part, written as a pattern of the same glob syntax
  * (glob characters of the path are escaped as classes, such as `[*]`). It may end in the rest of the
@@ -105,13 +115,9 @@ export class ProtectedPaths {
   }
 
   private compile(pattern: string): RegExp {
-    if (this.flavor === 'posix') {
-      const p = normalizePosix(pattern) ?? pattern;
-      return globToRegExp(p, { separator: '/' });
-    }
-    // Normalise the literal parts of the pattern like a path, keeping glob characters.
-    const p =
-      normalizeWindows(pattern.replace(/\//g, '\\')) ?? pattern.replace(/\//g, '\\').replace(/\\+$/, '');
-    return globToRegExp(p, { separator: '\\', caseInsensitive: true });
+    const p = normalizePattern(pattern, this.flavor);
+    return this.flavor === 'posix'
+      ? globToRegExp(p, { separator: '/' })
+      : globToRegExp(p, { separator: '\\', caseInsensitive: true });
   }
 }

@@ -1,8 +1,8 @@
 import fg from 'fast-glob';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
-import { normalizePosix, normalizeWindows, type PathFlavor } from '../../domain/destination.ts';
-import type { RealRoot } from '../../domain/protected-paths.ts';
+import type { PathFlavor } from '../../domain/destination.ts';
+import { normalizePattern, type RealRoot } from '../../domain/protected-paths.ts';
 
 interface ExpandOptions {
   /** The directory the patterns are rooted at: "/" on a host, a fake root in tests. POSIX only. */
@@ -49,7 +49,7 @@ export async function expandProtectedRoots(
   };
   for (const pattern of patterns) {
     try {
-      const p = normalized(pattern, flavor);
+      const p = normalizePattern(pattern, flavor);
       // A root equal to the pattern as written adds nothing: the pattern itself refuses it first.
       const addNew = (real: string): void => (real === p ? undefined : add(pattern, real));
       const sep = flavor === 'windows' ? '\\' : '/';
@@ -72,12 +72,6 @@ export async function expandProtectedRoots(
     }
   }
   return { roots, warnings };
-}
-
-function normalized(pattern: string, flavor: PathFlavor): string {
-  if (flavor === 'posix') return normalizePosix(pattern) ?? pattern;
-  const back = pattern.replace(/\//g, '\\');
-  return normalizeWindows(back) ?? back.replace(/\\+$/, '');
 }
 
 /** The paths on disk that p names, at most max of them (and whether there were more). */
