@@ -1,10 +1,9 @@
-import { packageVersion } from '../shared/package-version.ts';
 import { ContainerModule, Container } from 'inversify';
 import { hostname } from 'node:os';
-import { ApplyOwnership } from '../../domain/apply-ownership.ts';
+import type { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { flavorOf } from '../../domain/destination.ts';
 import { ProtectedPaths, type RealRoot } from '../../domain/protected-paths.ts';
-import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
+import type { ReceiveFile, ReceptionSettings } from '../../domain/receive-file.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { FileSource } from '../../ports/file-source.ts';
@@ -18,6 +17,8 @@ import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-f
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
+import { packageVersion } from '../shared/package-version.ts';
+import { receptionModule } from '../shared/reception-wiring.ts';
 import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
 
 const CLIENT_VERSION = packageVersion();
@@ -55,8 +56,8 @@ const filesModule = new ContainerModule(({ bind }) => {
   provide(bind, T.privileged, [T.config], (c) => new SudoPrivilegedFiles({ dataDir: c.dataDir }));
 });
 
-/** The use cases, with the settings from [file-reception]. */
-const receptionModule = new ContainerModule(({ bind }) => {
+/** The [file-reception] settings the use cases run with. */
+const settingsModule = new ContainerModule(({ bind }) => {
   provide(bind, T.settings, [T.config, T.realRoots], (c, roots) => {
     const flavor = agentFlavor();
     return {
@@ -66,20 +67,10 @@ const receptionModule = new ContainerModule(({ bind }) => {
       backup: c.fileReception.backup,
     };
   });
-  provide(
-    bind,
-    T.ownership,
-    [T.files, T.privileged],
-    (files, privileged) => new ApplyOwnership(files, privileged),
-  );
-  provide(
-    bind,
-    T.receive,
-    [T.files, T.source, T.privileged, T.ownership, T.settings, T.clock],
-    (files, source, privileged, ownership, settings, clock) =>
-      new ReceiveFile(files, source, privileged, ownership, settings, clock),
-  );
 });
+
+/** ApplyOwnership and ReceiveFile, as the simulation wires them too. */
+const useCases = receptionModule(T);
 
 function agentFlavor(): 'posix' | 'windows' {
   return process.platform === 'win32' ? 'windows' : flavorOf('/');
@@ -160,7 +151,7 @@ export async function buildReception(config: ClientConfig, source: FileSource): 
     constant(bind, T.source, source);
     constant(bind, T.realRoots, roots);
   });
-  container.load(given, filesModule, receptionModule);
+  container.load(given, filesModule, settingsModule, useCases);
   return resolve(container, T.receive);
 }
 
@@ -174,7 +165,7 @@ export async function buildClient(config: ClientConfig, logger: Logger): Promise
     constant(bind, T.realRoots, roots);
     constant(bind, T.clock, new SystemClock());
   });
-  container.load(given, filesModule, receptionModule, linkModule);
+  container.load(given, filesModule, settingsModule, useCases, linkModule);
   const { files, connection } = resolve(container, T.agent);
   // Temp files a crash or kill -9 left in {data_dir}/filepush: no push can be live for them yet.
   const swept = await files.sweep();

@@ -1,7 +1,5 @@
 import { Container, ContainerModule } from 'inversify';
-import { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { ProtectedPaths } from '../../domain/protected-paths.ts';
-import { ReceiveFile } from '../../domain/receive-file.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import {
@@ -12,7 +10,8 @@ import { InMemoryFileSource, type FileSourceFaults } from '../../adapters/memory
 import { InMemoryLink } from '../../adapters/memory/in-memory-link.ts';
 import { MemoryLocalFiles } from '../../adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../adapters/memory/memory-privileged-files.ts';
-import { provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
+import { receptionModule } from '../shared/reception-wiring.ts';
+import { constant, provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
 import type { SeededRandom } from './prng.ts';
 import { S } from './tokens.ts';
 
@@ -129,19 +128,7 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
       flavor: 'posix' as const,
       backup: false,
     }));
-    provide(
-      bind,
-      S.ownership,
-      [S.agentFiles, S.privileged],
-      (files, privileged) => new ApplyOwnership(files, privileged),
-    );
-    provide(
-      bind,
-      S.receive,
-      [S.agentFiles, S.source, S.privileged, S.ownership, S.receptionSettings],
-      (files, source, privileged, ownership, settings) =>
-        new ReceiveFile(files, source, privileged, ownership, settings, world.clock),
-    );
+    constant(bind, S.agentClock, world.clock);
     provide(bind, S.agentChannel, [S.receive, S.link], (receive, link) => {
       const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
       return new InMemoryClientChannel(receive, link, { clock: world.clock, faults });
@@ -152,7 +139,18 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
 
 export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
   const container = new Container({ defaultScope: 'Singleton' });
-  container.load(agentModule(plan, world));
+  container.load(
+    agentModule(plan, world),
+    receptionModule({
+      files: S.agentFiles,
+      source: S.source,
+      privileged: S.privileged,
+      settings: S.receptionSettings,
+      clock: S.agentClock,
+      ownership: S.ownership,
+      receive: S.receive,
+    }),
+  );
   const { files, link, channel } = resolve(container, S.agent);
   return {
     plan,

@@ -8,6 +8,7 @@ import type { ReportResult } from '../../domain/report-result.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { Clock } from '../../ports/clock.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import type { InMemoryAuditLog } from '../../adapters/memory/in-memory-audit-log.ts';
 import type {
@@ -69,6 +70,7 @@ export const S = {
   privileged: token<PrivilegedFiles>('PrivilegedFiles'),
   source: token<FileSource>('FileSource'),
   receptionSettings: token<ReceptionSettings>('ReceptionSettings'),
+  agentClock: token<Clock>('AgentClock'),
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
   link: token<InMemoryLink>('InMemoryLink'),
