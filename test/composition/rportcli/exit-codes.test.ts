@@ -1,11 +1,20 @@
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { runCli } from '../../../src/composition/rportcli/program.ts';
-import { cli, placed, refused, silent, startCliServer, type Answer, type CliServer } from './harness.ts';
+import {
+  cli,
+  placed,
+  refused,
+  silent,
+  startCliServer,
+  type Answer,
+  type CliServer,
+  adminHome,
+} from './harness.ts';
 
 const unchanged: Answer = async (r) => ({
   status: 'ignored',
@@ -31,15 +40,7 @@ describe('rportcli exit codes, --wait, --verbose and --version', function () {
     await srv.connect('same', unchanged);
     await srv.connect('broken', refused);
     await srv.connect('mute', silent);
-    home = await mkdtemp(join(tmpdir(), 'rportcli-codes-'));
-    file = join(home, 'app.conf');
-    await writeFile(file, 'setting = 1\n');
-    env = {
-      XDG_CONFIG_HOME: join(home, 'config'),
-      RPORT_API_URL: srv.url,
-      RPORT_API_USER: srv.admin.username,
-      RPORT_API_PASSWORD: srv.admin.password,
-    };
+    ({ home, file, env } = await adminHome(srv, 'rportcli-codes-', 'app.conf', 'setting = 1\n'));
   });
   after(async () => {
     await srv?.close();

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -136,4 +136,26 @@ export async function cli(
   const io: CliIo = { stdout, stderr, stdin, env };
   const code = await runCli(args, io);
   return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+/**
+ * An admin's working folder for rportcli: a temp dir holding one file to upload, and the
+ * environment that points rportcli at srv as its admin, with its config kept inside the dir.
+ */
+export async function adminHome(
+  srv: CliServer,
+  prefix: string,
+  fileName: string,
+  content: string,
+): Promise<{ home: string; file: string; env: Record<string, string> }> {
+  const home = await mkdtemp(join(tmpdir(), prefix));
+  const file = join(home, fileName);
+  await writeFile(file, content);
+  const env = {
+    XDG_CONFIG_HOME: join(home, 'config'),
+    RPORT_API_URL: srv.url,
+    RPORT_API_USER: srv.admin.username,
+    RPORT_API_PASSWORD: srv.admin.password,
+  };
+  return { home, file, env };
 }

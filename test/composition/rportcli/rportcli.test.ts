@@ -1,13 +1,12 @@
 import { expect } from 'chai';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { WsResultBroadcaster } from '../../../src/adapters/ws/ws-result-broadcaster.ts';
 import { savedLoginPath } from '../../../src/composition/rportcli/config.ts';
 import { runCli } from '../../../src/composition/rportcli/program.ts';
 import { T } from '../../../src/composition/rportd/container.ts';
-import { cli, placed, refused, silent, startCliServer, type CliServer } from './harness.ts';
+import { cli, placed, refused, silent, startCliServer, type CliServer, adminHome } from './harness.ts';
 
 interface UploadJson {
   uuid: string;
@@ -30,15 +29,7 @@ describe('rportcli against a real rportd', function () {
     await srv.connect('beta', placed, { tags: ['web'] });
     await srv.connect('broken', refused);
     await srv.connect('mute', silent);
-    home = await mkdtemp(join(tmpdir(), 'rportcli-home-'));
-    file = join(home, 'hello.txt');
-    await writeFile(file, 'hello from rportcli\n');
-    env = {
-      XDG_CONFIG_HOME: join(home, 'config'),
-      RPORT_API_URL: srv.url,
-      RPORT_API_USER: srv.admin.username,
-      RPORT_API_PASSWORD: srv.admin.password,
-    };
+    ({ home, file, env } = await adminHome(srv, 'rportcli-home-', 'hello.txt', 'hello from rportcli\n'));
   });
   after(async () => {
     await srv?.close();
