@@ -23,7 +23,26 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
     .parse(argv)
     .opts<{ config?: string }>();
-  let server;
+  // The signal handlers go in first: a SIGTERM that came while rportd was starting (a service
+  // manager, or a test, that saw the "listening" line) would otherwise meet Node's default action
+  // and kill it without a clean stop. Such a signal stops it as soon as it has started.
+  let server: RunningServer | undefined;
+  let stopping: string | undefined;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = signal;
+    if (!server) return; // started below, then stopped
+    process.stderr.write(`rportd: ${signal}, shutting down\n`);
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
   try {
     server = await startServer(loadServerConfig(opts.config));
   } catch (e) {
@@ -37,18 +56,11 @@ export async function runServerCommand(argv: string[]): Promise<void> {
         'It is shown only this once. Log in with POST /api/v1/login and keep it safe.\n\n',
     );
   }
-  const stop = (signal: string): void => {
-    process.stderr.write(`rportd: ${signal}, shutting down\n`);
-    server.close().then(
-      () => process.exit(0),
-      (e: unknown) => {
-        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  if (stopping) {
+    const signal = stopping;
+    stopping = undefined;
+    stop(signal);
+  }
 }
 
 interface ServerStartOptions {

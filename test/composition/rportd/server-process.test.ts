@@ -33,6 +33,16 @@ async function apiUrl(r: Run): Promise<string> {
   throw new Error(`rportd did not start: ${r.stderr()}`);
 }
 
+/** The first match of re in what read() returns, waiting for it: stdout and stderr are two pipes, in no order. */
+async function waitForMatch(r: Run, read: () => string, re: RegExp): Promise<RegExpExecArray | null> {
+  for (let i = 0; i < 100; i++) {
+    const m = re.exec(read());
+    if (m || r.child.exitCode !== null) return m;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  return re.exec(read());
+}
+
 describe('rportd process (bin/rportd.js)', function () {
   this.timeout(60_000);
   let dir: string;
@@ -50,7 +60,7 @@ describe('rportd process (bin/rportd.js)', function () {
     const first = run(['--config', conf], dir);
     running.push(first.child);
     const url = await apiUrl(first);
-    const password = /password:\s+(\S+)/.exec(first.stderr())?.[1];
+    const password = (await waitForMatch(first, first.stderr, /password:\s+(\S+)/))?.[1];
     expect(password).to.be.a('string');
     expect(first.stdout()).to.not.include(password!);
     const login = await fetch(`${url}/api/v1/login`, {
