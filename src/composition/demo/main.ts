@@ -2,7 +2,8 @@
  * `npm run demo`: the main job on embedded defaults. Starts rportd (temp data_dir, SQLite, a
  * generated host key) and three local rport agents pinned to its fingerprint, then pushes a
  * sample file through the real HTTP API with rportcli, showing each client's outcome live.
- * `--once` stops everything after the pushes; otherwise it keeps running until Ctrl-C.
+ * `--once` stops everything after the pushes; otherwise it keeps running until Ctrl-C. Either
+ * way the last line says what was stopped and removed, printed only once it is true.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -21,16 +22,18 @@ const dir = await mkdtemp(join(tmpdir(), 'rport-demo-'));
 const programs: Program[] = [];
 let stopping = false;
 
-async function stopAll(code: number): Promise<never> {
+async function stopAll(code: number, why: string): Promise<never> {
   if (!stopping) {
     stopping = true;
     await Promise.all(programs.map((p) => p.stop()));
     await rm(dir, { recursive: true, force: true });
+    const stopped = programs.map((p) => p.label).join(', ') || 'nothing was running';
+    console.log(`\n${why}: stopped ${stopped}; removed ${dir}.`);
   }
   process.exit(code);
 }
-process.on('SIGINT', () => void stopAll(0));
-process.on('SIGTERM', () => void stopAll(0));
+process.on('SIGINT', () => void stopAll(0, 'Ctrl-C'));
+process.on('SIGTERM', () => void stopAll(0, 'SIGTERM'));
 
 try {
   const [apiPort, sshPort] = [await freePort(), await freePort()];
@@ -131,15 +134,19 @@ data_dir = "${id}"
     `rportcli exit codes: push 1 → ${first} (0: every target succeeded), push 2 → ${second} (1: a target failed, as it should)`,
   );
 
-  say('Try it yourself');
-  console.log(`Everything runs from ${dir}; Ctrl-C stops the programs and removes it.
+  if (first !== 0 || second !== 1 || !same) {
+    console.error('\nThe demo did not go as expected (see the outcomes above).');
+    await stopAll(1, 'demo failed');
+  }
+  if (once) await stopAll(0, '--once: both pushes went as expected');
 
-  The live results page:  ${api}/api/v1/test/uploads/ui
-  Paste this token there and press Open (valid 1 hour):
-    ${token}
+  say('Try it yourself: rportd and the agents keep running');
+  console.log(`  The live results page:  ${api}/api/v1/test/uploads/ui
+  Log in there as ${admin.username}, password ${admin.password}; upload a file and watch each target.
 
-  curl, as in RPort's documentation:
-    curl -XPOST -H 'Authorization: Bearer ${token}' \\
+  curl, as in RPort's documentation (this token is valid for 1 hour):
+    TOKEN=${token}
+    curl -XPOST -H "Authorization: Bearer $TOKEN" \\
       -F 'upload=@/etc/hostname' -F 'client_id=${ids[0]}' -F 'client_id=${ids[1]}' \\
       -F 'dest=${join(dir, 'received', 'hostname')}' -F 'force=true' -F 'mode=0644' \\
       ${api}/api/v1/files
@@ -147,16 +154,13 @@ data_dir = "${id}"
   rportcli:
     export RPORT_API_URL=${api} RPORT_API_USER=${admin.username} RPORT_API_PASSWORD=${admin.password}
     node ${BIN_DIR}rportcli.js clients
-    node ${BIN_DIR}rportcli.js upload README.md --group-id demo --dest ${join(dir, 'received', 'README.md')} --sync`);
-  if (first !== 0 || second !== 1 || !same) {
-    console.error('\nThe demo did not go as expected (see the outcomes above).');
-    await stopAll(1);
-  }
-  if (once) await stopAll(0);
+    node ${BIN_DIR}rportcli.js upload README.md --group-id demo --dest ${join(dir, 'received', 'README.md')} --sync
+
+Everything runs from ${dir}. Press Ctrl-C to stop rportd and the agents and remove it.`);
   await new Promise(() => undefined); // until Ctrl-C
 } catch (e) {
   console.error(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}`);
-  await stopAll(1);
+  await stopAll(1, 'demo failed');
 }
 
 async function waitForClients(client: RportApiClient, ids: string[]): Promise<void> {
