@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_OF_REJECTION } from './rejection-status.ts';
 import { ApiError, forbidden, notFound, titleOf } from './api-error.ts';
+import { mayReadUpload } from '../../domain/caller.ts';
 import { callerOf } from './api-auth.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { KoaUploadForm } from './koa-upload-form.ts';
@@ -55,7 +56,7 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     const found = await d.audit.query({ upload_uuid: uuid, action: 'accepted', limit: 1, offset: 0 });
     const accepted = found.entries[0];
     if (!accepted) throw notFound(`uuid: no accepted upload ${uuid}`);
-    if (!caller.admin && accepted.username !== caller.username)
+    if (!mayReadUpload(caller, accepted.username))
       throw forbidden(`uuid: upload ${uuid} belongs to another user`);
     const { mode, ...request } = accepted.request;
     ctx.body = {
