@@ -13,7 +13,7 @@ import { FormFields } from './form-fields.ts';
 import { UploadAudit } from './upload-audit.ts';
 import { refusalOfBody, wrongFilePart } from './upload-body.ts';
 import type { UploadParameters } from './upload-fields.ts';
-import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
+import { passed, refused, type OrRefused, type Refused, type UploadRejection } from './upload-rejection.ts';
 import { resolveTargets } from './upload-targets.ts';
 
 interface ReceivedFile {
@@ -51,7 +51,8 @@ export class AcceptUpload {
     private readonly dispatch: DispatchToClients,
     private readonly ids: IdGenerator,
     clock: Clock,
-    private readonly maxBytes: number,
+    /** `[server] max_filepush_size`: the file's bytes. */
+    readonly maxBytes: number,
   ) {
     this.audit = new UploadAudit(audit, clock);
   }
@@ -82,6 +83,15 @@ export class AcceptUpload {
     await this.results.begin(uuid, targets);
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);
     return { ok: true, upload, distributed: this.dispatch.execute(upload) };
+  }
+
+  /**
+   * A refusal the adapter made before reading the body (content type, declared size): audited with
+   * its reason like every other refusal, under an upload uuid of its own. Nothing was staged.
+   */
+  async refuse(caller: Caller, rejection: UploadRejection): Promise<Refused> {
+    await this.audit.rejected(caller, this.ids.newId(), rejection);
+    return { ok: false, rejection };
   }
 
   /**

@@ -20,3 +20,12 @@ export function mayAccessClient(caller: Caller, client: ClientInfo, groups: Clie
   if (caller.admin) return true;
   return groups.some((g) => mayUseGroup(caller, g) && groupMatches(g, client));
 }
+
+/**
+ * Who may read an upload: its parameters, and each target's outcome, whether asked for afterwards
+ * (GET /api/v1/files/:uuid) or sent live (the uploads WebSocket). Administrators read every upload,
+ * other users the uploads they made. One rule for both, so a listener never learns what the query
+ * would refuse. An unknown requester (empty) is readable by administrators only.
+ */
+export const mayReadUpload = (caller: Caller, requestedBy: string): boolean =>
+  caller.admin || (requestedBy !== '' && requestedBy === caller.username);

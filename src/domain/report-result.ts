@@ -16,7 +16,7 @@ export class ReportResult {
   async execute(outcome: PushOutcome, requestedBy: string): Promise<void> {
     const first = await this.results.record(outcome);
     if (!first) return;
-    this.broadcaster.publish(outcome);
+    this.broadcaster.publish(outcome, requestedBy);
     await this.audit.record({
       timestamp: this.clock.now(),
       application: 'uploads',

@@ -2,52 +2,65 @@ import type Router from '@koa/router';
 import type { IncomingMessage } from 'node:http';
 import { STATUS_OF_REJECTION } from './rejection-status.ts';
 import { ApiError, forbidden, notFound, titleOf } from './api-error.ts';
+import { mayReadUpload } from '../../domain/caller.ts';
 import { callerOf } from './api-auth.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { KoaUploadForm } from './koa-upload-form.ts';
 import { boundaryOf } from './multipart-parser.ts';
+import { declaredTooLarge } from './declared-size.ts';
+import { RateLimitedWarnings } from './rate-limited-warnings.ts';
+import type { UploadRejection } from '../../domain/upload-rejection.ts';
 
 /** After an early answer, bytes still arriving are read and dropped (up to this many) so the client sees the answer. */
 const DRAIN_CAP = 64 * 1024 * 1024;
 
 export function fileRoutes(router: Router, d: HttpAppDeps): void {
-  router.post('/api/v1/files', d.auth.require(), async (ctx) => {
-    const caller = callerOf(ctx);
-    if (!boundaryOf(ctx.get('content-type'))) {
+  const unauthenticated = new RateLimitedWarnings(d.logger, 'upload refused: not authenticated');
+  router.post(
+    '/api/v1/files',
+    async (ctx, next) => {
+      try {
+        await next();
+      } catch (e) {
+        // Anyone can cause these: logged with the source, rate limited, never audited (no user to name).
+        if (e instanceof ApiError && ctx.state.caller === undefined)
+          unauthenticated.warn({ address: ctx.ip, status: e.status, reason: e.detail });
+        throw e;
+      }
+    },
+    d.auth.require(),
+    async (ctx) => {
+      const caller = callerOf(ctx);
+      const early = refusalBeforeBody(ctx.get('content-type'), ctx.get('content-length') || undefined, d);
+      const result = early
+        ? await d.acceptUpload.refuse(caller, early)
+        : await d.acceptUpload.execute(caller, new KoaUploadForm(ctx.req));
       finishBody(ctx.req);
-      throw new ApiError(
-        400,
-        'malformed',
-        titleOf(400),
-        'upload: the request must be multipart/form-data with the file in the part named upload',
-      );
-    }
-    const result = await d.acceptUpload.execute(caller, new KoaUploadForm(ctx.req));
-    finishBody(ctx.req);
-    if (!result.ok) {
-      const r = result.rejection;
-      const status = STATUS_OF_REJECTION[r.kind];
+      if (!result.ok) {
+        const r = result.rejection;
+        const status = STATUS_OF_REJECTION[r.kind];
+        d.logger.info(
+          { user: caller.username, field: r.field, reason: r.kind, status },
+          `upload rejected: ${r.detail}`,
+        );
+        throw new ApiError(
+          status,
+          r.kind,
+          titleOf(status),
+          r.detail.includes(r.field) ? r.detail : `${r.field}: ${r.detail}`,
+        );
+      }
+      const u = result.upload;
       d.logger.info(
-        { user: caller.username, field: r.field, reason: r.kind, status },
-        `upload rejected: ${r.detail}`,
+        { uuid: u.staged.uuid, user: caller.username, size: u.staged.size, targets: u.targets.length },
+        'upload accepted',
       );
-      throw new ApiError(
-        status,
-        r.kind,
-        titleOf(status),
-        r.detail.includes(r.field) ? r.detail : `${r.field}: ${r.detail}`,
+      result.distributed.catch((e: unknown) =>
+        d.logger.error({ uuid: u.staged.uuid, err: e }, 'distribution failed'),
       );
-    }
-    const u = result.upload;
-    d.logger.info(
-      { uuid: u.staged.uuid, user: caller.username, size: u.staged.size, targets: u.targets.length },
-      'upload accepted',
-    );
-    result.distributed.catch((e: unknown) =>
-      d.logger.error({ uuid: u.staged.uuid, err: e }, 'distribution failed'),
-    );
-    ctx.body = { data: { uuid: u.staged.uuid, filepath: u.destination, size: u.staged.size } };
-  });
+      ctx.body = { data: { uuid: u.staged.uuid, filepath: u.destination, size: u.staged.size } };
+    },
+  );
 
   router.get('/api/v1/files/:uuid', d.auth.require(), async (ctx) => {
     const caller = callerOf(ctx);
@@ -55,7 +68,7 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     const found = await d.audit.query({ upload_uuid: uuid, action: 'accepted', limit: 1, offset: 0 });
     const accepted = found.entries[0];
     if (!accepted) throw notFound(`uuid: no accepted upload ${uuid}`);
-    if (!caller.admin && accepted.username !== caller.username)
+    if (!mayReadUpload(caller, accepted.username))
       throw forbidden(`uuid: upload ${uuid} belongs to another user`);
     const { mode, ...request } = accepted.request;
     ctx.body = {
@@ -69,6 +82,34 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
       },
     };
   });
+}
+
+/** What the headers alone refuse: a body that is not multipart, or one too large by its Content-Length. */
+function refusalBeforeBody(
+  contentType: string,
+  contentLength: string | undefined,
+  d: HttpAppDeps,
+): UploadRejection | undefined {
+  const shown = JSON.stringify(contentType.slice(0, 100));
+  if (!/^multipart\/form-data\b/i.test(contentType.trim()))
+    return {
+      kind: 'malformed',
+      field: 'Content-Type',
+      detail: `Content-Type ${shown} is not multipart/form-data: send the file in the multipart part named upload`,
+    };
+  if (!boundaryOf(contentType))
+    return {
+      kind: 'malformed',
+      field: 'Content-Type',
+      detail: `Content-Type ${shown} has no valid boundary parameter (1 to 70 characters)`,
+    };
+  if (declaredTooLarge(contentLength, d.acceptUpload.maxBytes))
+    return {
+      kind: 'too-large',
+      field: 'upload',
+      detail: `Content-Length ${contentLength} is more than max_filepush_size (${d.acceptUpload.maxBytes} bytes) and the form's allowance: the file is too large`,
+    };
+  return undefined;
 }
 
 /**

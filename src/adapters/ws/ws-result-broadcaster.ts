@@ -1,9 +1,7 @@
 import type { WebSocket } from 'ws';
-import { mayAccessClient, type Caller } from '../../domain/caller.ts';
+import { mayReadUpload, type Caller } from '../../domain/caller.ts';
 import { messageOf } from '../../domain/errors.ts';
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { ClientGroupStore } from '../../ports/client-group-store.ts';
-import type { ClientRegistry } from '../../ports/client-registry.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 
@@ -24,15 +22,13 @@ interface Listener {
   alive: boolean;
 }
 
-/** Sends each outcome, in order, to the WebSocket listeners whose user may access the outcome's client. */
+/** Sends each outcome, in order, to the WebSocket listeners whose user may read its upload (`mayReadUpload`). */
 export class WsResultBroadcaster implements ResultBroadcaster {
   private readonly listeners = new Map<WebSocket, Listener>();
   private queue: Promise<void> = Promise.resolve();
   private readonly pinger: NodeJS.Timeout;
 
   constructor(
-    private readonly clients: ClientRegistry,
-    private readonly groups: ClientGroupStore,
     private readonly logger: Logger,
     private readonly settings: BroadcasterSettings = DEFAULT_BROADCASTER_SETTINGS,
   ) {
@@ -54,10 +50,10 @@ export class WsResultBroadcaster implements ResultBroadcaster {
     ws.on('message', () => undefined);
   }
 
-  publish(outcome: PushOutcome): void {
-    // One outcome at a time keeps the order even though the access check is asynchronous.
+  publish(outcome: PushOutcome, requestedBy: string): void {
+    // One outcome at a time, behind any earlier one still queued, keeps the order.
     this.queue = this.queue
-      .then(() => this.deliver(outcome))
+      .then(() => this.deliver(outcome, requestedBy))
       .catch((e: unknown) =>
         this.logger.error({ uuid: outcome.uuid, err: messageOf(e) }, 'broadcasting an outcome failed'),
       );
@@ -74,10 +70,8 @@ export class WsResultBroadcaster implements ResultBroadcaster {
     this.listeners.clear();
   }
 
-  private async deliver(outcome: PushOutcome): Promise<void> {
+  private deliver(outcome: PushOutcome, requestedBy: string): void {
     if (this.listeners.size === 0) return;
-    const client = await this.clients.get(outcome.client_id);
-    const groups = await this.groups.list();
     const text = JSON.stringify({
       client_id: outcome.client_id,
       uuid: outcome.uuid,
@@ -87,8 +81,7 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       status: outcome.status,
     });
     for (const [ws, l] of this.listeners) {
-      const allowed = l.caller.admin || (client !== undefined && mayAccessClient(l.caller, client, groups));
-      if (!allowed || ws.readyState !== ws.OPEN) continue;
+      if (!mayReadUpload(l.caller, requestedBy) || ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > this.settings.maxBufferedBytes) {
         this.logger.warn(
           { user: l.caller.username, buffered: ws.bufferedAmount },

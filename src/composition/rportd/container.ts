@@ -138,12 +138,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
     [T.results, T.staging, T.report],
     (results, staging, report) => new EndStrandedPushes(results, staging, report),
   );
-  provide(
-    bind,
-    T.broadcaster,
-    [T.registry, T.groups, T.logger],
-    (registry, groups, logger) => new WsResultBroadcaster(registry, groups, logger),
-  );
+  provide(bind, T.broadcaster, [T.logger], (logger) => new WsResultBroadcaster(logger));
 });
 
 /** The HTTP API, and the record start-up takes. */

@@ -50,53 +50,69 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
   afterEach(() => sockets.splice(0).forEach((s) => s.terminate()));
   after(() => t.close());
 
-  const upload = async (clientIds: string[], dest: string): Promise<string> => {
+  const upload = async (token: string, clientIds: string[], dest: string): Promise<string> => {
     const fd = new FormData();
     fd.append('upload', new Blob(['live bytes']), 'f.txt');
     for (const id of clientIds) fd.append('client_id', id);
     fd.append('dest', dest);
     const res = await fetch(`${t.url}/api/v1/files`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${admin}` },
+      headers: { authorization: `Bearer ${token}` },
       body: fd,
     });
     expect(res.status).to.equal(200);
     return ((await res.json()) as { data: { uuid: string } }).data.uuid;
   };
+  const outcomesOf = async (l: { got: Live[] }, uuid: string, count: number): Promise<Live[]> =>
+    eventually(async () => {
+      const mine = l.got.filter((o) => o.uuid === uuid);
+      return mine.length === count ? mine.sort((a, b) => a.client_id.localeCompare(b.client_id)) : undefined;
+    }, `${count} outcomes of ${uuid}`);
+  const query = async (token: string, uuid: string): Promise<{ status: number; body: unknown }> => {
+    const res = await fetch(`${t.url}/api/v1/files/${uuid}`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return { status: res.status, body: await res.json() };
+  };
 
-  it('a WebSocket listener receives exactly the outcomes it may see', async () => {
+  it('a non-admin listener gets exactly the outcomes GET /api/v1/files/:uuid lets that user read', async () => {
     const all = await listen(wsUrl(), ['bearer', admin]);
-    const webOnly = await listen(`${wsUrl()}?access_token=${encodeURIComponent(wendy)}`);
-    sockets.push(all.ws, webOnly.ws);
+    const own = await listen(`${wsUrl()}?access_token=${encodeURIComponent(wendy)}`);
+    sockets.push(all.ws, own.ws);
     expect(all.ws.protocol).to.equal('bearer');
-    const both = await upload(['web-1', 'db-1'], '/srv/both.txt');
-    // Outcomes of one socket arrive in order: once the sentinel is there, everything before it is too.
-    const sentinel = await upload(['web-1'], '/srv/sentinel.txt');
-    await eventually(
-      async () =>
-        webOnly.got.some((o) => o.uuid === sentinel) && all.got.some((o) => o.uuid === sentinel)
-          ? true
-          : undefined,
-      'the sentinel',
-    );
-    expect(
-      all.got
-        .filter((o) => o.uuid === both)
-        .map((o) => o.client_id)
-        .sort(),
-    ).to.deep.equal(['db-1', 'web-1']);
-    expect(webOnly.got.map((o) => [o.uuid, o.client_id])).to.deep.equal([
-      [both, 'web-1'],
-      [sentinel, 'web-1'],
-    ]);
-    expect(webOnly.got[0]).to.deep.equal({
+    // The admin's pushes: to a client wendy cannot reach, and to one she can.
+    const unreachable = await upload(admin, ['db-1'], '/srv/db-only.txt');
+    const reachable = await upload(admin, ['web-1', 'db-1'], '/srv/both.txt');
+    await outcomesOf(all, unreachable, 1);
+    await outcomesOf(all, reachable, 2);
+    // Wendy's own push, broadcast after the admin's: one socket delivers in order, so once it is
+    // there, anything of the admin's that was going to reach her is there too.
+    const hers = await upload(wendy, ['web-1'], '/srv/hers.txt');
+    const [mine] = await outcomesOf(own, hers, 1);
+    expect(own.got, 'the non-admin listener got only her own upload').to.have.length(1);
+    expect(mine).to.deep.equal({
       client_id: 'web-1',
-      uuid: both,
-      filepath: '/srv/both.txt',
+      uuid: hers,
+      filepath: '/srv/hers.txt',
       size: 10,
       message: 'file successfully copied to destination',
       status: 'success',
     });
+    expect(await outcomesOf(all, hers, 1), 'the admin listener gets every upload').to.deep.equal([mine]);
+
+    for (const uuid of [unreachable, reachable]) {
+      const q = await query(wendy, uuid);
+      expect(q.status, JSON.stringify(q.body)).to.equal(403);
+      expect(q.body).to.have.nested.property('errors[0].detail').that.includes(uuid);
+      expect((await query(admin, uuid)).status).to.equal(200);
+    }
+    const q = await query(wendy, hers);
+    expect(q.status, JSON.stringify(q.body)).to.equal(200);
+    const stored = (q.body as { data: { requested_by: string; targets: Live[] } }).data;
+    expect(stored.requested_by).to.equal('wendy');
+    expect(stored.targets.map((o) => [o.client_id, o.status, o.filepath, o.size, o.message])).to.deep.equal([
+      [mine.client_id, mine.status, mine.filepath, mine.size, mine.message],
+    ]);
   });
 
   it('no token, a bad token, an expired-looking token: the upgrade is refused with 401', async () => {
@@ -120,7 +136,7 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
     const stays = await listen(wsUrl(), ['bearer', admin]);
     sockets.push(stays.ws);
     gone.ws.terminate();
-    const uuid = await upload(['web-1', 'db-1'], '/srv/after-gone.txt');
+    const uuid = await upload(admin, ['web-1', 'db-1'], '/srv/after-gone.txt');
     await eventually(
       async () => (stays.got.filter((o) => o.uuid === uuid).length === 2 ? true : undefined),
       'both outcomes on the remaining listener',
@@ -153,22 +169,13 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
   });
 
   it('drops the listener whose unsent bytes exceed the bound, without waiting for it', async () => {
-    const registry = {
-      get: async (id: string) => ({ ...clientInfo(id), connected: true }),
-      list: async () => [],
-    };
     const logger = {
       debug: () => undefined,
       info: () => undefined,
       warn: () => undefined,
       error: () => undefined,
     };
-    const b = new WsResultBroadcaster(
-      registry,
-      { get: async () => undefined, list: async () => [] },
-      logger,
-      { maxBufferedBytes: 256 * 1024, pingIntervalMs: 60_000 },
-    );
+    const b = new WsResultBroadcaster(logger, { maxBufferedBytes: 256 * 1024, pingIntervalMs: 60_000 });
     const caller = { username: 'admin', admin: true, groups: [] };
     const accepted: WebSocket[] = [];
     wss.on('connection', (ws) => {
@@ -199,7 +206,7 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
         message: big,
         status: 'error',
       };
-      b.publish(o);
+      b.publish(o, 'admin');
       // Outcomes trickle in as clients answer: let the sockets drain between them.
       await b.flushed();
       await new Promise((r) => setImmediate(r));

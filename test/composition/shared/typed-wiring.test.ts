@@ -13,8 +13,8 @@ import {
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const FIXTURE = fileURLToPath(new URL('./fixtures/swapped-binding.fixture.ts', import.meta.url));
-const SWAPPED = '[T.groups, T.registry, T.logger]';
-const IN_ORDER = '[T.registry, T.groups, T.logger]';
+const SWAPPED = '[T.staging, T.results, T.report]';
+const IN_ORDER = '[T.results, T.staging, T.report]';
 
 interface Finding {
   line: number;
@@ -49,7 +49,7 @@ describe('typed wiring: the type checker checks the bindings', function () {
   it('a binding with two dependency tokens swapped fails tsc at that binding, and compiles in order', () => {
     const source = readFileSync(FIXTURE, 'utf8');
     expect(source, 'the fixture holds the swapped dependency list').to.include(SWAPPED);
-    const factoryLine = source.split('\n').findIndex((l) => l.includes('new WsResultBroadcaster(')) + 1;
+    const factoryLine = source.split('\n').findIndex((l) => l.includes('new EndStrandedPushes(')) + 1;
 
     const swapped = typeCheck(source);
     expect(swapped.findings, 'the swapped binding compiles').to.not.deep.equal([]);
@@ -58,7 +58,7 @@ describe('typed wiring: the type checker checks the bindings', function () {
       expect(f.code, f.message).to.equal(2345); // argument not assignable to the parameter
     }
     expect(swapped.findings.map((f) => f.message).join('\n')).to.match(
-      /SqliteClientGroupStore.*not assignable to.*ClientRegistry/,
+      /FsStagingStore.*not assignable to.*PendingTargets/,
     );
 
     const inOrder = typeCheck(source.replace(SWAPPED, IN_ORDER), swapped.program);

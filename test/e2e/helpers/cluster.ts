@@ -35,7 +35,8 @@ export class Cluster {
   fingerprint = '';
   token = '';
   readonly admin = { username: 'admin', password: secret() };
-  private readonly agentAuth = `e2e-agents:${secret()}`;
+  /** The agents' `[server] auth` (user:password), for tests that play an agent by hand. */
+  readonly agentAuth = `e2e-agents:${secret()}`;
 
   private constructor(
     readonly dir: string,
