@@ -3,8 +3,8 @@
 // rport-filepush-helper: the only command the rport agent may run through sudo (docs/sudoers.example).
 // Installed root-owned; it trusts nothing in its arguments and re-checks every one as root:
 //   chown -- USER:GROUP TEMP   chmod -- MODE TEMP   move -- TEMP DEST
-// TEMP must be {data_dir}/filepush/<id>_rport_filepush: a regular file with one link, in a
-// directory owned by the calling user. DEST must sit beneath an `allow` root of the config and
+// TEMP must be {data_dir}/filepush/<id>_rport_filepush, for one of the config's data_dir lines (one
+// per agent on this host): a regular file with one link, in a directory owned by the calling user. DEST must sit beneath an `allow` root of the config and
 // outside every protected path; it is reached without following any symlink. Self-contained on
 // purpose (node: modules only) so that root runs nothing from the agent's tree.
 import { execFileSync } from 'node:child_process';
@@ -52,20 +52,20 @@ function readConfig() {
   }
   if (!s.isFile() || s.uid !== 0 || (s.mode & 0o022) !== 0)
     refuse(`${CONFIG} must be a regular file owned by root and writable only by root`);
-  const config = { dataDir: undefined, allow: [], protect: [...PROTECTED], setuid: false };
+  const config = { dataDirs: [], allow: [], protect: [...PROTECTED], setuid: false };
   for (const raw of readFileSync(CONFIG, 'utf8').split('\n')) {
     const line = raw.replace(/#.*/, '').trim();
     if (!line) continue;
     const m = /^([a-z_]+)\s*=\s*(.+)$/.exec(line);
     if (!m) refuse(`${CONFIG}: cannot read line "${line}"`);
     const [, key, value] = m;
-    if (key === 'data_dir') config.dataDir = realpathSync(value);
+    if (key === 'data_dir') config.dataDirs.push(realpathSync(value));
     else if (key === 'allow') config.allow.push(realpathSync(value));
     else if (key === 'protect') config.protect.push(value);
     else if (key === 'setuid') config.setuid = value === 'yes';
     else refuse(`${CONFIG}: unknown key "${key}"`);
   }
-  if (!config.dataDir) refuse(`${CONFIG}: data_dir is not set`);
+  if (config.dataDirs.length === 0) refuse(`${CONFIG}: data_dir is not set`);
   return config;
 }
 
@@ -131,13 +131,15 @@ async function openDir(path, createFrom) {
 /** The caller's temp file, opened without following links, checked as one of ours. */
 async function openTemp(config, tempPath, invoker, mustOwn) {
   const name = tempPath.slice(tempPath.lastIndexOf('/') + 1);
-  if (!normal(tempPath) || tempPath !== `${config.dataDir}/filepush/${name}` || !TEMP_NAME.test(name)) {
-    refuse(`${tempPath} is not ${config.dataDir}/filepush/<id>_rport_filepush`);
+  const dataDir = config.dataDirs.find((d) => tempPath === `${d}/filepush/${name}`);
+  if (!normal(tempPath) || dataDir === undefined || !TEMP_NAME.test(name)) {
+    const shapes = config.dataDirs.map((d) => `${d}/filepush/<id>_rport_filepush`).join(' or ');
+    refuse(`${tempPath} is not ${shapes}`);
   }
-  const dir = await openDir(`${config.dataDir}/filepush`);
+  const dir = await openDir(`${dataDir}/filepush`);
   const ds = await dir.stat();
   if (ds.uid !== invoker || (ds.mode & 0o022) !== 0)
-    refuse(`${config.dataDir}/filepush must belong to the calling user and be writable only by it`);
+    refuse(`${dataDir}/filepush must belong to the calling user and be writable only by it`);
   const file = await open(entry(dir, name), C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK).catch((e) =>
     e.code === 'ELOOP' ? refuse(`${tempPath} is a symbolic link`) : Promise.reject(e),
   );
