@@ -119,6 +119,16 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env): Promi
   if (flags.apiUser || flags.apiPassword)
     return conn(userPassword(flags.apiUser, flags.apiPassword, '--api-user', '--api-password'), '--api-user');
   if (env.RPORT_API_TOKEN) return conn({ token: env.RPORT_API_TOKEN }, 'RPORT_API_TOKEN');
+  // RPORT_API_USER alone is what `rportcli login` prompts with; the token that login saved for the
+  // same user and server serves the commands after it.
+  const savedHere = saved && sameServer(saved.url, url) ? saved : undefined;
+  if (
+    savedHere &&
+    env.RPORT_API_USER &&
+    !env.RPORT_API_PASSWORD &&
+    (savedHere.username === undefined || savedHere.username === env.RPORT_API_USER)
+  )
+    return conn({ token: savedHere.token }, savedLoginPath(env));
   if (env.RPORT_API_USER || env.RPORT_API_PASSWORD) {
     return conn(
       userPassword(env.RPORT_API_USER, env.RPORT_API_PASSWORD, 'RPORT_API_USER', 'RPORT_API_PASSWORD'),
@@ -126,7 +136,7 @@ export async function resolveConnection(flags: ConnectionFlags, env: Env): Promi
     );
   }
   // A token is only good for the server that issued it.
-  if (saved && sameServer(saved.url, url)) return conn({ token: saved.token }, savedLoginPath(env));
+  if (savedHere) return conn({ token: savedHere.token }, savedLoginPath(env));
   return conn(undefined, 'none');
 }
 

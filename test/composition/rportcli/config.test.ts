@@ -78,6 +78,16 @@ describe('rportcli configuration', () => {
     expect((err as Error).message).to.contain('RPORT_API_PASSWORD');
   });
 
+  it('uses the token `rportcli login` saved when only RPORT_API_USER is set, for that user only', async () => {
+    const env = { XDG_CONFIG_HOME: home, RPORT_API_URL: 'http://a:1', RPORT_API_USER: 'admin' };
+    await saveLogin(env, { url: 'http://a:1', token: 'tok', username: 'admin' });
+    const same = await resolveConnection({}, env);
+    expect(same.credentials).to.deep.equal({ token: 'tok' });
+    const other = await resolveConnection({}, { ...env, RPORT_API_USER: 'alice' }).catch((e: unknown) => e);
+    expect(other).to.be.instanceOf(CliError);
+    expect((other as Error).message).to.contain('RPORT_API_PASSWORD');
+  });
+
   it('bad input: a URL that is not http(s) is an error naming where it came from', async () => {
     const err = await resolveConnection({}, { XDG_CONFIG_HOME: home, RPORT_API_URL: 'ftp://x' }).catch(
       (e: unknown) => e,
