@@ -162,7 +162,10 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     presence: presence!,
     logLines: () => chunks.join('').split('\n').filter(Boolean),
     login,
-    addUser: (u, p, g) => server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g),
+    addUser: async (u, p, g) => {
+      const refused = await server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g);
+      if (refused) throw new Error(`cannot add user ${u}: ${refused}`);
+    },
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
