@@ -67,6 +67,8 @@ export function userRoutes(router: Router, d: HttpAppDeps): void {
       { user: body.username, groups: body.groups ?? [], by: callerOf(ctx).username },
       'API user added',
     );
+    // No body, as openrport's 201; a null body first, or Koa would send the text "Created".
+    ctx.body = null;
     ctx.status = 201;
   });
   router.put('/api/v1/users/:user_id', ...guard, jsonBody(), async (ctx) => {
