@@ -71,7 +71,9 @@ export function addUserCommands(program: Command, x: UserCommandContext): void {
       .description("change a user's name, password or groups (what is not given stays)")
       .argument('<username>', 'the user to change')
       .option('--new-username <name>', 'rename the user')
-      .option('-g, --groups <names>', 'the complete new list of user groups', collect)
+      .option('-g, --groups <names>', 'the complete new list of user groups', (v: string, prev?: string[]) =>
+        collect(v, prev ?? []),
+      )
       .option('--no-groups', 'take the user out of every user group')
       .option('--password <password>', 'a new password (at least 8 characters)'),
   ).action(
