@@ -1,6 +1,7 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { auditRoutes } from './audit-routes.ts';
+import { auditlogCompatRoutes } from './auditlog-compat-routes.ts';
 import { clientAuthRoutes } from './client-auth-routes.ts';
 import { clientGroupRoutes } from './client-group-routes.ts';
 import { clientRoutes } from './client-routes.ts';
@@ -8,7 +9,10 @@ import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
+import { meRoutes } from './me-routes.ts';
 import { testPageRoutes } from './test-page.ts';
+import { userGroupRoutes } from './user-group-routes.ts';
+import { userRoutes } from './user-routes.ts';
 
 /** The Koa app of rportd's API. Every route authenticates before it reads a body. */
 export function createHttpApp(d: HttpAppDeps): Koa {
@@ -22,6 +26,10 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);
   auditRoutes(router, d);
+  auditlogCompatRoutes(router, d);
+  userRoutes(router, d);
+  userGroupRoutes(router, d);
+  meRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
   app.use(async (ctx, next) => {
     const started = Date.now();

@@ -76,6 +76,14 @@ export class RportApiClient {
     await this.call('DELETE', `api/v1/clients-auth/${encodeURIComponent(id)}`);
   }
 
+  /** A small JSON call of the API (users, user groups, me): the answer's `data`, undefined for 201/204 without body. */
+  json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path.replace(/^\//, ''), {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    });
+  }
+
   /** POST /api/v1/files, streaming the file from disk; onProgress counts file bytes handed to the socket. */
   async upload(req: UploadRequest, onProgress?: UploadProgress): Promise<UploadReceipt> {
     const fields: [string, string][] = [
@@ -162,7 +170,7 @@ export class RportApiClient {
       this.url,
     );
     const text = res.text;
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204 || (res.status === 201 && text === '')) return undefined as T;
     const data = dataOf<T>(method, url, res.status, text);
     return opts.whole ? (JSON.parse(text) as T) : data;
   }

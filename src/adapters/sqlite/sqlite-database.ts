@@ -61,6 +61,13 @@ const MIGRATIONS: string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
+  // The users API: a stamp per user that each token carries (a new one ends the user's sessions),
+  // and openrport's per-group permission flags.
+  `ALTER TABLE api_users ADD COLUMN session_stamp TEXT NOT NULL DEFAULT '';
+   CREATE TABLE user_group_details (
+     name TEXT PRIMARY KEY,
+     permissions TEXT NOT NULL
+   );`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

@@ -17,6 +17,7 @@ import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
 import { runUpload } from './upload.ts';
+import { addUserCommands } from './user-commands.ts';
 
 interface CommonFlags extends ConnectionFlags {
   json?: boolean;
@@ -234,6 +235,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
       io,
     );
   });
+
+  addUserCommands(program, { io, connect });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

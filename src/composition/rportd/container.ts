@@ -16,6 +16,7 @@ import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-grou
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
+import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
@@ -62,6 +63,7 @@ export const T = {
   staging: token<FsStagingStore>('StagingStore'),
   users: token<ApiUserDirectory>('ApiUserDirectory'),
   dbUsers: token<SqliteApiUsers>('SqliteApiUsers'),
+  userGroups: token<SqliteUserGroups>('UserGroups'),
   registry: token<SqliteClientRegistry>('ClientRegistry'),
   groups: token<SqliteClientGroupStore>('ClientGroupStore'),
   credentials: token<ClientCredentials>('ClientCredentials'),
@@ -87,6 +89,7 @@ const storageModule = new ContainerModule(({ bind }) => {
   provide(bind, T.db, [T.config], (c) => openSqliteDatabase(c.server.data_dir));
   provide(bind, T.staging, [T.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
   provide(bind, T.dbUsers, [T.db], (db) => new SqliteApiUsers(db));
+  provide(bind, T.userGroups, [T.db], (db) => new SqliteUserGroups(db));
   provide(bind, T.registry, [T.db], (db) => new SqliteClientRegistry(db));
   provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
   provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
@@ -157,8 +160,10 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.logger,
       T.credentials,
       T.sessions,
+      T.dbUsers,
+      T.userGroups,
     ],
-    (c, auth, accept, results, audit, registry, groups, logger, credentials, sessions) =>
+    (c, auth, accept, results, audit, registry, groups, logger, credentials, sessions, users, userGroups) =>
       createHttpApp({
         auth,
         acceptUpload: accept,
@@ -170,6 +175,8 @@ const httpModule = new ContainerModule(({ bind }) => {
           credentials instanceof SqliteClientCredentials
             ? new RevokingCredentialEditor(credentials, sessions)
             : undefined,
+        // With [api] auth the one user lives in rportd.conf: the users API answers 400 then.
+        userAdmin: c.api.auth ? undefined : { users, groups: userGroups },
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       }),

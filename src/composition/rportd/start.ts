@@ -9,11 +9,13 @@ import { loadServerConfig, type ServerConfig } from '../../adapters/config/serve
 import { HttpServer, type TlsFiles } from '../../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../../adapters/http/uploads-socket.ts';
 import { PinoLogger } from '../../adapters/log/pino-logger.ts';
+import { DataDirLock } from '../../adapters/sqlite/data-dir-lock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
-import { buildServerContainer, T } from './container.ts';
+import { buildServerContainer, T, type Rportd } from './container.ts';
+import { resetAdminPassword } from './reset-admin-password.ts';
 
 /** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
 export async function runServerCommand(argv: string[]): Promise<void> {
@@ -21,8 +23,14 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
     .version(packageVersion())
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
+    .option(
+      '--reset-admin-password [username]',
+      'with rportd stopped: give an API user (default admin) a new password and Administrators, then exit (docs/security.md)',
+    )
     .parse(argv)
-    .opts<{ config?: string }>();
+    .opts<{ config?: string; resetAdminPassword?: string | true }>();
+  if (opts.resetAdminPassword !== undefined)
+    process.exit(await resetAdminPassword(opts.config, opts.resetAdminPassword, process));
   // The signal handlers go in first: a SIGTERM that came while rportd was starting (a service
   // manager, or a test, that saw the "listening" line) would otherwise meet Node's default action
   // and kill it without a clean stop. Such a signal stops it as soon as it has started.
@@ -93,8 +101,21 @@ export async function startServer(
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
   const tls = tlsFilesOf(config);
 
-  const container = buildServerContainer(config, logger);
-  const rportd = resolve(container, T.rportd);
+  // One rportd per data_dir; `rportd --reset-admin-password` checks the same lock.
+  const lock = DataDirLock.take(config.server.data_dir);
+  if (!lock)
+    throw new Error(
+      `[server] data_dir ${config.server.data_dir}: another rportd is using it (its rportd.lock is held); stop that one first`,
+    );
+  let container: Container;
+  let rportd: Rportd;
+  try {
+    container = buildServerContainer(config, logger);
+    rportd = resolve(container, T.rportd);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
   const { staging, db, broadcaster } = rportd;
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
@@ -115,6 +136,7 @@ export async function startServer(
   } catch (e) {
     broadcaster.close();
     db.close();
+    lock.release();
     throw e;
   }
   http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(rportd.auth, broadcaster, logger));
@@ -139,6 +161,7 @@ export async function startServer(
     await clientSide.close();
     broadcaster.close();
     db.close();
+    lock.release();
     throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
       cause: e,
     });
@@ -156,6 +179,7 @@ export async function startServer(
       await http.close();
       await clientSide.close();
       db.close();
+      lock.release();
       logger.info({}, 'rportd stopped');
     })());
   return { url, port, http, container, initialAdmin, close };

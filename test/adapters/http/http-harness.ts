@@ -140,7 +140,11 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       return clientSide;
     },
   });
-  if (!server.initialAdmin) throw new Error('expected a first start with a generated admin');
+  const staticAuth = typeof opts.api?.auth === 'string' ? opts.api.auth : undefined;
+  const admin = staticAuth
+    ? { username: staticAuth.split(':')[0], password: staticAuth.slice(staticAuth.indexOf(':') + 1) }
+    : server.initialAdmin;
+  if (!admin) throw new Error('expected a first start with a generated admin');
   const login = async (username: string, password: string): Promise<string> => {
     const res = await fetch(`${server.url}/api/v1/login`, {
       method: 'POST',
@@ -156,13 +160,16 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     url: server.url,
     dataDir,
     filepush: join(dataDir, 'filepush'),
-    admin: server.initialAdmin,
+    admin,
     agents,
     clientSide,
     presence: presence!,
     logLines: () => chunks.join('').split('\n').filter(Boolean),
     login,
-    addUser: (u, p, g) => server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g),
+    addUser: async (u, p, g) => {
+      const refused = await server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g);
+      if (refused) throw new Error(`cannot add user ${u}: ${refused}`);
+    },
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });

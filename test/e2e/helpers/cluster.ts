@@ -17,6 +17,8 @@ export interface ClusterOptions {
   maxFilepushSize?: number;
   /** [server] enable_ws_test_endpoints. */
   testEndpoints?: boolean;
+  /** API users in rportd's database (no [api] auth): admin's password is the one rportd prints at first start. */
+  databaseUsers?: boolean;
 }
 
 const secret = (): string => randomBytes(12).toString('base64url');
@@ -37,6 +39,7 @@ export class Cluster {
   readonly admin = { username: 'admin', password: secret() };
   /** The agents' `[server] auth` (user:password), for tests that play an agent by hand. */
   readonly agentAuth = `e2e-agents:${secret()}`;
+  private adminRead = false;
 
   private constructor(
     readonly dir: string,
@@ -89,6 +92,10 @@ export class Cluster {
       await this.rportd.waitFor(/host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 30_000)
     )[1];
     await this.rportd.waitFor(/rportd API listening on/, 30_000);
+    if (this.opts.databaseUsers && !this.adminRead) {
+      this.admin.password = (await this.rportd.waitFor(/with password:\s+(\S+)/, 30_000))[1];
+      this.adminRead = true;
+    }
     return this.rportd;
   }
 
@@ -209,7 +216,7 @@ ${extra.join('\n')}
 
 [api]
 address = "127.0.0.1:${this.apiPort}"
-auth = "${this.admin.username}:${this.admin.password}"
+${this.opts.databaseUsers ? '' : `auth = "${this.admin.username}:${this.admin.password}"`}
 `,
       { mode: 0o600 },
     );
