@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
+import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
 
 /** rport.conf, checked: every field has its final value. */
@@ -16,6 +17,8 @@ export interface ClientConfig {
   fileReception: { enabled: boolean; protected: string[]; backup: boolean };
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
+  /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
+  logging?: LoggingSettings;
 }
 
 export class ClientConfigError extends Error {
@@ -31,6 +34,7 @@ export class ClientConfigError extends Error {
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
 const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread'];
+const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
   path: string,
@@ -106,13 +110,21 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError('(syntax)', `not valid TOML: ${(e as Error).message.split('\n')[0]}`);
   }
   for (const section of Object.keys(doc)) {
-    if (section !== 'client' && section !== 'file-reception')
-      throw new ClientConfigError(`[${section}]`, 'unknown section; expected [client] and [file-reception]');
+    if (!SECTIONS.includes(section))
+      throw new ClientConfigError(
+        `[${section}]`,
+        'unknown section; expected [client], [file-reception] and [logging]',
+      );
   }
   const client = table(doc, 'client');
   const reception = table(doc, 'file-reception');
   unknownKeys('client', client, CLIENT_KEYS);
   unknownKeys('file-reception', reception, RECEPTION_KEYS);
+  const logSection = table(doc, 'logging');
+  unknownKeys('logging', logSection, LOGGING_KEYS);
+  const logging = parseLogging(logSection, (key, problem) => {
+    throw new ClientConfigError(`[logging] ${key}`, problem);
+  });
 
   const server = str(client, 'client', 'server');
   if (server === undefined || server === '')
@@ -168,6 +180,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     dataDir,
     fileReception: { enabled, protected: prot as string[], backup },
     hashThread,
+    logging,
   };
 }
 
@@ -178,7 +191,7 @@ function table(doc: Record<string, unknown>, name: string): Record<string, unkno
   return t as Record<string, unknown>;
 }
 
-function unknownKeys(section: string, t: Record<string, unknown>, known: string[]): void {
+function unknownKeys(section: string, t: Record<string, unknown>, known: readonly string[]): void {
   for (const k of Object.keys(t)) {
     if (!known.includes(k))
       throw new ClientConfigError(`[${section}] ${k}`, `unknown key; expected one of ${known.join(', ')}`);

@@ -8,18 +8,17 @@ import {
   ConfigError,
   credentialPair,
   fail,
-  oneOf,
   positiveInt,
   rejectUnknown,
   str,
   table,
   type Table,
 } from './server-config-values.ts';
+import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 
 export { ConfigError } from './server-config-values.ts';
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel } from '../log/logging-settings.ts';
 
 /** `[server]`: the agents' side and the staged files. Key names are those of rportd.conf. */
 export interface ServerSection {
@@ -69,14 +68,11 @@ interface ApiSection {
   ban_time: number;
 }
 
-interface LoggingSection {
-  log_level: LogLevel;
-}
-
 export interface ServerConfig {
   server: ServerSection;
   api: ApiSection;
-  logging: LoggingSection;
+  /** `[logging]`: level and format. */
+  logging: LoggingSettings;
   /** The file it was read from; undefined when running on defaults. */
   source?: string;
 }
@@ -130,7 +126,6 @@ const API_KEYS = [
   'max_failed_login',
   'ban_time',
 ] as const;
-const LOGGING_KEYS = ['log_level'] as const;
 const MIN_JWT_SECRET = 32;
 
 /** `max_failed_login` and `ban_time`: the same keys and bounds in [server] (SSH logins) and [api] (password checks). */
@@ -247,5 +242,5 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     );
   }
 
-  return { server, api, logging: { log_level: oneOf(l, 'logging', 'log_level', LOG_LEVELS, 'info') } };
+  return { server, api, logging: parseLogging(l, (key, problem) => fail('logging', key, problem)) };
 }

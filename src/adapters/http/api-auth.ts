@@ -12,8 +12,8 @@ const STAMP_CLAIM = 'ust';
 /** Counts failed password checks per source address and bans an address after too many. */
 interface LoginThrottle {
   isBanned(address: string): boolean;
-  /** Records a failure; resolves when the answer may go out. */
-  failed(address: string): Promise<void>;
+  /** Records a failure (the username is for the log); resolves when the answer may go out. */
+  failed(address: string, username: string): Promise<void>;
   succeeded(address: string): void;
 }
 
@@ -60,7 +60,7 @@ export class ApiAuth {
     }
     const caller = await this.users.authenticate(username, password);
     if (caller) this.throttle.succeeded(address);
-    else await this.throttle.failed(address);
+    else await this.throttle.failed(address, username);
     return caller;
   }
 

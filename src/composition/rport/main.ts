@@ -1,12 +1,12 @@
 import { Command } from 'commander';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import pino from 'pino';
 import {
   ClientConfigError,
   configPermissionWarning,
   loadClientConfig,
 } from '../../adapters/config/agent-config.ts';
+import { openLogger } from '../../adapters/log/pino-logger.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { buildClient } from './container.ts';
@@ -19,7 +19,6 @@ async function main(argv: string[]): Promise<void> {
     .option('-c, --config <path>', 'path to rport.conf', 'rport.conf')
     .parse(argv)
     .opts<{ config: string }>();
-  const logger = pino({ name: 'rport' });
   let config;
   try {
     config = await loadClientConfig(opts.config);
@@ -30,6 +29,12 @@ async function main(argv: string[]): Promise<void> {
     }
     throw e;
   }
+  const logger = await openLogger('rport', config.logging ?? { level: 'info' });
+  // A fault nobody caught ends the agent: say so in its log, where the sysadmin looks, not only on stderr.
+  process.once('uncaughtException', (e) => {
+    logger.error({ reason: e.message, stack: e.stack }, 'rport stopped: an unexpected error');
+    process.exit(1);
+  });
   const configPath = resolve(opts.config);
   const tooOpen = await configPermissionWarning(configPath);
   if (tooOpen) logger.warn({ config: configPath }, `rport.conf ${tooOpen}`);
@@ -39,9 +44,15 @@ async function main(argv: string[]): Promise<void> {
   warnIfNoCryptoBinding(logger);
   const connection = await buildClient(config, logger);
   connection.start();
-  const stop = (): void => void connection.stop().then(() => process.exit(0));
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  const stop = (signal: NodeJS.Signals, reason: string): void => {
+    logger.info({ signal, reason }, 'rport shutting down');
+    void connection.stop().then(() => {
+      logger.info({ signal }, 'rport stopped');
+      process.exit(0);
+    });
+  };
+  process.once('SIGTERM', () => stop('SIGTERM', 'asked to stop (service manager or kill)'));
+  process.once('SIGINT', () => stop('SIGINT', 'interrupted (Ctrl-C)'));
 }
 
 await main(process.argv);

@@ -6,6 +6,7 @@ import { StaticApiUser, StaticCredentials, readAuthFile } from '../../adapters/c
 import { loadOrCreateJwtSecret } from '../../adapters/config/server-jwt-secret.ts';
 import { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
+import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
@@ -30,6 +31,7 @@ import type { ClientPresence } from '../../ports/client-presence.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
@@ -70,6 +72,8 @@ export const T = {
   results: token<SqliteResultStore>('ResultStore'),
   audit: token<SqliteAuditLog>('AuditLog'),
   broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
+  /** What the use cases publish to: the broadcaster behind a line in the log per outcome. */
+  outcomes: token<ResultBroadcaster>('LoggedOutcomes'),
   transfers: token<LiveTransfers>('LiveTransfers'),
   channels: token<LateClientChannels>('ClientChannels'),
   sessions: token<LateCredentialSessions>('CredentialSessions'),
@@ -107,18 +111,22 @@ const identityModule = new ContainerModule(({ bind }) => {
   provide(
     bind,
     T.auth,
-    [T.config, T.users],
-    (c, users) =>
+    [T.config, T.users, T.logger],
+    (c, users, logger) =>
       new ApiAuth(
         users,
         loadOrCreateJwtSecret(c.server.data_dir, c.api.jwt_secret),
         c.api.token_lifetime,
         // Its own guard, not the SSH listener's: an admin's typos never ban the agents' address, nor the reverse.
-        new AuthGuard({
-          maxFailures: c.api.max_failed_login,
-          banMs: c.api.ban_time * 1000,
-          failureDelayMs: 0,
-        }),
+        new AuthGuard(
+          {
+            maxFailures: c.api.max_failed_login,
+            banMs: c.api.ban_time * 1000,
+            failureDelayMs: 0,
+          },
+          Date.now,
+          logger,
+        ),
         c.api.ban_time,
       ),
   );
@@ -142,6 +150,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
     (results, staging, report) => new EndStrandedPushes(results, staging, report),
   );
   provide(bind, T.broadcaster, [T.logger], (logger) => new WsResultBroadcaster(logger));
+  provide(bind, T.outcomes, [T.broadcaster, T.logger], (ws, logger) => new LoggedOutcomes(ws, logger));
 });
 
 /** The HTTP API, and the record start-up takes. */
@@ -208,6 +217,13 @@ export function buildServerContainer(config: ServerConfig, logger: Logger): Cont
     constant(bind, T.channels, new LateClientChannels());
     constant(bind, T.sessions, new LateCredentialSessions());
   });
-  container.load(basics, storageModule, identityModule, distributionModule, useCaseModule(T), httpModule);
+  container.load(
+    basics,
+    storageModule,
+    identityModule,
+    distributionModule,
+    useCaseModule({ ...T, broadcaster: T.outcomes }),
+    httpModule,
+  );
   return container;
 }

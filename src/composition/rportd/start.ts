@@ -8,7 +8,7 @@ import { ConfigError, parseAddress } from '../../adapters/config/server-config-v
 import { loadServerConfig, type ServerConfig } from '../../adapters/config/server-config.ts';
 import { HttpServer, type TlsFiles } from '../../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../../adapters/http/uploads-socket.ts';
-import { PinoLogger } from '../../adapters/log/pino-logger.ts';
+import { openLogger } from '../../adapters/log/pino-logger.ts';
 import { DataDirLock } from '../../adapters/sqlite/data-dir-lock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
@@ -96,7 +96,7 @@ export async function startServer(
   config: ServerConfig,
   opts: ServerStartOptions = {},
 ): Promise<RunningServer> {
-  const logger = opts.logger ?? new PinoLogger({ level: config.logging.log_level });
+  const logger = opts.logger ?? (await openLogger('rportd', config.logging));
   mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
   const tls = tlsFilesOf(config);

@@ -121,7 +121,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       },
       // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).
       api: { address: '127.0.0.1:0', max_failed_login: 1000, ...opts.api },
-      logging: { log_level: 'debug' },
+      logging: { level: 'debug' },
     },
     dataDir,
   );

@@ -77,7 +77,7 @@ export async function startCliServer(
         push_timeout: 60,
       },
       api: { address: '127.0.0.1:0', ...api },
-      logging: { log_level: 'warn' },
+      logging: { level: 'warn' },
     },
     dataDir,
   );
