@@ -22,6 +22,7 @@ import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { receptionModule } from '../shared/reception-wiring.ts';
 import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
+import { dataDirError } from './start-errors.ts';
 
 const CLIENT_VERSION = packageVersion();
 
@@ -184,7 +185,9 @@ export async function buildClient(config: ClientConfig, logger: Logger): Promise
   container.load(given, filesModule(pushLog), settingsModule, useCases, linkModule);
   const { files, connection } = resolve(container, T.agent);
   // Temp files a crash or kill -9 left in {data_dir}/filepush: no push can be live for them yet.
-  const swept = await files.sweep();
+  const swept = await files.sweep().catch((e: unknown) => {
+    throw dataDirError(config.dataDir, 'cannot clear the temp files in it', e);
+  });
   if (swept > 0) logger.info({ count: swept }, 'removed stale temp files from an earlier run');
   return connection;
 }

@@ -7,6 +7,7 @@ import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
 import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
 import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
+import { dataDirKey, listenError, naming } from './start-errors.ts';
 import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
@@ -111,7 +112,7 @@ interface ClientListenerDependencies {
 /** Starts rportd's SSH client listener: host key (made on first start), TCP listener, SFTP confinement. */
 export async function startClientListener(d: ClientListenerDependencies): Promise<StartedClientListener> {
   warnIfNoCryptoBinding(d.logger);
-  const hostKey = await loadOrCreateHostKey(d.config.dataDir);
+  const hostKey = await naming(dataDirKey(d.config.dataDir), () => loadOrCreateHostKey(d.config.dataDir));
   const listener = new AgentListener({
     hostKey,
     credentials: d.credentials,
@@ -124,9 +125,13 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     pacer: new ScavengePacer(SERVER_SCAVENGE_EVERY),
   });
   let port = 0;
-  if (d.config.address !== undefined) {
-    const { host, port: wanted } = parseAddress(d.config.address, '[server] address');
-    port = await listener.listen(wanted, host);
+  const address = d.config.address;
+  if (address !== undefined) {
+    const { host, port: wanted } = parseAddress(address, '[server] address');
+    port = await listener.listen(wanted, host).catch(async (e: unknown) => {
+      await listener.close();
+      throw listenError('[server] address', address, e);
+    });
   }
   d.logger.info(
     { address: d.config.address, port, fingerprint: hostKey.fingerprint },

@@ -1,7 +1,8 @@
 // rportd from the command line to a running server: read rportd.conf, build the object graph, take
 // what start-up needs from it in one piece, then open the API and the agents' side.
-import { Command } from 'commander';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Container } from 'inversify';
 import type Koa from 'koa';
 import { ConfigError, parseAddress } from '../../adapters/config/server-config-values.ts';
@@ -14,12 +15,13 @@ import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
-import { buildServerContainer, T, type Rportd } from './container.ts';
+import { buildServerContainer, T } from './container.ts';
 import { resetAdminPassword } from './reset-admin-password.ts';
+import { dataDirKey, listenError, naming, prepareDataDir, startFailed } from './start-errors.ts';
 
 /** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
 export async function runServerCommand(argv: string[]): Promise<void> {
-  const opts = new Command('rportd')
+  const command = new Command('rportd')
     .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
     .version(packageVersion())
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
@@ -27,8 +29,14 @@ export async function runServerCommand(argv: string[]): Promise<void> {
       '--reset-admin-password [username]',
       'with rportd stopped: give an API user (default admin) a new password and Administrators, then exit (docs/security.md)',
     )
-    .parse(argv)
-    .opts<{ config?: string; resetAdminPassword?: string | true }>();
+    .exitOverride();
+  try {
+    command.parse(argv);
+  } catch (e) {
+    // Commander has said what was wrong; a usage error exits 2 like any other start error.
+    process.exit(e instanceof CommanderError && e.exitCode === 0 ? 0 : 2);
+  }
+  const opts = command.opts<{ config?: string; resetAdminPassword?: string | true }>();
   if (opts.resetAdminPassword !== undefined)
     process.exit(await resetAdminPassword(opts.config, opts.resetAdminPassword, process));
   // The signal handlers go in first: a SIGTERM that came while rportd was starting (a service
@@ -51,11 +59,16 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  let config: ServerConfig;
   try {
-    server = await startServer(loadServerConfig(opts.config));
+    config = loadServerConfig(opts.config);
   } catch (e) {
-    process.stderr.write(`rportd: ${(e as Error).message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    return startFailed(e);
+  }
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    return startFailed(e, opts.config);
   }
   if (server.initialAdmin) {
     // Shown once on the terminal, never through the logger: the hash is all that is kept.
@@ -97,41 +110,49 @@ export async function startServer(
   opts: ServerStartOptions = {},
 ): Promise<RunningServer> {
   const logger = opts.logger ?? (await openLogger('rportd', config.logging));
-  mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
+  prepareDataDir(config.server.data_dir);
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
   const tls = tlsFilesOf(config);
 
   // One rportd per data_dir; `rportd --reset-admin-password` checks the same lock.
   const lock = DataDirLock.take(config.server.data_dir);
   if (!lock)
-    throw new Error(
+    throw new ConfigError(
       `[server] data_dir ${config.server.data_dir}: another rportd is using it (its rportd.lock is held); stop that one first`,
     );
-  let container: Container;
-  let rportd: Rportd;
-  try {
-    container = buildServerContainer(config, logger);
-    rportd = resolve(container, T.rportd);
-  } catch (e) {
+  const container = buildServerContainer(config, logger);
+  // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
+  const dataDir = dataDirKey(config.server.data_dir);
+  const dbFile = join(config.server.data_dir, 'rportd.db');
+  const db = await naming(`${dataDir}: cannot open the database ${dbFile}`, () =>
+    resolve(container, T.db),
+  ).catch((e: unknown) => {
     lock.release();
     throw e;
-  }
-  const { staging, db, broadcaster } = rportd;
+  });
+  const rportd = await naming(dataDir, () => resolve(container, T.rportd)).catch((e: unknown) => {
+    db.close();
+    lock.release();
+    throw e;
+  });
+  const { staging, broadcaster } = rportd;
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
   try {
-    await staging.init();
+    await naming(dataDir, () => staging.init());
     // Before anything opens: from then on a pending target is a live push, not one the last run left.
-    const ended = await rportd.endStranded.execute();
+    const ended = await naming(dataDir, () => rportd.endStranded.execute());
     if (ended.targets > 0)
       logger.warn(
         { uploads: ended.uploads, targets: ended.targets },
         'ended the pushes an earlier run left pending: the file was not confirmed',
       );
     // Then the staged files no upload of the table names (e.g. a body cut off by the crash).
-    const swept = await staging.sweep();
+    const swept = await naming(dataDir, () => staging.sweep());
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
-    initialAdmin = config.api.auth ? undefined : await rportd.apiUsers.ensureInitialAdmin();
+    initialAdmin = config.api.auth
+      ? undefined
+      : await naming(dataDir, () => rportd.apiUsers.ensureInitialAdmin());
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
     broadcaster.close();
@@ -148,6 +169,11 @@ export async function startServer(
     stagingDir: staging.dir,
     http,
     logger,
+  }).catch((e: unknown) => {
+    broadcaster.close();
+    db.close();
+    lock.release();
+    throw e;
   });
   rportd.channels.source = clientSide.channels;
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
@@ -162,9 +188,7 @@ export async function startServer(
     broadcaster.close();
     db.close();
     lock.release();
-    throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
-      cause: e,
-    });
+    throw listenError('[api] address', config.api.address, e);
   }
   const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info(
@@ -187,6 +211,7 @@ export async function startServer(
 
 /** The API's server; a certificate and key that TLS cannot use name their keys. */
 function httpServerOf(app: Koa, tls: TlsFiles | undefined, config: ServerConfig): HttpServer {
+  if (!tls) return new HttpServer(app);
   try {
     return new HttpServer(app, tls);
   } catch (e) {
