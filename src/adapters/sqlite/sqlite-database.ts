@@ -61,6 +61,13 @@ const MIGRATIONS: string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
+  // Issue 17 item 5: the agent key each client id belongs to, bound at its first registration.
+  `CREATE TABLE client_keys (
+     client_id TEXT PRIMARY KEY,
+     public_key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     bound_at TEXT NOT NULL
+   );`,
 ];
 
 const DATABASE_FILE = 'rportd.db';
