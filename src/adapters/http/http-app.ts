@@ -3,6 +3,7 @@ import Koa from 'koa';
 import { auditRoutes } from './audit-routes.ts';
 import { clientAuthRoutes } from './client-auth-routes.ts';
 import { clientGroupRoutes } from './client-group-routes.ts';
+import { clientKeyRoutes } from './client-key-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
@@ -21,6 +22,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);
+  clientKeyRoutes(router, d);
   auditRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
   app.use(async (ctx, next) => {
