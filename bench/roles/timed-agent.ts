@@ -8,6 +8,7 @@ import { TcpTransport } from '../../src/adapters/ssh/agent/transport.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
 import { ServerConnection } from '../../src/adapters/ssh/agent/server-connection.ts';
+import { loadOrCreateAgentKey } from '../../src/adapters/ssh/agent/agent-key.ts';
 import { ScavengePacer } from '../../src/adapters/system/scavenge-pacer.ts';
 import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
 import { ApplyOwnership } from '../../src/domain/apply-ownership.ts';
@@ -181,6 +182,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
       version: '0.1.0',
       file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX },
     },
+    identity: await loadOrCreateAgentKey(dataDir),
     handler: {
       handle: async (req, onProgress) => {
         phases = { receivedAt: Date.now() };

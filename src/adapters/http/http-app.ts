@@ -4,6 +4,7 @@ import { auditRoutes } from './audit-routes.ts';
 import { auditlogCompatRoutes } from './auditlog-compat-routes.ts';
 import { clientAuthRoutes } from './client-auth-routes.ts';
 import { clientGroupRoutes } from './client-group-routes.ts';
+import { clientKeyRoutes } from './client-key-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
@@ -25,6 +26,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);
+  clientKeyRoutes(router, d);
   auditRoutes(router, d);
   auditlogCompatRoutes(router, d);
   userRoutes(router, d);

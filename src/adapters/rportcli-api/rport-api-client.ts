@@ -84,6 +84,11 @@ export class RportApiClient {
     });
   }
 
+  /** DELETE /api/v1/clients/:id/key: frees a client id for the next agent key that registers it. */
+  async releaseClientKey(id: string): Promise<void> {
+    await this.call('DELETE', `api/v1/clients/${encodeURIComponent(id)}/key`);
+  }
+
   /** POST /api/v1/files, streaming the file from disk; onProgress counts file bytes handed to the socket. */
   async upload(req: UploadRequest, onProgress?: UploadProgress): Promise<UploadReceipt> {
     const fields: [string, string][] = [

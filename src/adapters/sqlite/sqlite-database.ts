@@ -68,6 +68,13 @@ const MIGRATIONS: string[] = [
      name TEXT PRIMARY KEY,
      permissions TEXT NOT NULL
    );`,
+  // Issue 17 item 5: the agent key each client id belongs to, bound at its first registration.
+  `CREATE TABLE client_keys (
+     client_id TEXT PRIMARY KEY,
+     public_key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     bound_at TEXT NOT NULL
+   );`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

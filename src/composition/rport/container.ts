@@ -18,6 +18,7 @@ import { transportFor } from '../../adapters/ssh/agent/transport.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-file-source.ts';
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
+import { loadOrCreateAgentKey, type AgentIdentity } from '../../adapters/ssh/agent/agent-key.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { receptionModule } from '../shared/reception-wiring.ts';
@@ -38,6 +39,7 @@ const T = {
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
   connection: token<ServerConnection>('ServerConnection'),
+  identity: token<AgentIdentity>('AgentIdentity'),
   source: token<FileSource>('FileSource'),
   agent: token<Agent>('Agent'),
   pushLog: token<PushLog>('PushLog'),
@@ -115,8 +117,8 @@ const linkModule = new ContainerModule(({ bind }) => {
   provide(
     bind,
     T.connection,
-    [T.config, T.logger, T.receive, T.pushLog],
-    (c, logger, receive, log) =>
+    [T.config, T.logger, T.receive, T.pushLog, T.identity],
+    (c, logger, receive, log, identity) =>
       (connection = new ServerConnection({
         transport: transportFor(c.server),
         fingerprint: c.fingerprint,
@@ -131,6 +133,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           version: CLIENT_VERSION,
           file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
         },
+        identity,
         handler: {
           handle: async (req, onProgress) => {
             try {
@@ -174,10 +177,14 @@ export async function buildReception(config: ClientConfig, source: FileSource): 
 export async function buildClient(config: ClientConfig, logger: Logger): Promise<ServerConnection> {
   const roots = await protectedRoots(config, logger);
   const pushLog = new PushLog(logger);
+  // Made on first start: the client id is bound to it at the agent's first registration.
+  const key = await loadOrCreateAgentKey(config.dataDir);
+  logger.info({ key: key.fingerprint, path: key.path }, 'agent key loaded');
   const container = new Container({ defaultScope: 'Singleton' });
   const given = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
     constant(bind, T.logger, logger);
+    constant(bind, T.identity, key);
     constant(bind, T.realRoots, roots);
     constant(bind, T.clock, new SystemClock());
     constant(bind, T.pushLog, pushLog);

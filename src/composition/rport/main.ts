@@ -35,7 +35,14 @@ async function main(argv: string[]): Promise<void> {
   config = { ...config, dataDir: resolve(dirname(configPath), config.dataDir) };
   await prepareDataDir(config.dataDir);
   warnIfNoCryptoBinding(logger);
-  const connection = await buildClient(config, logger);
+  let connection;
+  try {
+    connection = await buildClient(config, logger);
+  } catch (e) {
+    // e.g. an agent key in data_dir that cannot be read or made: the message names the file.
+    process.stderr.write(`rport: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   connection.start();
   const stop = (signal: NodeJS.Signals, reason: string): void => {
     logger.info({ signal, reason }, 'rport shutting down');

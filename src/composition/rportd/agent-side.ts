@@ -14,6 +14,7 @@ import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import type { ClientPresence } from '../../ports/client-presence.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { ClientIdentity } from '../../domain/client-identity.ts';
 
 /** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
 const AGENT_WS_PATH = '/api/v1/ws/agents';
@@ -21,6 +22,7 @@ const AGENT_WS_PATH = '/api/v1/ws/agents';
 interface ClientSideDeps {
   config: ServerConfig;
   presence: ClientPresence;
+  identity: ClientIdentity;
   credentials: ClientCredentials;
   transfers: LiveTransfers;
   stagingDir: string;
@@ -103,6 +105,8 @@ interface ClientListenerDependencies {
   config: ClientListenerConfig;
   credentials: ClientCredentials;
   presence: ClientPresence;
+  /** Which agent key each client id belongs to. */
+  identity: ClientIdentity;
   transfers: LiveTransfers;
   /** `{data_dir}/filepush`: where staged files are read from. */
   stagingDir: string;
@@ -117,6 +121,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     hostKey,
     credentials: d.credentials,
     presence: d.presence,
+    identity: d.identity,
     transfers: d.transfers,
     stagingDir: d.stagingDir,
     logger: d.logger,

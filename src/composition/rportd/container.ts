@@ -14,6 +14,7 @@ import { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
 import { SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit-log.ts';
 import { SqliteClientCredentials } from '../../adapters/sqlite/sqlite-client-credentials.ts';
 import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-group-store.ts';
+import { SqliteClientKeys } from '../../adapters/sqlite/sqlite-client-keys.ts';
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
@@ -22,6 +23,7 @@ import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import { ClientIdentity } from '../../domain/client-identity.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
 import { EndStrandedPushes } from '../../domain/end-stranded-pushes.ts';
 import type { ReportResult } from '../../domain/report-result.ts';
@@ -48,6 +50,7 @@ export interface Rportd {
   auth: ApiAuth;
   broadcaster: WsResultBroadcaster;
   presence: ClientPresence;
+  identity: ClientIdentity;
   credentials: ClientCredentials;
   transfers: LiveTransfers;
   /** Pointed at the agents' side once it runs (the use cases are built before it). */
@@ -69,6 +72,8 @@ export const T = {
   registry: token<SqliteClientRegistry>('ClientRegistry'),
   groups: token<SqliteClientGroupStore>('ClientGroupStore'),
   credentials: token<ClientCredentials>('ClientCredentials'),
+  clientKeys: token<SqliteClientKeys>('ClientKeys'),
+  identity: token<ClientIdentity>('ClientIdentity'),
   results: token<SqliteResultStore>('ResultStore'),
   audit: token<SqliteAuditLog>('AuditLog'),
   broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
@@ -98,6 +103,7 @@ const storageModule = new ContainerModule(({ bind }) => {
   provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
   provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
   provide(bind, T.audit, [T.db], (db) => new SqliteAuditLog(db));
+  provide(bind, T.clientKeys, [T.db], (db) => new SqliteClientKeys(db));
 });
 
 /** Who may log in (API users) and who may connect (client credentials), per rportd.conf. */
@@ -108,6 +114,12 @@ const identityModule = new ContainerModule(({ bind }) => {
     if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
     return new SqliteClientCredentials(db);
   });
+  provide(
+    bind,
+    T.identity,
+    [T.clientKeys, T.audit, T.clock],
+    (keys, audit, clock) => new ClientIdentity(keys, audit, clock),
+  );
   provide(
     bind,
     T.auth,
@@ -171,8 +183,23 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.sessions,
       T.dbUsers,
       T.userGroups,
+      T.identity,
     ],
-    (c, auth, accept, results, audit, registry, groups, logger, credentials, sessions, users, userGroups) =>
+    (
+      c,
+      auth,
+      accept,
+      results,
+      audit,
+      registry,
+      groups,
+      logger,
+      credentials,
+      sessions,
+      users,
+      userGroups,
+      identity,
+    ) =>
       createHttpApp({
         auth,
         acceptUpload: accept,
@@ -186,6 +213,7 @@ const httpModule = new ContainerModule(({ bind }) => {
             : undefined,
         // With [api] auth the one user lives in rportd.conf: the users API answers 400 then.
         userAdmin: c.api.auth ? undefined : { users, groups: userGroups },
+        identity,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       }),
@@ -199,6 +227,7 @@ const httpModule = new ContainerModule(({ bind }) => {
     auth: T.auth,
     broadcaster: T.broadcaster,
     presence: T.registry,
+    identity: T.identity,
     credentials: T.credentials,
     transfers: T.transfers,
     channels: T.channels,

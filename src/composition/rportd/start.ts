@@ -164,6 +164,7 @@ export async function startServer(
   const clientSide = await (opts.clientSide ?? sshClientSide)({
     config,
     presence: rportd.presence,
+    identity: rportd.identity,
     credentials: rportd.credentials,
     transfers: rportd.transfers,
     stagingDir: staging.dir,

@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { identityOf, type AgentIdentity } from '../../../src/adapters/ssh/agent/agent-key.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientInfo } from '../../../src/domain/client.ts';
@@ -112,3 +114,6 @@ export class CollectingResults implements ResultStore, ResultBroadcaster {
   }
   publish(): void {}
 }
+
+/** A fresh ed25519 agent key in memory (an agent's own key lives in its data_dir: loadOrCreateAgentKey). */
+export const testIdentity = (): AgentIdentity => identityOf(generateKeyPairSync('ed25519').privateKey);
