@@ -143,7 +143,10 @@ export class ControlChannel {
           this.helloTaken();
           announced
             .then(() => {
-              log.info({ client_id: info.id, client_name: info.name, hostname: info.hostname }, 'client connected');
+              log.info(
+                { client_id: info.id, client_name: info.name, hostname: info.hostname },
+                'client connected',
+              );
               send({ type: 'welcome', protocol: PROTOCOL_VERSION, max_read: MAX_READ });
             })
             .catch((e: unknown) => {
