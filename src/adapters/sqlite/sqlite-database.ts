@@ -61,6 +61,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
+  // Whether a push changed the file on the host: NULL while pending, and for results stored before.
+  `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

@@ -85,6 +85,7 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       size: outcome.size,
       message: outcome.message,
       status: outcome.status,
+      changed: outcome.changed,
     });
     for (const [ws, l] of this.listeners) {
       const allowed = l.caller.admin || (client !== undefined && mayAccessClient(l.caller, client, groups));

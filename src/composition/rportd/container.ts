@@ -31,6 +31,7 @@ import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 
@@ -73,6 +74,7 @@ export const T = {
   sessions: token<LateCredentialSessions>('CredentialSessions'),
   dispatchSettings: token<DispatchSettings>('DispatchSettings'),
   maxUploadBytes: token<number>('MaxUploadBytes'),
+  fieldRules: token<FieldRules>('FieldRules'),
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
@@ -131,6 +133,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
     timeoutMs: c.server.push_timeout * 1000,
   }));
   provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
+  provide(bind, T.fieldRules, [T.config], (c) => ({ allowSpecialBits: c.server.allow_special_bits }));
   constant(bind, T.transfers, new InMemoryLiveTransfers());
   provide(
     bind,

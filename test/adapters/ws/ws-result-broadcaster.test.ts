@@ -198,6 +198,7 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
         size: 0,
         message: big,
         status: 'error',
+        changed: false,
       };
       b.publish(o);
       // Outcomes trickle in as clients answer: let the sockets drain between them.

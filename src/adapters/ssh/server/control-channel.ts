@@ -91,7 +91,7 @@ export class ControlChannel {
         const fault = malformed(m);
         if (fault) return protocolError(fault);
         if (m.type === 'progress') agent.progress(m.req_id, m.bytes);
-        else agent.result(m.req_id, m.status, m.message);
+        else agent.result(m.req_id, m.status, m.message, m.changed);
         return;
       }
       const info = parseHello(m);
