@@ -9,6 +9,8 @@ import { BIN, freePort, Proc, requireBuilt } from './processes.ts';
 export interface AgentSpec {
   id: string;
   tags?: string[];
+  /** Lines for the agent's [file-reception] section. */
+  fileReception?: string[];
 }
 
 export interface ClusterOptions {
@@ -17,6 +19,8 @@ export interface ClusterOptions {
   maxFilepushSize?: number;
   /** [server] enable_ws_test_endpoints. */
   testEndpoints?: boolean;
+  /** More [server] lines, as written. */
+  serverLines?: string[];
 }
 
 const secret = (): string => randomBytes(12).toString('base64url');
@@ -105,7 +109,7 @@ id = "${id}"
 name = "e2e ${id}"
 tags = ${JSON.stringify(spec.tags ?? [])}
 data_dir = "${this.agentDataDir(id)}"
-`,
+${spec.fileReception ? `[file-reception]\n${spec.fileReception.join('\n')}\n` : ''}`,
       { mode: 0o600 },
     );
     const agent = new Proc(id, BIN.rport, ['--config', conf], { cwd: this.onHost(id, '') });
@@ -197,6 +201,7 @@ data_dir = "${this.agentDataDir(id)}"
     const extra = [
       this.opts.maxFilepushSize === undefined ? '' : `max_filepush_size = ${this.opts.maxFilepushSize}`,
       this.opts.testEndpoints ? 'enable_ws_test_endpoints = true' : '',
+      ...(this.opts.serverLines ?? []),
     ].filter((l) => l !== '');
     await writeFile(
       join(this.dir, 'rportd.conf'),
