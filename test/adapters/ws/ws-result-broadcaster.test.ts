@@ -96,6 +96,7 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
       size: 10,
       message: 'file successfully copied to destination',
       status: 'success',
+      changed: true,
     });
   });
 
