@@ -81,6 +81,7 @@ class TimedLocalFiles implements LocalFiles {
   lookup: LocalFiles['lookup'] = (o) => this.inner.lookup(o);
   backup = (d: string, s: string) => this.inner.backup(d, s);
   remove = (p: string) => this.inner.remove(p);
+  changeInPlace: LocalFiles['changeInPlace'] = (p, c) => this.inner.changeInPlace(p, c);
   async chmod(p: string, mode: number): Promise<void> {
     const t = now();
     await this.inner.chmod(p, mode);
@@ -164,6 +165,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
       protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_POSIX, 'posix'),
       flavor: 'posix',
       backup: false,
+      allowSpecialBits: false,
     },
     clock,
   );

@@ -12,7 +12,7 @@ import type { DispatchToClients } from './dispatch-to-clients.ts';
 import { FormFields } from './form-fields.ts';
 import { UploadAudit } from './upload-audit.ts';
 import { refusalOfBody, wrongFilePart } from './upload-body.ts';
-import type { UploadParameters } from './upload-fields.ts';
+import type { FieldRules, UploadParameters } from './upload-fields.ts';
 import { passed, refused, type OrRefused, type Refused, type UploadRejection } from './upload-rejection.ts';
 import { resolveTargets } from './upload-targets.ts';
 
@@ -53,6 +53,7 @@ export class AcceptUpload {
     clock: Clock,
     /** `[server] max_filepush_size`: the file's bytes. */
     readonly maxBytes: number,
+    private readonly rules?: FieldRules,
   ) {
     this.audit = new UploadAudit(audit, clock);
   }
@@ -100,7 +101,10 @@ export class AcceptUpload {
    * after the whole file was sent, staged and hashed. An unexpected failure leaves nothing staged.
    */
   private async receive(caller: Caller, uuid: string, form: UploadForm): Promise<OrRefused<Received>> {
-    const fields = new FormFields((selector) => resolveTargets(caller, selector, this.clients, this.groups));
+    const fields = new FormFields(
+      (selector) => resolveTargets(caller, selector, this.clients, this.groups),
+      this.rules,
+    );
     let file: ReceivedFile | undefined;
     try {
       for await (const part of form.parts()) {

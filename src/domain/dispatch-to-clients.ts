@@ -5,7 +5,7 @@ import type { LiveTransfers } from '../ports/live-transfers.ts';
 import type { StagingStore } from '../ports/staging-store.ts';
 import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
-import { failure, type PushOutcome, type PushVerdict } from './outcome.ts';
+import { changedOf, failure, type PushOutcome, type PushVerdict } from './outcome.ts';
 import type { ReportResult } from './report-result.ts';
 
 export interface DispatchSettings {
@@ -97,6 +97,7 @@ function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): Pu
     size: placed ? upload.staged.size : 0,
     message: v.message,
     status: v.status,
+    changed: changedOf(v.status, v.changed),
   };
 }
 

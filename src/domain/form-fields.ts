@@ -1,5 +1,5 @@
 import type { TargetSelector } from './target-selector.ts';
-import { parseUploadFields, type UploadParameters } from './upload-fields.ts';
+import { parseUploadFields, type FieldRules, type UploadParameters } from './upload-fields.ts';
 import type { OrRefused, UploadRejection } from './upload-rejection.ts';
 
 /**
@@ -12,7 +12,10 @@ export class FormFields {
   private params?: OrRefused<UploadParameters>;
   private targets?: Promise<OrRefused<string[]>>;
 
-  constructor(private readonly resolve: (selector: TargetSelector) => Promise<OrRefused<string[]>>) {}
+  constructor(
+    private readonly resolve: (selector: TargetSelector) => Promise<OrRefused<string[]>>,
+    private readonly rules?: FieldRules,
+  ) {}
 
   add(name: string, value: string): void {
     this.fields.set(name, [...(this.fields.get(name) ?? []), value]);
@@ -21,7 +24,7 @@ export class FormFields {
   }
 
   parsed(): OrRefused<UploadParameters> {
-    return (this.params ??= parseUploadFields(this.fields));
+    return (this.params ??= parseUploadFields(this.fields, this.rules));
   }
 
   /** The target client ids, once the fields parse. */

@@ -1,5 +1,5 @@
 import { checkDestination, flavorOf } from './destination.ts';
-import { parseMode } from './file-mode.ts';
+import { parseMode, SPECIAL_MODE_BITS, specialBitsIn } from './file-mode.ts';
 import { ownershipProblem, type Ownership } from './ownership.ts';
 import { ProtectedPaths } from './protected-paths.ts';
 import { hasTargets, type TargetSelector } from './target-selector.ts';
@@ -23,8 +23,19 @@ export interface UploadParameters {
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
 
+/** The server's own rules for field values, from rportd.conf. */
+export interface FieldRules {
+  /** `[server] allow_special_bits`: false refuses setuid, setgid and sticky modes for every user. */
+  allowSpecialBits: boolean;
+}
+
+const ALLOW_ALL: FieldRules = { allowSpecialBits: true };
+
 /** Validates the text fields of an upload form, naming the field at fault. */
-export function parseUploadFields(fields: Map<string, string[]>): OrRefused<UploadParameters> {
+export function parseUploadFields(
+  fields: Map<string, string[]>,
+  rules: FieldRules = ALLOW_ALL,
+): OrRefused<UploadParameters> {
   for (const name of fields.keys()) {
     if (!FORM_FIELDS.includes(name))
       return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
@@ -47,6 +58,11 @@ export function parseUploadFields(fields: Map<string, string[]>): OrRefused<Uplo
   if (typeof sync !== 'boolean') return sync;
   const mode = parseMode(one('mode'));
   if (mode.problem) return invalid('mode', mode.problem);
+  if (mode.mode !== undefined && mode.mode & SPECIAL_MODE_BITS && !rules.allowSpecialBits)
+    return invalid(
+      'mode',
+      `mode "${one('mode')}" asks for ${specialBitsIn(mode.mode)}, which this server refuses ([server] allow_special_bits = false in rportd.conf)`,
+    );
   const ownership: Ownership = { user: nonEmpty(one('user')), group: nonEmpty(one('group')) };
   const ownerProblem = ownershipProblem(ownership);
   if (ownerProblem) return invalid(ownerProblem.startsWith('user') ? 'user' : 'group', ownerProblem);

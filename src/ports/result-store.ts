@@ -15,6 +15,8 @@ interface StoredTarget {
   message: string;
   filepath: string;
   size: number;
+  /** Whether the push changed the file on the host; null while pending (or stored by an older rportd). */
+  changed: boolean | null;
   updated_at: string;
 }
 

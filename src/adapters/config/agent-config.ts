@@ -14,7 +14,7 @@ export interface ClientConfig {
   name: string;
   tags: string[];
   dataDir: string;
-  fileReception: { enabled: boolean; protected: string[]; backup: boolean };
+  fileReception: { enabled: boolean; protected: string[]; backup: boolean; allowSpecialBits: boolean };
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
   /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
@@ -33,7 +33,7 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread'];
+const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits'];
 const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
@@ -160,6 +160,8 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
   const enabled = bool(reception, 'enabled', true);
   const backup = bool(reception, 'backup', false);
   const hashThread = bool(reception, 'hash_thread', false);
+  // setuid, setgid and sticky modes: off unless the host's admin allows them here.
+  const allowSpecialBits = bool(reception, 'allow_special_bits', false);
   const prot =
     reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
   if (!Array.isArray(prot) || !prot.every((p) => typeof p === 'string' && p !== '')) {
@@ -178,7 +180,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     name: str(client, 'client', 'name') ?? hostname(),
     tags: tags as string[],
     dataDir,
-    fileReception: { enabled, protected: prot as string[], backup },
+    fileReception: { enabled, protected: prot as string[], backup, allowSpecialBits },
     hashThread,
     logging,
   };

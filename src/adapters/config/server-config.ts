@@ -49,6 +49,8 @@ export interface ServerSection {
   ban_time: number;
   /** CIDR ranges whose SSH logins are never penalised (trusted networks); empty by default. */
   ban_exempt: string[];
+  /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
+  allow_special_bits: boolean;
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -90,6 +92,7 @@ export const SERVER_DEFAULTS = {
   handshake_timeout: 20,
   max_failed_login: 5,
   ban_time: 600,
+  allow_special_bits: true,
 } as const;
 
 const API_DEFAULTS = {
@@ -115,6 +118,7 @@ const SERVER_KEYS = [
   'max_failed_login',
   'ban_time',
   'ban_exempt',
+  'allow_special_bits',
 ] as const;
 const API_KEYS = [
   'address',
@@ -215,6 +219,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
     ...loginBan(s, 'server', SERVER_DEFAULTS),
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
+    allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 

@@ -21,16 +21,15 @@ export class LoggedOutcomes implements ResultBroadcaster {
   }
 }
 
-/** The fields of an outcome line; `changed` only where the outcome tells it. */
+/** The fields of an outcome line. */
 export function outcomeFields(outcome: PushOutcome): Record<string, unknown> {
-  const { changed } = outcome as { changed?: unknown };
   return {
     uuid: outcome.uuid,
     client_id: outcome.client_id,
     status: outcome.status,
     dest: outcome.filepath,
     size: outcome.size,
-    ...(typeof changed === 'boolean' ? { changed } : {}),
+    changed: outcome.changed,
     detail: outcome.message,
   };
 }

@@ -209,6 +209,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       message: typeof t.message === 'string' ? t.message : '',
       filepath: typeof t.filepath === 'string' ? t.filepath : '',
       size: typeof t.size === 'number' ? t.size : 0,
+      ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
     })),
     upload,
   };

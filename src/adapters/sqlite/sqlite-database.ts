@@ -75,6 +75,8 @@ const MIGRATIONS: string[] = [
      fingerprint TEXT NOT NULL,
      bound_at TEXT NOT NULL
    );`,
+  // Whether a push changed the file on the host: NULL while pending, and for results stored before.
+  `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

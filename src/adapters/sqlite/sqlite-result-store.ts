@@ -8,8 +8,12 @@ interface StoredResult {
   message: string;
   filepath: string;
   size: number;
+  /** null while pending, and for a result an older rportd stored. */
+  changed: boolean | null;
   updated_at: string;
 }
+
+type StoredRow = Omit<StoredResult, 'changed'> & { changed: number | null };
 
 /** Per-upload, per-client results; a client's first final outcome is kept. */
 export class SqliteResultStore implements ResultStore, PendingTargets {
@@ -27,20 +31,21 @@ export class SqliteResultStore implements ResultStore, PendingTargets {
   async record(o: PushOutcome): Promise<boolean> {
     const r = statement(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, updated_at)
-         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @now)
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, updated_at)
+         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @changed, @now)
          ON CONFLICT(uuid, client_id) DO UPDATE SET status = @status, message = @message, filepath = @filepath,
-           size = @size, updated_at = @now WHERE upload_results.status = 'pending'`,
-    ).run({ ...o, now: new Date().toISOString() });
+           size = @size, changed = @changed, updated_at = @now WHERE upload_results.status = 'pending'`,
+    ).run({ ...o, changed: o.changed ? 1 : 0, now: new Date().toISOString() });
     return r.changes === 1;
   }
 
   /** Every target of an upload with its latest outcome; empty when the uuid is unknown. */
   async targets(uuid: string): Promise<StoredResult[]> {
-    return statement(
+    const rows = statement(
       this.db,
-      'SELECT client_id, status, message, filepath, size, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
-    ).all(uuid) as StoredResult[];
+      'SELECT client_id, status, message, filepath, size, changed, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
+    ).all(uuid) as StoredRow[];
+    return rows.map((r) => ({ ...r, changed: r.changed === null ? null : r.changed === 1 }));
   }
 
   /**

@@ -35,7 +35,14 @@ export interface HelloMessage {
 export type AgentMessage =
   | HelloMessage
   | { type: 'progress'; req_id: string; bytes: number }
-  | { type: 'result'; req_id: string; status: OutcomeStatus; message: string };
+  | {
+      type: 'result';
+      req_id: string;
+      status: OutcomeStatus;
+      message: string;
+      /** Whether the file's content, mode or owner changed; older agents leave it out. */
+      changed?: boolean;
+    };
 
 export type ServerMessage =
   | { type: 'challenge'; protocol: number; challenge: string }

@@ -70,6 +70,7 @@ const settingsModule = new ContainerModule(({ bind }) => {
       protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor, roots),
       flavor,
       backup: c.fileReception.backup,
+      allowSpecialBits: c.fileReception.allowSpecialBits,
     };
   });
 });

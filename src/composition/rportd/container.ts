@@ -36,6 +36,7 @@ import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 
@@ -84,6 +85,7 @@ export const T = {
   sessions: token<LateCredentialSessions>('CredentialSessions'),
   dispatchSettings: token<DispatchSettings>('DispatchSettings'),
   maxUploadBytes: token<number>('MaxUploadBytes'),
+  fieldRules: token<FieldRules>('FieldRules'),
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
@@ -154,6 +156,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
     timeoutMs: c.server.push_timeout * 1000,
   }));
   provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
+  provide(bind, T.fieldRules, [T.config], (c) => ({ allowSpecialBits: c.server.allow_special_bits }));
   constant(bind, T.transfers, new InMemoryLiveTransfers());
   provide(
     bind,

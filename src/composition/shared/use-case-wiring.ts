@@ -5,6 +5,7 @@ import { ContainerModule } from 'inversify';
 import { AcceptUpload } from '../../domain/accept-upload.ts';
 import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
 import { ReportResult } from '../../domain/report-result.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientGroupStore } from '../../ports/client-group-store.ts';
@@ -34,6 +35,8 @@ interface UseCaseTokens {
   dispatchSettings: Token<DispatchSettings>;
   /** The largest upload accepted, in bytes. */
   maxUploadBytes: Token<number>;
+  /** rportd.conf's rules for field values ([server] allow_special_bits). */
+  fieldRules: Token<FieldRules>;
   report: Token<ReportResult>;
   dispatch: Token<DispatchToClients>;
   accept: Token<AcceptUpload>;
@@ -58,9 +61,20 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
     provide(
       bind,
       t.accept,
-      [t.staging, t.registry, t.groups, t.results, t.audit, t.dispatch, t.ids, t.clock, t.maxUploadBytes],
-      (staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes) =>
-        new AcceptUpload(staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes),
+      [
+        t.staging,
+        t.registry,
+        t.groups,
+        t.results,
+        t.audit,
+        t.dispatch,
+        t.ids,
+        t.clock,
+        t.maxUploadBytes,
+        t.fieldRules,
+      ],
+      (staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes, rules) =>
+        new AcceptUpload(staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes, rules),
     );
   });
 }

@@ -98,6 +98,7 @@ const serverModule = (settings: DispatchSettings, maxBytes: number) =>
   new ContainerModule(({ bind }) => {
     constant(bind, S.dispatchSettings, settings);
     constant(bind, S.maxUploadBytes, maxBytes);
+    constant(bind, S.fieldRules, { allowSpecialBits: true });
     provideRecord(bind, S.server, {
       clock: S.clock,
       staging: S.staging,

@@ -89,6 +89,15 @@ log_level = "debug"
     await failsWith('[server]\nban_time = "ten minutes"', /\[server\] ban_time: must be a positive integer/);
   });
 
+  it('allow_special_bits: true by default, false when set, and a bad value names the key', async () => {
+    expect(loadServerConfig().server.allow_special_bits).to.equal(true);
+    expect((await load('[server]\nallow_special_bits = false')).server.allow_special_bits).to.equal(false);
+    await failsWith(
+      '[server]\nallow_special_bits = "no"',
+      /\[server\] allow_special_bits: must be true or false, got "no"/,
+    );
+  });
+
   it('bad max_filepush_size names the key', () =>
     failsWith(
       '[server]\nmax_filepush_size = "abc"',

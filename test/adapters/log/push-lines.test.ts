@@ -5,13 +5,14 @@ import { MemoryLogger } from '../../../src/adapters/memory/memory-logger.ts';
 import type { PushOutcome } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
 
-const outcome = (extra: Partial<PushOutcome> & Record<string, unknown> = {}): PushOutcome => ({
+const outcome = (extra: Partial<PushOutcome> = {}): PushOutcome => ({
   uuid: 'u-1',
   client_id: 'web-1',
   status: 'success',
   message: 'file successfully copied to destination',
   filepath: '/etc/app.conf',
   size: 12,
+  changed: true,
   ...extra,
 });
 
@@ -32,21 +33,25 @@ describe("rportd's outcome lines (LoggedOutcomes)", () => {
           status: 'success',
           dest: '/etc/app.conf',
           size: 12,
+          changed: true,
           detail: 'file successfully copied to destination',
         },
       },
     ]);
   });
 
-  it('an error is a warning; changed is logged when the outcome has it', () => {
+  it('an error is a warning; changed is logged with every outcome', () => {
     const logger = new MemoryLogger();
     const broadcaster = new LoggedOutcomes({ publish: () => undefined }, logger);
-    broadcaster.publish(outcome({ status: 'error', message: 'protected', filepath: '', size: 0 }), 'admin');
+    broadcaster.publish(
+      outcome({ status: 'error', message: 'protected', filepath: '', size: 0, changed: false }),
+      'admin',
+    );
     broadcaster.publish(outcome({ status: 'ignored', changed: false }), 'admin');
     expect(
       logger.lines.map((l) => [l.level, l.fields.status, 'changed' in l.fields, l.fields.changed]),
     ).to.deep.equal([
-      ['warn', 'error', false, undefined],
+      ['warn', 'error', true, false],
       ['info', 'ignored', true, false],
     ]);
   });

@@ -216,7 +216,13 @@ export async function startAgent(
     { open: (req) => late.source!.open(req) },
     privileged,
     new ApplyOwnership(files, privileged),
-    { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
+    {
+      enabled: true,
+      protectedPaths: ProtectedPaths.defaults('posix'),
+      flavor: 'posix',
+      backup: false,
+      allowSpecialBits: false,
+    },
     realClock,
   );
   const connection = new ServerConnection({

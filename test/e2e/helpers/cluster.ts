@@ -9,6 +9,8 @@ import { BIN, freePort, Proc, requireBuilt } from './processes.ts';
 export interface AgentSpec {
   id: string;
   tags?: string[];
+  /** Lines for the agent's [file-reception] section. */
+  fileReception?: string[];
 }
 
 export interface ClusterOptions {
@@ -19,6 +21,8 @@ export interface ClusterOptions {
   testEndpoints?: boolean;
   /** API users in rportd's database (no [api] auth): admin's password is the one rportd prints at first start. */
   databaseUsers?: boolean;
+  /** More [server] lines, as written. */
+  serverLines?: string[];
 }
 
 const secret = (): string => randomBytes(12).toString('base64url');
@@ -113,7 +117,7 @@ id = "${id}"
 name = "e2e ${id}"
 tags = ${JSON.stringify(spec.tags ?? [])}
 data_dir = "${this.agentDataDir(id)}"
-`,
+${spec.fileReception ? `[file-reception]\n${spec.fileReception.join('\n')}\n` : ''}`,
       { mode: 0o600 },
     );
     const agent = new Proc(id, BIN.rport, ['--config', conf], { cwd: this.onHost(id, '') });
@@ -205,6 +209,7 @@ data_dir = "${this.agentDataDir(id)}"
     const extra = [
       this.opts.maxFilepushSize === undefined ? '' : `max_filepush_size = ${this.opts.maxFilepushSize}`,
       this.opts.testEndpoints ? 'enable_ws_test_endpoints = true' : '',
+      ...(this.opts.serverLines ?? []),
     ].filter((l) => l !== '');
     await writeFile(
       join(this.dir, 'rportd.conf'),

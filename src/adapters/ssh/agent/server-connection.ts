@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Logger } from '../../../ports/logger.ts';
-import type { PushVerdict } from '../../../domain/outcome.ts';
+import { failure, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
 import { messageOf } from '../../../domain/errors.ts';
 import type { AgentTransport } from './transport.ts';
@@ -239,12 +239,11 @@ export class ServerConnection extends EventEmitter {
     try {
       verdict = await this.o.handler.handle(request, onProgress);
     } catch (e) {
-      verdict = { status: 'error', message: `the client failed unexpectedly: ${messageOf(e)}` };
+      verdict = failure(`the client failed unexpectedly: ${messageOf(e)}`);
     } finally {
       this.live.delete(reqId);
     }
-    if (this.client === client)
-      send({ type: 'result', req_id: reqId, status: verdict.status, message: verdict.message });
+    if (this.client === client) send({ type: 'result', req_id: reqId, ...verdict });
   }
 
   private lost(why: Error): void {
