@@ -35,14 +35,8 @@ async function main(argv: string[]): Promise<void> {
   config = { ...config, dataDir: resolve(dirname(configPath), config.dataDir) };
   await prepareDataDir(config.dataDir);
   warnIfNoCryptoBinding(logger);
-  let connection;
-  try {
-    connection = await buildClient(config, logger);
-  } catch (e) {
-    // e.g. an agent key in data_dir that cannot be read or made: the message names the file.
-    process.stderr.write(`rport: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
+  // An agent key in data_dir that cannot be read or made names its file; startFailed exits 2.
+  const connection = await buildClient(config, logger);
   connection.start();
   const stop = (signal: NodeJS.Signals, reason: string): void => {
     logger.info({ signal, reason }, 'rport shutting down');
