@@ -135,7 +135,10 @@ describe('upload form fields', () => {
     });
   }
   it('tags cannot be combined with client_id or group_id (openrport: multiple targeting options)', () => {
-    for (const other of [{ client_id: 'c1' }, { group_id: 'g' }, { client_id: '' }]) {
+    for (const other of [{ client_id: 'c1' }, { group_id: 'g' }, { client_id: '' }] as Record<
+      string,
+      string
+    >[]) {
       const r = parseUploadFields(fields({ dest: '/x', tags: '{"tags":["linux"]}', ...other }));
       expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field: 'tags' });
       expect(!r.ok && r.rejection.detail).to.include('multiple targeting options are not supported');

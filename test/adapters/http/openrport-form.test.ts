@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
+import type { ClientChannel } from '../../../src/ports/client-channel.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 
 interface Answer {
@@ -143,10 +144,16 @@ describe("HTTP API: openrport's upload form (its own test inputs, real server an
     const held = new Promise<void>((r) => (release = r));
     await t.presence.announce(clientInfo('slow-1'));
     const channel = t.agents.channelFor('slow-1')!;
-    t.agents.channelFor = ((orig) => (cid: string) =>
-      cid === 'slow-1' ? { push: async (req) => (await held, channel.push(req)) } : orig(cid))(
-      t.agents.channelFor.bind(t.agents),
-    );
+    const orig = t.agents.channelFor.bind(t.agents);
+    t.agents.channelFor = (cid: string): ClientChannel | undefined =>
+      cid === 'slow-1'
+        ? {
+            push: async (...args: Parameters<ClientChannel['push']>) => {
+              await held;
+              return channel.push(...args);
+            },
+          }
+        : orig(cid);
     const first = await send(admin, [
       ['client_id', 'slow-1'],
       ['dest', '/srv/a'],
