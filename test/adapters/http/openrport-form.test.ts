@@ -1,7 +1,6 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import type { ClientChannel } from '../../../src/ports/client-channel.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 
 interface Answer {
@@ -120,62 +119,6 @@ describe("HTTP API: openrport's upload form (its own test inputs, real server an
     expect(r.data?.uuid).to.equal(id);
     await eventually(async () => (pushesOf(id).length ? true : undefined), 'the push');
     await distributed();
-  });
-
-  it('an id used before is 409 naming id, whether sent before or after the file; nothing is staged', async () => {
-    const id = randomUUID();
-    expect((await send(admin, success(id))).status).to.equal(200);
-    await distributed();
-    for (const fileFirst of [true, false]) {
-      const again = await send(admin, success(id), fileFirst);
-      expect(again.status, JSON.stringify(again)).to.equal(409);
-      expect(again.errors?.[0]).to.include({ code: 'conflict', title: 'Conflict' });
-      expect(again.errors?.[0].detail).to.include(`id "${id}" is already used`);
-      expect(await readdir(t.filepush)).to.deep.equal([]);
-    }
-    expect(pushesOf(id)).to.have.length(1);
-  });
-
-  it("an id of an upload still staged is 409, and that upload's staged file is left alone", async () => {
-    const id = randomUUID();
-    t.agents.connect('slow-1', () => ({ status: 'success', message: 'ok' }));
-    // The first upload's push waits on this client until released, so its file stays staged.
-    let release: () => void = () => undefined;
-    const held = new Promise<void>((r) => (release = r));
-    await t.presence.announce(clientInfo('slow-1'));
-    const channel = t.agents.channelFor('slow-1')!;
-    const orig = t.agents.channelFor.bind(t.agents);
-    t.agents.channelFor = (cid: string): ClientChannel | undefined =>
-      cid === 'slow-1'
-        ? {
-            push: async (...args: Parameters<ClientChannel['push']>) => {
-              await held;
-              return channel.push(...args);
-            },
-          }
-        : orig(cid);
-    const first = await send(admin, [
-      ['client_id', 'slow-1'],
-      ['dest', '/srv/a'],
-      ['id', id],
-    ]);
-    expect(first.status).to.equal(200);
-    for (const fileFirst of [true, false]) {
-      const again = await send(
-        admin,
-        [
-          ['client_id', '22114341234'],
-          ['dest', '/srv/b'],
-          ['id', id],
-        ],
-        fileFirst,
-      );
-      expect(again.status, JSON.stringify(again)).to.equal(409);
-      expect(await readdir(t.filepush)).to.deep.equal([`${id}_rport_filepush`]);
-    }
-    release();
-    await distributed();
-    expect(pushesOf(id).map((p) => p.request.destination)).to.deep.equal(['/srv/a']);
   });
 
   it('"send file success targeting tags": tags select every known client with the tag (OR)', async () => {
