@@ -1,30 +1,95 @@
 import type { PushOutcome } from '../../domain/outcome.ts';
-import type { PendingTarget, PendingTargets, ResultStore } from '../../ports/result-store.ts';
+import type {
+  ListedUpload,
+  PendingTarget,
+  PendingTargets,
+  ResultStore,
+  StoredTarget,
+  UploadQuery,
+  UploadResults,
+} from '../../ports/result-store.ts';
 
 interface Upload {
   requestedBy: string;
-  targets: Map<string, PushOutcome | undefined>;
+  createdAt: Date;
+  request: Record<string, unknown>;
+  targets: Map<string, { outcome?: PushOutcome; updatedAt: Date }>;
+}
+
+/** What the SQLite store learns from the upload's audit entry; a test gives it to begin here. */
+export interface UploadDetails {
+  createdAt?: Date;
+  request?: Record<string, unknown>;
 }
 
 /** Per-upload, per-client results; a client's first final outcome is kept, later ones refused. */
-export class InMemoryResultStore implements ResultStore, PendingTargets {
+export class InMemoryResultStore implements ResultStore, UploadResults, PendingTargets {
   private readonly uploads = new Map<string, Upload>();
 
   /**
-   * requestedBy is not part of the port (the SQLite store learns it from the audit log): a test that
-   * needs pendingTargets to name the user gives it here.
+   * requestedBy and details are not part of the port (the SQLite store learns them from the audit
+   * log): a test that needs pendingTargets or listUploads to name them gives them here.
    */
-  async begin(uuid: string, clientIds: string[], requestedBy = ''): Promise<void> {
-    if (this.uploads.has(uuid)) throw new Error(`upload ${uuid} was already begun`);
-    this.uploads.set(uuid, { requestedBy, targets: new Map(clientIds.map((id) => [id, undefined])) });
+  async begin(
+    uuid: string,
+    clientIds: string[],
+    requestedBy = '',
+    details: UploadDetails = {},
+  ): Promise<boolean> {
+    if (this.uploads.has(uuid)) return false;
+    const createdAt = details.createdAt ?? new Date();
+    this.uploads.set(uuid, {
+      requestedBy,
+      createdAt,
+      request: details.request ?? {},
+      targets: new Map(clientIds.map((id) => [id, { updatedAt: createdAt }])),
+    });
+    return true;
   }
 
   async record(outcome: PushOutcome): Promise<boolean> {
     const upload = this.uploads.get(outcome.uuid);
     if (!upload) throw new Error(`unknown upload ${outcome.uuid}`);
-    if (upload.targets.get(outcome.client_id) !== undefined) return false;
-    upload.targets.set(outcome.client_id, { ...outcome });
+    if (upload.targets.get(outcome.client_id)?.outcome !== undefined) return false;
+    upload.targets.set(outcome.client_id, { outcome: { ...outcome }, updatedAt: new Date() });
     return true;
+  }
+
+  async targets(uuid: string): Promise<StoredTarget[]> {
+    return [...(this.uploads.get(uuid)?.targets.entries() ?? [])]
+      .map(([client_id, t]) => ({
+        client_id,
+        status: t.outcome?.status ?? ('pending' as const),
+        message: t.outcome?.message ?? '',
+        filepath: t.outcome?.filepath ?? '',
+        size: t.outcome?.size ?? 0,
+        changed: t.outcome?.changed ?? null,
+        updated_at: t.updatedAt.toISOString(),
+      }))
+      .sort((a, b) => (a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0));
+  }
+
+  async listUploads(q: UploadQuery): Promise<{ uploads: ListedUpload[]; total: number }> {
+    const all: ListedUpload[] = [];
+    for (const [uuid, u] of this.uploads) {
+      const targets = await this.targets(uuid);
+      if (q.username !== undefined && u.requestedBy !== q.username) continue;
+      if (q.since && u.createdAt < q.since) continue;
+      if (q.until && u.createdAt >= q.until) continue;
+      if (q.client_id !== undefined && !targets.some((t) => t.client_id === q.client_id)) continue;
+      if (q.status !== undefined && !targets.some((t) => t.status === q.status)) continue;
+      all.push({
+        uuid,
+        requested_by: u.requestedBy,
+        created_at: u.createdAt.toISOString(),
+        request: u.request,
+        targets,
+      });
+    }
+    // Insertion order breaks ties, as the SQLite store's row id does.
+    if (q.order === 'desc') all.reverse();
+    all.sort((a, b) => (q.order === 'asc' ? 1 : -1) * a.created_at.localeCompare(b.created_at));
+    return { uploads: all.slice(q.offset, q.offset + q.limit), total: all.length };
   }
 
   /** Every target still without a final outcome, in the order the uploads began. */
@@ -36,15 +101,15 @@ export class InMemoryResultStore implements ResultStore, PendingTargets {
 
   /** The final outcomes of an upload so far, in target order. */
   outcomes(uuid: string): PushOutcome[] {
-    return [...(this.uploads.get(uuid)?.targets.values() ?? [])].filter(
-      (o): o is PushOutcome => o !== undefined,
-    );
+    return [...(this.uploads.get(uuid)?.targets.values() ?? [])]
+      .map((t) => t.outcome)
+      .filter((o): o is PushOutcome => o !== undefined);
   }
 
   /** Targets of an upload still without a final outcome. */
   pending(uuid: string): string[] {
     return [...(this.uploads.get(uuid)?.targets.entries() ?? [])]
-      .filter(([, o]) => o === undefined)
+      .filter(([, t]) => t.outcome === undefined)
       .map(([id]) => id);
   }
 

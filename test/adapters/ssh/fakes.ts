@@ -95,6 +95,9 @@ export class DirStaging implements StagingStore {
   async stage(): Promise<StagedFile> {
     throw new Error('not used in these tests');
   }
+  async rename(): Promise<StagedFile> {
+    throw new Error('not used in these tests');
+  }
   async remove(uuid: string): Promise<void> {
     await rm(join(this.dir, `${uuid}_rport_filepush`), { force: true });
   }
@@ -107,7 +110,9 @@ export const nullAudit: AuditLog = { record: async () => undefined };
 
 export class CollectingResults implements ResultStore, ResultBroadcaster {
   readonly outcomes: PushOutcome[] = [];
-  async begin(): Promise<void> {}
+  async begin(): Promise<boolean> {
+    return true;
+  }
   async record(o: PushOutcome): Promise<boolean> {
     this.outcomes.push(o);
     return true;
