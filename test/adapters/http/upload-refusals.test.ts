@@ -56,7 +56,11 @@ describe('HTTP API: every refused upload of a user is audited; unauthenticated o
   /** Runs one refused upload; returns its answer and the one audit entry it added. */
   const refusedOnce = async (
     send: () => Promise<{ status: number; body: string }>,
-  ): Promise<{ status: number; doc: { errors: { code: string; title: string; detail: string }[] }; entry: Rejected }> => {
+  ): Promise<{
+    status: number;
+    doc: { errors: { code: string; title: string; detail: string }[] };
+    entry: Rejected;
+  }> => {
     const before = await rejections();
     const { status, body } = await send();
     const after = await rejections();
