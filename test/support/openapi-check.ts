@@ -140,6 +140,13 @@ export class OpenapiChecker {
     return `${what} with a body the document does not describe: ${errs}; body: ${a.body.slice(0, 300)}`;
   }
 
+  /** What is wrong with a value as `#/components/schemas/<name>` describes it, e.g. a WebSocket message. */
+  schemaProblem(name: string, value: unknown): string | undefined {
+    const validate = this.validatorAt(pointer('components', 'schemas', name));
+    if (validate(value)) return undefined;
+    return `not a ${name}: ${this.ajv.errorsText(validate.errors)}; value: ${JSON.stringify(value).slice(0, 300)}`;
+  }
+
   private validatorAt(ref: string): ValidateFunction {
     let v = this.validators.get(ref);
     if (!v) this.validators.set(ref, (v = this.ajv.compile({ $ref: `${DOC_ID}${ref}` })));
