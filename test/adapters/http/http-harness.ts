@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
 import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
@@ -110,7 +111,7 @@ export interface TestServerOptions {
 /** Each running test server's answers that docs/openapi.json does not describe, and how many have a test named. */
 const watched = new Map<{ problems: string[] }, number>();
 // Registered at the root when a test file imports this harness: names the test behind each such
-// answer. The failure itself comes from close(), so it fails one suite, not the whole run.
+// answer. The failure itself comes when the server closes, so it fails one suite, not the whole run.
 if (typeof afterEach === 'function')
   afterEach(function (this: Mocha.Context) {
     const title = this.currentTest?.fullTitle() ?? 'a hook';
@@ -121,8 +122,25 @@ if (typeof afterEach === 'function')
   });
 
 /**
+ * Checks every answer of a test's rportd against docs/openapi.json (test/support/openapi-check.ts).
+ * Call the returned function after the server closed: it throws, listing the answers the document
+ * does not describe.
+ */
+export function checkAnswersAgainstOpenapi(server: Server): () => void {
+  const answers = watchAnswers(server);
+  watched.set(answers, 0);
+  return () => {
+    watched.delete(answers);
+    if (answers.problems.length > 0)
+      throw new Error(
+        `answers that docs/openapi.json does not describe:\n  ${answers.problems.join('\n  ')}`,
+      );
+  };
+}
+
+/**
  * A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. Every
- * answer it sends is checked against docs/openapi.json (test/support/openapi-check.ts).
+ * answer it sends is checked against docs/openapi.json.
  */
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'rportd-http-'));
@@ -157,8 +175,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       return clientSide;
     },
   });
-  const answers = watchAnswers(server.http.server);
-  watched.set(answers, 0);
+  const documented = checkAnswersAgainstOpenapi(server.http.server);
   const staticAuth = typeof opts.api?.auth === 'string' ? opts.api.auth : undefined;
   const admin = staticAuth
     ? { username: staticAuth.split(':')[0], password: staticAuth.slice(staticAuth.indexOf(':') + 1) }
@@ -192,11 +209,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
-      watched.delete(answers);
-      if (answers.problems.length > 0)
-        throw new Error(
-          `answers that docs/openapi.json does not describe:\n  ${answers.problems.join('\n  ')}`,
-        );
+      documented();
     },
   };
 }

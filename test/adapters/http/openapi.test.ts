@@ -66,6 +66,14 @@ describe('docs/openapi.json: the API description', () => {
     expect((await validate(JSON.parse(dangling) as never)).valid).to.equal(false);
   });
 
+  it("every schema in it compiles under ajv's strict mode (JSON Schema 2020-12)", () => {
+    expect(new OpenapiChecker(freshDoc()).compileAll()).to.be.greaterThan(60);
+    const typo = freshDoc();
+    const me = typo.components.schemas.Me as { properties: Record<string, object> };
+    me.properties.username = { type: 'string', maxLenght: 3 };
+    expect(() => new OpenapiChecker(typo).compileAll()).to.throw(/unknown keyword: "maxLenght"/);
+  });
+
   it('every error answer is the error document, and every authenticated operation documents 401 and 500', () => {
     const doc = freshDoc();
     const payload = { $ref: '#/components/schemas/ErrorPayload' };
