@@ -26,6 +26,7 @@ const TITLES: Record<number, string> = {
   415: 'Unsupported Media Type',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
 };
 
 export const titleOf = (status: number): string => TITLES[status] ?? 'Error';
@@ -50,6 +51,17 @@ export function errorDocuments(logger: Logger) {
       await next();
       if (ctx.status === 404 && ctx.body === undefined) {
         throw notFound(`no such endpoint: ${ctx.method} ${ctx.path}`);
+      }
+      // The router's own answers to a method a path does not serve come without a body.
+      if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
+        const code = ctx.status === 405 ? 'method-not-allowed' : 'not-implemented';
+        const allowed = ctx.response.get('Allow');
+        throw new ApiError(
+          ctx.status,
+          code,
+          titleOf(ctx.status),
+          `${ctx.method} is not served at ${ctx.path}; allowed: ${allowed || 'none'}`,
+        );
       }
     } catch (e) {
       const err = e as { status?: number; expose?: boolean; message?: string };

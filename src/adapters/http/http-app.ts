@@ -11,6 +11,7 @@ import { fileRoutes } from './file-routes.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
 import { meRoutes } from './me-routes.ts';
+import { openapiRoute } from './openapi-route.ts';
 import { testPageRoutes } from './test-page.ts';
 import { userGroupRoutes } from './user-group-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -33,6 +34,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   userGroupRoutes(router, d);
   meRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
+  openapiRoute(router);
   app.use(async (ctx, next) => {
     const started = Date.now();
     await next();
