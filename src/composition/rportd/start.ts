@@ -48,11 +48,12 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = signal;
     if (!server) return; // started below, then stopped
-    process.stderr.write(`rportd: ${signal}, shutting down\n`);
+    const logger = server.logger;
+    logger.info({ signal }, 'rportd shutting down');
     server.close().then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
+        logger.error({ signal, reason: (e as Error).message }, 'rportd shutdown failed');
         process.exit(1);
       },
     );
@@ -96,6 +97,7 @@ export interface RunningServer {
   port: number;
   http: HttpServer;
   container: Container;
+  logger: Logger;
   /** Set on the very first start only: the generated admin password, to be shown once and never logged. */
   initialAdmin?: { username: string; password: string };
   close(): Promise<void>;
@@ -207,7 +209,7 @@ export async function startServer(
       lock.release();
       logger.info({}, 'rportd stopped');
     })());
-  return { url, port, http, container, initialAdmin, close };
+  return { url, port, http, container, logger, initialAdmin, close };
 }
 
 /** The API's server; a certificate and key that TLS cannot use name their keys. */
