@@ -12,10 +12,11 @@ export class PostgresUserGroups implements UserGroupAdmin {
   async list(): Promise<UserGroupView[]> {
     const { rows } = await sql<{ name: string; permissions: Record<string, boolean> | null }>(
       this.db,
-      `SELECT name, permissions FROM user_group_details
-       UNION ALL SELECT DISTINCT group_name, NULL FROM api_user_groups
-         WHERE group_name NOT IN (SELECT name FROM user_group_details)
-       ORDER BY 1 COLLATE "C"`,
+      `SELECT name, permissions FROM (
+         SELECT name, permissions FROM user_group_details
+         UNION ALL SELECT m.name, NULL::json FROM (SELECT DISTINCT group_name AS name FROM api_user_groups
+           WHERE group_name NOT IN (SELECT name FROM user_group_details)) m
+       ) g ORDER BY name COLLATE "C"`,
     );
     return rows.map(viewOf);
   }
