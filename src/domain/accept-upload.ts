@@ -79,6 +79,7 @@ export class AcceptUpload {
       ownership: params.ownership,
       targets,
       requestedBy: caller.username,
+      ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),
     };
     await this.results.begin(uuid, targets);
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);

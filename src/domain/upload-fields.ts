@@ -11,6 +11,8 @@ const serverDenied = new ProtectedPaths(SERVER_DENIED_DESTINATIONS, 'posix');
 
 const FORM_FIELDS = ['upload', 'client_id', 'group_id', 'dest', 'force', 'sync', 'mode', 'user', 'group'];
 const SINGLE_FIELDS = ['dest', 'force', 'sync', 'mode', 'user', 'group'];
+FORM_FIELDS.push('offline_ttl');
+SINGLE_FIELDS.push('offline_ttl');
 
 export interface UploadParameters {
   destination: string;
@@ -19,6 +21,8 @@ export interface UploadParameters {
   mode?: number;
   ownership: Ownership;
   targets: TargetSelector;
+  /** Seconds an offline target waits for its client; undefined takes `[server] offline_ttl`. */
+  offlineTtl?: number;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
@@ -52,7 +56,31 @@ export function parseUploadFields(fields: Map<string, string[]>): OrRefused<Uplo
   if (ownerProblem) return invalid(ownerProblem.startsWith('user') ? 'user' : 'group', ownerProblem);
   const targets = { clientIds: unique(fields.get('client_id')), groupIds: unique(fields.get('group_id')) };
   if (!hasTargets(targets)) return invalid('client_id', 'no target: give at least one client_id or group_id');
-  return passed({ destination: dest.normalized, force, sync, mode: mode.mode, ownership, targets });
+  const offlineTtl = parseOfflineTtl(one('offline_ttl'));
+  if (typeof offlineTtl === 'object') return offlineTtl;
+  return passed({
+    destination: dest.normalized,
+    force,
+    sync,
+    mode: mode.mode,
+    ownership,
+    targets,
+    ...(offlineTtl === undefined ? {} : { offlineTtl }),
+  });
+}
+
+/** The longest offline_ttl a push may ask for: 30 days. */
+export const MAX_OFFLINE_TTL = 30 * 86_400;
+
+function parseOfflineTtl(value: string | undefined): number | undefined | Refused {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (!/^\d{1,8}$/.test(v) || Number(v) > MAX_OFFLINE_TTL)
+    return invalid(
+      'offline_ttl',
+      `offline_ttl "${value.slice(0, 40)}" is not a whole number of seconds from 0 to ${MAX_OFFLINE_TTL} (30 days)`,
+    );
+  return Number(v);
 }
 
 const TRUE = ['true', '1', 'on', 'yes'];

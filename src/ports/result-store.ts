@@ -6,6 +6,13 @@ export interface ResultStore {
   begin(uuid: string, clientIds: string[]): Promise<void>;
   /** Records a client's final outcome. Returns false when that client already had one (it is kept). */
   record(outcome: PushOutcome): Promise<boolean>;
+  /** Sets the message of a target still pending (e.g. queued for its client); no-op otherwise. */
+  note(uuid: string, clientId: string, message: string): Promise<void>;
+  /**
+   * For a retry: sets the upload's targets whose outcome was `error` pending again, one attempt
+   * more each, and returns their ids (empty when none had an error).
+   */
+  reopen(uuid: string): Promise<string[]>;
 }
 
 /** The stored per-client results of one upload, as the API shows them. */
@@ -15,6 +22,8 @@ interface StoredTarget {
   message: string;
   filepath: string;
   size: number;
+  /** 1 for the first push; one more for each retry. */
+  attempt: number;
   updated_at: string;
 }
 

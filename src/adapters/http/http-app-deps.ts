@@ -1,5 +1,6 @@
 /** What the HTTP API is built from: the use case it drives, the ports it reads, and its own auth. */
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import type { RetryPush } from '../../domain/retry-push.ts';
 import type { AuditQueries } from '../../ports/audit-log.ts';
 import type { ClientRegistry } from '../../ports/client-registry.ts';
 import type { ClientGroupEditor } from '../../ports/client-group-store.ts';
@@ -11,6 +12,8 @@ import type { ApiAuth } from './api-auth.ts';
 export interface HttpAppDeps {
   auth: ApiAuth;
   acceptUpload: AcceptUpload;
+  /** POST /api/v1/files/:uuid/retry; the route is absent without it. */
+  retryPush?: RetryPush;
   results: UploadResults;
   audit: AuditQueries;
   clients: ClientRegistry;

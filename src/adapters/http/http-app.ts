@@ -8,6 +8,7 @@ import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
+import { retryRoutes } from './retry-routes.ts';
 import { testPageRoutes } from './test-page.ts';
 
 /** The Koa app of rportd's API. Every route authenticates before it reads a body. */
@@ -18,6 +19,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   const router = new Router();
   loginRoutes(router, d.auth);
   fileRoutes(router, d);
+  retryRoutes(router, d);
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);

@@ -8,6 +8,7 @@ interface StoredResult {
   message: string;
   filepath: string;
   size: number;
+  attempt: number;
   updated_at: string;
 }
 
@@ -35,11 +36,27 @@ export class SqliteResultStore implements ResultStore, PendingTargets {
     return r.changes === 1;
   }
 
+  async note(uuid: string, clientId: string, message: string): Promise<void> {
+    statement(
+      this.db,
+      `UPDATE upload_results SET message = ?, updated_at = ? WHERE uuid = ? AND client_id = ? AND status = 'pending'`,
+    ).run(message, new Date().toISOString(), uuid, clientId);
+  }
+
+  async reopen(uuid: string): Promise<string[]> {
+    const rows = statement(
+      this.db,
+      `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0,
+         attempt = attempt + 1, updated_at = ? WHERE uuid = ? AND status = 'error' RETURNING client_id`,
+    ).all(new Date().toISOString(), uuid) as { client_id: string }[];
+    return rows.map((r) => r.client_id).sort();
+  }
+
   /** Every target of an upload with its latest outcome; empty when the uuid is unknown. */
   async targets(uuid: string): Promise<StoredResult[]> {
     return statement(
       this.db,
-      'SELECT client_id, status, message, filepath, size, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
+      'SELECT client_id, status, message, filepath, size, attempt, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
     ).all(uuid) as StoredResult[];
   }
 

@@ -96,6 +96,10 @@ export async function startServer(
   const container = buildServerContainer(config, logger);
   const rportd = resolve(container, T.rportd);
   const { staging, db, broadcaster } = rportd;
+  const stopTimers = (): void => {
+    rportd.offline.close();
+    rportd.retention.close();
+  };
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
   try {
@@ -107,12 +111,18 @@ export async function startServer(
         { uploads: ended.uploads, targets: ended.targets },
         'ended the pushes an earlier run left pending: the file was not confirmed',
       );
-    // Then the staged files no upload of the table names (e.g. a body cut off by the crash).
-    const swept = await staging.sweep();
+    // The offline queue takes its staged files again; then the files kept for retries find their time.
+    const queued = await rportd.offline.resume();
+    if (queued.queued + queued.expired > 0)
+      logger.info(queued, 'offline queue resumed: queued targets wait for their clients');
+    const kept = await rportd.retention.resume();
+    // Then the staged files no live upload names (e.g. a body cut off by the crash).
+    const swept = await staging.sweep(kept);
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
     initialAdmin = config.api.auth ? undefined : await rportd.apiUsers.ensureInitialAdmin();
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
+    stopTimers();
     broadcaster.close();
     db.close();
     throw e;
@@ -137,6 +147,7 @@ export async function startServer(
     port = await http.listen(host, wantedPort);
   } catch (e) {
     await clientSide.close();
+    stopTimers();
     broadcaster.close();
     db.close();
     throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
@@ -155,6 +166,7 @@ export async function startServer(
       broadcaster.close();
       await http.close();
       await clientSide.close();
+      stopTimers();
       db.close();
       logger.info({}, 'rportd stopped');
     })());

@@ -110,5 +110,9 @@ export class CollectingResults implements ResultStore, ResultBroadcaster {
     this.outcomes.push(o);
     return true;
   }
+  async note(): Promise<void> {}
+  async reopen(): Promise<string[]> {
+    return [];
+  }
   publish(): void {}
 }
