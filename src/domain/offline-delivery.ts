@@ -7,7 +7,7 @@ import { messageOf } from './errors.ts';
 import { failure, type PushVerdict } from './outcome.ts';
 import { isUnreachable, outcomeOf, spoken, type PushToClient } from './push-to-client.ts';
 import type { ReportResult } from './report-result.ts';
-import { sleepUntil } from './sleep-until.ts';
+import { Deadlines } from './sleep-until.ts';
 import type { StagedRetention } from './staged-retention.ts';
 
 /** Who an outcome is audited under when the upload is no longer known. */
@@ -33,7 +33,7 @@ export function queuedMessage(why: string, expiresAt: Date): string {
 export class OfflineDelivery {
   /** Targets being pushed now: neither a second connect nor their expiry takes them meanwhile. */
   private readonly inFlight = new Set<string>();
-  private readonly stopped = new AbortController();
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly queue: DeliveryQueue,
@@ -44,7 +44,9 @@ export class OfflineDelivery {
     private readonly pusher: PushToClient,
     private readonly clock: Clock,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.deadlines = new Deadlines(clock);
+  }
 
   /** Queues a target of an upload whose push could not reach its client. */
   async enqueue(clientId: string, upload: AcceptedUpload, expiresAt: Date, why: string): Promise<void> {
@@ -102,7 +104,7 @@ export class OfflineDelivery {
 
   /** Lets go of the expiry timers (rportd stops); the queue itself stays for the next start. */
   close(): void {
-    this.stopped.abort(new Error('rportd is stopping'));
+    this.deadlines.close();
   }
 
   /** One queued target, its client connected now. True when the target ended. */
@@ -153,18 +155,16 @@ export class OfflineDelivery {
   }
 
   private expireAt(t: QueuedTarget, upload: AcceptedUpload): void {
-    sleepUntil(this.clock, t.expires_at, this.stopped.signal)
-      .then(
-        async () => {
-          // A push under way ends the target itself, with the expiry if its client drops again.
-          if (this.inFlight.has(keyOf(t))) return;
-          // Queued again later with a later end (a retry): that end's own timer decides.
-          const now = (await this.queue.forClient(t.client_id)).find((q) => q.uuid === t.uuid);
-          if (now && now.expires_at > this.clock.now()) return;
-          await this.end(t, upload, failure(notConnectedWithin(t.client_id, upload.offlineTtl ?? 0)));
-        },
-        () => undefined,
-      )
+    this.deadlines
+      .reach(t.expires_at)
+      .then(async (reached) => {
+        // A push under way ends the target itself, with the expiry if its client drops again.
+        if (!reached || this.inFlight.has(keyOf(t))) return;
+        // Queued again later with a later end (a retry): that end's own timer decides.
+        const now = (await this.queue.forClient(t.client_id)).find((q) => q.uuid === t.uuid);
+        if (now && now.expires_at > this.clock.now()) return;
+        await this.end(t, upload, failure(notConnectedWithin(t.client_id, upload.offlineTtl ?? 0)));
+      })
       .catch((e: unknown) =>
         this.logger.error(
           { uuid: t.uuid, client_id: t.client_id, err: messageOf(e) },

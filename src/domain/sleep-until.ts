@@ -13,3 +13,35 @@ export async function sleepUntil(clock: Clock, until: Date, signal: AbortSignal)
     left = until.getTime() - clock.now().getTime();
   }
 }
+
+/**
+ * Deadlines that can all be let go at once (rportd stops). Each has its own signal: thousands of
+ * queued targets on one shared signal would pile listeners onto it.
+ */
+export class Deadlines {
+  private readonly live = new Set<AbortController>();
+  private closed = false;
+
+  constructor(private readonly clock: Clock) {}
+
+  /** Resolves true at `until`, or false when closed first. */
+  async reach(until: Date): Promise<boolean> {
+    if (this.closed) return false;
+    const ac = new AbortController();
+    this.live.add(ac);
+    try {
+      await sleepUntil(this.clock, until, ac.signal);
+      return true;
+    } catch {
+      return false;
+    } finally {
+      this.live.delete(ac);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    const reason = new Error('rportd is stopping');
+    for (const ac of this.live) ac.abort(reason);
+  }
+}

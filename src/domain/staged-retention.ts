@@ -3,7 +3,7 @@ import type { UploadArchive } from '../ports/delivery-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { StagingStore } from '../ports/staging-store.ts';
 import { messageOf } from './errors.ts';
-import { sleepUntil } from './sleep-until.ts';
+import { Deadlines } from './sleep-until.ts';
 
 /**
  * Server: how long a staged file lives. Each push that needs it holds it (a fan-out, a queued
@@ -14,7 +14,7 @@ export class StagedRetention {
   private readonly holds = new Map<string, number>();
   /** Uploads whose staged file is being removed: no new hold may take them. */
   private readonly removing = new Set<string>();
-  private readonly stopped = new AbortController();
+  private readonly deadlines: Deadlines;
 
   constructor(
     private readonly staging: StagingStore,
@@ -23,7 +23,9 @@ export class StagedRetention {
     private readonly logger: Logger,
     /** `[server] keep_staged_for`, in milliseconds. */
     private readonly keepMs: number,
-  ) {}
+  ) {
+    this.deadlines = new Deadlines(clock);
+  }
 
   hold(uuid: string): void {
     this.holds.set(uuid, (this.holds.get(uuid) ?? 0) + 1);
@@ -67,7 +69,7 @@ export class StagedRetention {
 
   /** Lets go of the timers (rportd stops). */
   close(): void {
-    this.stopped.abort(new Error('rportd is stopping'));
+    this.deadlines.close();
   }
 
   /** Removes one hold; returns how many are left. */
@@ -79,17 +81,15 @@ export class StagedRetention {
   }
 
   private removeAt(uuid: string, until: Date): void {
-    sleepUntil(this.clock, until, this.stopped.signal)
-      .then(
-        async () => {
-          if (this.holds.has(uuid)) return;
-          // A later release set a later time, and its own timer removes the file then.
-          const kept = await this.archive.find(uuid);
-          if (kept?.keepUntil && kept.keepUntil > this.clock.now()) return;
-          await this.removeNow(uuid);
-        },
-        () => undefined,
-      )
+    this.deadlines
+      .reach(until)
+      .then(async (reached) => {
+        if (!reached || this.holds.has(uuid)) return;
+        // A later release set a later time, and its own timer removes the file then.
+        const kept = await this.archive.find(uuid);
+        if (kept?.keepUntil && kept.keepUntil > this.clock.now()) return;
+        await this.removeNow(uuid);
+      })
       .catch((e: unknown) => this.logger.error({ uuid, err: messageOf(e) }, 'removing a staged file failed'));
   }
 

@@ -27,7 +27,7 @@ export class SqliteUploadArchive implements UploadArchive {
     return {
       upload: JSON.parse(r.upload) as AcceptedUpload,
       staged: r.staged === 1,
-      keepUntil: r.keep_until === null ? undefined : new Date(r.keep_until),
+      ...(r.keep_until === null ? {} : { keepUntil: new Date(r.keep_until) }),
     };
   }
 

@@ -204,6 +204,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     else channels.connect(a.plan.id, a.channel);
   }
 
+  const began = clock.now();
   const accepted: AcceptResult = await clock.run(
     server.accept.execute(SIM_ADMIN, uploadForm(content, chunkSize, opts.offlineTtl ?? 0)),
   );
@@ -211,7 +212,10 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   // Drive virtual time until the server has every outcome and every agent has finished its own work.
   await clock.run(accepted.distributed.then(() => Promise.all(agents.map((a) => a.channel.idle()))));
   const queued = (await server.queue.all()).length;
-  const cameBack = queued > 0 ? await comeBack(agents, server, random, opts.offlineTtl ?? 0) : new Map();
+  const cameBack =
+    queued > 0
+      ? await comeBack(agents, server, random, { began, offlineTtl: opts.offlineTtl ?? 0 })
+      : new Map();
   server.offline.close();
   server.retention.close();
 

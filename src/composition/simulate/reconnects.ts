@@ -9,22 +9,28 @@ import type { SimulatedServer } from './tokens.ts';
 const LOOK_EVERY_MS = 1000;
 
 /**
- * Brings the agents with queued targets (offline, or dropped during the transfer) back, each after a seeded delay from 1 s to twice the TTL,
- * and drives virtual time until the queue is empty and every agent is idle. Returns each returning
- * agent's delay in seconds.
+ * Brings the agents with queued targets (offline, or dropped during the transfer) back, each at a
+ * seeded time from 1 s to twice the TTL after the push began (never at the very instant the TTL
+ * ends, where the order of the two would be a coin toss), and drives virtual time until the queue
+ * is empty and every agent is idle. Returns each returning agent's time, in seconds after the push.
  */
 export async function comeBack(
   agents: SimulatedAgent[],
   server: SimulatedServer,
   random: SeededRandom,
-  offlineTtl: number,
+  push: { began: Date; offlineTtl: number },
 ): Promise<Map<string, number>> {
   const { clock, channels, presence, queue } = server;
   const queued = new Set((await queue.all()).map((t) => t.client_id));
   const away = agents.filter((a) => queued.has(a.plan.id));
-  const after = new Map(away.map((a) => [a.plan.id, random.int(1, 2 * offlineTtl)]));
+  const drawn = (): number => {
+    const s = random.int(1, 2 * push.offlineTtl);
+    return s === push.offlineTtl ? s + 1 : s;
+  };
+  const after = new Map(away.map((a) => [a.plan.id, drawn()]));
   const returns = away.map(async (a) => {
-    await clock.sleep(after.get(a.plan.id)! * 1000);
+    const at = push.began.getTime() + after.get(a.plan.id)! * 1000;
+    await clock.sleep(Math.max(0, at - clock.now().getTime()));
     a.heal();
     channels.connect(a.plan.id, a.channel);
     await presence.announce({

@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InMemoryDeliveryQueue } from '../../src/adapters/memory/in-memory-delivery-queue.ts';
+import { InMemoryResultStore } from '../../src/adapters/memory/in-memory-result-store.ts';
+import { InMemoryUploadArchive } from '../../src/adapters/memory/in-memory-upload-archive.ts';
+import { openSqliteDatabase, type SqliteDb } from '../../src/adapters/sqlite/sqlite-database.ts';
+import { SqliteDeliveryQueue } from '../../src/adapters/sqlite/sqlite-delivery-queue.ts';
+import { SqliteResultStore } from '../../src/adapters/sqlite/sqlite-result-store.ts';
+import { SqliteUploadArchive } from '../../src/adapters/sqlite/sqlite-upload-archive.ts';
+import { deliveryStoresContract } from './delivery-queue.contract.ts';
+
+const sqliteStores = (db: SqliteDb) => {
+  const results = new SqliteResultStore(db);
+  return {
+    queue: new SqliteDeliveryQueue(db),
+    archive: new SqliteUploadArchive(db),
+    results,
+    messageOf: async (uuid: string, id: string) =>
+      (await results.targets(uuid)).find((t) => t.client_id === id)?.message ?? '',
+  };
+};
+
+deliveryStoresContract(
+  'SQLite (real rportd.db in a temp data_dir)',
+  async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
+    let db = openSqliteDatabase(dir);
+    return {
+      ...sqliteStores(db),
+      reopen: async () => {
+        db.close();
+        db = openSqliteDatabase(dir);
+        return sqliteStores(db);
+      },
+      cleanup: async () => {
+        db.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  true,
+);
+
+deliveryStoresContract('in-memory (the domain tests and the simulation)', async () => {
+  const results = new InMemoryResultStore();
+  return {
+    queue: new InMemoryDeliveryQueue(),
+    archive: new InMemoryUploadArchive(),
+    results,
+    messageOf: async (uuid: string, id: string) =>
+      results.outcomes(uuid).find((o) => o.client_id === id)?.message ?? results.noteOf(uuid, id),
+    cleanup: async () => undefined,
+  };
+});
+
+describe('SqliteResultStore: attempts as the API shows them', () => {
+  it('each target starts at attempt 1; a retry makes it 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
+    const db = openSqliteDatabase(dir);
+    try {
+      const results = new SqliteResultStore(db);
+      await results.begin('u', ['c1', 'c2']);
+      await results.record({
+        uuid: 'u',
+        client_id: 'c2',
+        status: 'error',
+        message: 'x',
+        filepath: '',
+        size: 0,
+      });
+      await results.reopen('u');
+      expect((await results.targets('u')).map((t) => [t.client_id, t.status, t.attempt])).to.deep.equal([
+        ['c1', 'pending', 1],
+        ['c2', 'pending', 2],
+      ]);
+    } finally {
+      db.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a database of schema version 1 (before offline delivery) is migrated, its results at attempt 1', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
+    try {
+      // A version-1 database: today's, with the second step taken back.
+      const v1 = openSqliteDatabase(dir);
+      v1.pragma('user_version = 1');
+      v1.exec(
+        'DROP TABLE delivery_queue; DROP TABLE kept_uploads; ALTER TABLE upload_results DROP COLUMN attempt;',
+      );
+      v1.prepare(
+        `INSERT INTO upload_results (uuid, client_id, status, updated_at) VALUES ('u', 'c1', 'success', 'x')`,
+      ).run();
+      v1.close();
+      const db = openSqliteDatabase(dir);
+      expect(db.pragma('user_version', { simple: true })).to.equal(2);
+      expect((await new SqliteResultStore(db).targets('u'))[0].attempt).to.equal(1);
+      db.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
