@@ -16,6 +16,7 @@ import { clientsTable, groupsTable } from './listings.ts';
 import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
+import { runRetry } from './retry.ts';
 import { runUpload } from './upload.ts';
 
 interface CommonFlags extends ConnectionFlags {
@@ -179,6 +180,10 @@ in each agent's rport.conf: auth = "${id}:${password}"
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
+      .option(
+        '--offline-ttl <seconds>',
+        'an offline client gets the file when it connects within this time (default: [server] offline_ttl)',
+      )
       .addOption(
         new Option('--timeout <seconds>', 'how long to wait for the outcomes once the file is on the server')
           .default(DEFAULT_TIMEOUT_S)
@@ -198,6 +203,7 @@ in each agent's rport.conf: auth = "${id}:${password}"
         mode: flags.mode,
         user: flags.user,
         group: flags.group,
+        offlineTtl: flags.offlineTtl,
         timeout: flags.timeout,
         json: flags.json ?? false,
         failOnIgnored: flags.failOnIgnored,
@@ -235,6 +241,32 @@ in each agent's rport.conf: auth = "${id}:${password}"
     );
   });
 
+  withConnection(
+    program
+      .command('retry')
+      .description('push an upload again to its targets whose outcome was error, and show the new outcomes')
+      .argument('<uuid>', 'the uuid the upload answered with')
+      .option('--fail-on-ignored', 'exit 1 when a target ignored the push (its file differs)', false)
+      .addOption(
+        new Option('--timeout <seconds>', 'how long to wait for the retried outcomes')
+          .default(DEFAULT_TIMEOUT_S)
+          .argParser(positiveNumber),
+      ),
+  ).action(async (uuid: string, flags: CommonFlags & StatusFlags) => {
+    const [api] = await connect(flags);
+    exitCode = await runRetry(
+      api,
+      {
+        uuid,
+        json: flags.json ?? false,
+        timeout: flags.timeout,
+        failOnIgnored: flags.failOnIgnored,
+        say: sayer(flags),
+      },
+      io,
+    );
+  });
+
   try {
     await program.parseAsync(argv, { from: 'user' });
     return exitCode;
@@ -254,6 +286,7 @@ interface UploadFlags {
   mode?: string;
   user?: string;
   group?: string;
+  offlineTtl?: string;
   timeout: number;
   failOnIgnored: boolean;
 }

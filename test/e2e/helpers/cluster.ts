@@ -17,6 +17,11 @@ export interface ClusterOptions {
   maxFilepushSize?: number;
   /** [server] enable_ws_test_endpoints. */
   testEndpoints?: boolean;
+  /**
+   * More `[server]` lines, e.g. `offline_ttl = 600`. Without a keep_staged_for line the cluster runs
+   * `keep_staged_for = 0`: the tests check that a push leaves nothing staged once it ends.
+   */
+  serverLines?: string[];
 }
 
 const secret = (): string => randomBytes(12).toString('base64url');
@@ -198,7 +203,9 @@ data_dir = "${this.agentDataDir(id)}"
     const extra = [
       this.opts.maxFilepushSize === undefined ? '' : `max_filepush_size = ${this.opts.maxFilepushSize}`,
       this.opts.testEndpoints ? 'enable_ws_test_endpoints = true' : '',
+      ...(this.opts.serverLines ?? []),
     ].filter((l) => l !== '');
+    if (!extra.some((l) => l.startsWith('keep_staged_for'))) extra.push('keep_staged_for = 0');
     await writeFile(
       join(this.dir, 'rportd.conf'),
       `[server]
