@@ -83,15 +83,17 @@ export class DispatchToClients {
       for (let clientId = queue.shift(); clientId !== undefined; clientId = queue.shift()) {
         const verdict = await this.pusher.push(clientId, upload);
         if (isUnreachable(verdict) && expiresAt && this.later) {
-          await this.later.offline
-            .enqueue(clientId, upload, expiresAt, verdict.message)
-            .catch((e: unknown) =>
+          const queued = await this.later.offline.enqueue(clientId, upload, expiresAt, verdict.message).then(
+            () => true,
+            (e: unknown) => {
               this.logger.error(
                 { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
-                'queueing a target failed',
-              ),
-            );
-          continue;
+                'queueing a target failed; it ends with its error',
+              );
+              return false;
+            },
+          );
+          if (queued) continue;
         }
         const final = isUnreachable(verdict) ? failure(verdict.message) : verdict;
         await this.report

@@ -59,6 +59,11 @@ export class OfflineDelivery {
       'target queued until its client connects',
     );
     this.expireAt(t, upload);
+    // It may have connected while the target was being queued: its announce found nothing then.
+    if (this.pusher.connected(clientId))
+      void this.serve(clientId).catch((e: unknown) =>
+        this.logger.error({ client_id: clientId, err: messageOf(e) }, 'serving queued targets failed'),
+      );
   }
 
   /** A client connected: pushes what waits for it, oldest first. Returns how many targets ended. */

@@ -35,6 +35,11 @@ export class PushToClient {
     private readonly timeoutMs: number,
   ) {}
 
+  /** Whether the client has a channel now. */
+  connected(clientId: string): boolean {
+    return this.channels.channelFor(clientId) !== undefined;
+  }
+
   async push(clientId: string, upload: AcceptedUpload): Promise<PushVerdict | Unreachable> {
     const channel = this.channels.channelFor(clientId);
     if (!channel) return { unreachable: true, message: `client ${clientId} is not connected` };

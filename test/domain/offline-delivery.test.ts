@@ -97,7 +97,7 @@ describe('offline delivery: a target whose client is away waits for it (offline_
 
   it('a client that drops during its transfer is queued, and pushed again when it reconnects', async () => {
     s = makeOfflineServer();
-    const c1 = dropsOnce();
+    const c1 = dropsOnce(() => s.channels.disconnect('c1'));
     s.channels.connect('c1', c1);
     const uuid = await push(s, ['c1'], '600');
     expect(s.results.pending(uuid)).to.deep.equal(['c1']);
@@ -112,12 +112,17 @@ describe('offline delivery: a target whose client is away waits for it (offline_
     s = makeOfflineServer();
     let drops = 2;
     const c1 = scripted(async () => {
-      if (drops-- > 0) throw new Error('ECONNRESET');
+      if (drops-- > 0) {
+        s.channels.disconnect('c1');
+        throw new Error('ECONNRESET');
+      }
       return PLACED;
     });
     s.channels.connect('c1', c1);
     const uuid = await push(s, ['c1'], '600');
+    s.channels.connect('c1', c1);
     await s.clock.run(s.offline.serve('c1'));
+    s.channels.connect('c1', c1);
     expect(s.results.pending(uuid)).to.deep.equal(['c1']);
     expect(await s.queue.all()).to.have.length(1);
     expect(await s.clock.run(s.offline.serve('c1'))).to.equal(1);
@@ -138,6 +143,20 @@ describe('offline delivery: a target whose client is away waits for it (offline_
     s.channels.connect('c2', late);
     expect(await s.clock.run(s.offline.serve('c2'))).to.equal(0);
     expect(late.pushes).to.equal(0);
+  });
+
+  it('a client that connects while its target is being queued is served at once', async () => {
+    s = makeOfflineServer();
+    const c1 = scripted(async () => {
+      if (c1.pushes > 1) return PLACED;
+      // Lost, and back before the target is queued: its announce finds nothing in the queue.
+      throw new Error('ECONNRESET');
+    });
+    s.channels.connect('c1', c1);
+    const uuid = await push(s, ['c1'], '600');
+    await s.drained(uuid);
+    expect(c1.pushes).to.equal(2);
+    expect(outcomeOf(s, uuid, 'c1')?.status).to.equal('success');
   });
 
   it('two connects at once push a queued target once', async () => {

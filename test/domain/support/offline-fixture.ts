@@ -130,10 +130,16 @@ export function scripted(answer: () => Promise<PushVerdict>): ClientChannel & { 
   return ch;
 }
 
-/** A channel that drops (rejects, as a lost connection does) on its first push, then places the file. */
-export function dropsOnce(): ClientChannel & { pushes: number } {
+/**
+ * A channel whose connection drops during its first push (`lose` takes it off the connected
+ * channels, and the push rejects, as a lost connection does), then places the file.
+ */
+export function dropsOnce(lose: () => void): ClientChannel & { pushes: number } {
   const ch = scripted(async () => {
-    if (ch.pushes === 1) throw new Error('ECONNRESET: the connection dropped during the transfer');
+    if (ch.pushes === 1) {
+      lose();
+      throw new Error('ECONNRESET: the connection dropped during the transfer');
+    }
     return PLACED;
   });
   return ch;
