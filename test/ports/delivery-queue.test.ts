@@ -81,22 +81,27 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
     }
   });
 
-  it('a database of schema version 1 (before offline delivery) is migrated, its results at attempt 1', async () => {
+  it('a database from before offline delivery is migrated, its results at attempt 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
     try {
-      // A version-1 database: today's, with the second step taken back.
-      const v1 = openSqliteDatabase(dir);
-      v1.pragma('user_version = 1');
-      v1.exec(
+      // Today's database with its offline-delivery step (the last one) taken back.
+      const before = openSqliteDatabase(dir);
+      const latest = before.pragma('user_version', { simple: true }) as number;
+      before.exec(
         'DROP TABLE delivery_queue; DROP TABLE kept_uploads; ALTER TABLE upload_results DROP COLUMN attempt;',
       );
-      v1.prepare(
-        `INSERT INTO upload_results (uuid, client_id, status, updated_at) VALUES ('u', 'c1', 'success', 'x')`,
-      ).run();
-      v1.close();
+      before.pragma(`user_version = ${latest - 1}`);
+      before
+        .prepare(
+          `INSERT INTO upload_results (uuid, client_id, status, updated_at) VALUES ('u', 'c1', 'success', 'x')`,
+        )
+        .run();
+      before.close();
       const db = openSqliteDatabase(dir);
-      expect(db.pragma('user_version', { simple: true })).to.equal(2);
-      expect((await new SqliteResultStore(db).targets('u'))[0].attempt).to.equal(1);
+      expect(db.pragma('user_version', { simple: true })).to.equal(latest);
+      const results = new SqliteResultStore(db);
+      expect((await results.targets('u'))[0].attempt).to.equal(1);
+      expect(await new SqliteDeliveryQueue(db).all()).to.deep.equal([]);
       db.close();
     } finally {
       await rm(dir, { recursive: true, force: true });
