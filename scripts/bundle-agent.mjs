@@ -6,7 +6,8 @@
 import { build } from 'esbuild';
 import { URL, fileURLToPath } from 'node:url';
 
-const EXTERNAL = ['ssh2', 'cpu-features', 'pino'];
+// pino-pretty is loaded only for `[logging] format = "pretty"`; left out, an agent writing JSON never parses it.
+const EXTERNAL = ['ssh2', 'cpu-features', 'pino', 'pino-pretty'];
 
 await build({
   entryPoints: [fileURLToPath(new URL('../dist/composition/rport/main.js', import.meta.url))],

@@ -42,6 +42,36 @@ class Refusal extends Error {}
 const refuse = (message) => {
   throw new Refusal(message);
 };
+/** A fault of the config file: the admin fixes it there, so the message names the file and the key. */
+class ConfigProblem extends Error {}
+
+/** Everything wrong with reading the config, as a ConfigProblem naming the file. */
+function loadConfig() {
+  try {
+    return readConfig();
+  } catch (e) {
+    throw new ConfigProblem(e.message.startsWith(CONFIG) ? e.message : `${CONFIG}: ${e.message}`);
+  }
+}
+
+const DIR_HINTS = {
+  data_dir:
+    "set it to the agent's [client] data_dir from rport.conf (the agent creates it at its first start)",
+  allow: 'create that directory (root-owned) or remove the line',
+};
+
+/** The real path of a directory the config names; a missing one names its key. */
+function configDir(key, value) {
+  let real;
+  try {
+    real = realpathSync(value);
+  } catch (e) {
+    refuse(`${CONFIG}: ${key} = ${value}: cannot use it (${e.message}); ${DIR_HINTS[key]}`);
+  }
+  if (!lstatSync(real).isDirectory())
+    refuse(`${CONFIG}: ${key} = ${value}: not a directory; ${DIR_HINTS[key]}`);
+  return real;
+}
 
 function readConfig() {
   let s;
@@ -59,8 +89,8 @@ function readConfig() {
     const m = /^([a-z_]+)\s*=\s*(.+)$/.exec(line);
     if (!m) refuse(`${CONFIG}: cannot read line "${line}"`);
     const [, key, value] = m;
-    if (key === 'data_dir') config.dataDirs.push(realpathSync(value));
-    else if (key === 'allow') config.allow.push(realpathSync(value));
+    if (key === 'data_dir') config.dataDirs.push(configDir(key, value));
+    else if (key === 'allow') config.allow.push(configDir(key, value));
     else if (key === 'protect') config.protect.push(value);
     else if (key === 'setuid') config.setuid = value === 'yes';
     else refuse(`${CONFIG}: unknown key "${key}"`);
@@ -235,7 +265,7 @@ async function main(argv) {
   if (dashes !== '--' || a === undefined || b === undefined || extra.length > 0)
     refuse('usage: chown -- USER:GROUP TEMP | chmod -- MODE TEMP | move -- TEMP DEST');
   const invoker = Number(process.env.SUDO_UID ?? process.getuid());
-  const config = readConfig();
+  const config = loadConfig();
   if (verb === 'chown') return chown(config, invoker, a, b);
   if (verb === 'chmod') return chmod(config, invoker, a, b);
   if (verb === 'move') return move(config, invoker, a, b);
@@ -245,9 +275,14 @@ async function main(argv) {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e) => {
-    process.stderr.write(
-      `rport-filepush-helper: ${e instanceof Refusal ? 'refused' : 'failed'}: ${e.message}\n`,
-    );
-    process.exit(e instanceof Refusal ? 3 : 1);
+    // Exit 2: the config is at fault (as for rportd and rport); 3: refused; 1: failed.
+    const [what, code] =
+      e instanceof ConfigProblem
+        ? ['config error', 2]
+        : e instanceof Refusal
+          ? ['refused', 3]
+          : ['failed', 1];
+    process.stderr.write(`rport-filepush-helper: ${what}: ${e.message}\n`);
+    process.exit(code);
   },
 );

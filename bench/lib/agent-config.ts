@@ -25,6 +25,11 @@ export function benchAgentConfig(id: string, dataDir: string, link: AgentLink = 
     tags: ['bench'],
     dataDir,
     hashThread: false,
-    fileReception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX, backup: false },
+    fileReception: {
+      enabled: true,
+      protected: DEFAULT_PROTECTED_POSIX,
+      backup: false,
+      allowSpecialBits: false,
+    },
   };
 }

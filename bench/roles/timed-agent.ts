@@ -8,6 +8,7 @@ import { TcpTransport } from '../../src/adapters/ssh/agent/transport.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
 import { ServerConnection } from '../../src/adapters/ssh/agent/server-connection.ts';
+import { loadOrCreateAgentKey } from '../../src/adapters/ssh/agent/agent-key.ts';
 import { ScavengePacer } from '../../src/adapters/system/scavenge-pacer.ts';
 import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
 import { ApplyOwnership } from '../../src/domain/apply-ownership.ts';
@@ -80,6 +81,7 @@ class TimedLocalFiles implements LocalFiles {
   lookup: LocalFiles['lookup'] = (o) => this.inner.lookup(o);
   backup = (d: string, s: string) => this.inner.backup(d, s);
   remove = (p: string) => this.inner.remove(p);
+  changeInPlace: LocalFiles['changeInPlace'] = (p, c) => this.inner.changeInPlace(p, c);
   async chmod(p: string, mode: number): Promise<void> {
     const t = now();
     await this.inner.chmod(p, mode);
@@ -163,6 +165,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
       protectedPaths: new ProtectedPaths(DEFAULT_PROTECTED_POSIX, 'posix'),
       flavor: 'posix',
       backup: false,
+      allowSpecialBits: false,
     },
     clock,
   );
@@ -181,6 +184,7 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
       version: '0.1.0',
       file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX },
     },
+    identity: await loadOrCreateAgentKey(dataDir),
     handler: {
       handle: async (req, onProgress) => {
         phases = { receivedAt: Date.now() };

@@ -5,9 +5,12 @@ import type { Ownership } from './ownership.ts';
 
 const SPECIAL_BITS = 0o6000; // setuid, setgid: chown clears them, so they are set again after it
 
-type SyncAttributes = 'in-sync' | 'updated' | 'needs-replace';
+/**
+ * 'special-bits': the owner must change on a file whose setuid/setgid bits the chown clears, and
+ * setting them again is not allowed on this host.
+ */
+type SyncAttributes = 'in-sync' | 'updated' | 'needs-replace' | 'special-bits';
 
-/** Agent: gives a file its mode and owner, escalating through privileged operations only when needed. */
 export class ApplyOwnership {
   constructor(
     private readonly files: LocalFiles,
@@ -43,16 +46,21 @@ export class ApplyOwnership {
     status: FileStatus,
     mode: number | undefined,
     ownership: Ownership,
+    allowSpecialBits = true,
   ): Promise<SyncAttributes> {
     const ids = await this.wanted(ownership);
     const ownerOk = !ids || ownerMatches(status, ids);
     const wantedMode = mode ?? status.mode;
     const modeOk = status.mode === wantedMode;
     if (ownerOk && modeOk) return 'in-sync';
+    // chmod also restores setuid/setgid bits that the chown cleared.
+    const restore = !ownerOk && (wantedMode & SPECIAL_BITS) !== 0;
+    if (restore && !allowSpecialBits) return 'special-bits';
     try {
-      if (!ownerOk && ids) await this.files.chown(path, ids);
-      // chmod also restores setuid/setgid bits that chown cleared.
-      if (!modeOk || (!ownerOk && wantedMode & SPECIAL_BITS)) await this.files.chmod(path, wantedMode);
+      await this.files.changeInPlace(path, {
+        ...(ownerOk ? {} : ids),
+        ...(!modeOk || restore ? { mode: wantedMode } : {}),
+      });
       return 'updated';
     } catch (e) {
       if (isPermissionDenied(e)) return 'needs-replace';

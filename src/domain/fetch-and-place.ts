@@ -1,6 +1,6 @@
 import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
-import type { LocalFiles, TempFile } from '../ports/local-files.ts';
+import type { FileStatus, LocalFiles, TempFile } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
 import { linkRefusal } from './destination-refusal.ts';
@@ -18,6 +18,8 @@ interface Placement {
   real: string;
   mode: number;
   replacing: boolean;
+  /** The replaced file, when it already held the pushed bytes: the push then changes only what its mode and owner do. */
+  sameBytesAs?: FileStatus;
 }
 
 /**
@@ -66,12 +68,18 @@ export class FetchAndPlace {
         await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
       await this.place(temp.path, real);
       temp = undefined;
-      return success(SUCCESS_MESSAGE);
+      return success(SUCCESS_MESSAGE, !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)));
     } catch (e) {
       return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
     } finally {
       if (temp) await this.files.remove(temp.path).catch(() => undefined);
     }
+  }
+
+  /** Whether the placed file's mode or owner differs from the file it replaced; unknown counts as changed. */
+  private async attributesDiffer(path: string, before: FileStatus): Promise<boolean> {
+    const now = await this.files.status(path).catch(() => undefined);
+    return !now || now.mode !== before.mode || now.uid !== before.uid || now.gid !== before.gid;
   }
 
   /** A directory the agent may not write to is reached through the sudo mv rule. */

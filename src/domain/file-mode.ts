@@ -14,3 +14,17 @@ export function parseMode(text: string | undefined): { mode?: number; problem?: 
 }
 
 export const formatMode = (mode: number): string => '0' + (mode & 0o7777).toString(8).padStart(3, '0');
+
+/** setuid, setgid and sticky: refused unless the host (or the server) allows them. */
+export const SPECIAL_MODE_BITS = 0o7000;
+
+/** The special bits a mode sets, in words ("setuid and sticky"); empty when it sets none. */
+export function specialBitsIn(mode: number): string {
+  const names = [
+    [0o4000, 'setuid'],
+    [0o2000, 'setgid'],
+    [0o1000, 'sticky'],
+  ] as const;
+  const set = names.filter(([bit]) => (mode & bit) !== 0).map(([, name]) => name);
+  return set.length <= 1 ? (set[0] ?? '') : `${set.slice(0, -1).join(', ')} and ${set[set.length - 1]}`;
+}

@@ -1,5 +1,6 @@
 import type { TargetSelector } from './target-selector.ts';
-import { parseUploadFields, type UploadParameters } from './upload-fields.ts';
+import { parseUploadId } from './upload-field-values.ts';
+import { FORM_FIELDS, parseUploadFields, type FieldRules, type UploadParameters } from './upload-fields.ts';
 import type { OrRefused, UploadRejection } from './upload-rejection.ts';
 
 /**
@@ -12,7 +13,10 @@ export class FormFields {
   private params?: OrRefused<UploadParameters>;
   private targets?: Promise<OrRefused<string[]>>;
 
-  constructor(private readonly resolve: (selector: TargetSelector) => Promise<OrRefused<string[]>>) {}
+  constructor(
+    private readonly resolve: (selector: TargetSelector) => Promise<OrRefused<string[]>>,
+    private readonly rules?: FieldRules,
+  ) {}
 
   add(name: string, value: string): void {
     this.fields.set(name, [...(this.fields.get(name) ?? []), value]);
@@ -21,7 +25,18 @@ export class FormFields {
   }
 
   parsed(): OrRefused<UploadParameters> {
-    return (this.params ??= parseUploadFields(this.fields));
+    return (this.params ??= parseUploadFields(this.fields, this.rules));
+  }
+
+  /** Field names the upload does not read, in arrival order: ignored, as openrport ignores them. */
+  ignored(): string[] {
+    return [...this.fields.keys()].filter((name) => !FORM_FIELDS.includes(name));
+  }
+
+  /** The caller's uuid for the upload when one came and is well-formed (the rest of the form may still be wrong). */
+  chosenId(): string | undefined {
+    const id = parseUploadId(this.fields.get('id')?.[0]);
+    return id.ok ? id.value : undefined;
   }
 
   /** The target client ids, once the fields parse. */
@@ -33,15 +48,15 @@ export class FormFields {
 
   /**
    * What is already wrong with the fields so far, and that no later field can mend: a field with a
-   * bad value, an unknown or forbidden client or group. A field still missing is not (it may come
-   * after the file), nor is a group with no clients (a client_id may follow).
+   * bad value, an unknown or forbidden client or group, tags that match no client. A field still
+   * missing is not (it may come after the file), nor is a group with no clients (a client_id may follow).
    */
   async earlyRejection(): Promise<UploadRejection | undefined> {
     const params = this.parsed();
     if (!params.ok) return this.fields.has(params.rejection.field) ? params.rejection : undefined;
     const targets = await this.resolved();
     if (targets.ok) return undefined;
-    const { kind } = targets.rejection;
-    return kind === 'not-found' || kind === 'forbidden' ? targets.rejection : undefined;
+    const { kind, field } = targets.rejection;
+    return kind === 'not-found' || kind === 'forbidden' || field === 'tags' ? targets.rejection : undefined;
   }
 }

@@ -4,7 +4,7 @@ import type { Logger } from '../ports/logger.ts';
 import type { ResultStore } from '../ports/result-store.ts';
 import type { AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
-import { failure, type PushVerdict } from './outcome.ts';
+import { changedOf, failure, type PushVerdict } from './outcome.ts';
 import { isUnreachable, outcomeOf, spoken, type PushToClient } from './push-to-client.ts';
 import type { ReportResult } from './report-result.ts';
 import { Deadlines } from './sleep-until.ts';
@@ -146,7 +146,14 @@ export class OfflineDelivery {
     if (!(await this.queue.remove(t.uuid, t.client_id))) return false;
     const outcome = upload
       ? outcomeOf(t.client_id, upload, verdict)
-      : { ...verdict, client_id: t.client_id, uuid: t.uuid, filepath: '', size: 0 };
+      : {
+          ...verdict,
+          client_id: t.client_id,
+          uuid: t.uuid,
+          filepath: '',
+          size: 0,
+          changed: changedOf(verdict.status, verdict.changed),
+        };
     await this.report
       .execute(outcome, upload?.requestedBy || UNKNOWN_REQUESTER)
       .catch((e: unknown) =>

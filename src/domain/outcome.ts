@@ -6,10 +6,17 @@ export interface PushVerdict {
   status: OutcomeStatus;
   /** A sentence a sysadmin can act on: names the path, the setting or the rule at fault. */
   message: string;
+  /**
+   * True when the file's content, mode or owner on the host differs from before the push. Beside
+   * `status`, not instead of it: a forced push of identical bytes is a `success` that changed nothing.
+   * Absent (an older agent): taken from the status, see changedOf.
+   */
+  changed?: boolean;
 }
 
 /** One client's final result for one upload, in the shape RPort sends to WebSocket listeners. */
 export interface PushOutcome extends PushVerdict {
+  changed: boolean;
   client_id: string;
   uuid: string;
   /** The destination path when the file was placed; empty when nothing was written. */
@@ -18,6 +25,25 @@ export interface PushOutcome extends PushVerdict {
   size: number;
 }
 
-export const success = (message: string): PushVerdict => ({ status: 'success', message });
-export const ignored = (message: string): PushVerdict => ({ status: 'ignored', message });
-export const failure = (message: string): PushVerdict => ({ status: 'error', message });
+export const success = (message: string, changed = true): Required<PushVerdict> => ({
+  status: 'success',
+  message,
+  changed,
+});
+export const ignored = (message: string): Required<PushVerdict> => ({
+  status: 'ignored',
+  message,
+  changed: false,
+});
+export const failure = (message: string): Required<PushVerdict> => ({
+  status: 'error',
+  message,
+  changed: false,
+});
+
+/**
+ * `changed` of a result line from an agent that does not send it (an older version): such an agent
+ * reports success only after it wrote the file or changed its mode or owner.
+ */
+export const changedOf = (status: OutcomeStatus, changed: unknown): boolean =>
+  typeof changed === 'boolean' ? changed : status === 'success';

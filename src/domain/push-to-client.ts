@@ -3,7 +3,7 @@ import type { Clock } from '../ports/clock.ts';
 import type { LiveTransfers } from '../ports/live-transfers.ts';
 import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
-import { failure, type PushOutcome, type PushVerdict } from './outcome.ts';
+import { changedOf, failure, type PushOutcome, type PushVerdict } from './outcome.ts';
 
 /** The client could not be asked, or was lost before it answered: the push may be tried again when it connects. */
 export interface Unreachable {
@@ -77,6 +77,7 @@ export function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdi
     size: placed ? upload.staged.size : 0,
     message: v.message,
     status: v.status,
+    changed: changedOf(v.status, v.changed),
   };
 }
 

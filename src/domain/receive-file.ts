@@ -7,7 +7,7 @@ import { checkDestination, type PathFlavor } from './destination.ts';
 import { protectedRefusal, unusableTarget } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
 import { FetchAndPlace } from './fetch-and-place.ts';
-import { DEFAULT_FILE_MODE } from './file-mode.ts';
+import { DEFAULT_FILE_MODE, formatMode, SPECIAL_MODE_BITS, specialBitsIn } from './file-mode.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { failure, ignored, success, type PushVerdict } from './outcome.ts';
 import { ownershipProblem } from './ownership.ts';
@@ -23,9 +23,12 @@ export interface ReceptionSettings {
   flavor: PathFlavor;
   /** Keep `<dest>.<timestamp>.bak` of a replaced file. */
   backup: boolean;
+  /** `[file-reception] allow_special_bits`: setuid, setgid and sticky modes are placed only when true. */
+  allowSpecialBits: boolean;
 }
 
 const DISABLED = 'file reception is disabled on this client ([file-reception] enabled = false in rport.conf)';
+const ALLOW_SPECIAL = '[file-reception] allow_special_bits = true in rport.conf';
 
 /** Agent: checks the destination, decides skip / write / sync, fetches to a temp file, verifies, places atomically. */
 export class ReceiveFile {
@@ -58,6 +61,10 @@ export class ReceiveFile {
     if (!check.ok) return failure(check.problem);
     const badOwner = ownershipProblem(req.ownership);
     if (badOwner) return failure(badOwner);
+    if (req.mode !== undefined && req.mode & SPECIAL_MODE_BITS && !this.settings.allowSpecialBits)
+      return failure(
+        `mode ${formatMode(req.mode)} asks for ${specialBitsIn(req.mode)}, which this client refuses unless ${ALLOW_SPECIAL}; ${check.normalized} left untouched`,
+      );
     const dest = check.normalized;
     return this.perDestination.run(dest, () => this.receive(req, dest, onProgress));
   }
@@ -79,21 +86,42 @@ export class ReceiveFile {
       if (existing && !req.force && !req.sync) {
         return ignored(`file ${dest} already exists; set force or sync to replace it`);
       }
-      if (existing && req.sync && !req.force && (await this.sameContent(real, req.md5))) {
-        const attrs = await this.ownership.syncExisting(real, existing, req.mode, req.ownership);
+      // Same bytes already there: whether the push changes anything then rests on mode and owner.
+      const same = existing && existing.size === req.size && (await this.sameContent(real, req.md5));
+      if (same && req.sync && !req.force) {
+        const attrs = await this.ownership.syncExisting(
+          real,
+          existing,
+          req.mode,
+          req.ownership,
+          this.settings.allowSpecialBits,
+        );
         if (attrs === 'in-sync') return ignored(`file ${dest} is already in sync: same md5, mode and owner`);
         if (attrs === 'updated')
           return success(`file ${dest} already had the same content; mode and owner updated`);
+        if (attrs === 'special-bits')
+          return failure(
+            `${dest} has ${specialBitsIn(existing.mode)} set, which a change of owner clears; this client sets it again only with ${ALLOW_SPECIAL}; ${dest} left untouched`,
+          );
       }
       const mode = req.mode ?? DEFAULT_FILE_MODE;
-      const to = { dest, real, mode, replacing: existing !== undefined };
+      const to = {
+        dest,
+        real,
+        mode,
+        replacing: existing !== undefined,
+        sameBytesAs: same ? existing : undefined,
+      };
       return await this.fetchAndPlace.execute(req, to, onProgress);
     } catch (e) {
       return failure(`${dest}: ${messageOf(e)}`);
     }
   }
 
-  /** sync compares content; a file the agent may not read cannot be compared, so it counts as different and is replaced. */
+  /**
+   * sync compares content, and so does force, to tell whether it changed anything (read only when
+   * the sizes match). A file the agent may not read cannot be compared, so it counts as different.
+   */
   private async sameContent(path: string, md5: string): Promise<boolean> {
     try {
       return (await this.files.md5(path)) === md5;

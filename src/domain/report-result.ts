@@ -24,7 +24,12 @@ export class ReportResult {
       username: requestedBy,
       client_id: outcome.client_id,
       upload_uuid: outcome.uuid,
-      request: { filepath: outcome.filepath, size: outcome.size, message: outcome.message },
+      request: {
+        filepath: outcome.filepath,
+        size: outcome.size,
+        message: outcome.message,
+        changed: outcome.changed,
+      },
     });
   }
 }

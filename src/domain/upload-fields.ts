@@ -1,18 +1,30 @@
 import { checkDestination, flavorOf } from './destination.ts';
-import { parseMode } from './file-mode.ts';
+import { parseMode, SPECIAL_MODE_BITS, specialBitsIn } from './file-mode.ts';
 import { ownershipProblem, type Ownership } from './ownership.ts';
 import { ProtectedPaths } from './protected-paths.ts';
 import { hasTargets, type TargetSelector } from './target-selector.ts';
+import { parseGoBool, parseTagsField, parseUploadId } from './upload-field-values.ts';
 import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
 
 /** The server's own first line of defence; the agent's protected paths are the real one. */
 const SERVER_DENIED_DESTINATIONS = ['/proc', '/sys', '/dev', '/run'];
 const serverDenied = new ProtectedPaths(SERVER_DENIED_DESTINATIONS, 'posix');
 
-const FORM_FIELDS = ['upload', 'client_id', 'group_id', 'dest', 'force', 'sync', 'mode', 'user', 'group'];
-const SINGLE_FIELDS = ['dest', 'force', 'sync', 'mode', 'user', 'group'];
-FORM_FIELDS.push('offline_ttl');
-SINGLE_FIELDS.push('offline_ttl');
+/** The fields the upload reads; openrport ignores any other, and so do we (the adapter names them). */
+export const FORM_FIELDS = [
+  'upload',
+  'client_id',
+  'group_id',
+  'tags',
+  'id',
+  'dest',
+  'force',
+  'sync',
+  'mode',
+  'user',
+  'group',
+  'offline_ttl',
+];
 
 export interface UploadParameters {
   destination: string;
@@ -23,48 +35,70 @@ export interface UploadParameters {
   targets: TargetSelector;
   /** Seconds an offline target waits for its client; undefined takes `[server] offline_ttl`. */
   offlineTtl?: number;
+  /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
+  id?: string;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
 
-/** Validates the text fields of an upload form, naming the field at fault. */
-export function parseUploadFields(fields: Map<string, string[]>): OrRefused<UploadParameters> {
-  for (const name of fields.keys()) {
-    if (!FORM_FIELDS.includes(name))
-      return invalid(name, `unknown field "${name}"; expected one of ${FORM_FIELDS.join(', ')}`);
-  }
-  for (const name of SINGLE_FIELDS) {
-    if ((fields.get(name)?.length ?? 0) > 1) return invalid(name, `${name} was given more than once`);
-  }
+/** The server's own rules for field values, from rportd.conf. */
+export interface FieldRules {
+  /** `[server] allow_special_bits`: false refuses setuid, setgid and sticky modes for every user. */
+  allowSpecialBits: boolean;
+}
+
+const ALLOW_ALL: FieldRules = { allowSpecialBits: true };
+
+/**
+ * Validates the text fields of an upload form, naming the field at fault. As in openrport (Go's
+ * form values), unknown fields are ignored and a repeated single-valued field counts by its first value.
+ */
+export function parseUploadFields(
+  fields: Map<string, string[]>,
+  rules: FieldRules = ALLOW_ALL,
+): OrRefused<UploadParameters> {
   const one = (name: string): string | undefined => fields.get(name)?.[0];
   const rawDest = one('dest');
   const dest = checkDestination(rawDest);
-  if (!dest.ok) return invalid('dest', dest.problem);
+  // A dest that is there but refused is openrport's BAD_DESTINATION; a missing one a plain bad field.
+  if (!dest.ok) return refused(rawDest ? 'bad-destination' : 'invalid', 'dest', dest.problem);
   if (flavorOf(dest.normalized) === 'posix') {
     const denied = serverDenied.refusingNormalized(dest.normalized);
     if (denied)
-      return invalid('dest', `dest "${rawDest}" is under ${denied}, which the server never writes to`);
+      return refused(
+        'bad-destination',
+        'dest',
+        `dest "${rawDest}" is under ${denied}, which the server never writes to`,
+      );
   }
-  const force = parseBool('force', one('force'));
-  if (typeof force !== 'boolean') return force;
-  const sync = parseBool('sync', one('sync'));
-  if (typeof sync !== 'boolean') return sync;
+  const force = parseGoBool('force', one('force'));
+  if (!force.ok) return force;
+  const sync = parseGoBool('sync', one('sync'));
+  if (!sync.ok) return sync;
   const mode = parseMode(one('mode'));
   if (mode.problem) return invalid('mode', mode.problem);
+  if (mode.mode !== undefined && mode.mode & SPECIAL_MODE_BITS && !rules.allowSpecialBits)
+    return invalid(
+      'mode',
+      `mode "${one('mode')}" asks for ${specialBitsIn(mode.mode)}, which this server refuses ([server] allow_special_bits = false in rportd.conf)`,
+    );
   const ownership: Ownership = { user: nonEmpty(one('user')), group: nonEmpty(one('group')) };
   const ownerProblem = ownershipProblem(ownership);
   if (ownerProblem) return invalid(ownerProblem.startsWith('user') ? 'user' : 'group', ownerProblem);
-  const targets = { clientIds: unique(fields.get('client_id')), groupIds: unique(fields.get('group_id')) };
-  if (!hasTargets(targets)) return invalid('client_id', 'no target: give at least one client_id or group_id');
+  const targets = targetsOf(fields);
+  if (!targets.ok) return targets;
+  const id = parseUploadId(one('id'));
+  if (!id.ok) return id;
   const offlineTtl = parseOfflineTtl(one('offline_ttl'));
   if (typeof offlineTtl === 'object') return offlineTtl;
   return passed({
     destination: dest.normalized,
-    force,
-    sync,
+    force: force.value,
+    sync: sync.value,
     mode: mode.mode,
     ownership,
-    targets,
+    targets: targets.value,
+    ...(id.value === undefined ? {} : { id: id.value }),
     ...(offlineTtl === undefined ? {} : { offlineTtl }),
   });
 }
@@ -83,15 +117,20 @@ function parseOfflineTtl(value: string | undefined): number | undefined | Refuse
   return Number(v);
 }
 
-const TRUE = ['true', '1', 'on', 'yes'];
-const FALSE = ['false', '0', 'off', 'no', ''];
-
-function parseBool(field: string, value: string | undefined): boolean | Refused {
-  if (value === undefined) return false;
-  const v = value.trim().toLowerCase();
-  if (TRUE.includes(v)) return true;
-  if (FALSE.includes(v)) return false;
-  return invalid(field, `${field} "${value}" is not a boolean; use true/false, 1/0 or on/off`);
+/** client_id and group_id (repeatable), or else tags: openrport refuses tags beside either. */
+function targetsOf(fields: Map<string, string[]>): OrRefused<TargetSelector> {
+  const tags = parseTagsField(fields.get('tags'));
+  if (!tags.ok) return tags;
+  if (tags.value && (fields.has('client_id') || fields.has('group_id')))
+    return invalid(
+      'tags',
+      'tags cannot be combined with client_id or group_id: multiple targeting options are not supported, specify only one',
+    );
+  const targets = { clientIds: unique(fields.get('client_id')), groupIds: unique(fields.get('group_id')) };
+  if (tags.value) return passed({ ...targets, tags: tags.value });
+  if (!hasTargets(targets))
+    return invalid('client_id', 'no target: give at least one client_id or group_id, or tags');
+  return passed(targets);
 }
 
 const nonEmpty = (v: string | undefined): string | undefined =>

@@ -1,6 +1,11 @@
-/** Why an upload was refused. The HTTP adapter maps each kind to a status code. */
+/**
+ * Why an upload was refused. The HTTP adapter maps each kind to a status code and an error code:
+ * `forbidden` (a target the caller may not reach) and `bad-destination` (a dest given but refused)
+ * are openrport's ACCESS_CONTROL_VIOLATION and BAD_DESTINATION; `conflict` is a caller-chosen id
+ * already in use.
+ */
 export interface UploadRejection {
-  kind: 'invalid' | 'malformed' | 'too-large' | 'not-found' | 'forbidden';
+  kind: 'invalid' | 'malformed' | 'too-large' | 'not-found' | 'forbidden' | 'bad-destination' | 'conflict';
   /** The form field at fault. */
   field: string;
   detail: string;

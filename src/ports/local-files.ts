@@ -21,6 +21,11 @@ export interface AccountIds {
   gid?: number;
 }
 
+/** What sync changes on an existing file: an owner, a group, a mode; what is absent stays. */
+export interface AttributeChange extends AccountIds {
+  mode?: number;
+}
+
 /**
  * Agent side: the host's filesystem. Failures throw errors carrying a node-style `code`
  * (ENOENT, EACCES, EPERM, EXDEV, ...) and a message naming the path.
@@ -39,6 +44,14 @@ export interface LocalFiles {
   chmod(path: string, mode: number): Promise<void>;
   /** Plain chown by ids (no privilege escalation); throws EPERM when the agent's user may not. */
   chown(path: string, ids: AccountIds): Promise<void>;
+  /**
+   * sync on an existing file: sets owner and group, then mode, through a descriptor of the regular
+   * file at `path` (its parents already resolved), opened without following a link inside its parent
+   * directory, which is itself reached from "/" without following any. Never by path: a parent
+   * swapped for a link after the checks makes it fail (ELOOP), not change a file elsewhere. Throws
+   * EACCES/EPERM when the agent's user may not.
+   */
+  changeInPlace(path: string, change: AttributeChange): Promise<void>;
   /** uid/gid of the named user/group; throws with a message naming the unknown account. */
   lookup(ownership: Ownership): Promise<AccountIds>;
   /**

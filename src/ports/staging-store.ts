@@ -22,6 +22,11 @@ export interface StagingStore {
    * with UploadTooLargeError as soon as more than maxBytes arrive; removes it on any other failure too.
    */
   stage(uuid: string, content: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile>;
+  /**
+   * Gives a staged file another uuid: the caller's own id for the upload, when it came after the
+   * file. Fails with code EEXIST, changing nothing, when a file of that uuid is staged already.
+   */
+  rename(file: StagedFile, uuid: string): Promise<StagedFile>;
   /** Removes a staged file; a missing file is not an error. */
   remove(uuid: string): Promise<void>;
   /**

@@ -14,7 +14,15 @@ async function leftByPreviousRun() {
   await s.results.begin(U2, ['c3'], 'bob');
   await s.results.begin(U3, ['c4']);
   await s.report.execute(
-    { client_id: 'c1', uuid: U1, status: 'success', message: 'placed', filepath: '/srv/x', size: 7 },
+    {
+      client_id: 'c1',
+      uuid: U1,
+      status: 'success',
+      message: 'placed',
+      filepath: '/srv/x',
+      size: 7,
+      changed: true,
+    },
     'alice',
   );
   s.audit.entries.length = 0;
@@ -34,9 +42,18 @@ describe('EndStrandedPushes', () => {
       message: RESTARTED_MESSAGE,
       filepath: '',
       size: 0,
+      changed: false,
     });
     expect(s.results.outcomes(U1)).to.deep.equal([
-      { client_id: 'c1', uuid: U1, status: 'success', message: 'placed', filepath: '/srv/x', size: 7 },
+      {
+        client_id: 'c1',
+        uuid: U1,
+        status: 'success',
+        message: 'placed',
+        filepath: '/srv/x',
+        size: 7,
+        changed: true,
+      },
       expected(U1, 'c2'),
     ]);
     expect(s.results.outcomes(U2)).to.deep.equal([expected(U2, 'c3')]);
@@ -52,7 +69,12 @@ describe('EndStrandedPushes', () => {
       // The store could not tell who made this upload: the entry still says who acted.
       ['error', 'rportd', 'c4', U3],
     ]);
-    expect(s.audit.entries[0].request).to.deep.equal({ filepath: '', size: 0, message: RESTARTED_MESSAGE });
+    expect(s.audit.entries[0].request).to.deep.equal({
+      filepath: '',
+      size: 0,
+      message: RESTARTED_MESSAGE,
+      changed: false,
+    });
   });
 
   it('removes the staged files of the ended uploads, and of those only', async () => {

@@ -19,7 +19,7 @@ describe('ReceiveFile: writing and replacing', () => {
   it('the destination does not exist: the file is written with the default mode 0764', async () => {
     const a = makeAgent();
     const v = await a.push('hello world');
-    expect(v).to.deep.equal({ status: 'success', message: SUCCESS_MESSAGE });
+    expect(v).to.deep.equal({ status: 'success', message: SUCCESS_MESSAGE, changed: true });
     expect(a.files.readText(DEST)).to.equal('hello world');
     expect(a.files.lstat(DEST)).to.include({ type: 'file', mode: 0o764, uid: RPORT_UID, gid: RPORT_GID });
     expect(a.files.tempFiles()).to.deep.equal([]);
@@ -185,13 +185,14 @@ describe('ReceiveFile: mode, owner and integrity', () => {
   it('a setuid mode survives the chown that would clear it (sudo chmod rule given)', async () => {
     const a = makeAgent({
       sudoRules: [...SPEC_SUDO_RULES, `/usr/bin/chmod * ${DATA_DIR}/filepush/*_rport_filepush`],
+      settings: { allowSpecialBits: true },
     });
     expect((await a.push('x', { mode: 0o4750, ownership: { user: 'hero' } })).status).to.equal('success');
     expect(a.files.lstat(DEST)).to.include({ mode: 0o4750, uid: HERO_UID });
   });
 
   it('a setuid mode with a sudo chown but no sudo chmod rule: error naming the chmod rule, nothing placed', async () => {
-    const a = makeAgent();
+    const a = makeAgent({ settings: { allowSpecialBits: true } });
     const v = await a.push('x', { mode: 0o4750, ownership: { user: 'hero' } });
     expect(v.status).to.equal('error');
     expect(v.message).to.contain('/usr/bin/chmod');

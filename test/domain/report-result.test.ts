@@ -9,6 +9,7 @@ const outcome = (client_id: string, status: PushOutcome['status'] = 'success'): 
   size: status === 'success' ? 3 : 0,
   message: `${status} message`,
   status,
+  changed: status === 'success',
 });
 
 describe('ReportResult', () => {
@@ -32,6 +33,7 @@ describe('ReportResult', () => {
       filepath: '/srv/x',
       size: 3,
       message: 'success message',
+      changed: true,
     });
   });
 

@@ -19,19 +19,33 @@ describe('upload form fields', () => {
       },
     });
   });
+  // Exactly the spellings Go's strconv.ParseBool reads, as openrport does.
   for (const [v, b] of [
-    ['true', true],
     ['1', true],
-    ['on', true],
-    ['YES', true],
-    ['false', false],
+    ['t', true],
+    ['T', true],
+    ['TRUE', true],
+    ['true', true],
+    ['True', true],
     ['0', false],
-    ['off', false],
-    ['', false],
+    ['f', false],
+    ['F', false],
+    ['FALSE', false],
+    ['false', false],
+    ['False', false],
   ] as const) {
     it(`force "${v}" is ${b}`, () => {
       const r = parseUploadFields(fields({ ...base, force: v, sync: v }));
       expect(r.ok && [r.value.force, r.value.sync]).to.deep.equal([b, b]);
+    });
+  }
+  for (const v of ['on', 'YES', 'off', 'no', '', ' true', 'tRUE', 'yes']) {
+    it(`force ${JSON.stringify(v)} is outside Go's set: 400 naming force (and sync alike)`, () => {
+      for (const field of ['force', 'sync']) {
+        const r = parseUploadFields(fields({ ...base, [field]: v }));
+        expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field });
+        expect(!r.ok && r.rejection.detail).to.include('1 t T TRUE true True 0 f F FALSE false False');
+      }
     });
   }
   const bad: [string, Record<string, string | string[]>][] = [
@@ -40,8 +54,8 @@ describe('upload form fields', () => {
     ['mode', { mode: '0999' }],
     ['user', { user: '-R' }],
     ['group', { group: 'a b' }],
-    ['dest', { dest: ['/a', '/b'] }],
-    ['colour', { colour: 'red' }],
+    ['id', { id: 'id-123' }],
+    ['tags', { tags: 'linux' }],
   ];
   for (const [field, extra] of bad) {
     it(`a bad ${field} is rejected naming the field ${field}`, () => {
@@ -56,7 +70,78 @@ describe('upload form fields', () => {
   it('destinations the server never writes to are rejected: /proc, /sys, /dev, /run', () => {
     for (const dest of ['/proc/1/mem', '/sys/kernel/x', '/dev/sda', '/run/x', '/tmp/../proc/x']) {
       const r = parseUploadFields(fields({ ...base, dest }));
-      expect(!r.ok && r.rejection, dest).to.deep.include({ kind: 'invalid', field: 'dest' });
+      expect(!r.ok && r.rejection, dest).to.deep.include({ kind: 'bad-destination', field: 'dest' });
+    }
+  });
+  it('a dest given but refused is bad-destination; a missing one is a plain invalid field', () => {
+    const relative = parseUploadFields(fields({ ...base, dest: 'srv/x' }));
+    expect(!relative.ok && relative.rejection).to.deep.include({ kind: 'bad-destination', field: 'dest' });
+    const missing = parseUploadFields(fields({ client_id: 'c1' }));
+    expect(!missing.ok && missing.rejection).to.deep.include({ kind: 'invalid', field: 'dest' });
+  });
+  it('unknown fields are ignored, as openrport ignores them', () => {
+    const r = parseUploadFields(fields({ ...base, colour: 'red', 'client-id': 'x' }));
+    expect(r.ok && r.value.destination).to.equal('/srv/x');
+  });
+  it('a repeated single-valued field counts by its first value (Go form values)', () => {
+    const r = parseUploadFields(
+      fields({ ...base, dest: ['/a', '/b'], force: ['1', 'maybe'], mode: ['0644', 'x'], user: ['u1', 'u2'] }),
+    );
+    expect(r.ok && [r.value.destination, r.value.force, r.value.mode, r.value.ownership.user]).to.deep.equal([
+      '/a',
+      true,
+      0o644,
+      'u1',
+    ]);
+  });
+  it('id: a UUID becomes the upload id, lower-cased; empty means none; anything else names id', () => {
+    const u = 'B4F795EF-718F-4F69-8F6F-B304B38A904F';
+    const r = parseUploadFields(fields({ ...base, id: u }));
+    expect(r.ok && r.value.id).to.equal(u.toLowerCase());
+    const empty = parseUploadFields(fields({ ...base, id: '' }));
+    expect(empty.ok && empty.value.id).to.equal(undefined);
+    for (const id of ['id-123', '../../etc/passwd', `${u}x`, `{${u}}`, u.replace(/-/g, '')]) {
+      const bad = parseUploadFields(fields({ ...base, id }));
+      expect(!bad.ok && bad.rejection, id).to.deep.include({ kind: 'invalid', field: 'id' });
+    }
+  });
+  it("tags: openrport's JSON object selects by tag, OR by default, AND in any case", () => {
+    const t = (tags: string) => parseUploadFields(fields({ dest: '/x', tags }));
+    const or = t('{\n  "tags": ["linux"],\n  "operator": "OR"\n}');
+    expect(or.ok && or.value.targets).to.deep.equal({
+      clientIds: [],
+      groupIds: [],
+      tags: { tags: ['linux'], operator: 'OR' },
+    });
+    const dflt = t('{"tags":["linux","web"]}');
+    expect(dflt.ok && dflt.value.targets.tags).to.deep.equal({ tags: ['linux', 'web'], operator: 'OR' });
+    const and = t('{"tags":["linux","web"],"operator":"and"}');
+    expect(and.ok && and.value.targets.tags?.operator).to.equal('AND');
+  });
+  const badTags: [string, string | string[], RegExp][] = [
+    ['empty list', '{"tags":[],"operator":"OR"}', /no tags specified/],
+    ['no list', '{"operator":"OR"}', /no tags specified/],
+    ['not JSON', 'linux', /not JSON/],
+    ['an array', '["linux"]', /JSON object/],
+    ['numbers', '{"tags":[1]}', /list of strings/],
+    ['an unknown operator', '{"tags":["a"],"operator":"XOR"}', /must be "OR" or "AND"/],
+    ['sent twice', ['{"tags":["a"]}', '{"tags":["b"]}'], /more than once/],
+  ];
+  for (const [what, tags, detail] of badTags) {
+    it(`tags: ${what} is 400 naming tags`, () => {
+      const r = parseUploadFields(fields({ dest: '/x', tags }));
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field: 'tags' });
+      expect(!r.ok && r.rejection.detail).to.match(detail);
+    });
+  }
+  it('tags cannot be combined with client_id or group_id (openrport: multiple targeting options)', () => {
+    for (const other of [{ client_id: 'c1' }, { group_id: 'g' }, { client_id: '' }] as Record<
+      string,
+      string
+    >[]) {
+      const r = parseUploadFields(fields({ dest: '/x', tags: '{"tags":["linux"]}', ...other }));
+      expect(!r.ok && r.rejection).to.deep.include({ kind: 'invalid', field: 'tags' });
+      expect(!r.ok && r.rejection.detail).to.include('multiple targeting options are not supported');
     }
   });
   it('repeated and blank client ids are reduced to unique ones', () => {
@@ -77,10 +162,9 @@ describe('upload form fields', () => {
     expect(ttl('2592000')).to.equal(2592000);
     for (const bad of ['2592001', '-1', '1.5', '10m', '1e3'])
       expect(ttl(bad), bad).to.deep.include({ kind: 'invalid', field: 'offline_ttl' });
-    expect(parseUploadFields(fields({ ...base, offline_ttl: ['1', '2'] }))).to.deep.include({
-      ok: false,
-      rejection: { kind: 'invalid', field: 'offline_ttl', detail: 'offline_ttl was given more than once' },
-    });
+    // Like every single-valued field (Go form values): sent twice, the first value counts.
+    const twice = parseUploadFields(fields({ ...base, offline_ttl: ['1', '2'] }));
+    expect(twice.ok && twice.value.offlineTtl).to.equal(1);
   });
 
   it('blank user and group mean "not given"', () => {

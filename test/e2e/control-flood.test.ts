@@ -5,7 +5,7 @@ import ssh2, { type ClientChannel } from 'ssh2';
 import { MAX_LINE } from '../../src/adapters/ssh/protocol.ts';
 import { MAX_PROTOCOL_ERRORS } from '../../src/adapters/ssh/server/control-channel.ts';
 import { Cluster } from './helpers/cluster.ts';
-import { helloLine, openControl, until } from '../adapters/ssh/rogue.ts';
+import { challengeOf, helloLine, openControl, until } from '../adapters/ssh/rogue.ts';
 
 const FLOOD_BYTES = 50 * 1024 * 1024;
 const RSS_BOUND = 32 * 1024 * 1024;
@@ -75,8 +75,8 @@ describe('e2e: a hostile agent floods its control channel; rportd stays small an
     };
     rogue = await connectAgent(c.sshPort, c.agentAuth);
     const control: ClientChannel = await openControl(rogue);
-    // No 'data' listener, ever: the server's answers pile up on the rogue's side of the channel.
-    control.write(helloLine('flooder'));
+    // After the challenge, no 'data' listener: the server's answers pile up on the rogue's side of the channel.
+    control.write(helloLine('flooder', await challengeOf(control)));
     await until(async () => (await clients()).ids.includes('flooder'));
 
     const send = async (chunk: Buffer): Promise<void> => {

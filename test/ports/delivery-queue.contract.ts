@@ -96,6 +96,7 @@ export function deliveryStoresContract(
         message: 'ok',
         filepath: '/a',
         size: 7,
+        changed: true,
       });
       await s.results.record({
         uuid: U1,
@@ -104,6 +105,7 @@ export function deliveryStoresContract(
         message: 'EPERM',
         filepath: '',
         size: 0,
+        changed: false,
       });
       await s.results.note(U1, 'c1', 'must not overwrite a final outcome');
       expect(await s.messageOf(U1, 'c3')).to.equal('queued: client c3 is not connected');
@@ -118,6 +120,7 @@ export function deliveryStoresContract(
           message: 'ok',
           filepath: '/a',
           size: 7,
+          changed: true,
         }),
         'the retried target takes its new outcome',
       ).to.equal(true);

@@ -69,11 +69,15 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
         message: 'x',
         filepath: '',
         size: 0,
+        changed: false,
       });
       await results.reopen('u');
-      expect((await results.targets('u')).map((t) => [t.client_id, t.status, t.attempt])).to.deep.equal([
-        ['c1', 'pending', 1],
-        ['c2', 'pending', 2],
+      expect(
+        (await results.targets('u')).map((t) => [t.client_id, t.status, t.attempt, t.changed]),
+        'a reopened target is pending again: changed is null until its new outcome',
+      ).to.deep.equal([
+        ['c1', 'pending', 1, null],
+        ['c2', 'pending', 2, null],
       ]);
     } finally {
       db.close();

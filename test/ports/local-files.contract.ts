@@ -92,6 +92,16 @@ export function localFilesContract(name: string, factory: () => Promise<LocalFil
       expect((await files.status(t.path))?.mode).to.equal(0o2750);
     });
 
+    it('changeInPlace sets the mode of an existing file; a missing file fails with ENOENT naming it', async () => {
+      const dest = `${root}/in-place`;
+      await put(dest, 'x');
+      await files.changeInPlace(dest, { mode: 0o640 });
+      expect(await files.status(dest)).to.include({ type: 'file', mode: 0o640 });
+      const e = await rejection(files.changeInPlace(`${root}/missing`, { mode: 0o600 }));
+      expect(e.code).to.equal('ENOENT');
+      expect(e.message).to.contain(`${root}/missing`);
+    });
+
     it('status: undefined for a missing path, directory for a directory', async () => {
       expect(await files.status(`${root}/missing`)).to.equal(undefined);
       expect(await files.status(root)).to.include({ type: 'directory' });

@@ -13,6 +13,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Logger } from '../../ports/logger.ts';
 import { AddressList, sourceKey } from './address-list.ts';
+import { BanLog, type BanRecord } from './ban-log.ts';
 import { CheckSlots } from './check-slots.ts';
 import {
   addressPenaltyMs,
@@ -56,15 +57,10 @@ const REPEAT_STRIKES = 5;
 const WRONG_KEPT = 8; // wrong passwords remembered per address and credential id
 const MAX_TRACKED = 100_000; // ledgers per map: bounds memory against address or id spraying
 
-interface Ledger {
+interface Ledger extends BanRecord {
   strikes: number;
   /** Last failure or refusal: the ledger is forgotten `banMs` after it, once no penalty runs. */
   last: number;
-  until: number;
-  /** End of a ban whose expiry is still to be logged (0: none). */
-  banUntil: number;
-  /** The credential id the ban was logged with. */
-  bannedId: string;
 }
 interface CredentialLedger extends Ledger {
   passwords: number;
@@ -84,6 +80,7 @@ export class LoginPenalties {
   private readonly addresses = new Map<string, AddressLedger>();
   private readonly credentials = new Map<string, CredentialLedger>();
   private readonly key = randomBytes(32);
+  private readonly bans: BanLog;
 
   constructor(
     settings: PenaltySettings,
@@ -91,6 +88,7 @@ export class LoginPenalties {
     private readonly now: () => number = Date.now,
   ) {
     this.rules = rulesOf(settings);
+    this.bans = new BanLog(logger);
     this.exempt = new AddressList(settings.exempt);
   }
 
@@ -98,10 +96,11 @@ export class LoginPenalties {
   isPenalised(address: string): boolean {
     const source = sourceKey(address);
     if (this.exempt.has(source)) return false;
+    const now = this.now();
+    this.bans.sweep(now);
     const ledger = this.addresses.get(source);
     if (!ledger) return false;
-    const now = this.now();
-    this.logExpiry(ledger, source, now);
+    this.bans.check(ledger, source, now);
     return ledger.until > now;
   }
 
@@ -115,6 +114,7 @@ export class LoginPenalties {
     const digest = createHmac('sha256', this.key).update(`${id}\0${password}`).digest('base64');
     for (;;) {
       const now = this.now();
+      this.bans.sweep(now);
       const addr = this.addressLedger(source, now);
       const cred = this.credentialLedger(source, id, now);
       const until = Math.max(addr.until, cred.until);
@@ -206,12 +206,13 @@ export class LoginPenalties {
     const credBan = isCredentialBan(r, cred.strikes);
     const addrBan = isAddressBan(r, addr.strikes, addr.ids.size);
     if (credBan) {
-      this.banned(cred, id, now);
+      this.bans.began(cred, source, id);
       this.logger.warn(
         {
           address: source,
           credential_id: id,
           ban_s: seconds(credMs),
+          expires_at: new Date(cred.until).toISOString(),
           failures: cred.strikes,
           passwords_tried: cred.passwords,
         },
@@ -219,9 +220,15 @@ export class LoginPenalties {
       );
     }
     if (addrBan) {
-      this.banned(addr, id, now);
+      this.bans.began(addr, source, id);
       this.logger.warn(
-        { address: source, credential_id: id, ban_s: seconds(addrMs), credential_ids: addr.ids.size },
+        {
+          address: source,
+          credential_id: id,
+          ban_s: seconds(addrMs),
+          expires_at: new Date(addr.until).toISOString(),
+          credential_ids: addr.ids.size,
+        },
         'client login banned: every credential id from this address ([server] max_failed_login, ban_time)',
       );
     }
@@ -232,29 +239,9 @@ export class LoginPenalties {
   private succeeded(source: string, id: string, now: number): void {
     const cred = this.credentials.get(`${source}\0${id}`);
     if (!cred) return;
-    this.logExpiry(cred, source, now);
-    Object.assign(cred, { strikes: 0, passwords: 0, until: 0, banUntil: 0 });
-  }
-
-  private banned(ledger: Ledger, id: string, now: number): void {
-    this.logExpiry(ledger, '', now, true);
-    ledger.banUntil = ledger.until;
-    ledger.bannedId = id;
-  }
-
-  /** Logs a ban's end when it is seen to have passed; `replaced`: a new ban follows on, say nothing. */
-  private logExpiry(ledger: Ledger, source: string, now: number, replaced = false): void {
-    if (ledger.banUntil === 0 || (now < ledger.banUntil && !replaced)) return;
-    if (!replaced)
-      this.logger.warn(
-        {
-          address: source,
-          credential_id: ledger.bannedId,
-          expired_at: new Date(ledger.banUntil).toISOString(),
-        },
-        'client login ban expired',
-      );
-    ledger.banUntil = 0;
+    this.bans.check(cred, source, now);
+    this.bans.forget(cred);
+    Object.assign(cred, { strikes: 0, passwords: 0, until: 0 });
   }
 
   private addressLedger(source: string, now: number): AddressLedger {
@@ -277,12 +264,16 @@ export class LoginPenalties {
     extra: () => Omit<T, keyof Ledger>,
   ): T {
     let ledger = map.get(key);
-    if (ledger) this.logExpiry(ledger, source, now);
+    if (ledger) this.bans.check(ledger, source, now);
     if (ledger && now - ledger.last > this.rules.banMs && now >= ledger.until) ledger = undefined;
     if (!ledger) ledger = { strikes: 0, last: now, until: 0, banUntil: 0, bannedId: '', ...extra() } as T;
     map.delete(key);
     map.set(key, ledger);
-    if (map.size > MAX_TRACKED) map.delete(map.keys().next().value!);
+    if (map.size > MAX_TRACKED) {
+      const [oldest, old] = map.entries().next().value!;
+      map.delete(oldest);
+      this.bans.evicted(old, now, MAX_TRACKED);
+    }
     return ledger;
   }
 }

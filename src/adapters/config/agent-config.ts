@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
+import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
 
 /** rport.conf, checked: every field has its final value. */
@@ -13,9 +14,11 @@ export interface ClientConfig {
   name: string;
   tags: string[];
   dataDir: string;
-  fileReception: { enabled: boolean; protected: string[]; backup: boolean };
+  fileReception: { enabled: boolean; protected: string[]; backup: boolean; allowSpecialBits: boolean };
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
+  /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
+  logging?: LoggingSettings;
 }
 
 export class ClientConfigError extends Error {
@@ -30,7 +33,8 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread'];
+const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits'];
+const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
   path: string,
@@ -106,13 +110,21 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError('(syntax)', `not valid TOML: ${(e as Error).message.split('\n')[0]}`);
   }
   for (const section of Object.keys(doc)) {
-    if (section !== 'client' && section !== 'file-reception')
-      throw new ClientConfigError(`[${section}]`, 'unknown section; expected [client] and [file-reception]');
+    if (!SECTIONS.includes(section))
+      throw new ClientConfigError(
+        `[${section}]`,
+        'unknown section; expected [client], [file-reception] and [logging]',
+      );
   }
   const client = table(doc, 'client');
   const reception = table(doc, 'file-reception');
   unknownKeys('client', client, CLIENT_KEYS);
   unknownKeys('file-reception', reception, RECEPTION_KEYS);
+  const logSection = table(doc, 'logging');
+  unknownKeys('logging', logSection, LOGGING_KEYS);
+  const logging = parseLogging(logSection, (key, problem) => {
+    throw new ClientConfigError(`[logging] ${key}`, problem);
+  });
 
   const server = str(client, 'client', 'server');
   if (server === undefined || server === '')
@@ -148,6 +160,8 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
   const enabled = bool(reception, 'enabled', true);
   const backup = bool(reception, 'backup', false);
   const hashThread = bool(reception, 'hash_thread', false);
+  // setuid, setgid and sticky modes: off unless the host's admin allows them here.
+  const allowSpecialBits = bool(reception, 'allow_special_bits', false);
   const prot =
     reception.protected ?? (platform === 'win32' ? DEFAULT_PROTECTED_WINDOWS : DEFAULT_PROTECTED_POSIX);
   if (!Array.isArray(prot) || !prot.every((p) => typeof p === 'string' && p !== '')) {
@@ -166,8 +180,9 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     name: str(client, 'client', 'name') ?? hostname(),
     tags: tags as string[],
     dataDir,
-    fileReception: { enabled, protected: prot as string[], backup },
+    fileReception: { enabled, protected: prot as string[], backup, allowSpecialBits },
     hashThread,
+    logging,
   };
 }
 
@@ -178,7 +193,7 @@ function table(doc: Record<string, unknown>, name: string): Record<string, unkno
   return t as Record<string, unknown>;
 }
 
-function unknownKeys(section: string, t: Record<string, unknown>, known: string[]): void {
+function unknownKeys(section: string, t: Record<string, unknown>, known: readonly string[]): void {
   for (const k of Object.keys(t)) {
     if (!known.includes(k))
       throw new ClientConfigError(`[${section}] ${k}`, `unknown key; expected one of ${known.join(', ')}`);

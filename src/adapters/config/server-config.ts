@@ -8,7 +8,6 @@ import {
   ConfigError,
   credentialPair,
   fail,
-  oneOf,
   nonNegativeInt,
   positiveInt,
   rejectUnknown,
@@ -16,11 +15,11 @@ import {
   table,
   type Table,
 } from './server-config-values.ts';
+import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 
 export { ConfigError } from './server-config-values.ts';
 
-const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export type { LogLevel } from '../log/logging-settings.ts';
 
 /** `[server]`: the agents' side and the staged files. Key names are those of rportd.conf. */
 export interface ServerSection {
@@ -55,6 +54,8 @@ export interface ServerSection {
   offline_ttl: number;
   /** Seconds a staged file is kept after its last push, for retries; 0 = removed at once. */
   keep_staged_for: number;
+  /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
+  allow_special_bits: boolean;
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -74,14 +75,11 @@ interface ApiSection {
   ban_time: number;
 }
 
-interface LoggingSection {
-  log_level: LogLevel;
-}
-
 export interface ServerConfig {
   server: ServerSection;
   api: ApiSection;
-  logging: LoggingSection;
+  /** `[logging]`: level and format. */
+  logging: LoggingSettings;
   /** The file it was read from; undefined when running on defaults. */
   source?: string;
 }
@@ -101,6 +99,7 @@ export const SERVER_DEFAULTS = {
   ban_time: 600,
   offline_ttl: 0,
   keep_staged_for: 3600,
+  allow_special_bits: true,
 } as const;
 
 const API_DEFAULTS = {
@@ -128,6 +127,7 @@ const SERVER_KEYS = [
   'ban_exempt',
   'offline_ttl',
   'keep_staged_for',
+  'allow_special_bits',
 ] as const;
 const API_KEYS = [
   'address',
@@ -139,7 +139,6 @@ const API_KEYS = [
   'max_failed_login',
   'ban_time',
 ] as const;
-const LOGGING_KEYS = ['log_level'] as const;
 const MIN_JWT_SECRET = 32;
 
 /** `max_failed_login` and `ban_time`: the same keys and bounds in [server] (SSH logins) and [api] (password checks). */
@@ -237,6 +236,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
     ...loginBan(s, 'server', SERVER_DEFAULTS),
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
+    allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 
@@ -264,5 +264,5 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     );
   }
 
-  return { server, api, logging: { log_level: oneOf(l, 'logging', 'log_level', LOG_LEVELS, 'info') } };
+  return { server, api, logging: parseLogging(l, (key, problem) => fail('logging', key, problem)) };
 }

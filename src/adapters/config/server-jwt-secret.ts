@@ -20,12 +20,22 @@ export function loadOrCreateJwtSecret(dataDir: string, configured?: string): Uin
       return new TextEncoder().encode(existing);
     }
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw secretError('read', path, e);
   }
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const secret = randomBytes(32).toString('hex');
-  writeFileSync(path, secret + '\n', { mode: 0o600 });
-  // `mode` applies only to a new file; a short one being replaced keeps its own.
-  chmodSync(path, 0o600);
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    writeFileSync(path, secret + '\n', { mode: 0o600 });
+    // `mode` applies only to a new file; a short one being replaced keeps its own.
+    chmodSync(path, 0o600);
+  } catch (e) {
+    throw secretError('write', path, e);
+  }
   return new TextEncoder().encode(secret);
 }
+
+/** Names the file and the key that makes it unneeded. */
+const secretError = (verb: string, path: string, e: unknown): Error =>
+  new Error(`cannot ${verb} the JWT secret ${path} (or set [api] jwt_secret): ${(e as Error).message}`, {
+    cause: e,
+  });

@@ -15,11 +15,18 @@ import {
 } from 'node:fs/promises';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import type { Ownership } from '../../domain/ownership.ts';
-import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
+import type {
+  AccountIds,
+  AttributeChange,
+  FileStatus,
+  LocalFiles,
+  TempFile,
+} from '../../ports/local-files.ts';
 import { lookupAccountId } from './account-lookup.ts';
 import { describeError, fsError } from './fs-errors.ts';
 import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
+import { copyFile } from './copy-file.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -28,7 +35,6 @@ const TEMP_DIR_MODE = 0o700;
 const TEMP_FILE_MODE = 0o600;
 const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
 const READ_NO_FOLLOW = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
-const COPY_CHUNK = 256 * 1024;
 
 interface FsLocalFilesOptions {
   /** The agent's data_dir; temp files live in `{dataDir}/filepush/`. */
@@ -151,6 +157,26 @@ export class FsLocalFiles implements LocalFiles {
     );
   }
 
+  async changeInPlace(path: string, change: AttributeChange): Promise<void> {
+    const dest = posix.normalize(resolve(path));
+    const dir = await PinnedDirectory.open(dirname(dest));
+    try {
+      await dir.withFile(basename(dest), async (file) => {
+        if (change.uid !== undefined || change.gid !== undefined)
+          await file.chown(change.uid ?? -1, change.gid ?? -1);
+        // After the chown, which clears setuid and setgid.
+        if (change.mode !== undefined) await file.chmod(change.mode);
+      });
+    } catch (e) {
+      // The pinned directory's own errors already name the path and the link at fault.
+      throw e instanceof Error && e.message.includes(dest)
+        ? e
+        : describeError(e, 'cannot change mode or owner of', dest);
+    } finally {
+      await dir.close();
+    }
+  }
+
   async lookup(ownership: Ownership): Promise<AccountIds> {
     const ids: AccountIds = {};
     if (ownership.user !== undefined) ids.uid = await lookupAccountId('user', ownership.user);
@@ -251,51 +277,6 @@ function placeError(e: unknown, dest: string): Error {
   if ((e as NodeJS.ErrnoException).code === 'EISDIR')
     return fsError('EISDIR', `${dest} is an existing directory`);
   return describeError(e, 'cannot place', dest);
-}
-
-/** Copies bytes, mode and (when it can) owner into a new file created exclusively, without following links. */
-async function copyFile(
-  from: string,
-  to: string,
-  opts: { keepOwner: 'required' | 'best-effort'; shownAs?: string },
-): Promise<void> {
-  const shown = opts.shownAs ?? to;
-  const source = await open(from, READ_NO_FOLLOW).catch((e) =>
-    Promise.reject(describeError(e, 'cannot read', from)),
-  );
-  let target: FileHandle | undefined;
-  try {
-    const s = await source.stat();
-    target = await open(to, NEW_FILE, TEMP_FILE_MODE);
-    const buffer = Buffer.allocUnsafe(COPY_CHUNK);
-    for (;;) {
-      const { bytesRead } = await source.read(buffer, 0, buffer.length);
-      if (bytesRead === 0) break;
-      await writeAll(target, buffer.subarray(0, bytesRead));
-    }
-    const mine = process.getuid?.() === s.uid && process.getgid?.() === s.gid;
-    if (!mine)
-      await target
-        .chown(s.uid, s.gid)
-        .catch((e) => (opts.keepOwner === 'required' ? Promise.reject(e) : undefined));
-    await target.chmod(s.mode & 0o7777); // after chown, which would clear setuid
-    await target.sync();
-    await target.close();
-  } catch (e) {
-    await target?.close().catch(() => undefined);
-    if (target) await unlink(to).catch(() => undefined);
-    throw describeError(e, 'cannot copy to', shown);
-  } finally {
-    await source.close();
-  }
-}
-
-async function writeAll(handle: FileHandle, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.byteLength) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.byteLength - offset);
-    offset += bytesWritten;
-  }
 }
 
 function toStatus(s: Stats): FileStatus {

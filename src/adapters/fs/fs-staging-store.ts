@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readdir, rm, chmod } from 'node:fs/promises';
+import { mkdir, open, readdir, rm, chmod, link } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import { GatheringWriter } from './gathering-writer.ts';
@@ -59,6 +59,13 @@ export class FsStagingStore implements StagingStore {
       md5: md5.digest('hex'),
       sha256: sha256.digest('hex'),
     };
+  }
+
+  /** A hard link then an unlink: link never replaces an existing name, so another upload's file is safe. */
+  async rename(file: StagedFile, uuid: string): Promise<StagedFile> {
+    await link(this.pathOf(file.uuid), this.pathOf(uuid));
+    await rm(this.pathOf(file.uuid), { force: true });
+    return { ...file, uuid, name: stagedName(uuid) };
   }
 
   async remove(uuid: string): Promise<void> {

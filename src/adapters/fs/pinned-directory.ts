@@ -3,6 +3,7 @@ import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises'
 import { describeError, fsError } from './fs-errors.ts';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
+const FILE_FLAGS = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 // On Linux a name under /proc/self/fd/N is looked up in the directory the handle holds, not by path again.
 const VIA_PROC = process.platform === 'linux';
 
@@ -73,6 +74,27 @@ export class PinnedDirectory {
   /** The ordinary path of `name` inside this directory, for messages. */
   display(name: string): string {
     return this.path === '/' ? `/${name}` : `${this.path}/${name}`;
+  }
+
+  /**
+   * Runs fn on the regular file `name` inside this directory, opened without following a link (a
+   * link there fails with ELOOP, naming it) and without blocking on a FIFO; closes it after.
+   */
+  async withFile<T>(name: string, fn: (file: FileHandle) => Promise<T>): Promise<T> {
+    const shown = this.display(name);
+    const file = await open(this.entry(name), FILE_FLAGS).catch((e: NodeJS.ErrnoException) =>
+      Promise.reject(
+        e.code === 'ELOOP'
+          ? fsError('ELOOP', `${shown} is a symbolic link; rport never changes a file through a link`)
+          : describeError(e, 'cannot open', shown),
+      ),
+    );
+    try {
+      if (!(await file.stat()).isFile()) throw fsError('EINVAL', `${shown} is not a regular file`);
+      return await fn(file);
+    } finally {
+      await file.close().catch(() => undefined);
+    }
   }
 
   async sync(): Promise<void> {

@@ -7,12 +7,13 @@ import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 
 const ALGORITHM = 'HS256';
 export const MAX_TOKEN_LIFETIME = 90 * 86_400;
+const STAMP_CLAIM = 'ust';
 
 /** Counts failed password checks per source address and bans an address after too many. */
 interface LoginThrottle {
   isBanned(address: string): boolean;
-  /** Records a failure; resolves when the answer may go out. */
-  failed(address: string): Promise<void>;
+  /** Records a failure (the username is for the log); resolves when the answer may go out. */
+  failed(address: string, username: string): Promise<void>;
   succeeded(address: string): void;
 }
 
@@ -35,7 +36,9 @@ export class ApiAuth {
   ) {}
 
   async issue(username: string, lifetime = this.defaultLifetime): Promise<string> {
-    return new SignJWT({})
+    // The user's session stamp rides in the token: a password change (a new stamp) ends it.
+    const stamp = await this.users.sessionStamp?.(username);
+    return new SignJWT(stamp ? { [STAMP_CLAIM]: stamp } : {})
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(username)
       .setIssuedAt()
@@ -57,25 +60,28 @@ export class ApiAuth {
     }
     const caller = await this.users.authenticate(username, password);
     if (caller) this.throttle.succeeded(address);
-    else await this.throttle.failed(address);
+    else await this.throttle.failed(address, username);
     return caller;
   }
 
   /** The caller a token stands for; throws a 401 ApiError saying why not. */
   async callerOfToken(token: string): Promise<Caller> {
     let sub: string | undefined;
+    let stamp = '';
     try {
       const { payload } = await jwtVerify(token, this.secret, {
         algorithms: [ALGORITHM],
         requiredClaims: ['exp', 'sub'],
       });
       sub = payload.sub;
+      if (typeof payload[STAMP_CLAIM] === 'string') stamp = payload[STAMP_CLAIM];
     } catch (e) {
       if (e instanceof joseErrors.JWTExpired) throw unauthorized('the token has expired; log in again');
       throw unauthorized('the token is not valid');
     }
-    const caller = sub === undefined ? undefined : await this.users.find(sub);
-    if (!caller) throw unauthorized('the token names a user that no longer exists');
+    const caller = sub === undefined ? undefined : await this.users.find(sub, stamp);
+    if (!caller)
+      throw unauthorized('the token names a user that no longer exists, or whose password has changed since');
     return caller;
   }
 

@@ -1,7 +1,9 @@
 import type Router from '@koa/router';
 import type { IncomingMessage } from 'node:http';
-import { STATUS_OF_REJECTION } from './rejection-status.ts';
-import { ApiError, forbidden, notFound, titleOf } from './api-error.ts';
+import { answerOfRejection } from './rejection-status.ts';
+import { ApiError, forbidden, notFound } from './api-error.ts';
+import { reportIgnoredFields } from './ignored-fields.ts';
+import { listUploadsRoute, shown } from './upload-list-route.ts';
 import { mayReadUpload } from '../../domain/caller.ts';
 import { callerOf } from './api-auth.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
@@ -36,17 +38,23 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
         ? await d.acceptUpload.refuse(caller, early)
         : await d.acceptUpload.execute(caller, new KoaUploadForm(ctx.req));
       finishBody(ctx.req);
+      reportIgnoredFields(
+        ctx,
+        d.logger,
+        caller.username,
+        ('ignoredFields' in result && result.ignoredFields) || [],
+      );
       if (!result.ok) {
         const r = result.rejection;
-        const status = STATUS_OF_REJECTION[r.kind];
+        const { status, code, title } = answerOfRejection(r.kind);
         d.logger.info(
           { user: caller.username, field: r.field, reason: r.kind, status },
           `upload rejected: ${r.detail}`,
         );
         throw new ApiError(
           status,
-          r.kind,
-          titleOf(status),
+          code,
+          title,
           r.detail.includes(r.field) ? r.detail : `${r.field}: ${r.detail}`,
         );
       }
@@ -62,6 +70,8 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     },
   );
 
+  listUploadsRoute(router, d);
+
   router.get('/api/v1/files/:uuid', d.auth.require(), async (ctx) => {
     const caller = callerOf(ctx);
     const uuid = ctx.params.uuid;
@@ -70,16 +80,14 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
     if (!accepted) throw notFound(`uuid: no accepted upload ${uuid}`);
     if (!mayReadUpload(caller, accepted.username))
       throw forbidden(`uuid: upload ${uuid} belongs to another user`);
-    const { mode, ...request } = accepted.request;
     ctx.body = {
-      data: {
+      data: shown({
         uuid,
         requested_by: accepted.username,
         created_at: accepted.timestamp,
-        ...request,
-        ...(typeof mode === 'number' ? { mode: `0${mode.toString(8)}` } : {}),
+        request: accepted.request,
         targets: await d.results.targets(uuid),
-      },
+      }),
     };
   });
 }

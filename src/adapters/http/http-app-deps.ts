@@ -1,6 +1,8 @@
 /** What the HTTP API is built from: the use case it drives, the ports it reads, and its own auth. */
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import type { ClientIdentity } from '../../domain/client-identity.ts';
 import type { RetryPush } from '../../domain/retry-push.ts';
+import type { ApiUserAdmin, UserGroupAdmin } from '../../ports/api-user-admin.ts';
 import type { AuditQueries } from '../../ports/audit-log.ts';
 import type { ClientRegistry } from '../../ports/client-registry.ts';
 import type { ClientGroupEditor } from '../../ports/client-group-store.ts';
@@ -20,6 +22,10 @@ export interface HttpAppDeps {
   groups: ClientGroupEditor;
   /** Undefined when rportd.conf holds the client credentials (`[server] auth` / `auth_file`): they are read-only then. */
   clientAuth: ClientCredentialEditor | undefined;
+  /** The database's users and user groups; undefined with rportd.conf's static `[api] auth`. */
+  userAdmin?: { users: ApiUserAdmin; groups: UserGroupAdmin };
+  /** The binding of client ids to agent keys: read and released by admins. */
+  identity: ClientIdentity;
   logger: Logger;
   /** `[server] enable_ws_test_endpoints`. */
   enableTestEndpoints: boolean;

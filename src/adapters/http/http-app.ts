@@ -1,15 +1,21 @@
 import Router from '@koa/router';
 import Koa from 'koa';
 import { auditRoutes } from './audit-routes.ts';
+import { auditlogCompatRoutes } from './auditlog-compat-routes.ts';
 import { clientAuthRoutes } from './client-auth-routes.ts';
 import { clientGroupRoutes } from './client-group-routes.ts';
+import { clientKeyRoutes } from './client-key-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
+import { meRoutes } from './me-routes.ts';
+import { openapiRoute } from './openapi-route.ts';
 import { retryRoutes } from './retry-routes.ts';
 import { testPageRoutes } from './test-page.ts';
+import { userGroupRoutes } from './user-group-routes.ts';
+import { userRoutes } from './user-routes.ts';
 
 /** The Koa app of rportd's API. Every route authenticates before it reads a body. */
 export function createHttpApp(d: HttpAppDeps): Koa {
@@ -23,8 +29,14 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);
+  clientKeyRoutes(router, d);
   auditRoutes(router, d);
+  auditlogCompatRoutes(router, d);
+  userRoutes(router, d);
+  userGroupRoutes(router, d);
+  meRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
+  openapiRoute(router);
   app.use(async (ctx, next) => {
     const started = Date.now();
     await next();

@@ -42,6 +42,11 @@ export class HttpServer {
     this.upgrades.set(path, handler);
   }
 
+  /** The paths with a WebSocket upgrade handler (the API description lists them). */
+  get upgradePaths(): string[] {
+    return [...this.upgrades.keys()];
+  }
+
   /** Listens on host:port (port 0 picks one); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { MalformedFormError, type FormPart, type UploadForm } from '../../ports/upload-form.ts';
+import { ABORTED, NOT_MULTIPART, isAbort } from './multipart-limits.ts';
 import { boundaryOf, parseMultipart } from './multipart-parser.ts';
 
 /** The UploadForm port over a raw request body: parts in arrival order, the file streamed as it comes. */
@@ -8,16 +9,13 @@ export class KoaUploadForm implements UploadForm {
 
   async *parts(): AsyncIterable<FormPart> {
     const boundary = boundaryOf(this.req.headers['content-type']);
-    if (!boundary) throw new MalformedFormError('the request is not multipart/form-data with a boundary');
+    if (!boundary) throw new MalformedFormError(NOT_MULTIPART);
     // Not destroyed when we stop early (413, a bad field): the caller still answers on this socket.
     const body = this.req.iterator({ destroyOnReturn: false });
     try {
       yield* parseMultipart({ [Symbol.asyncIterator]: () => body }, boundary);
     } catch (e) {
-      // A client that goes away mid-body is reported like a truncated body.
-      if ((e as NodeJS.ErrnoException).code === 'ECONNRESET' || (e as Error).message === 'aborted') {
-        throw new MalformedFormError('the request was aborted before the body was complete');
-      }
+      if (isAbort(e)) throw new MalformedFormError(ABORTED);
       throw e;
     } finally {
       // Detaches the iterator so the rest of the body can be drained.

@@ -1,34 +1,25 @@
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { ApiError, unauthorized } from './api-error.ts';
 import { basicPair, MAX_TOKEN_LIFETIME, type ApiAuth } from './api-auth.ts';
-import { compile, jsonBody, validBody } from './json-body.ts';
+import { bodyCredentials, loginBody } from './login-body.ts';
 
-interface LoginBody {
-  username: string;
-  password: string;
-}
-
-const validLogin = compile<LoginBody>({
-  type: 'object',
-  properties: {
-    username: { type: 'string', minLength: 1, maxLength: 256 },
-    password: { type: 'string', minLength: 1, maxLength: 1024 },
-  },
-  required: ['username', 'password'],
-  additionalProperties: false,
-});
-
-/** POST /api/v1/login with JSON or basic auth; `token-lifetime` (seconds) asks for another lifetime. */
+/**
+ * POST /api/v1/login with JSON, a form-urlencoded body or basic auth, and GET /api/v1/login with basic
+ * auth (openrport takes all of them); `token-lifetime` (seconds) asks for another lifetime.
+ */
 export function loginRoutes(router: Router, auth: ApiAuth): void {
-  router.post('/api/v1/login', jsonBody(), async (ctx) => {
+  const login = async (ctx: Context): Promise<void> => {
     const header = ctx.get('authorization');
     const basic = /^basic\s+/i.test(header) ? basicPair(header.replace(/^basic\s+/i, '')) : undefined;
-    const creds = basic ?? validBody(ctx, validLogin);
+    const creds = basic ?? bodyCredentials(ctx);
     const lifetime = lifetimeOf(ctx.query['token-lifetime'], auth.defaultLifetime);
     const caller = await auth.login(creds.username, creds.password, ctx.ip);
     if (!caller) throw unauthorized('wrong username or password');
     ctx.body = { data: { token: await auth.issue(caller.username, lifetime) } };
-  });
+  };
+  router.post('/api/v1/login', loginBody(), login);
+  router.get('/api/v1/login', login);
 }
 
 function lifetimeOf(raw: string | string[] | undefined, dflt: number): number {

@@ -1,33 +1,18 @@
 import { MalformedFormError, type FormPart } from '../../ports/upload-form.ts';
+import {
+  DEFAULT_MULTIPART_LIMITS,
+  ENDED_EARLY,
+  NO_NAME,
+  fieldTooLong,
+  fieldsTooLong,
+  tooManyFields,
+  type MultipartLimits,
+} from './multipart-limits.ts';
 
-interface MultipartLimits {
-  /** Bytes of one text field. */
-  maxFieldBytes: number;
-  /** Text fields in one form. */
-  maxFields: number;
-  /** Bytes of all text fields together. */
-  maxTotalFieldBytes: number;
-  /** Bytes of one part's header block. */
-  maxHeaderBytes: number;
-}
-
-/** 10,000 fields leaves room for an upload naming thousands of client_ids; the 4 MiB total keeps what the caller holds bounded. */
-export const DEFAULT_MULTIPART_LIMITS: MultipartLimits = {
-  maxFieldBytes: 64 * 1024,
-  maxFields: 10_000,
-  maxTotalFieldBytes: 4 * 1024 * 1024,
-  maxHeaderBytes: 16 * 1024,
-};
+export { boundaryOf, DEFAULT_MULTIPART_LIMITS } from './multipart-limits.ts';
 
 const CRLF = Buffer.from('\r\n');
 const HEADER_END = Buffer.from('\r\n\r\n');
-
-/** The boundary of a multipart/form-data content type; undefined when it is not one. */
-export function boundaryOf(contentType: string | undefined): string | undefined {
-  if (!contentType || !/^multipart\/form-data\b/i.test(contentType.trim())) return undefined;
-  const m = /;\s*boundary=(?:"([^"]{1,70})"|([^\s;]{1,70}))/i.exec(contentType);
-  return m ? (m[1] ?? m[2]) : undefined;
-}
 
 /** Pulls bytes from the body on demand, so a slow consumer slows the sender (no unbounded buffering). */
 class Reader {
@@ -66,7 +51,7 @@ export async function* parseMultipart(
   const delimiter = Buffer.from(`\r\n--${boundary}`);
   // A leading CRLF lets the first delimiter be found like the others.
   const r = new Reader(body[Symbol.asyncIterator](), Buffer.from(CRLF));
-  await skipTo(r, delimiter, 'the opening boundary');
+  await skipTo(r, delimiter, 'opening boundary');
   let fields = 0;
   let fieldBytes = 0;
   for (;;) {
@@ -77,22 +62,17 @@ export async function* parseMultipart(
     const disposition = headers.get('content-disposition') ?? '';
     const name = param(disposition, 'name');
     if (!/^form-data\b/i.test(disposition) || name === undefined) {
-      throw new MalformedFormError('a part has no Content-Disposition: form-data with a name');
+      throw new MalformedFormError(NO_NAME);
     }
     const filename = param(disposition, 'filename');
     const state = { done: false };
     const content = bodyOf(r, delimiter, state);
     if (filename === undefined) {
-      if (++fields > limits.maxFields)
-        throw new MalformedFormError(
-          `more than ${limits.maxFields} fields: the upload form's field limit (name a client group to reach more clients)`,
-        );
+      if (++fields > limits.maxFields) throw new MalformedFormError(tooManyFields(limits.maxFields));
       const value = await collect(content, limits.maxFieldBytes, name);
       fieldBytes += Buffer.byteLength(value);
       if (fieldBytes > limits.maxTotalFieldBytes) {
-        throw new MalformedFormError(
-          `the text fields are longer than ${limits.maxTotalFieldBytes} bytes in all: the upload form's limit`,
-        );
+        throw new MalformedFormError(fieldsTooLong(limits.maxTotalFieldBytes));
       }
       yield { kind: 'field', name, value };
     } else {
@@ -117,6 +97,9 @@ async function skipTo(r: Reader, delimiter: Buffer, what: string): Promise<void>
 async function readHeaders(r: Reader, max: number): Promise<Map<string, string>> {
   for (;;) {
     const i = r.buf.indexOf(HEADER_END);
+    // Also when the whole block came in one read: the limit is on the block, not on what was buffered.
+    if ((i < 0 ? r.buf.length : i) > max)
+      throw new MalformedFormError(`a part's headers are longer than ${max} bytes`);
     // The block starts with the CRLF ending the boundary line, so it may be just "\r\n\r\n" (no headers).
     if (i >= 0) {
       const block = r.buf.subarray(0, i).toString('utf8');
@@ -131,7 +114,6 @@ async function readHeaders(r: Reader, max: number): Promise<Map<string, string>>
       }
       return headers;
     }
-    if (r.buf.length > max) throw new MalformedFormError(`a part's headers are longer than ${max} bytes`);
     if (!(await r.more())) throw new MalformedFormError('the body ended inside a part header');
   }
 }
@@ -153,7 +135,7 @@ async function* bodyOf(r: Reader, delimiter: Buffer, state: { done: boolean }): 
       r.buf = r.buf.subarray(safe);
       yield chunk;
     }
-    if (!(await r.more())) throw new MalformedFormError('the body ended before the closing boundary');
+    if (!(await r.more())) throw new MalformedFormError(ENDED_EARLY);
   }
 }
 
@@ -172,7 +154,7 @@ async function collect(content: AsyncIterable<Uint8Array>, max: number, name: st
   let size = 0;
   for await (const c of content) {
     size += c.byteLength;
-    if (size > max) throw new MalformedFormError(`field ${name} is longer than ${max} bytes`);
+    if (size > max) throw new MalformedFormError(fieldTooLong(name, max));
     chunks.push(c);
   }
   return Buffer.concat(chunks).toString('utf8');

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { stagedName } from '../../domain/push-request.ts';
+import { errnoError } from './errno-error.ts';
 import { UploadTooLargeError, type StagedFile, type StagingStore } from '../../ports/staging-store.ts';
 
 interface Entry {
@@ -12,7 +13,7 @@ export class InMemoryStagingStore implements StagingStore {
   private readonly entries = new Map<string, Entry>();
 
   async stage(uuid: string, content: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile> {
-    if (this.entries.has(uuid)) throw new Error(`staged file ${stagedName(uuid)} already exists`);
+    if (this.entries.has(uuid)) throw errnoError('EEXIST', `staged file ${stagedName(uuid)} already exists`);
     const entry: Entry = { chunks: [] };
     this.entries.set(uuid, entry);
     const md5 = createHash('md5');
@@ -32,6 +33,16 @@ export class InMemoryStagingStore implements StagingStore {
       throw e;
     }
     entry.file = { uuid, name: stagedName(uuid), size, md5: md5.digest('hex'), sha256: sha256.digest('hex') };
+    return entry.file;
+  }
+
+  async rename(file: StagedFile, uuid: string): Promise<StagedFile> {
+    const entry = this.entries.get(file.uuid);
+    if (!entry?.file) throw errnoError('ENOENT', `no staged file ${file.name}`);
+    if (this.entries.has(uuid)) throw errnoError('EEXIST', `staged file ${stagedName(uuid)} already exists`);
+    entry.file = { ...entry.file, uuid, name: stagedName(uuid) };
+    this.entries.delete(file.uuid);
+    this.entries.set(uuid, entry);
     return entry.file;
   }
 

@@ -5,7 +5,13 @@
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Ownership } from '../../domain/ownership.ts';
-import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../ports/local-files.ts';
+import type {
+  AccountIds,
+  AttributeChange,
+  FileStatus,
+  LocalFiles,
+  TempFile,
+} from '../../ports/local-files.ts';
 import { errnoError } from './errno-error.ts';
 
 interface Meta {
@@ -25,6 +31,7 @@ type LocalFilesOp =
   | 'writeTemp'
   | 'chmod'
   | 'chown'
+  | 'changeInPlace'
   | 'lookup'
   | 'place'
   | 'backup'
@@ -185,6 +192,21 @@ export class MemoryLocalFiles implements LocalFiles {
     node.uid = uid;
     node.gid = gid;
     this.changed('chown', real);
+  }
+
+  /** As the real one: no link anywhere on the way nor at the end, owner first, then mode. */
+  async changeInPlace(path: string, change: AttributeChange): Promise<void> {
+    this.fault('changeInPlace', path);
+    const real = this.resolve(path, false);
+    const node = this.existing(real, path);
+    if (real !== norm(path) || node.type === 'symlink')
+      throw errnoError(
+        'ELOOP',
+        `${path} leads through a symbolic link; rport never changes a file through a link`,
+      );
+    if (node.type !== 'file') throw errnoError('EINVAL', `${path} is not a regular file`);
+    if (change.uid !== undefined || change.gid !== undefined) await this.chown(real, change);
+    if (change.mode !== undefined) await this.chmod(real, change.mode);
   }
 
   async lookup(ownership: Ownership): Promise<AccountIds> {

@@ -13,11 +13,13 @@ export class RportApiError extends Error {
 
 const describe = (e: ApiErrorItem): string => e.detail || e.title || e.code || 'unknown error';
 
-/** No HTTP answer at all: nothing listening, DNS, TLS, or the connection dropped. */
+/** No HTTP answer at all: nothing listening, DNS, or the connection dropped. */
 export class ServerUnreachableError extends Error {
   constructor(
     readonly url: string,
     readonly reason: string,
+    /** Node's code when there is one, e.g. ECONNREFUSED or ECONNRESET. */
+    readonly code?: string,
   ) {
     super(`cannot reach the rport server at ${url}: ${reason}`);
     this.name = 'ServerUnreachableError';
@@ -37,6 +39,21 @@ export class TlsCertificateError extends Error {
   ) {
     super(`the TLS certificate of the rport server at ${url} is not trusted: ${reason}`);
     this.name = 'TlsCertificateError';
+  }
+}
+
+/**
+ * Something answered, but the TLS handshake failed before any certificate was checked: typically an
+ * https:// URL on a port that speaks plain HTTP (rportd without [api] cert_file).
+ */
+export class TlsHandshakeError extends Error {
+  constructor(
+    readonly url: string,
+    readonly code: string,
+    readonly reason: string,
+  ) {
+    super(`no TLS handshake with the rport server at ${url}: ${reason}`);
+    this.name = 'TlsHandshakeError';
   }
 }
 
@@ -61,11 +78,28 @@ const CERTIFICATE_CODES = new Set([
   'ERR_TLS_CERT_ALTNAME_INVALID',
 ]);
 
-/** A failed connection as the error that says what to fix: a certificate problem, or no server. */
-export function connectionError(url: string, e: unknown): TlsCertificateError | ServerUnreachableError {
+/** A failed connection as the error that says what to fix: the certificate, TLS itself, or no server. */
+export function connectionError(
+  url: string,
+  e: unknown,
+): TlsCertificateError | TlsHandshakeError | ServerUnreachableError {
   const code = errorCode(e);
   if (code && CERTIFICATE_CODES.has(code)) return new TlsCertificateError(url, code, networkReason(e));
-  return new ServerUnreachableError(url, networkReason(e));
+  if (code && /^(https|wss):/i.test(url) && isHandshakeFailure(code, e))
+    return new TlsHandshakeError(url, code, opensslReason(code, networkReason(e)));
+  return new ServerUnreachableError(url, networkReason(e), code);
+}
+
+/** `EPROTO (wrong version number)` out of OpenSSL's line of routine names and source paths. */
+function opensslReason(code: string, reason: string): string {
+  const m = /SSL routines:[^:]*:([^:\n]+)/.exec(reason);
+  return m ? `${code} (${m[1].trim()})` : reason.split('\n')[0].trim();
+}
+
+/** OpenSSL's own failures (EPROTO "wrong version number", ERR_SSL_*): the peer did not speak TLS as expected. */
+function isHandshakeFailure(code: string, e: unknown): boolean {
+  if (code.startsWith('ERR_SSL_')) return true;
+  return code === 'EPROTO' && /SSL routines|wrong version number/i.test(networkReason(e));
 }
 
 /** The first `code` in an error's cause chain. */

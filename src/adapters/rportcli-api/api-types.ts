@@ -41,6 +41,8 @@ export interface TargetOutcome {
   message: string;
   filepath: string;
   size: number;
+  /** Whether the file on the host changed; undefined from a server that does not say (or while pending). */
+  changed?: boolean;
 }
 
 /** GET /api/v1/files/:uuid: the upload's parameters and every target's latest outcome. */

@@ -76,6 +76,19 @@ export class RportApiClient {
     await this.call('DELETE', `api/v1/clients-auth/${encodeURIComponent(id)}`);
   }
 
+  /** A small JSON call of the API (users, user groups, me): the answer's `data`, undefined for 201/204 without body. */
+  json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.call<T>(method, path.replace(/^\//, ''), {
+      body: body === undefined ? undefined : JSON.stringify(body),
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    });
+  }
+
+  /** DELETE /api/v1/clients/:id/key: frees a client id for the next agent key that registers it. */
+  async releaseClientKey(id: string): Promise<void> {
+    await this.call('DELETE', `api/v1/clients/${encodeURIComponent(id)}/key`);
+  }
+
   /** POST /api/v1/files, streaming the file from disk; onProgress counts file bytes handed to the socket. */
   async upload(req: UploadRequest, onProgress?: UploadProgress): Promise<UploadReceipt> {
     const fields: [string, string][] = [
@@ -175,7 +188,7 @@ export class RportApiClient {
       this.url,
     );
     const text = res.text;
-    if (res.status === 204) return undefined as T;
+    if (res.status === 204 || (res.status === 201 && text === '')) return undefined as T;
     const data = dataOf<T>(method, url, res.status, text);
     return opts.whole ? (JSON.parse(text) as T) : data;
   }
@@ -209,6 +222,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       message: typeof t.message === 'string' ? t.message : '',
       filepath: typeof t.filepath === 'string' ? t.filepath : '',
       size: typeof t.size === 'number' ? t.size : 0,
+      ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
     })),
     upload,
   };

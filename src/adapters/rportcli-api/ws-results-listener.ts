@@ -127,5 +127,6 @@ function parseOutcome(text: string): LiveOutcome | undefined {
     message: typeof m.message === 'string' ? m.message : '',
     filepath: typeof m.filepath === 'string' ? m.filepath : '',
     size: typeof m.size === 'number' ? m.size : 0,
+    ...(typeof m.changed === 'boolean' ? { changed: m.changed } : {}),
   };
 }

@@ -5,7 +5,7 @@ import { statement, type SqliteDb } from './sqlite-database.ts';
 interface Row {
   id: number;
   timestamp: string;
-  application: 'uploads';
+  application: AuditEntry['application'];
   action: string;
   username: string;
   client_id: string | null;

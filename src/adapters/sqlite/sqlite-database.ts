@@ -61,6 +61,22 @@ const MIGRATIONS: string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
+  // The users API: a stamp per user that each token carries (a new one ends the user's sessions),
+  // and openrport's per-group permission flags.
+  `ALTER TABLE api_users ADD COLUMN session_stamp TEXT NOT NULL DEFAULT '';
+   CREATE TABLE user_group_details (
+     name TEXT PRIMARY KEY,
+     permissions TEXT NOT NULL
+   );`,
+  // Issue 17 item 5: the agent key each client id belongs to, bound at its first registration.
+  `CREATE TABLE client_keys (
+     client_id TEXT PRIMARY KEY,
+     public_key TEXT NOT NULL,
+     fingerprint TEXT NOT NULL,
+     bound_at TEXT NOT NULL
+   );`,
+  // Whether a push changed the file on the host: NULL while pending, and for results stored before.
+  `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
   // Offline delivery and retry: attempts per target, the uploads kept for later pushes, the queue.
   `ALTER TABLE upload_results ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
    CREATE TABLE kept_uploads (

@@ -4,8 +4,14 @@ import type { OutcomeStatus } from '../../domain/outcome.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
 
 /** docs/protocol.md: the version lives in the subsystem name so that both ends can tell at once. */
-export const PROTOCOL_VERSION = 1;
-export const CONTROL_SUBSYSTEM = 'rport-control@v1';
+export const PROTOCOL_VERSION = 2;
+export const CONTROL_SUBSYSTEM = 'rport-control@v2';
+/** Protocol 1's subsystem: still accepted, only to tell such an agent what to upgrade. */
+export const LEGACY_CONTROL_SUBSYSTEM = 'rport-control@v1';
+/** The first protocol whose hello proves an agent key: what an older agent must be upgraded to. */
+export const UPGRADE_AGENT =
+  'this rportd speaks control protocol 2, where each agent proves its own key at hello (issue 17); ' +
+  'upgrade the agent (rport) to the version of this rportd';
 /** Largest SFTP READ the server serves: ssh2's 256 KiB packet limit minus its 2 KiB overhead. */
 export const MAX_READ = 256 * 1024 - 2 * 1024;
 export const MAX_LINE = 64 * 1024;
@@ -20,14 +26,26 @@ export interface HelloMessage {
   tags: string[];
   version: string;
   file_reception: { enabled: boolean; protected: string[] };
+  /** The agent's ed25519 public key, base64 of its 32 bytes. */
+  key: string;
+  /** base64 ed25519 signature over the challenge, id and key (hello-proof.ts). */
+  proof: string;
 }
 
 export type AgentMessage =
   | HelloMessage
   | { type: 'progress'; req_id: string; bytes: number }
-  | { type: 'result'; req_id: string; status: OutcomeStatus; message: string };
+  | {
+      type: 'result';
+      req_id: string;
+      status: OutcomeStatus;
+      message: string;
+      /** Whether the file's content, mode or owner changed; older agents leave it out. */
+      changed?: boolean;
+    };
 
 export type ServerMessage =
+  | { type: 'challenge'; protocol: number; challenge: string }
   | { type: 'welcome'; protocol: number; max_read: number }
   | { type: 'error'; message: string }
   | { type: 'push'; req_id: string; request: PushRequest }
@@ -97,11 +115,19 @@ const isStr = (v: unknown, max = 256): v is string => typeof v === 'string' && v
 const isStrList = (v: unknown): v is string[] =>
   Array.isArray(v) && v.length <= 256 && v.every((s) => isStr(s, 1024));
 
-/** Checks a hello; returns the client it announces or a sentence naming the bad field. */
-export function parseHello(m: Record<string, unknown>): Omit<ClientInfo, 'connected'> | string {
+/** A checked hello: the client it announces, and the key it proves. */
+export interface ParsedHello {
+  info: Omit<ClientInfo, 'connected'>;
+  key: string;
+  proof: string;
+}
+
+/** Checks a hello; returns what it announces or a sentence naming the bad field. */
+export function parseHello(m: Record<string, unknown>): ParsedHello | string {
   if (m.type !== 'hello') return `expected a hello message first, got type ${JSON.stringify(m.type)}`;
+  if (m.protocol === 1) return `hello.protocol 1 is no longer accepted: ${UPGRADE_AGENT}`;
   if (m.protocol !== PROTOCOL_VERSION)
-    return `protocol ${JSON.stringify(m.protocol)} is not supported; this server speaks ${PROTOCOL_VERSION}`;
+    return `hello.protocol ${JSON.stringify(m.protocol)} is not supported; this server speaks ${PROTOCOL_VERSION}`;
   if (!isStr(m.id) || !/^[A-Za-z0-9._:@-]{1,128}$/.test(m.id))
     return 'hello.id must be 1-128 characters of letters, digits, . _ : @ -';
   for (const key of ['name', 'hostname', 'os', 'version'] as const) {
@@ -112,14 +138,20 @@ export function parseHello(m: Record<string, unknown>): Omit<ClientInfo, 'connec
   if (typeof fr !== 'object' || fr === null || typeof fr.enabled !== 'boolean' || !isStrList(fr.protected)) {
     return 'hello.file_reception must be { enabled: boolean, protected: string[] }';
   }
+  if (!isStr(m.key, 64)) return 'hello.key must be a string: the base64 of an ed25519 public key';
+  if (!isStr(m.proof, 128)) return 'hello.proof must be a string: the base64 of an ed25519 signature';
   return {
-    id: m.id,
-    name: m.name as string,
-    hostname: m.hostname as string,
-    os: m.os as string,
-    tags: m.tags,
-    version: m.version as string,
-    fileReception: { enabled: fr.enabled, protected: fr.protected },
+    info: {
+      id: m.id,
+      name: m.name as string,
+      hostname: m.hostname as string,
+      os: m.os as string,
+      tags: m.tags,
+      version: m.version as string,
+      fileReception: { enabled: fr.enabled, protected: fr.protected },
+    },
+    key: m.key,
+    proof: m.proof,
   };
 }
 

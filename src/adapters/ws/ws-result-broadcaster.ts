@@ -79,6 +79,7 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       size: outcome.size,
       message: outcome.message,
       status: outcome.status,
+      changed: outcome.changed,
     });
     for (const [ws, l] of this.listeners) {
       if (!mayReadUpload(l.caller, requestedBy) || ws.readyState !== ws.OPEN) continue;

@@ -9,6 +9,8 @@ import type { Logger } from '../../ports/logger.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
 import { FsLocalFiles } from '../../adapters/fs/fs-local-files.ts';
+import { PushLog } from '../../adapters/log/push-log.ts';
+import { BackupLoggingFiles } from './backup-logging-files.ts';
 import { expandProtectedRoots } from '../../adapters/fs/protected-roots.ts';
 import { SudoPrivilegedFiles } from '../../adapters/sudo/sudo-privileged-files.ts';
 import type { ClientConfig } from '../../adapters/config/agent-config.ts';
@@ -16,10 +18,12 @@ import { transportFor } from '../../adapters/ssh/agent/transport.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-file-source.ts';
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
+import { loadOrCreateAgentKey, type AgentIdentity } from '../../adapters/ssh/agent/agent-key.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { receptionModule } from '../shared/reception-wiring.ts';
 import { constant, provide, provideRecord, resolve, token } from '../shared/typed-wiring.ts';
+import { dataDirError } from './start-errors.ts';
 
 const CLIENT_VERSION = packageVersion();
 
@@ -35,8 +39,10 @@ const T = {
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
   connection: token<ServerConnection>('ServerConnection'),
+  identity: token<AgentIdentity>('AgentIdentity'),
   source: token<FileSource>('FileSource'),
   agent: token<Agent>('Agent'),
+  pushLog: token<PushLog>('PushLog'),
 };
 
 /** What the agent's start-up takes from the graph, in one piece. */
@@ -45,16 +51,15 @@ interface Agent {
   connection: ServerConnection;
 }
 
-/** Host filesystem and sudo: the agent's hands. */
-const filesModule = new ContainerModule(({ bind }) => {
-  provide(
-    bind,
-    T.files,
-    [T.config],
-    (c) => new FsLocalFiles({ dataDir: c.dataDir, hashWorker: c.hashThread }),
-  );
-  provide(bind, T.privileged, [T.config], (c) => new SudoPrivilegedFiles({ dataDir: c.dataDir }));
-});
+/** Host filesystem and sudo: the agent's hands; with a PushLog, each backup is logged. */
+const filesModule = (log?: PushLog): ContainerModule =>
+  new ContainerModule(({ bind }) => {
+    provide(bind, T.files, [T.config], (c) => {
+      const options = { dataDir: c.dataDir, hashWorker: c.hashThread };
+      return log ? new BackupLoggingFiles(options, log) : new FsLocalFiles(options);
+    });
+    provide(bind, T.privileged, [T.config], (c) => new SudoPrivilegedFiles({ dataDir: c.dataDir }));
+  });
 
 /** The [file-reception] settings the use cases run with. */
 const settingsModule = new ContainerModule(({ bind }) => {
@@ -65,6 +70,7 @@ const settingsModule = new ContainerModule(({ bind }) => {
       protectedPaths: new ProtectedPaths(c.fileReception.protected, flavor, roots),
       flavor,
       backup: c.fileReception.backup,
+      allowSpecialBits: c.fileReception.allowSpecialBits,
     };
   });
 });
@@ -112,8 +118,8 @@ const linkModule = new ContainerModule(({ bind }) => {
   provide(
     bind,
     T.connection,
-    [T.config, T.logger, T.receive],
-    (c, logger, receive) =>
+    [T.config, T.logger, T.receive, T.pushLog, T.identity],
+    (c, logger, receive, log, identity) =>
       (connection = new ServerConnection({
         transport: transportFor(c.server),
         fingerprint: c.fingerprint,
@@ -128,9 +134,22 @@ const linkModule = new ContainerModule(({ bind }) => {
           version: CLIENT_VERSION,
           file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
         },
+        identity,
         handler: {
-          handle: (req, onProgress) => receive.execute(req, onProgress),
-          cancel: (req) => source.cancel(req.sourceName),
+          handle: async (req, onProgress) => {
+            try {
+              const verdict = await receive.execute(req, onProgress);
+              log.verdict(req, verdict);
+              return verdict;
+            } catch (e) {
+              log.crashed(req, e);
+              throw e;
+            }
+          },
+          cancel: (req) => {
+            log.cancelled(req);
+            source.cancel(req.sourceName);
+          },
         },
         logger,
       })),
@@ -151,24 +170,32 @@ export async function buildReception(config: ClientConfig, source: FileSource): 
     constant(bind, T.source, source);
     constant(bind, T.realRoots, roots);
   });
-  container.load(given, filesModule, settingsModule, useCases);
+  container.load(given, filesModule(), settingsModule, useCases);
   return resolve(container, T.receive);
 }
 
 /** Builds the agent: returns its connection, not yet started. */
 export async function buildClient(config: ClientConfig, logger: Logger): Promise<ServerConnection> {
   const roots = await protectedRoots(config, logger);
+  const pushLog = new PushLog(logger);
+  // Made on first start: the client id is bound to it at the agent's first registration.
+  const key = await loadOrCreateAgentKey(config.dataDir);
+  logger.info({ key: key.fingerprint, path: key.path }, 'agent key loaded');
   const container = new Container({ defaultScope: 'Singleton' });
   const given = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
     constant(bind, T.logger, logger);
+    constant(bind, T.identity, key);
     constant(bind, T.realRoots, roots);
     constant(bind, T.clock, new SystemClock());
+    constant(bind, T.pushLog, pushLog);
   });
-  container.load(given, filesModule, settingsModule, useCases, linkModule);
+  container.load(given, filesModule(pushLog), settingsModule, useCases, linkModule);
   const { files, connection } = resolve(container, T.agent);
   // Temp files a crash or kill -9 left in {data_dir}/filepush: no push can be live for them yet.
-  const swept = await files.sweep();
+  const swept = await files.sweep().catch((e: unknown) => {
+    throw dataDirError(config.dataDir, 'cannot clear the temp files in it', e);
+  });
   if (swept > 0) logger.info({ count: swept }, 'removed stale temp files from an earlier run');
   return connection;
 }

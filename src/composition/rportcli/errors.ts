@@ -3,6 +3,7 @@ import {
   RportApiError,
   ServerUnreachableError,
   TlsCertificateError,
+  TlsHandshakeError,
 } from '../../adapters/rportcli-api/api-errors.ts';
 
 /**
@@ -35,8 +36,12 @@ const NO_CREDENTIALS =
 export function explain(e: unknown, ctx: ErrorContext | undefined): string {
   if (e instanceof CliError || e instanceof LocalFileError) return e.message;
   if (e instanceof TlsCertificateError) return explainTls(e, ctx);
+  const source = ctx ? ` (URL from ${ctx.urlSource})` : '';
+  if (e instanceof TlsHandshakeError) return `${e.message}${source}\n${NOT_TLS_HINT}`;
   if (e instanceof ServerUnreachableError) {
-    const source = ctx ? ` (URL from ${ctx.urlSource})` : '';
+    // A TLS port hangs up on a plain-HTTP request without a word: that is not "rportd is down".
+    if (e.code === 'ECONNRESET' && /^(http|ws):/i.test(e.url))
+      return `${e.message}${source}\n${HUNG_UP_HINT}`;
     return `${e.message}${source}\nIs rportd running? Point rportcli at it with --url or the RPORT_API_URL environment variable.`;
   }
   if (e instanceof RportApiError) {
@@ -54,6 +59,12 @@ export function explain(e: unknown, ctx: ErrorContext | undefined): string {
   }
   return `unexpected error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`;
 }
+
+const NOT_TLS_HINT =
+  "Something answers there, but not in TLS: rportd serves plain HTTP unless its [api] cert_file and key_file are set, so use an http:// URL (--url or RPORT_API_URL), or check the port is rportd's [api] address. --cacert and --insecure do not change this.";
+
+const HUNG_UP_HINT =
+  'The server closed the connection without answering. If rportd has [api] cert_file set it serves HTTPS only: use an https:// URL, with --cacert FILE (or RPORT_API_CACERT) for a certificate this machine does not trust. Otherwise: is rportd running?';
 
 const TRUST_HINT =
   "If this is rportd's certificate, trust the CA that signed it (for a self-signed certificate, the certificate itself: rportd's [api] cert_file) with --cacert FILE or the RPORT_API_CACERT environment variable; --insecure skips the check (for tests only).";

@@ -1,3 +1,4 @@
+import { effectOf } from './results-table.ts';
 import type {
   ClientGroupSummary,
   ClientSummary,
@@ -44,8 +45,8 @@ export function statusLines(s: UploadStatus): string[] {
     ...head,
     '',
     ...formatTable(
-      ['CLIENT', 'STATUS', 'MESSAGE'],
-      s.targets.map((t) => [t.client_id, t.status, t.message]),
+      ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
+      s.targets.map((t) => [t.client_id, t.status, effectOf(t, s.upload.sync === true), t.message]),
     ),
   ];
 }

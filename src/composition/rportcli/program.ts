@@ -18,6 +18,7 @@ import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
 import { runRetry } from './retry.ts';
 import { runUpload } from './upload.ts';
+import { addUserCommands } from './user-commands.ts';
 
 interface CommonFlags extends ConnectionFlags {
   json?: boolean;
@@ -88,13 +89,27 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     else io.stdout.write(`logged in to ${conn.url} as ${username}; token saved in ${path}\n`);
   });
 
-  withConnection(
-    program.command('clients').description('list the known clients and whether they are connected'),
-  ).action(async (flags: CommonFlags) => {
+  const clients = program
+    .command('clients')
+    .description('list the known clients and whether they are connected');
+  withConnection(clients).action(async (flags: CommonFlags) => {
     const [api] = await connect(flags);
-    const clients = await api.clients();
-    if (flags.json) return printJson(io, clients);
-    printLines(io, clientsTable(clients));
+    const list = await api.clients();
+    if (flags.json) return printJson(io, list);
+    printLines(io, clientsTable(list));
+  });
+  withConnection(
+    clients
+      .command('release-key')
+      .description(
+        "free a client id from its agent's key, e.g. after reinstalling the host: the next agent to register the id binds its own key (Administrators)",
+      )
+      .argument('<id>', 'client id'),
+  ).action(async (id: string, flags: CommonFlags) => {
+    const [api] = await connect(flags);
+    await api.releaseClientKey(id);
+    if (flags.json) return printJson(io, { id, released: true });
+    io.stdout.write(`released the key of client ${id}: the next agent to register it binds its own key\n`);
   });
 
   withConnection(program.command('groups').description('list the client groups')).action(
@@ -266,6 +281,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
       io,
     );
   });
+
+  addUserCommands(program, { io, connect });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

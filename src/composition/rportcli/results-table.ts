@@ -10,24 +10,47 @@ export interface TargetRow extends Omit<TargetOutcome, 'status'> {
 const isFinal = (r: TargetRow): boolean => r.status !== 'pending';
 const isFailure = (r: TargetRow): boolean => r.status === 'error' || r.status === 'timeout';
 
+/** What a target's push did to its host, as Ansible tells changed from ok: the RESULT column. */
+export type Effect = 'changed' | 'unchanged' | 'skipped' | 'failed' | 'pending';
+const EFFECTS: readonly Effect[] = ['changed', 'unchanged', 'skipped', 'failed', 'pending'];
+
 /**
- * The exit code for a set of outcomes: a failure (or, with failOnIgnored, an ignored push) is final
- * and wins over targets still pending, so a script polling for 3 stops as soon as the result is known.
+ * A target's effect. `ignored` under sync means the file was already in sync (unchanged); without
+ * sync it means the file exists and was left alone (skipped). A server that does not send
+ * `changed` placed the file on every success.
  */
-export function exitCodeOf(rows: TargetRow[], failOnIgnored: boolean): number {
+export function effectOf(r: TargetRow, sync: boolean): Effect {
+  if (r.status === 'pending') return 'pending';
+  if (isFailure(r)) return 'failed';
+  if (r.status === 'ignored') return sync ? 'unchanged' : 'skipped';
+  return r.changed === false ? 'unchanged' : 'changed';
+}
+
+/**
+ * The exit code for a set of outcomes: a failure (or, with failOnIgnored, a skipped push) is final
+ * and wins over targets still pending, so a script polling for 3 stops as soon as the result is known.
+ * A sync that found the file already in sync is not skipped: nothing needed to ship.
+ */
+export function exitCodeOf(rows: TargetRow[], failOnIgnored: boolean, sync = false): number {
   if (rows.some(isFailure)) return EXIT_TARGET_FAILED;
-  if (failOnIgnored && rows.some((r) => r.status === 'ignored')) return EXIT_TARGET_FAILED;
+  if (failOnIgnored && rows.some((r) => effectOf(r, sync) === 'skipped')) return EXIT_TARGET_FAILED;
   if (rows.some((r) => r.status === 'pending')) return EXIT_PENDING;
   return EXIT_OK;
 }
 
-/** One line: how many targets ended how, e.g. "3 targets: 2 success, 1 error". */
-export function summary(rows: TargetRow[]): string {
+/**
+ * One line: how many targets ended how, by status and by effect, e.g.
+ * "3 targets: 2 success, 1 ignored; 1 changed, 1 unchanged, 1 skipped, 0 failed".
+ */
+export function summary(rows: TargetRow[], sync = false): string {
   const count = (s: TargetRow['status']): number => rows.filter((r) => r.status === s).length;
   const parts = (['success', 'ignored', 'error', 'timeout'] as const)
     .filter((s) => count(s) > 0)
     .map((s) => `${count(s)} ${s}`);
-  return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}`;
+  const effects = EFFECTS.map((e) => [e, rows.filter((r) => effectOf(r, sync) === e).length] as const)
+    .filter(([e, n]) => e !== 'pending' || n > 0)
+    .map(([e, n]) => `${n} ${e}`);
+  return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}; ${effects.join(', ')}`;
 }
 
 /**
@@ -41,11 +64,13 @@ export class ResultsTable {
   constructor(
     private readonly io: CliIo,
     private readonly mode: 'live' | 'lines' | 'silent',
+    /** Whether the upload asked for sync: tells an in-sync target from a skipped one. */
+    private readonly sync = false,
   ) {}
 
   /** Silent for --json, redrawn on a terminal, one line per outcome on a pipe. */
-  static for(io: CliIo, json: boolean): ResultsTable {
-    return new ResultsTable(io, json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines');
+  static for(io: CliIo, json: boolean, sync = false): ResultsTable {
+    return new ResultsTable(io, json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines', sync);
   }
 
   /** Adds targets still pending; a known target keeps its row. */
@@ -63,7 +88,7 @@ export class ResultsTable {
     if (known && isFinal(known)) return;
     this.rows.set(o.client_id, { ...o });
     if (this.mode === 'lines' && isFinal(o))
-      this.io.stdout.write(`${o.client_id}  ${o.status}  ${o.message}\n`);
+      this.io.stdout.write(`${o.client_id}  ${o.status}  ${effectOf(o, this.sync)}  ${o.message}\n`);
     this.draw();
   }
 
@@ -90,8 +115,8 @@ export class ResultsTable {
   private draw(): void {
     if (this.mode !== 'live') return;
     const lines = formatTable(
-      ['CLIENT', 'STATUS', 'MESSAGE'],
-      this.all.map((r) => [r.client_id, r.status, r.message]),
+      ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
+      this.all.map((r) => [r.client_id, r.status, effectOf(r, this.sync), r.message]),
       this.io.stdout.columns ? this.io.stdout.columns - 1 : undefined,
     );
     // Move up over the previous drawing and clear it; lines are cut to the width so none wraps.

@@ -21,19 +21,23 @@ interface StatusOptions {
 export async function runStatus(api: RportApiClient, opts: StatusOptions, io: CliIo): Promise<number> {
   if (!opts.wait) {
     const status = await api.status(opts.uuid);
+    const sync = status.upload.sync === true;
     if (opts.json) printJson(io, status);
-    else printLines(io, statusLines(status));
-    return exitCodeOf(status.targets, opts.failOnIgnored);
+    else printLines(io, [...statusLines(status), summary(status.targets, sync)]);
+    return exitCodeOf(status.targets, opts.failOnIgnored, sync);
   }
   // Listen before reading the stored results, so an outcome recorded in between is not missed.
   const listener = await listen(api, opts.say);
   try {
-    const table = ResultsTable.for(io, opts.json);
+    // The upload's sync flag is known only once its stored results are read; the table labels live
+    // rows with it, so it is read first.
+    const sync = (await api.status(opts.uuid)).upload.sync === true;
+    const table = ResultsTable.for(io, opts.json, sync);
     const stored = await follow(api, listener, opts.uuid, table, opts.timeout, opts.say);
     const rows = table.all;
     if (opts.json) printJson(io, { ...stored, targets: rows });
-    else io.stdout.write(`${summary(rows)}\n`);
-    return exitCodeOf(rows, opts.failOnIgnored);
+    else io.stdout.write(`${summary(rows, sync)}\n`);
+    return exitCodeOf(rows, opts.failOnIgnored, sync);
   } finally {
     listener.close();
   }

@@ -27,16 +27,17 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
   const listener = await listen(api, opts.say);
   try {
     const receipt = await sendWithProgress(api, opts, io);
-    const table = ResultsTable.for(io, opts.json);
+    const sync = opts.sync === true;
+    const table = ResultsTable.for(io, opts.json, sync);
     if (!opts.json)
       io.stdout.write(
         `uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`,
       );
     await follow(api, listener, receipt.uuid, table, opts.timeout, opts.say);
     const rows = table.all;
-    const code = exitCodeOf(rows, opts.failOnIgnored);
+    const code = exitCodeOf(rows, opts.failOnIgnored, sync);
     if (opts.json) printJson(io, { ...receipt, ok: code === 0, results: rows });
-    else io.stdout.write(`${summary(rows)}\n`);
+    else io.stdout.write(`${summary(rows, sync)}\n`);
     return code;
   } finally {
     listener.close();

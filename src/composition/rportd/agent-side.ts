@@ -7,12 +7,14 @@ import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
 import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
 import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
+import { dataDirKey, listenError, naming } from './start-errors.ts';
 import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import type { ClientPresence } from '../../ports/client-presence.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { ClientIdentity } from '../../domain/client-identity.ts';
 
 /** Agents reach rportd over SSH tunnelled in a WebSocket on the API port at this path (`[client] server = "ws://host:port/api/v1/ws/agents"`). */
 const AGENT_WS_PATH = '/api/v1/ws/agents';
@@ -20,6 +22,7 @@ const AGENT_WS_PATH = '/api/v1/ws/agents';
 interface ClientSideDeps {
   config: ServerConfig;
   presence: ClientPresence;
+  identity: ClientIdentity;
   credentials: ClientCredentials;
   transfers: LiveTransfers;
   stagingDir: string;
@@ -102,6 +105,8 @@ interface ClientListenerDependencies {
   config: ClientListenerConfig;
   credentials: ClientCredentials;
   presence: ClientPresence;
+  /** Which agent key each client id belongs to. */
+  identity: ClientIdentity;
   transfers: LiveTransfers;
   /** `{data_dir}/filepush`: where staged files are read from. */
   stagingDir: string;
@@ -111,11 +116,12 @@ interface ClientListenerDependencies {
 /** Starts rportd's SSH client listener: host key (made on first start), TCP listener, SFTP confinement. */
 export async function startClientListener(d: ClientListenerDependencies): Promise<StartedClientListener> {
   warnIfNoCryptoBinding(d.logger);
-  const hostKey = await loadOrCreateHostKey(d.config.dataDir);
+  const hostKey = await naming(dataDirKey(d.config.dataDir), () => loadOrCreateHostKey(d.config.dataDir));
   const listener = new AgentListener({
     hostKey,
     credentials: d.credentials,
     presence: d.presence,
+    identity: d.identity,
     transfers: d.transfers,
     stagingDir: d.stagingDir,
     logger: d.logger,
@@ -124,9 +130,13 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     pacer: new ScavengePacer(SERVER_SCAVENGE_EVERY),
   });
   let port = 0;
-  if (d.config.address !== undefined) {
-    const { host, port: wanted } = parseAddress(d.config.address, '[server] address');
-    port = await listener.listen(wanted, host);
+  const address = d.config.address;
+  if (address !== undefined) {
+    const { host, port: wanted } = parseAddress(address, '[server] address');
+    port = await listener.listen(wanted, host).catch(async (e: unknown) => {
+      await listener.close();
+      throw listenError('[server] address', address, e);
+    });
   }
   d.logger.info(
     { address: d.config.address, port, fingerprint: hostKey.fingerprint },

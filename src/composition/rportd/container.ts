@@ -6,6 +6,7 @@ import { StaticApiUser, StaticCredentials, readAuthFile } from '../../adapters/c
 import { loadOrCreateJwtSecret } from '../../adapters/config/server-jwt-secret.ts';
 import { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
+import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
@@ -13,15 +14,18 @@ import { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
 import { SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit-log.ts';
 import { SqliteClientCredentials } from '../../adapters/sqlite/sqlite-client-credentials.ts';
 import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-group-store.ts';
+import { SqliteClientKeys } from '../../adapters/sqlite/sqlite-client-keys.ts';
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { SqliteDeliveryQueue } from '../../adapters/sqlite/sqlite-delivery-queue.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
 import { SqliteUploadArchive } from '../../adapters/sqlite/sqlite-upload-archive.ts';
+import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
+import { ClientIdentity } from '../../domain/client-identity.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
 import { EndStrandedPushes } from '../../domain/end-stranded-pushes.ts';
 import type { OfflineDelivery } from '../../domain/offline-delivery.ts';
@@ -36,8 +40,10 @@ import type { ClientPresence } from '../../ports/client-presence.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
+import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 
@@ -55,6 +61,7 @@ export interface Rportd {
   auth: ApiAuth;
   broadcaster: WsResultBroadcaster;
   presence: ClientPresence;
+  identity: ClientIdentity;
   credentials: ClientCredentials;
   transfers: LiveTransfers;
   /** Pointed at the agents' side once it runs (the use cases are built before it). */
@@ -72,17 +79,23 @@ export const T = {
   staging: token<FsStagingStore>('StagingStore'),
   users: token<ApiUserDirectory>('ApiUserDirectory'),
   dbUsers: token<SqliteApiUsers>('SqliteApiUsers'),
+  userGroups: token<SqliteUserGroups>('UserGroups'),
   registry: token<SqliteClientRegistry>('ClientRegistry'),
   groups: token<SqliteClientGroupStore>('ClientGroupStore'),
   credentials: token<ClientCredentials>('ClientCredentials'),
+  clientKeys: token<SqliteClientKeys>('ClientKeys'),
+  identity: token<ClientIdentity>('ClientIdentity'),
   results: token<SqliteResultStore>('ResultStore'),
   audit: token<SqliteAuditLog>('AuditLog'),
   broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
+  /** What the use cases publish to: the broadcaster behind a line in the log per outcome. */
+  outcomes: token<ResultBroadcaster>('LoggedOutcomes'),
   transfers: token<LiveTransfers>('LiveTransfers'),
   channels: token<LateClientChannels>('ClientChannels'),
   sessions: token<LateCredentialSessions>('CredentialSessions'),
   dispatchSettings: token<DispatchSettings>('DispatchSettings'),
   maxUploadBytes: token<number>('MaxUploadBytes'),
+  fieldRules: token<FieldRules>('FieldRules'),
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
@@ -104,12 +117,14 @@ const storageModule = new ContainerModule(({ bind }) => {
   provide(bind, T.db, [T.config], (c) => openSqliteDatabase(c.server.data_dir));
   provide(bind, T.staging, [T.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
   provide(bind, T.dbUsers, [T.db], (db) => new SqliteApiUsers(db));
+  provide(bind, T.userGroups, [T.db], (db) => new SqliteUserGroups(db));
   provide(bind, T.registry, [T.db], (db) => new SqliteClientRegistry(db));
   provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
   provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
   provide(bind, T.audit, [T.db], (db) => new SqliteAuditLog(db));
   provide(bind, T.queue, [T.db], (db) => new SqliteDeliveryQueue(db));
   provide(bind, T.archive, [T.db], (db) => new SqliteUploadArchive(db));
+  provide(bind, T.clientKeys, [T.db], (db) => new SqliteClientKeys(db));
 });
 
 /** Who may log in (API users) and who may connect (client credentials), per rportd.conf. */
@@ -122,19 +137,29 @@ const identityModule = new ContainerModule(({ bind }) => {
   });
   provide(
     bind,
+    T.identity,
+    [T.clientKeys, T.audit, T.clock],
+    (keys, audit, clock) => new ClientIdentity(keys, audit, clock),
+  );
+  provide(
+    bind,
     T.auth,
-    [T.config, T.users],
-    (c, users) =>
+    [T.config, T.users, T.logger],
+    (c, users, logger) =>
       new ApiAuth(
         users,
         loadOrCreateJwtSecret(c.server.data_dir, c.api.jwt_secret),
         c.api.token_lifetime,
         // Its own guard, not the SSH listener's: an admin's typos never ban the agents' address, nor the reverse.
-        new AuthGuard({
-          maxFailures: c.api.max_failed_login,
-          banMs: c.api.ban_time * 1000,
-          failureDelayMs: 0,
-        }),
+        new AuthGuard(
+          {
+            maxFailures: c.api.max_failed_login,
+            banMs: c.api.ban_time * 1000,
+            failureDelayMs: 0,
+          },
+          Date.now,
+          logger,
+        ),
         c.api.ban_time,
       ),
   );
@@ -159,6 +184,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
     (registry, offline, clock, logger) => new ServeOnConnect(registry, offline, clock, logger),
   );
   provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
+  provide(bind, T.fieldRules, [T.config], (c) => ({ allowSpecialBits: c.server.allow_special_bits }));
   constant(bind, T.transfers, new InMemoryLiveTransfers());
   provide(
     bind,
@@ -168,6 +194,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
       new EndStrandedPushes(results, staging, report, { queue, archive }),
   );
   provide(bind, T.broadcaster, [T.logger], (logger) => new WsResultBroadcaster(logger));
+  provide(bind, T.outcomes, [T.broadcaster, T.logger], (ws, logger) => new LoggedOutcomes(ws, logger));
 });
 
 /** The HTTP API, and the record start-up takes. */
@@ -186,9 +213,27 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.logger,
       T.credentials,
       T.sessions,
+      T.dbUsers,
+      T.userGroups,
+      T.identity,
       T.retry,
     ],
-    (c, auth, accept, results, audit, registry, groups, logger, credentials, sessions, retry) =>
+    (
+      c,
+      auth,
+      accept,
+      results,
+      audit,
+      registry,
+      groups,
+      logger,
+      credentials,
+      sessions,
+      users,
+      userGroups,
+      identity,
+      retry,
+    ) =>
       createHttpApp({
         auth,
         acceptUpload: accept,
@@ -201,6 +246,9 @@ const httpModule = new ContainerModule(({ bind }) => {
           credentials instanceof SqliteClientCredentials
             ? new RevokingCredentialEditor(credentials, sessions)
             : undefined,
+        // With [api] auth the one user lives in rportd.conf: the users API answers 400 then.
+        userAdmin: c.api.auth ? undefined : { users, groups: userGroups },
+        identity,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
       }),
@@ -216,6 +264,7 @@ const httpModule = new ContainerModule(({ bind }) => {
     auth: T.auth,
     broadcaster: T.broadcaster,
     presence: T.presence,
+    identity: T.identity,
     credentials: T.credentials,
     transfers: T.transfers,
     channels: T.channels,
@@ -234,6 +283,13 @@ export function buildServerContainer(config: ServerConfig, logger: Logger): Cont
     constant(bind, T.channels, new LateClientChannels());
     constant(bind, T.sessions, new LateCredentialSessions());
   });
-  container.load(basics, storageModule, identityModule, distributionModule, useCaseModule(T), httpModule);
+  container.load(
+    basics,
+    storageModule,
+    identityModule,
+    distributionModule,
+    useCaseModule({ ...T, broadcaster: T.outcomes }),
+    httpModule,
+  );
   return container;
 }

@@ -1,28 +1,44 @@
 // rportd from the command line to a running server: read rportd.conf, build the object graph, take
 // what start-up needs from it in one piece, then open the API and the agents' side.
-import { Command } from 'commander';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Container } from 'inversify';
 import type Koa from 'koa';
 import { ConfigError, parseAddress } from '../../adapters/config/server-config-values.ts';
 import { loadServerConfig, type ServerConfig } from '../../adapters/config/server-config.ts';
 import { HttpServer, type TlsFiles } from '../../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../../adapters/http/uploads-socket.ts';
-import { PinoLogger } from '../../adapters/log/pino-logger.ts';
+import { openLogger } from '../../adapters/log/pino-logger.ts';
+import { DataDirLock } from '../../adapters/sqlite/data-dir-lock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { buildServerContainer, T } from './container.ts';
+import { resetAdminPassword } from './reset-admin-password.ts';
+import { dataDirKey, listenError, naming, prepareDataDir, startFailed } from './start-errors.ts';
 
 /** `rportd [--config rportd.conf]`: serve until SIGTERM/SIGINT, then shut down cleanly. */
 export async function runServerCommand(argv: string[]): Promise<void> {
-  const opts = new Command('rportd')
+  const command = new Command('rportd')
     .description('rportd: the rport server (upload API, agent listener, distribution, results, audit log)')
     .version(packageVersion())
     .option('-c, --config <path>', 'path to rportd.conf (without it, every key takes its default)')
-    .parse(argv)
-    .opts<{ config?: string }>();
+    .option(
+      '--reset-admin-password [username]',
+      'with rportd stopped: give an API user (default admin) a new password and Administrators, then exit (docs/security.md)',
+    )
+    .exitOverride();
+  try {
+    command.parse(argv);
+  } catch (e) {
+    // Commander has said what was wrong; a usage error exits 2 like any other start error.
+    process.exit(e instanceof CommanderError && e.exitCode === 0 ? 0 : 2);
+  }
+  const opts = command.opts<{ config?: string; resetAdminPassword?: string | true }>();
+  if (opts.resetAdminPassword !== undefined)
+    process.exit(await resetAdminPassword(opts.config, opts.resetAdminPassword, process));
   // The signal handlers go in first: a SIGTERM that came while rportd was starting (a service
   // manager, or a test, that saw the "listening" line) would otherwise meet Node's default action
   // and kill it without a clean stop. Such a signal stops it as soon as it has started.
@@ -43,11 +59,16 @@ export async function runServerCommand(argv: string[]): Promise<void> {
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  let config: ServerConfig;
   try {
-    server = await startServer(loadServerConfig(opts.config));
+    config = loadServerConfig(opts.config);
   } catch (e) {
-    process.stderr.write(`rportd: ${(e as Error).message}\n`);
-    process.exit(e instanceof ConfigError ? 2 : 1);
+    return startFailed(e);
+  }
+  try {
+    server = await startServer(config);
+  } catch (e) {
+    return startFailed(e, opts.config);
   }
   if (server.initialAdmin) {
     // Shown once on the terminal, never through the logger: the hash is all that is kept.
@@ -88,14 +109,33 @@ export async function startServer(
   config: ServerConfig,
   opts: ServerStartOptions = {},
 ): Promise<RunningServer> {
-  const logger = opts.logger ?? new PinoLogger({ level: config.logging.log_level });
-  mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
+  const logger = opts.logger ?? (await openLogger('rportd', config.logging));
+  prepareDataDir(config.server.data_dir);
   const { host, port: wantedPort } = parseAddress(config.api.address, '[api] address');
   const tls = tlsFilesOf(config);
 
+  // One rportd per data_dir; `rportd --reset-admin-password` checks the same lock.
+  const lock = DataDirLock.take(config.server.data_dir);
+  if (!lock)
+    throw new ConfigError(
+      `[server] data_dir ${config.server.data_dir}: another rportd is using it (its rportd.lock is held); stop that one first`,
+    );
   const container = buildServerContainer(config, logger);
-  const rportd = resolve(container, T.rportd);
-  const { staging, db, broadcaster } = rportd;
+  // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
+  const dataDir = dataDirKey(config.server.data_dir);
+  const dbFile = join(config.server.data_dir, 'rportd.db');
+  const db = await naming(`${dataDir}: cannot open the database ${dbFile}`, () =>
+    resolve(container, T.db),
+  ).catch((e: unknown) => {
+    lock.release();
+    throw e;
+  });
+  const rportd = await naming(dataDir, () => resolve(container, T.rportd)).catch((e: unknown) => {
+    db.close();
+    lock.release();
+    throw e;
+  });
+  const { staging, broadcaster } = rportd;
   const stopTimers = (): void => {
     rportd.offline.close();
     rportd.retention.close();
@@ -103,39 +143,49 @@ export async function startServer(
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
   try {
-    await staging.init();
+    await naming(dataDir, () => staging.init());
     // Before anything opens: from then on a pending target is a live push, not one the last run left.
-    const ended = await rportd.endStranded.execute();
+    const ended = await naming(dataDir, () => rportd.endStranded.execute());
     if (ended.targets > 0)
       logger.warn(
         { uploads: ended.uploads, targets: ended.targets },
         'ended the pushes an earlier run left pending: the file was not confirmed',
       );
     // The offline queue takes its staged files again; then the files kept for retries find their time.
-    const queued = await rportd.offline.resume();
+    const queued = await naming(dataDir, () => rportd.offline.resume());
     if (queued.queued + queued.expired > 0)
       logger.info(queued, 'offline queue resumed: queued targets wait for their clients');
-    const kept = await rportd.retention.resume();
+    const kept = await naming(dataDir, () => rportd.retention.resume());
     // Then the staged files no live upload names (e.g. a body cut off by the crash).
-    const swept = await staging.sweep(kept);
+    const swept = await naming(dataDir, () => staging.sweep(kept));
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
-    initialAdmin = config.api.auth ? undefined : await rportd.apiUsers.ensureInitialAdmin();
+    initialAdmin = config.api.auth
+      ? undefined
+      : await naming(dataDir, () => rportd.apiUsers.ensureInitialAdmin());
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
     stopTimers();
     broadcaster.close();
     db.close();
+    lock.release();
     throw e;
   }
   http.onUpgrade(UPLOADS_SOCKET_PATH, uploadsSocket(rportd.auth, broadcaster, logger));
   const clientSide = await (opts.clientSide ?? sshClientSide)({
     config,
     presence: rportd.presence,
+    identity: rportd.identity,
     credentials: rportd.credentials,
     transfers: rportd.transfers,
     stagingDir: staging.dir,
     http,
     logger,
+  }).catch((e: unknown) => {
+    stopTimers();
+    broadcaster.close();
+    db.close();
+    lock.release();
+    throw e;
   });
   rportd.channels.source = clientSide.channels;
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
@@ -150,9 +200,8 @@ export async function startServer(
     stopTimers();
     broadcaster.close();
     db.close();
-    throw new Error(`[api] address ${config.api.address}: cannot listen: ${(e as Error).message}`, {
-      cause: e,
-    });
+    lock.release();
+    throw listenError('[api] address', config.api.address, e);
   }
   const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   logger.info(
@@ -168,6 +217,7 @@ export async function startServer(
       await clientSide.close();
       stopTimers();
       db.close();
+      lock.release();
       logger.info({}, 'rportd stopped');
     })());
   return { url, port, http, container, initialAdmin, close };
@@ -175,6 +225,7 @@ export async function startServer(
 
 /** The API's server; a certificate and key that TLS cannot use name their keys. */
 function httpServerOf(app: Koa, tls: TlsFiles | undefined, config: ServerConfig): HttpServer {
+  if (!tls) return new HttpServer(app);
   try {
     return new HttpServer(app, tls);
   } catch (e) {

@@ -10,6 +10,7 @@ import { ReportResult } from '../../domain/report-result.ts';
 import { RetryPush } from '../../domain/retry-push.ts';
 import { StagedRetention } from '../../domain/staged-retention.ts';
 import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
 import type { ClientGroupStore } from '../../ports/client-group-store.ts';
@@ -44,6 +45,8 @@ interface UseCaseTokens {
   archive: Token<UploadArchive>;
   /** `[server] keep_staged_for`, in milliseconds. */
   keepStagedMs: Token<number>;
+  /** rportd.conf's rules for field values ([server] allow_special_bits). */
+  fieldRules: Token<FieldRules>;
   report: Token<ReportResult>;
   retention: Token<StagedRetention>;
   offline: Token<OfflineDelivery>;
@@ -127,9 +130,20 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
     provide(
       bind,
       t.accept,
-      [t.staging, t.registry, t.groups, t.results, t.audit, t.dispatch, t.ids, t.clock, t.maxUploadBytes],
-      (staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes) =>
-        new AcceptUpload(staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes),
+      [
+        t.staging,
+        t.registry,
+        t.groups,
+        t.results,
+        t.audit,
+        t.dispatch,
+        t.ids,
+        t.clock,
+        t.maxUploadBytes,
+        t.fieldRules,
+      ],
+      (staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes, rules) =>
+        new AcceptUpload(staging, registry, groups, results, audit, dispatch, ids, clock, maxBytes, rules),
     );
   });
 }

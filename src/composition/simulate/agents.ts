@@ -125,6 +125,7 @@ function agentModule(plan: AgentPlan, world: AgentWorld, sourceFaults: FileSourc
       protectedPaths: ProtectedPaths.defaults('posix'),
       flavor: 'posix' as const,
       backup: false,
+      allowSpecialBits: false,
     }));
     constant(bind, S.agentClock, world.clock);
     provide(bind, S.agentChannel, [S.receive, S.link], (receive, link) => {

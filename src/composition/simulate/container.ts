@@ -118,6 +118,7 @@ const serverModule = (settings: DispatchSettings, maxBytes: number) =>
     constant(bind, S.maxUploadBytes, maxBytes);
     // Removed at the end, as with keep_staged_for = 0: the run checks that no staged file is left.
     constant(bind, S.keepStagedMs, 0);
+    constant(bind, S.fieldRules, { allowSpecialBits: true });
     provideRecord(bind, S.server, {
       clock: S.clock,
       staging: S.staging,

@@ -3,6 +3,7 @@
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import type { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
+import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { ReceiveFile, ReceptionSettings } from '../../domain/receive-file.ts';
 import type { OfflineDelivery } from '../../domain/offline-delivery.ts';
 import type { ReportResult } from '../../domain/report-result.ts';
@@ -72,6 +73,7 @@ export const S = {
   transfers: token<InMemoryLiveTransfers>('LiveTransfers'),
   dispatchSettings: token<DispatchSettings>('DispatchSettings'),
   maxUploadBytes: token<number>('MaxUploadBytes'),
+  fieldRules: token<FieldRules>('FieldRules'),
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),

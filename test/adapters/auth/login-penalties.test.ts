@@ -88,7 +88,14 @@ describe('LoginPenalties', () => {
       if (i < 5) advance(r.retryAfterMs);
     }
     expect(warns('client login banned').map((l) => l.fields)).to.deep.equal([
-      { address: ADDR, credential_id: 'agents', ban_s: 600, failures: 5, passwords_tried: 5 },
+      {
+        address: ADDR,
+        credential_id: 'agents',
+        ban_s: 600,
+        expires_at: new Date(now() + 600_000).toISOString(),
+        failures: 5,
+        passwords_tried: 5,
+      },
     ]);
     advance(599_000);
     expect(await login('agents', GOOD)).to.include({ counted: false });
@@ -99,6 +106,21 @@ describe('LoginPenalties', () => {
       { address: ADDR, credential_id: 'agents', expired_at: new Date(now()).toISOString() },
     ]);
     expect(state.checks).to.equal(6);
+  });
+
+  it("a ban's end is logged when anyone next connects, not only the banned address", async () => {
+    const { p, login, advance, warns, now } = setup({ maxFailures: 2, banMs: 60_000 });
+    for (const pw of ['guess-1', 'guess-2']) advance(((await login('agents', pw)) as Refusal).retryAfterMs);
+    expect(warns('client login banned')).to.have.length.greaterThan(0);
+    const ends = warns('client login banned').map((l) => l.fields.expires_at as string);
+    advance(60_000);
+    expect(p.isPenalised('198.51.100.9')).to.equal(false); // another host's connection
+    const expired = warns('client login ban expired').map((l) => l.fields);
+    expect(expired.map((f) => f.address)).to.include(ADDR);
+    expect(
+      expired.every((f) => ends.includes(f.expired_at as string) && f.credential_id === 'agents'),
+    ).to.equal(true);
+    expect(Date.parse(expired[0].expired_at as string)).to.be.at.most(now());
   });
 
   it('one wrong password sent again is refused without a check, counts until it has earned one short ban, then is only refused', async () => {
@@ -173,7 +195,7 @@ describe('LoginPenalties', () => {
   });
 
   it('spraying credential ids from one address bans the address, not only each id', async () => {
-    const { login, advance, warns } = setup();
+    const { login, advance, warns, now } = setup();
     let r: Refusal | undefined;
     for (let i = 1; i <= 5; i++) {
       r = (await login(`id-${i}`, 'guess')) as Refusal;
@@ -181,7 +203,14 @@ describe('LoginPenalties', () => {
     }
     expect(r).to.include({ banned: true });
     expect(warns('client login banned: every credential id').map((l) => l.fields)).to.deep.equal([
-      { address: ADDR, credential_id: 'id-5', ban_s: 16, credential_ids: 5 },
+      // advanced past the ban already: it ends now
+      {
+        address: ADDR,
+        credential_id: 'id-5',
+        ban_s: 16,
+        expires_at: new Date(now()).toISOString(),
+        credential_ids: 5,
+      },
     ]);
     r = (await login('id-6', 'guess')) as Refusal;
     expect(r.retryAfterMs).to.equal(32_000);

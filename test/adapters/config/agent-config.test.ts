@@ -34,6 +34,7 @@ describe('rport.conf (client config)', () => {
       enabled: true,
       protected: DEFAULT_PROTECTED_POSIX,
       backup: false,
+      allowSpecialBits: false,
     });
     expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
     expect(parseClientConfig(base, 'win32').fileReception.protected).to.deep.equal(DEFAULT_PROTECTED_WINDOWS);
@@ -42,7 +43,7 @@ describe('rport.conf (client config)', () => {
   it('reads every key, including a WebSocket server and [file-reception]', () => {
     const c = parseClientConfig(
       base.replace('127.0.0.1:8080', 'ws://proxy.example:80/agents') +
-        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\n',
+        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\nallow_special_bits = true\n',
       'linux',
     );
     expect(c).to.deep.include({
@@ -51,7 +52,12 @@ describe('rport.conf (client config)', () => {
       tags: ['web', 'eu'],
       dataDir: '/tmp/rport',
     });
-    expect(c.fileReception).to.deep.equal({ enabled: false, protected: ['/etc'], backup: true });
+    expect(c.fileReception).to.deep.equal({
+      enabled: false,
+      protected: ['/etc'],
+      backup: true,
+      allowSpecialBits: true,
+    });
     expect(c.hashThread).to.equal(true);
   });
 
@@ -69,6 +75,11 @@ describe('rport.conf (client config)', () => {
       'hash_thread not a boolean',
       base + '[file-reception]\nhash_thread = 1\n',
       '[file-reception] hash_thread',
+    ],
+    [
+      'allow_special_bits not a boolean',
+      base + '[file-reception]\nallow_special_bits = "yes"\n',
+      '[file-reception] allow_special_bits',
     ],
     ['unknown key', base + 'colour = "red"\n', '[client] colour'],
     ['unknown section', base + '[server]\nx = 1\n', '[server]'],

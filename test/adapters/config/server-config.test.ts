@@ -36,7 +36,7 @@ describe('rportd.conf (server config)', () => {
     expect(c.server.address).to.equal(SERVER_DEFAULTS.address);
     expect(c.api.address).to.equal('127.0.0.1:3000');
     expect(c.server.data_dir).to.equal(join(process.cwd(), 'rportd-data'));
-    expect(c.logging.log_level).to.equal('info');
+    expect(c.logging).to.deep.equal({ level: 'info' });
   });
 
   it('reads every key and resolves relative paths against the file', async () => {
@@ -78,7 +78,7 @@ log_level = "debug"
     expect([c.server.max_failed_login, c.server.ban_time]).to.deep.equal([3, 120]);
     expect(c.api.auth).to.deep.equal({ id: 'admin', password: 'pw' });
     expect(c.api.token_lifetime).to.equal(60);
-    expect(c.logging.log_level).to.equal('debug');
+    expect(c.logging.level).to.equal('debug');
   });
 
   it('bad SSH login limits name the key', async () => {
@@ -87,6 +87,15 @@ log_level = "debug"
       /\[server\] max_failed_login: must be a positive integer/,
     );
     await failsWith('[server]\nban_time = "ten minutes"', /\[server\] ban_time: must be a positive integer/);
+  });
+
+  it('allow_special_bits: true by default, false when set, and a bad value names the key', async () => {
+    expect(loadServerConfig().server.allow_special_bits).to.equal(true);
+    expect((await load('[server]\nallow_special_bits = false')).server.allow_special_bits).to.equal(false);
+    await failsWith(
+      '[server]\nallow_special_bits = "no"',
+      /\[server\] allow_special_bits: must be true or false, got "no"/,
+    );
   });
 
   it('bad max_filepush_size names the key', () =>
@@ -134,7 +143,7 @@ log_level = "debug"
   it('bad log_level names the key', () =>
     failsWith(
       '[logging]\nlog_level = "loud"',
-      /\[logging\] log_level: must be one of debug, info, warn, error/,
+      /\[logging\] log_level: must be one of trace, debug, info, warn, error, fatal/,
     ));
   it('invalid TOML names the file and the line', () =>
     failsWith('[server]\naddress = ', /\.conf: not valid TOML at line 2/));

@@ -73,6 +73,7 @@ export async function makeAgent(
   opts: {
     protectedPaths?: string[] | ((root: string) => string[]);
     backup?: boolean;
+    allowSpecialBits?: boolean;
     privileged?: PrivilegedFiles;
     dataDir?: string;
   } = {},
@@ -90,7 +91,13 @@ export async function makeAgent(
     source,
     privileged,
     new ApplyOwnership(files, privileged),
-    { enabled: true, protectedPaths, flavor: 'posix', backup: opts.backup ?? false },
+    {
+      enabled: true,
+      protectedPaths,
+      flavor: 'posix',
+      backup: opts.backup ?? false,
+      allowSpecialBits: opts.allowSpecialBits ?? false,
+    },
     fixedClock,
   );
   return {

@@ -115,6 +115,36 @@ describe('FsLocalFiles (specific to the real filesystem)', () => {
     expect((await stat(join(root, 'f'))).mode & 0o777).to.not.equal(0o777);
   });
 
+  it('changeInPlace never goes through a link, at the end or on the way; the target keeps its mode and owner', async () => {
+    await mkdir(join(root, 'real'));
+    await writeFile(join(root, 'real/f'), 'abc', { mode: 0o644 });
+    await symlink(join(root, 'real/f'), join(root, 'l'));
+    await symlink(join(root, 'real'), join(root, 'linked'));
+    const atEnd = await failure(files.changeInPlace(join(root, 'l'), { mode: 0o600 }));
+    expect(atEnd.code).to.equal('ELOOP');
+    expect(atEnd.message).to.contain(join(root, 'l'));
+    const onTheWay = await failure(files.changeInPlace(join(root, 'linked/f'), { mode: 0o600, uid: 65534 }));
+    expect(onTheWay.code).to.equal('ELOOP');
+    expect(onTheWay.message).to.contain(join(root, 'linked'));
+    const s = await stat(join(root, 'real/f'));
+    expect([s.mode & 0o7777, s.uid]).to.deep.equal([0o644, process.getuid!()]);
+  });
+
+  it('changeInPlace refuses what is not a regular file (a FIFO is not blocked on), naming it', async () => {
+    execFileSync('mkfifo', [join(root, 'fifo')]);
+    const e = await failure(files.changeInPlace(join(root, 'fifo'), { mode: 0o600 }));
+    expect(e.message).to.contain(`${join(root, 'fifo')} is not a regular file`);
+    expect((await lstat(join(root, 'fifo'))).mode & 0o7777).to.not.equal(0o600);
+  });
+
+  if (process.getuid?.() === 0)
+    it('changeInPlace as root: owner first, then the mode, so a setuid bit the chown clears is set again', async () => {
+      await writeFile(join(root, 'f'), 'abc', { mode: 0o755 });
+      await files.changeInPlace(join(root, 'f'), { uid: 65534, gid: 65534, mode: 0o4755 });
+      const s = await stat(join(root, 'f'));
+      expect([s.uid, s.gid, s.mode & 0o7777]).to.deep.equal([65534, 65534, 0o4755]);
+    });
+
   it('errors keep the node code and name the path', async () => {
     const e = await failure(files.md5(join(root, 'nope')));
     expect(e.code).to.equal('ENOENT');

@@ -94,4 +94,20 @@ describe('FsStagingStore (real filesystem)', () => {
     expect(await store.sweep()).to.equal(2);
     expect(await readdir(store.dir)).to.deep.equal(['keep.txt']);
   });
+
+  it("rename moves a staged file to the caller's uuid; an existing name fails EEXIST and both files stay", async () => {
+    const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+    const staged = await store.stage(a, chunks('first'), 100);
+    const moved = await store.rename(staged, b);
+    expect(moved).to.deep.equal({ ...staged, uuid: b, name: `${b}_rport_filepush` });
+    expect(await readdir(store.dir)).to.deep.equal([`${b}_rport_filepush`]);
+    const other = await store.stage(c, chunks('second'), 100);
+    const err = await store.rename(other, b).catch((e: NodeJS.ErrnoException) => e);
+    expect((err as NodeJS.ErrnoException).code).to.equal('EEXIST');
+    expect(await readFile(join(store.dir, `${b}_rport_filepush`), 'utf8')).to.equal('first');
+    expect(await readFile(join(store.dir, `${c}_rport_filepush`), 'utf8')).to.equal('second');
+    const tricky = await store.rename(other, '../x').catch((e: Error) => e);
+    expect((tricky as Error).message).to.match(/not a server-generated uuid/);
+    expect(await readdir(store.dir)).to.have.length(2);
+  });
 });

@@ -66,7 +66,12 @@ describe("protected roots: the default patterns on this host's own layout", func
           tags: [],
           dataDir: join(root, 'data'),
           hashThread: false,
-          fileReception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX, backup: false },
+          fileReception: {
+            enabled: true,
+            protected: DEFAULT_PROTECTED_POSIX,
+            backup: false,
+            allowSpecialBits: false,
+          },
         },
         {
           open: async function* () {

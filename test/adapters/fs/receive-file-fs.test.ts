@@ -24,7 +24,7 @@ describe('ReceiveFile + ApplyOwnership on the real filesystem (FsLocalFiles)', (
   it('writes a new file with the default mode 0764 and creates missing parents with the directory mode 0755', async () => {
     const dest = join(out, 'a/b/new.txt');
     const v = await agent.push(dest, 'hello');
-    expect(v).to.deep.equal({ status: 'success', message: SUCCESS_MESSAGE });
+    expect(v).to.deep.equal({ status: 'success', message: SUCCESS_MESSAGE, changed: true });
     expect(await readFile(dest, 'utf8')).to.equal('hello');
     expect((await stat(dest)).mode & 0o7777).to.equal(0o764);
     expect((await stat(join(out, 'a'))).mode & 0o7777).to.equal(0o755);
@@ -182,7 +182,11 @@ describe('ReceiveFile + ApplyOwnership on the real filesystem (FsLocalFiles)', (
       expect((agent.privileged as NoPrivileges).calls).to.deep.equal([]);
     });
 
-    it('a setuid bit survives the chown', async () => {
+    it('a setuid bit survives the chown (allow_special_bits = true)', async () => {
+      await agent.cleanup();
+      agent = await makeAgent({ allowSpecialBits: true });
+      out = join(agent.root, 'out');
+      await mkdir(out);
       const dest = join(out, 'suid');
       const v = await agent.push(dest, '#!/bin/true', { mode: 0o4755, ownership: { user: 'nobody' } });
       expect(v.status).to.equal('success');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Server } from 'node:http';
 import { PassThrough } from 'node:stream';
 import { parseServerConfig } from '../../../src/adapters/config/server-config.ts';
 import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
@@ -14,6 +15,7 @@ import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
 import type { ClientChannel, ClientChannels } from '../../../src/ports/client-channel.ts';
 import type { ClientPresence } from '../../../src/ports/client-presence.ts';
+import { watchAnswers } from '../../support/openapi-check.ts';
 
 /** What a fake agent saw of a push: the request and the staged bytes it could read at that moment. */
 export interface SeenPush {
@@ -106,7 +108,40 @@ export interface TestServerOptions {
   sshAgents?: boolean;
 }
 
-/** A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. */
+/** Each running test server's answers that docs/openapi.json does not describe, and how many have a test named. */
+const watched = new Map<{ problems: string[] }, number>();
+// Registered at the root when a test file imports this harness: names the test behind each such
+// answer. The failure itself comes when the server closes, so it fails one suite, not the whole run.
+if (typeof afterEach === 'function')
+  afterEach(function (this: Mocha.Context) {
+    const title = this.currentTest?.fullTitle() ?? 'a hook';
+    for (const [w, named] of watched) {
+      for (let i = named; i < w.problems.length; i++) w.problems[i] = `[${title}] ${w.problems[i]}`;
+      watched.set(w, w.problems.length);
+    }
+  });
+
+/**
+ * Checks every answer of a test's rportd against docs/openapi.json (test/support/openapi-check.ts).
+ * Call the returned function after the server closed: it throws, listing the answers the document
+ * does not describe.
+ */
+export function checkAnswersAgainstOpenapi(server: Server): () => void {
+  const answers = watchAnswers(server);
+  watched.set(answers, 0);
+  return () => {
+    watched.delete(answers);
+    if (answers.problems.length > 0)
+      throw new Error(
+        `answers that docs/openapi.json does not describe:\n  ${answers.problems.join('\n  ')}`,
+      );
+  };
+}
+
+/**
+ * A real rportd (HTTP on 127.0.0.1:0, SQLite in a temp data_dir) with in-memory agents. Every
+ * answer it sends is checked against docs/openapi.json.
+ */
 export async function startTestServer(opts: TestServerOptions = {}): Promise<TestServer> {
   const dataDir = await mkdtemp(join(tmpdir(), 'rportd-http-'));
   const config = parseServerConfig(
@@ -123,7 +158,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       },
       // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).
       api: { address: '127.0.0.1:0', max_failed_login: 1000, ...opts.api },
-      logging: { log_level: 'debug' },
+      logging: { level: 'debug' },
     },
     dataDir,
   );
@@ -142,7 +177,12 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       return clientSide;
     },
   });
-  if (!server.initialAdmin) throw new Error('expected a first start with a generated admin');
+  const documented = checkAnswersAgainstOpenapi(server.http.server);
+  const staticAuth = typeof opts.api?.auth === 'string' ? opts.api.auth : undefined;
+  const admin = staticAuth
+    ? { username: staticAuth.split(':')[0], password: staticAuth.slice(staticAuth.indexOf(':') + 1) }
+    : server.initialAdmin;
+  if (!admin) throw new Error('expected a first start with a generated admin');
   const login = async (username: string, password: string): Promise<string> => {
     const res = await fetch(`${server.url}/api/v1/login`, {
       method: 'POST',
@@ -158,16 +198,20 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
     url: server.url,
     dataDir,
     filepush: join(dataDir, 'filepush'),
-    admin: server.initialAdmin,
+    admin,
     agents,
     clientSide,
     presence: presence!,
     logLines: () => chunks.join('').split('\n').filter(Boolean),
     login,
-    addUser: (u, p, g) => server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g),
+    addUser: async (u, p, g) => {
+      const refused = await server.container.get<SqliteApiUsers>(T.dbUsers).create(u, p, g);
+      if (refused) throw new Error(`cannot add user ${u}: ${refused}`);
+    },
     close: async () => {
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
+      documented();
     },
   };
 }

@@ -103,7 +103,7 @@ describe('HTTP API: stored results, audit log, clients and client groups', () =>
       body: fd,
     });
     const rejected = await get<{ data: AuditRow[] }>('/api/v1/audit-logs?filter[action]=rejected');
-    expect(rejected.body.data[0].request).to.include({ field: 'dest', reason: 'invalid' });
+    expect(rejected.body.data[0].request).to.include({ field: 'dest', reason: 'bad-destination' });
     const page1 = await get<{ data: AuditRow[]; meta: { count: number } }>(
       '/api/v1/audit-logs?page[limit]=2&page[offset]=0',
     );

@@ -56,7 +56,11 @@ describe('HTTP API: every refused upload of a user is audited; unauthenticated o
   /** Runs one refused upload; returns its answer and the one audit entry it added. */
   const refusedOnce = async (
     send: () => Promise<{ status: number; body: string }>,
-  ): Promise<{ status: number; doc: { errors: { code: string; detail: string }[] }; entry: Rejected }> => {
+  ): Promise<{
+    status: number;
+    doc: { errors: { code: string; title: string; detail: string }[] };
+    entry: Rejected;
+  }> => {
     const before = await rejections();
     const { status, body } = await send();
     const after = await rejections();
@@ -167,7 +171,8 @@ describe('HTTP API: every refused upload of a user is audited; unauthenticated o
       ),
     );
     expect(r.status).to.equal(400);
-    expect(r.entry.request).to.include({ field: 'dest', reason: 'invalid' });
+    expect(r.doc.errors[0]).to.include({ code: 'BAD_DESTINATION', title: 'upload denied' });
+    expect(r.entry.request).to.include({ field: 'dest', reason: 'bad-destination' });
   });
 
   it('access: a client the user may not reach is 403 and audited under that user', async () => {
@@ -183,6 +188,7 @@ describe('HTTP API: every refused upload of a user is audited; unauthenticated o
       ),
     );
     expect(r.status).to.equal(403);
+    expect(r.doc.errors[0]).to.include({ code: 'ACCESS_CONTROL_VIOLATION', title: 'upload forbidden' });
     expect(r.entry.username).to.equal('wendy');
     expect(r.entry.request).to.include({ reason: 'forbidden' });
     expect(r.entry.request.detail).to.include('db-1');

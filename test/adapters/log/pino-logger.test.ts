@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
-import { PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
+import { openLogger, PinoLogger } from '../../../src/adapters/log/pino-logger.ts';
 
 const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhZG1pbiJ9.c2lnbmF0dXJl';
 
@@ -20,7 +20,19 @@ describe('PinoLogger (secret redaction)', () => {
     logger.info({ uuid: 'u1', size: 3 }, 'upload accepted');
     await new Promise((r) => setImmediate(r));
     const line = JSON.parse(lines()[0]) as Record<string, unknown>;
-    expect(line).to.include({ msg: 'upload accepted', uuid: 'u1', size: 3, level: 30 });
+    expect(line).to.include({ msg: 'upload accepted', uuid: 'u1', size: 3, level: 'info', name: 'rportd' });
+    expect(line.time)
+      .to.be.a('string')
+      .and.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+  });
+
+  it('names the program it logs for', async () => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString()));
+    new PinoLogger({ level: 'info', name: 'rport', destination: out }).warn({}, 'w');
+    await new Promise((r) => setImmediate(r));
+    expect(JSON.parse(chunks.join(''))).to.include({ name: 'rport', level: 'warn', msg: 'w' });
   });
 
   it('masks password, token, authorization and secret fields at any depth, and secrets inside text', async () => {
@@ -65,5 +77,38 @@ describe('PinoLogger (secret redaction)', () => {
     logger.warn({}, 'loud');
     await new Promise((r) => setImmediate(r));
     expect(chunks.join('')).to.include('loud').and.not.include('quiet');
+  });
+});
+
+describe('openLogger ([logging] format)', () => {
+  const run = async (format: 'json' | 'pretty'): Promise<string> => {
+    const out = new PassThrough();
+    const chunks: string[] = [];
+    out.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const logger = await openLogger('rport', { level: 'debug', format }, out);
+    logger.info({ uuid: 'u9', dest: '/etc/x', password: 'hunter5' }, 'file placed');
+    logger.debug({}, 'detail');
+    await new Promise((r) => setImmediate(r));
+    return chunks.join('');
+  };
+
+  it('json: one object per line, ISO time and level name', async () => {
+    const lines = (await run('json'))
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l.level)).to.deep.equal(['info', 'debug']);
+    expect(lines[0]).to.include({ name: 'rport', uuid: 'u9', dest: '/etc/x', msg: 'file placed' });
+    expect(new Date(lines[0].time as string).toISOString()).to.equal(lines[0].time);
+  });
+
+  it('pretty: pino-pretty text in this process, secrets still masked', async () => {
+    const text = await run('pretty');
+    expect(() => JSON.parse(text.split('\n')[0])).to.throw();
+    expect(text).to.match(/INFO.*\(rport\): file placed/);
+    expect(text)
+      .to.match(/uuid: "u9"/)
+      .and.match(/DEBUG.*detail/);
+    expect(text).to.not.include('hunter5');
   });
 });

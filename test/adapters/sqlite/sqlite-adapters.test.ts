@@ -196,13 +196,14 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       size: 3,
       message: 'done',
       status: 'success' as const,
+      changed: true,
     };
     expect(await results.record(ok)).to.equal(true);
-    expect(await results.record({ ...ok, status: 'error', message: 'late' })).to.equal(false);
+    expect(await results.record({ ...ok, status: 'error', message: 'late', changed: false })).to.equal(false);
     const t = await results.targets('u1');
-    expect(t.map((r) => [r.client_id, r.status, r.message])).to.deep.equal([
-      ['a', 'success', 'done'],
-      ['b', 'pending', ''],
+    expect(t.map((r) => [r.client_id, r.status, r.message, r.changed])).to.deep.equal([
+      ['a', 'success', 'done', true],
+      ['b', 'pending', '', null],
     ]);
     expect(await results.targets('unknown')).to.deep.equal([]);
   });
@@ -232,6 +233,7 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       size: 1,
       message: 'ok',
       status: 'success',
+      changed: true,
     });
     // An outcome's audit entry names a client: it is not the upload's acceptance.
     await audit.record({
@@ -258,6 +260,7 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
       size: 0,
       message: 'x',
       status: 'error',
+      changed: false,
     });
     expect((await reopened.pendingTargets()).map((t) => t.client_id)).to.deep.equal(['c', 'd']);
   });

@@ -1,4 +1,6 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { identityOf, type AgentIdentity } from '../../../src/adapters/ssh/agent/agent-key.ts';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClientInfo } from '../../../src/domain/client.ts';
@@ -93,6 +95,9 @@ export class DirStaging implements StagingStore {
   async stage(): Promise<StagedFile> {
     throw new Error('not used in these tests');
   }
+  async rename(): Promise<StagedFile> {
+    throw new Error('not used in these tests');
+  }
   async remove(uuid: string): Promise<void> {
     await rm(join(this.dir, `${uuid}_rport_filepush`), { force: true });
   }
@@ -105,7 +110,9 @@ export const nullAudit: AuditLog = { record: async () => undefined };
 
 export class CollectingResults implements ResultStore, ResultBroadcaster {
   readonly outcomes: PushOutcome[] = [];
-  async begin(): Promise<void> {}
+  async begin(): Promise<boolean> {
+    return true;
+  }
   async record(o: PushOutcome): Promise<boolean> {
     this.outcomes.push(o);
     return true;
@@ -116,3 +123,6 @@ export class CollectingResults implements ResultStore, ResultBroadcaster {
   }
   publish(): void {}
 }
+
+/** A fresh ed25519 agent key in memory (an agent's own key lives in its data_dir: loadOrCreateAgentKey). */
+export const testIdentity = (): AgentIdentity => identityOf(generateKeyPairSync('ed25519').privateKey);

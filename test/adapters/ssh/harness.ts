@@ -32,6 +32,11 @@ import {
 } from './fakes.ts';
 import { TempDirLocalFiles } from './temp-dir-local-files.ts';
 import type { ClientCredentials } from '../../../src/ports/client-credentials.ts';
+import type { ClientKeys } from '../../../src/ports/client-keys.ts';
+import { ClientIdentity } from '../../../src/domain/client-identity.ts';
+import { InMemoryAuditLog } from '../../../src/adapters/memory/in-memory-audit-log.ts';
+import { InMemoryClientKeys } from '../../../src/adapters/memory/in-memory-client-keys.ts';
+import { loadOrCreateAgentKey, type AgentIdentity } from '../../../src/adapters/ssh/agent/agent-key.ts';
 
 export const PASSWORD = 'correct horse battery staple';
 export const CREDENTIALS = { agents: PASSWORD };
@@ -42,6 +47,10 @@ export interface TestServer extends StartedClientListener {
   presence: RecordingPresence;
   transfers: SetLiveTransfers;
   results: CollectingResults;
+  /** The bindings of client ids to agent keys, and the audit log their decisions go to. */
+  keys: ClientKeys;
+  identity: ClientIdentity;
+  audit: InMemoryAuditLog;
   logger: ReturnType<typeof quietLogger>;
   /** Stages content and pushes it to the targets through the real DispatchToClients; resolves with the outcomes. */
   push(
@@ -81,6 +90,8 @@ export async function startServer(
     port?: number;
     settings?: Partial<AgentListenerSettings>;
     credentials?: ClientCredentials;
+    /** The client key bindings (to keep them across a restart); new and empty by default. */
+    keys?: ClientKeys;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
@@ -90,10 +101,14 @@ export async function startServer(
   const transfers = new SetLiveTransfers();
   const results = new CollectingResults();
   const logger = quietLogger();
+  const keys = opts.keys ?? new InMemoryClientKeys();
+  const audit = new InMemoryAuditLog();
+  const identity = new ClientIdentity(keys, audit, realClock);
   const started = await startClientListener({
     config: { address: `127.0.0.1:${opts.port ?? 0}`, dataDir, settings: opts.settings },
     credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,
+    identity,
     transfers,
     stagingDir,
     logger,
@@ -118,6 +133,9 @@ export async function startServer(
     presence,
     transfers,
     results,
+    keys,
+    identity,
+    audit,
     logger,
     async push(content, targets, destination, timeoutMs) {
       const uuid = randomUUID();
@@ -184,6 +202,8 @@ export async function startAgent(
     wait?: boolean;
     backoffMs?: number;
     dataDir?: string;
+    /** The agent's key; by default its own, made in its data_dir as rport makes it. */
+    identity?: AgentIdentity;
   } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
@@ -196,7 +216,13 @@ export async function startAgent(
     { open: (req) => late.source!.open(req) },
     privileged,
     new ApplyOwnership(files, privileged),
-    { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
+    {
+      enabled: true,
+      protectedPaths: ProtectedPaths.defaults('posix'),
+      flavor: 'posix',
+      backup: false,
+      allowSpecialBits: false,
+    },
     realClock,
   );
   const connection = new ServerConnection({
@@ -213,6 +239,7 @@ export async function startAgent(
       version: '0.1.0',
       file_reception: { enabled: true, protected: [] },
     },
+    identity: opts.identity ?? (await loadOrCreateAgentKey(dataDir)),
     handler: {
       handle: (req, onProgress) => receive.execute(req, onProgress),
       cancel: (req) => late.source?.cancel(req.sourceName),

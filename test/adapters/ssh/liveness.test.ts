@@ -11,7 +11,7 @@ import { ServerConnection } from '../../../src/adapters/ssh/agent/server-connect
 import { SSH_ALGORITHMS } from '../../../src/adapters/ssh/ssh-algorithms.ts';
 import { messageOf } from '../../../src/domain/errors.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
-import { quietLogger } from './fakes.ts';
+import { quietLogger, testIdentity } from './fakes.ts';
 import { PASSWORD, startAgent, startServer, tempDir, type TestAgent, type TestServer } from './harness.ts';
 
 /** A TCP relay in front of the listener that can go silent, as a dead host or a cut cable would. */
@@ -171,6 +171,7 @@ describe('SSH link: liveness (keepalives, handshake timeout and cap, abandoned p
         version: '0.1.0',
         file_reception: { enabled: true, protected: [] },
       },
+      identity: testIdentity(),
       handler: {
         // Reads the staged file one slice every 100 ms: far slower than the server's patience.
         async handle(request: PushRequest) {

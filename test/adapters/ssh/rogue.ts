@@ -1,5 +1,7 @@
 import ssh2, { type ClientChannel, type SFTPWrapper } from 'ssh2';
-import { CONTROL_SUBSYSTEM } from '../../../src/adapters/ssh/protocol.ts';
+import type { AgentIdentity } from '../../../src/adapters/ssh/agent/agent-key.ts';
+import { CONTROL_SUBSYSTEM, PROTOCOL_VERSION } from '../../../src/adapters/ssh/protocol.ts';
+import { testIdentity } from './fakes.ts';
 
 /** What a rogue with valid credentials runs on a raw ssh2 client (connectRaw), to play the hostile agent. */
 
@@ -8,10 +10,14 @@ export async function until(cond: () => boolean | Promise<boolean>): Promise<voi
   while (!(await cond())) await new Promise((r) => setTimeout(r, 10));
 }
 
-export const helloLine = (id: string): string =>
+/** The rogue's own key pair: it proves this key at hello, like any agent, and claims ids with it. */
+export const ROGUE_KEY = testIdentity();
+
+/** A hello for id, proving identity's key over the challenge this connection's server sent. */
+export const helloLine = (id: string, challenge: string, identity: AgentIdentity = ROGUE_KEY): string =>
   JSON.stringify({
     type: 'hello',
-    protocol: 1,
+    protocol: PROTOCOL_VERSION,
     id,
     name: id,
     hostname: id,
@@ -19,7 +25,34 @@ export const helloLine = (id: string): string =>
     tags: [],
     version: 'x',
     file_reception: { enabled: true, protected: [] },
+    key: identity.publicKey,
+    proof: identity.prove(challenge, id),
   }) + '\n';
+
+/** The challenge among the lines received so far, once it came. */
+export async function challengeIn(lines: Record<string, unknown>[]): Promise<string> {
+  await until(() => lines.some((l) => l.type === 'challenge'));
+  return String(lines.find((l) => l.type === 'challenge')!.challenge);
+}
+
+/**
+ * Reads the server's challenge, then stops reading the channel (paused, no listener): for a rogue
+ * that leaves the server's answers unread.
+ */
+export function challengeOf(control: ClientChannel): Promise<string> {
+  return new Promise((resolve) => {
+    let pending = '';
+    const take = (d: Buffer): void => {
+      pending += d.toString();
+      const nl = pending.indexOf('\n');
+      if (nl < 0) return;
+      control.off('data', take);
+      control.pause();
+      resolve(String((JSON.parse(pending.slice(0, nl)) as { challenge: unknown }).challenge));
+    };
+    control.on('data', take);
+  });
+}
 
 export const openControl = (c: ssh2.Client): Promise<ClientChannel> =>
   new Promise((resolve, reject) => c.subsys(CONTROL_SUBSYSTEM, (e, ch) => (e ? reject(e) : resolve(ch))));
@@ -38,16 +71,21 @@ export function linesOf(control: ClientChannel): Record<string, unknown>[] {
   return lines;
 }
 
-/** Opens the control channel and says hello as `id`; resolves at the welcome, with the lines received so far. */
+/**
+ * Opens the control channel and says hello as `id` with identity's key; resolves at the welcome
+ * (or at the server's error, with `refused`), with the lines received so far.
+ */
 export async function helloAs(
   c: ssh2.Client,
   id: string,
-): Promise<{ control: ClientChannel; lines: Record<string, unknown>[] }> {
+  identity: AgentIdentity = ROGUE_KEY,
+): Promise<{ control: ClientChannel; lines: Record<string, unknown>[]; refused?: string }> {
   const control = await openControl(c);
   const lines = linesOf(control);
-  control.write(helloLine(id));
-  await until(() => lines.some((l) => l.type === 'welcome'));
-  return { control, lines };
+  control.write(helloLine(id, await challengeIn(lines), identity));
+  await until(() => lines.some((l) => l.type === 'welcome' || l.type === 'error'));
+  const error = lines.find((l) => l.type === 'error');
+  return { control, lines, refused: error && String(error.message) };
 }
 
 export const sftpOf = (c: ssh2.Client): Promise<SFTPWrapper> =>

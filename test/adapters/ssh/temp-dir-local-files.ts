@@ -2,7 +2,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { chmod, copyFile, lstat, mkdir, open, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { AccountIds, FileStatus, LocalFiles, TempFile } from '../../../src/ports/local-files.ts';
+import type {
+  AccountIds,
+  AttributeChange,
+  FileStatus,
+  LocalFiles,
+  TempFile,
+} from '../../../src/ports/local-files.ts';
 
 /** A minimal LocalFiles for the SSH tests: temp files in `{dataDir}/filepush`, plain renames. */
 export class TempDirLocalFiles implements LocalFiles {
@@ -66,6 +72,11 @@ export class TempDirLocalFiles implements LocalFiles {
   }
 
   async chown(): Promise<void> {}
+
+  /** The SSH tests change no owner; a mode is set by path (no links in their temp dirs). */
+  async changeInPlace(path: string, change: AttributeChange): Promise<void> {
+    if (change.mode !== undefined) await chmod(path, change.mode);
+  }
 
   async lookup(): Promise<AccountIds> {
     return {};

@@ -29,7 +29,13 @@ const receive = new ReceiveFile(
   source,
   privileged,
   new ApplyOwnership(files, privileged),
-  { enabled: true, protectedPaths: ProtectedPaths.defaults('posix'), flavor: 'posix', backup: false },
+  {
+    enabled: true,
+    protectedPaths: ProtectedPaths.defaults('posix'),
+    flavor: 'posix',
+    backup: false,
+    allowSpecialBits: false,
+  },
   clock,
 );
 const verdict = await receive.execute({

@@ -97,6 +97,7 @@ describe('WebSocket /api/v1/ws/uploads (real ws sockets)', () => {
       size: 10,
       message: 'file successfully copied to destination',
       status: 'success',
+      changed: true,
     });
     expect(await outcomesOf(all, hers, 1), 'the admin listener gets every upload').to.deep.equal([mine]);
 
@@ -205,6 +206,7 @@ describe('WsResultBroadcaster: a slow listener is dropped, fast ones get every o
         size: 0,
         message: big,
         status: 'error',
+        changed: false,
       };
       b.publish(o, 'admin');
       // Outcomes trickle in as clients answer: let the sockets drain between them.

@@ -80,8 +80,8 @@ describe('rport: a warning when rport.conf (it holds the client password) is rea
       const conf = join(dir, 'rport.conf');
       const line = out.split('\n').find((l) => l.includes('can be read by other users'));
       expect(line, out).to.be.a('string');
-      const entry = JSON.parse(line!) as { level: number; msg: string; config: string };
-      expect(entry.level, 'warn').to.equal(40);
+      const entry = JSON.parse(line!) as { level: string; msg: string; config: string };
+      expect(entry.level).to.equal('warn');
       expect(entry.config).to.equal(conf);
       expect(entry.msg).to.equal(
         `rport.conf ${conf} can be read by other users, and it holds the client password: run \`chmod 600 ${conf}\``,

@@ -24,7 +24,12 @@ describe("client-root buildReception (the agent's ReceiveFile without the SSH li
         tags: [],
         dataDir: join(root, 'data'),
         hashThread: false,
-        fileReception: { enabled, protected: DEFAULT_PROTECTED_POSIX, backup: false },
+        fileReception: {
+          enabled,
+          protected: DEFAULT_PROTECTED_POSIX,
+          backup: false,
+          allowSpecialBits: false,
+        },
       },
       {
         open: async function* () {

@@ -114,7 +114,7 @@ describe('rportcli exit codes, --wait, --verbose and --version', function () {
     expect(finished, 'status --wait must not end while the target is pending').to.equal(false);
     release();
     expect(await waiting).to.equal(0);
-    expect(out).to.match(/^held {2}success {2}file successfully copied/m);
+    expect(out).to.match(/^held {2}success {2}changed {2}file successfully copied/m);
     expect(out).to.contain('1 target: 1 success');
     expect((await cli(['status', uuid], env)).code).to.equal(0);
   });

@@ -8,7 +8,7 @@ import { runCli } from '../../../src/composition/rportcli/program.ts';
 import type { CliIo } from '../../../src/composition/rportcli/output.ts';
 import { startServer, type RunningServer } from '../../../src/composition/rportd/start.ts';
 import type { ClientInfo } from '../../../src/domain/client.ts';
-import { clientInfo } from '../../adapters/http/http-harness.ts';
+import { checkAnswersAgainstOpenapi, clientInfo } from '../../adapters/http/http-harness.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
 import type { ClientChannel, ClientChannels } from '../../../src/ports/client-channel.ts';
@@ -77,7 +77,7 @@ export async function startCliServer(
         push_timeout: 60,
       },
       api: { address: '127.0.0.1:0', ...api },
-      logging: { log_level: 'warn' },
+      logging: { level: 'warn' },
     },
     dataDir,
   );
@@ -93,6 +93,7 @@ export async function startCliServer(
   if (!server.initialAdmin || !presence)
     throw new Error('expected a first start with a generated admin and a client side');
   const announce = presence;
+  const documented = checkAnswersAgainstOpenapi(server.http.server);
   return {
     url: server.url,
     server,
@@ -107,6 +108,7 @@ export async function startCliServer(
       agents.closing.abort(new Error('test server closing'));
       await server.close();
       await rm(dataDir, { recursive: true, force: true });
+      documented();
     },
   };
 }

@@ -139,9 +139,9 @@ describe('rportcli against a real rportd', function () {
   it('without --json on a pipe: one line per outcome as it arrives, then a summary', async () => {
     const r = await cli(['upload', file, '-c', 'alpha,broken', '-d', '/tmp/rportcli/lines.txt'], env);
     expect(r.code).to.equal(1);
-    expect(r.stdout).to.match(/^alpha {2}success {2}file successfully copied/m);
-    expect(r.stdout).to.match(/^broken {2}error {2}rename .*permission denied$/m);
-    expect(r.stdout).to.contain('2 targets: 1 success, 1 error');
+    expect(r.stdout).to.match(/^alpha {2}success {2}changed {2}file successfully copied/m);
+    expect(r.stdout).to.match(/^broken {2}error {2}failed {2}rename .*permission denied$/m);
+    expect(r.stdout).to.contain('2 targets: 1 success, 1 error; 1 changed, 0 unchanged, 0 skipped, 1 failed');
     expect(r.stderr, 'no progress bar off a terminal').to.equal('');
   });
 
@@ -215,7 +215,9 @@ describe('rportcli against a real rportd', function () {
     srv.server.container.get<WsResultBroadcaster>(T.broadcaster).close();
     release();
     expect(await run).to.equal(0);
-    expect(shown).to.match(/late\s+success\s+file successfully copied to \/tmp\/rportcli\/late\.txt/);
+    expect(shown).to.match(
+      /late\s+success\s+changed\s+file successfully copied to \/tmp\/rportcli\/late\.txt/,
+    );
   });
 
   it("bad input: a missing --dest is the server's error naming dest, exit 2, nothing staged", async () => {

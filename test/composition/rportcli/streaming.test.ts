@@ -138,9 +138,9 @@ describe('rportcli streaming uploads', function () {
     expect(code).to.equal(0);
     expect(err.join('')).to.contain('upload [').and.contain('100%');
     const text = out.join('');
-    expect(text).to.match(/CLIENT\s+STATUS\s+MESSAGE\nalpha\s+pending/);
+    expect(text).to.match(/CLIENT\s+STATUS\s+RESULT\s+MESSAGE\nalpha\s+pending\s+pending/);
     expect(text).to.contain('\x1b[2A\x1b[J'); // moved up over the header and the row, then redrew
-    expect(text).to.match(/alpha\s+success\s+file successfully copied to \/tmp\/two\.bin/);
+    expect(text).to.match(/alpha\s+success\s+changed\s+file successfully copied to \/tmp\/two\.bin/);
   });
 
   it('a 64 MiB upload is streamed: the rportcli process peak RSS grows by less than 24 MiB over a 1 KiB upload', async () => {

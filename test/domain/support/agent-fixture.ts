@@ -71,6 +71,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     protectedPaths: ProtectedPaths.defaults('posix'),
     flavor: 'posix',
     backup: false,
+    allowSpecialBits: false,
     ...opts.settings,
   };
   const receive = new ReceiveFile(

@@ -1,3 +1,4 @@
+import type { FieldRules } from '../../../src/domain/upload-fields.ts';
 import { AcceptUpload } from '../../../src/domain/accept-upload.ts';
 import type { Caller } from '../../../src/domain/caller.ts';
 import type { ClientInfo } from '../../../src/domain/client.ts';
@@ -66,6 +67,7 @@ export function form(...specs: PartSpec[]): UploadForm {
 export function makeServer(
   opts: {
     maxBytes?: number;
+    fieldRules?: FieldRules;
     dispatch?: Partial<DispatchSettings>;
     clients?: ClientInfo[];
     groups?: ClientGroup[];
@@ -94,6 +96,7 @@ export function makeServer(
     new SequentialIdGenerator(7),
     clock,
     opts.maxBytes ?? 1024,
+    opts.fieldRules,
   );
   return {
     clock,

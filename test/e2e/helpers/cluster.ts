@@ -9,6 +9,8 @@ import { BIN, freePort, Proc, requireBuilt } from './processes.ts';
 export interface AgentSpec {
   id: string;
   tags?: string[];
+  /** Lines for the agent's [file-reception] section. */
+  fileReception?: string[];
 }
 
 export interface ClusterOptions {
@@ -17,6 +19,8 @@ export interface ClusterOptions {
   maxFilepushSize?: number;
   /** [server] enable_ws_test_endpoints. */
   testEndpoints?: boolean;
+  /** API users in rportd's database (no [api] auth): admin's password is the one rportd prints at first start. */
+  databaseUsers?: boolean;
   /**
    * More `[server]` lines, e.g. `offline_ttl = 600`. Without a keep_staged_for line the cluster runs
    * `keep_staged_for = 0`: the tests check that a push leaves nothing staged once it ends.
@@ -42,6 +46,7 @@ export class Cluster {
   readonly admin = { username: 'admin', password: secret() };
   /** The agents' `[server] auth` (user:password), for tests that play an agent by hand. */
   readonly agentAuth = `e2e-agents:${secret()}`;
+  private adminRead = false;
 
   private constructor(
     readonly dir: string,
@@ -94,6 +99,10 @@ export class Cluster {
       await this.rportd.waitFor(/host key fingerprint (SHA256:[A-Za-z0-9+/]{43})/, 30_000)
     )[1];
     await this.rportd.waitFor(/rportd API listening on/, 30_000);
+    if (this.opts.databaseUsers && !this.adminRead) {
+      this.admin.password = (await this.rportd.waitFor(/with password:\s+(\S+)/, 30_000))[1];
+      this.adminRead = true;
+    }
     return this.rportd;
   }
 
@@ -111,7 +120,7 @@ id = "${id}"
 name = "e2e ${id}"
 tags = ${JSON.stringify(spec.tags ?? [])}
 data_dir = "${this.agentDataDir(id)}"
-`,
+${spec.fileReception ? `[file-reception]\n${spec.fileReception.join('\n')}\n` : ''}`,
       { mode: 0o600 },
     );
     const agent = new Proc(id, BIN.rport, ['--config', conf], { cwd: this.onHost(id, '') });
@@ -216,7 +225,7 @@ ${extra.join('\n')}
 
 [api]
 address = "127.0.0.1:${this.apiPort}"
-auth = "${this.admin.username}:${this.admin.password}"
+${this.opts.databaseUsers ? '' : `auth = "${this.admin.username}:${this.admin.password}"`}
 `,
       { mode: 0o600 },
     );

@@ -2,10 +2,11 @@ import { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import ssh2 from 'ssh2';
 import type { Logger } from '../../../ports/logger.ts';
-import type { PushVerdict } from '../../../domain/outcome.ts';
+import { failure, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
 import { messageOf } from '../../../domain/errors.ts';
 import type { AgentTransport } from './transport.ts';
+import type { AgentIdentity } from './agent-key.ts';
 import { fingerprintOf } from '../host-key.ts';
 import {
   CONTROL_SUBSYSTEM,
@@ -34,7 +35,9 @@ interface ServerConnectionOptions {
   fingerprint: string;
   credentialId: string;
   password: string;
-  hello: Omit<HelloMessage, 'type' | 'protocol'>;
+  hello: Omit<HelloMessage, 'type' | 'protocol' | 'key' | 'proof'>;
+  /** The agent's own key, proved at every hello. */
+  identity: AgentIdentity;
   handler: PushHandler;
   logger: Logger;
   keepaliveIntervalMs?: number;
@@ -158,7 +161,13 @@ export class ServerConnection extends EventEmitter {
     (client as unknown as { setNoDelay(v: boolean): void }).setNoDelay(true);
     client.subsys(CONTROL_SUBSYSTEM, (err, channel) => {
       if (err) {
-        this.o.logger.error({ err: err.message }, 'the server refused the control channel');
+        // An rportd of protocol 1 knows only rport-control@v1 and refuses this one.
+        const why =
+          `the server refused the control subsystem ${CONTROL_SUBSYSTEM} (${err.message}): it is most likely ` +
+          `an rportd older than control protocol ${PROTOCOL_VERSION}, which this agent speaks; upgrade rportd ` +
+          'to the version of this agent';
+        this.o.logger.error({ err: err.message }, why);
+        this.emit('failure', new Error(why));
         return void client.end();
       }
       const send = (m: AgentMessage): void => void (channel.writable && channel.write(encodeLine(m)));
@@ -168,14 +177,28 @@ export class ServerConnection extends EventEmitter {
       );
       channel.on('data', (chunk: Buffer) => splitter.push(chunk));
       channel.on('close', () => client.end());
-      send({ type: 'hello', protocol: PROTOCOL_VERSION, ...this.o.hello });
+      // The hello waits for the server's challenge: it signs it (docs/protocol.md, "Client keys").
     });
+  }
+
+  /** The hello, proving this agent's key over the challenge the server sent on this connection. */
+  private hello(challenge: string): AgentMessage {
+    const { identity, hello } = this.o;
+    return {
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      ...hello,
+      key: identity.publicKey,
+      proof: identity.prove(challenge, hello.id),
+    };
   }
 
   private onServerLine(client: ssh2.Client, line: string, send: (m: AgentMessage) => void): void {
     const m = parseJson(line);
     if (!m) return;
-    if (m.type === 'welcome') {
+    if (m.type === 'challenge' && typeof m.challenge === 'string' && !this.welcomed) {
+      send(this.hello(m.challenge));
+    } else if (m.type === 'welcome') {
       this.welcomed = true;
       this.attempt = 0;
       if (typeof m.max_read === 'number' && m.max_read > 0) this.readSize = Math.min(MAX_READ, m.max_read);
@@ -216,12 +239,11 @@ export class ServerConnection extends EventEmitter {
     try {
       verdict = await this.o.handler.handle(request, onProgress);
     } catch (e) {
-      verdict = { status: 'error', message: `the client failed unexpectedly: ${messageOf(e)}` };
+      verdict = failure(`the client failed unexpectedly: ${messageOf(e)}`);
     } finally {
       this.live.delete(reqId);
     }
-    if (this.client === client)
-      send({ type: 'result', req_id: reqId, status: verdict.status, message: verdict.message });
+    if (this.client === client) send({ type: 'result', req_id: reqId, ...verdict });
   }
 
   private lost(why: Error): void {

@@ -1,6 +1,6 @@
 import type { ServerChannel } from 'ssh2';
 import type { ClientChannel, PushProgress } from '../../../ports/client-channel.ts';
-import type { PushVerdict } from '../../../domain/outcome.ts';
+import { changedOf, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
 import { encodeLine, isOutcomeStatus, type ServerMessage } from '../protocol.ts';
 
@@ -62,13 +62,18 @@ export class AgentConnection implements ClientChannel {
     if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
   }
 
-  result(reqId: unknown, status: unknown, message: unknown): void {
+  /** changed may be absent: an agent of an older version does not send it. */
+  result(reqId: unknown, status: unknown, message: unknown, changed?: unknown): void {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (!p || !isOutcomeStatus(status)) return;
     this.pending.delete(reqId as string);
     this.settled(p.request.sourceName);
     p.detach();
-    p.resolve({ status, message: typeof message === 'string' ? message.slice(0, 4096) : '' });
+    p.resolve({
+      status,
+      message: typeof message === 'string' ? message.slice(0, 4096) : '',
+      changed: changedOf(status, changed),
+    });
   }
 
   /** The connection ended: every outstanding push rejects. */

@@ -5,6 +5,7 @@ import type { ClientCredentials } from '../../../ports/client-credentials.ts';
 import type { ClientPresence } from '../../../ports/client-presence.ts';
 import type { Logger } from '../../../ports/logger.ts';
 import type { LiveTransfers } from '../../../ports/live-transfers.ts';
+import type { ClientIdentity } from '../../../domain/client-identity.ts';
 import { messageOf } from '../../../domain/errors.ts';
 import { fastSigningHostKey, type HostKey } from '../host-key.ts';
 import { MAX_READ } from '../protocol.ts';
@@ -30,6 +31,8 @@ export interface AgentListenerDeps {
   hostKey: HostKey;
   credentials: ClientCredentials;
   presence: ClientPresence;
+  /** Which agent key each client id belongs to: checked at every hello. */
+  identity: ClientIdentity;
   transfers: LiveTransfers;
   stagingDir: string;
   logger: Logger;
@@ -140,12 +143,13 @@ export class AgentListener {
     const control = new ControlChannel(
       client,
       peer.address,
-      { channels: this.channels, presence: this.deps.presence, logger: log },
+      { channels: this.channels, presence: this.deps.presence, identity: this.deps.identity, logger: log },
       () => clearTimeout(peer.timer), // the hello timer ('ready' came first and freed the handshake slot)
+      () => this.credentialSessions.credentialIdOf(client),
     );
     const policy = new ChannelPolicy(client, peer.address, this.settings, log, {
       agent: () => control.agent,
-      control: (channel) => control.serve(channel),
+      control: (channel, subsystem) => control.serve(channel, subsystem),
       sftp: (channel, agent) => this.serveSftp(channel, agent, client, grants),
     });
 

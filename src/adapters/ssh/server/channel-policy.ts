@@ -6,7 +6,7 @@
  */
 import type { Connection, ServerChannel, Session, SFTPWrapper } from 'ssh2';
 import type { Logger } from '../../../ports/logger.ts';
-import { CONTROL_SUBSYSTEM } from '../protocol.ts';
+import { CONTROL_SUBSYSTEM, LEGACY_CONTROL_SUBSYSTEM } from '../protocol.ts';
 import type { AgentConnection } from './agent-connection.ts';
 import type { AgentListenerSettings } from './listener-settings.ts';
 
@@ -27,7 +27,8 @@ const FORBIDDEN_SESSION_REQUESTS = [
 interface AllowedChannels {
   /** The agent once its hello was taken on this connection. */
   agent(): AgentConnection | undefined;
-  control(channel: ServerChannel): void;
+  /** subsystem: the control subsystem's name (protocol 1's is taken only to tell its agent to upgrade). */
+  control(channel: ServerChannel, subsystem: string): void;
   sftp(channel: SFTPWrapper, agent: AgentConnection): void;
 }
 
@@ -79,10 +80,11 @@ export class ChannelPolicy {
     }
     // One control subsystem per connection, and none once the agent said hello.
     session.on('subsystem', (accept, reject, info) => {
-      if (info.name !== CONTROL_SUBSYSTEM || this.allowed.agent() || this.controlOpened)
+      const control = info.name === CONTROL_SUBSYSTEM || info.name === LEGACY_CONTROL_SUBSYSTEM;
+      if (!control || this.allowed.agent() || this.controlOpened)
         return (this.refuse(`subsystem "${info.name}"`), reject());
       this.controlOpened = true;
-      this.allowed.control(accept());
+      this.allowed.control(accept(), info.name);
     });
     session.on('sftp', (accept, reject) => {
       const agent = this.allowed.agent();

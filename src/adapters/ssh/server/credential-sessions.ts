@@ -13,6 +13,8 @@ export class CredentialSessions {
   /** Removals so far, and the number of the last removal of each removed credential: a password check that began before it does not let the login in. */
   private removals = 0;
   private readonly removedAt = new Map<string, number>();
+  /** The credential each logged-in connection used (the audit of its hello names it). */
+  private readonly credentialOf = new WeakMap<Connection, string>();
 
   constructor(private readonly logger: Logger) {}
 
@@ -28,6 +30,7 @@ export class CredentialSessions {
 
   /** The connection logged in with this credential: it is ended if the credential is removed. */
   loggedIn(credentialId: string, client: Connection): void {
+    this.credentialOf.set(client, credentialId);
     let set = this.byCredential.get(credentialId);
     if (!set) this.byCredential.set(credentialId, (set = new Set()));
     set.add(client);
@@ -36,6 +39,11 @@ export class CredentialSessions {
       if (set.size === 0 && this.byCredential.get(credentialId) === set)
         this.byCredential.delete(credentialId);
     });
+  }
+
+  /** The client credential the connection logged in with ('' before its login). */
+  credentialIdOf(client: Connection): string {
+    return this.credentialOf.get(client) ?? '';
   }
 
   /**

@@ -4,7 +4,7 @@ import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ssh2, { type ClientChannel } from 'ssh2';
 import { stagedName, type PushRequest } from '../../../../src/domain/push-request.ts';
-import { CONTROL_SUBSYSTEM, MAX_READ } from '../../../../src/adapters/ssh/protocol.ts';
+import { CONTROL_SUBSYSTEM, MAX_READ, PROTOCOL_VERSION } from '../../../../src/adapters/ssh/protocol.ts';
 import {
   connectRaw,
   PASSWORD,
@@ -170,10 +170,13 @@ describe('SSH link: confinement and abuse', function () {
     );
     let text = '';
     control.on('data', (d: Buffer) => (text += d.toString()));
-    control.write(JSON.stringify({ type: 'hello', protocol: 1, id: 'bad id with spaces' }) + '\n');
-    await until(() => text.includes('\n'));
-    expect(JSON.parse(text)).to.deep.include({ type: 'error' });
-    expect(text).to.include('hello.id');
+    control.write(
+      JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, id: 'bad id with spaces' }) + '\n',
+    );
+    await until(() => text.split('\n').length > 2); // the challenge, then the answer
+    const answer = JSON.parse(text.split('\n')[1]) as Record<string, unknown>;
+    expect(answer).to.deep.include({ type: 'error' });
+    expect(answer.message).to.include('hello.id');
     agents.push(await startAgent(server, 'after-bad-hello'));
     expect(server.presence.clients.has('after-bad-hello')).to.equal(true);
     expect(await readdir(server.stagingDir)).to.deep.equal([]);

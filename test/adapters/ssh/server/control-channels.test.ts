@@ -6,9 +6,13 @@ import type { Connection, ServerChannel } from 'ssh2';
 import { MAX_LINE } from '../../../../src/adapters/ssh/protocol.ts';
 import { AgentChannels } from '../../../../src/adapters/ssh/server/agent-channels.ts';
 import { ControlChannel, MAX_PROTOCOL_ERRORS } from '../../../../src/adapters/ssh/server/control-channel.ts';
-import { quietLogger, RecordingPresence } from '../fakes.ts';
+import { quietLogger, realClock, RecordingPresence } from '../fakes.ts';
 import { connectRaw, startServer, type TestServer } from '../harness.ts';
-import { helloAs, helloLine, linesOf, openControl, until } from '../rogue.ts';
+import { challengeIn, challengeOf, helloAs, helloLine, linesOf, openControl, until } from '../rogue.ts';
+import { ClientIdentity } from '../../../../src/domain/client-identity.ts';
+import { InMemoryAuditLog } from '../../../../src/adapters/memory/in-memory-audit-log.ts';
+import { InMemoryClientKeys } from '../../../../src/adapters/memory/in-memory-client-keys.ts';
+import { CONTROL_SUBSYSTEM } from '../../../../src/adapters/ssh/protocol.ts';
 
 const closedPromise = (c: ssh2.Client): Promise<void> =>
   new Promise((resolve) => c.on('close', () => resolve()));
@@ -36,7 +40,7 @@ describe('SSH link: one control channel per connection (issue 17)', function () 
     const controls = opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     expect(controls, 'control channels granted').to.have.length(1);
     const lines = linesOf(controls[0]);
-    controls[0].write(helloLine('twin-a'));
+    controls[0].write(helloLine('twin-a', await challengeIn(lines)));
     await until(() => lines.some((l) => l.type === 'welcome'));
     expect(server.channels.channelFor('twin-a')).to.not.equal(undefined);
 
@@ -52,7 +56,7 @@ describe('SSH link: one control channel per connection (issue 17)', function () 
     raws.push(rogue);
     const control = await openControl(rogue);
     const closed = closedPromise(rogue);
-    control.write(helloLine('noisy'));
+    control.write(helloLine('noisy', await challengeOf(control)));
     // No 'data' listener: the rogue reads nothing the server answers.
     await until(() => server.channels.channelFor('noisy') !== undefined);
     for (let i = 0; i < 200; i++)
@@ -104,12 +108,27 @@ describe('ControlChannel: write back-pressure', () => {
       end: () => undefined,
     });
     const client = { end: () => undefined } as unknown as Connection;
-    const deps = { channels: new AgentChannels(), presence: new RecordingPresence(), logger: quietLogger() };
-    const control = new ControlChannel(client, '127.0.0.9', deps, () => undefined);
-    control.serve(channel as unknown as ServerChannel);
-    channel.emit('data', Buffer.from(helloLine('slow-reader')));
-    await until(() => written.length > 0);
-    expect(JSON.parse(written[0])).to.deep.include({ type: 'welcome' });
+    const deps = {
+      channels: new AgentChannels(),
+      presence: new RecordingPresence(),
+      identity: new ClientIdentity(new InMemoryClientKeys(), new InMemoryAuditLog(), realClock),
+      logger: quietLogger(),
+    };
+    const control = new ControlChannel(
+      client,
+      '127.0.0.9',
+      deps,
+      () => undefined,
+      () => 'agents',
+    );
+    control.serve(channel as unknown as ServerChannel, CONTROL_SUBSYSTEM);
+    const challenge = JSON.parse(written[0]) as { type: string; challenge: string };
+    expect(challenge.type).to.equal('challenge');
+    expect(channel.paused, 'paused once the challenge was not taken').to.equal(true);
+    channel.emit('drain');
+    channel.emit('data', Buffer.from(helloLine('slow-reader', challenge.challenge)));
+    await until(() => written.length > 1);
+    expect(JSON.parse(written[1])).to.deep.include({ type: 'welcome' });
     expect(channel.paused, 'paused once a write was not taken').to.equal(true);
     channel.emit('drain');
     expect(channel.paused, 'reading again after drain').to.equal(false);

@@ -1,0 +1,58 @@
+/**
+ * The proof an agent gives at `hello` that it holds the private half of the key it names
+ * (docs/protocol.md, "Client keys"): an ed25519 signature over the challenge the server sent on this
+ * control channel, the client id and the key. The challenge is fresh per connection, so a hello
+ * seen on one connection proves nothing on another.
+ */
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
+
+/** Bytes of an ed25519 public key, and of the challenge. */
+const KEY_BYTES = 32;
+const CHALLENGE_BYTES = 32;
+/** SPKI DER of an ed25519 public key is this prefix and the key's 32 bytes (RFC 8410). */
+const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+
+export const newChallenge = (): string => randomBytes(CHALLENGE_BYTES).toString('base64');
+
+/** What the agent signs; a context string first, so that the signature means nothing elsewhere. */
+export function proofPayload(challenge: string, clientId: string, key: string): Buffer {
+  return Buffer.from(`rport-hello-proof/v2\n${challenge}\n${clientId}\n${key}`, 'utf8');
+}
+
+/** `SHA256:<base64 without padding>` of the key's 32 bytes. */
+export function keyFingerprint(key: string): string {
+  return (
+    'SHA256:' + createHash('sha256').update(Buffer.from(key, 'base64')).digest('base64').replace(/=+$/, '')
+  );
+}
+
+/** The ed25519 public key a hello names, or a sentence naming what is wrong with hello.key. */
+export function publicKeyOf(key: string): KeyObject | string {
+  const raw = BASE64.test(key) ? Buffer.from(key, 'base64') : undefined;
+  if (!raw || raw.length !== KEY_BYTES || raw.toString('base64') !== key)
+    return `hello.key must be an ed25519 public key: base64 of ${KEY_BYTES} bytes`;
+  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+}
+
+/** True when proof is the key's signature over this challenge, id and key. */
+export function verifyProof(
+  publicKey: KeyObject,
+  proof: string,
+  challenge: string,
+  clientId: string,
+  key: string,
+): boolean {
+  if (!BASE64.test(proof)) return false;
+  try {
+    return verify(null, proofPayload(challenge, clientId, key), publicKey, Buffer.from(proof, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/** The 32 bytes of an ed25519 public KeyObject, in base64: the form `hello.key` carries. */
+export function rawPublicKey(publicKey: KeyObject): string {
+  const der = publicKey.export({ format: 'der', type: 'spki' });
+  return der.subarray(der.length - KEY_BYTES).toString('base64');
+}

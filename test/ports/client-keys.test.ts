@@ -1,0 +1,29 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { InMemoryClientKeys } from '../../src/adapters/memory/in-memory-client-keys.ts';
+import { SqliteClientKeys } from '../../src/adapters/sqlite/sqlite-client-keys.ts';
+import { openSqliteDatabase, type SqliteDb } from '../../src/adapters/sqlite/sqlite-database.ts';
+import { clientKeysContract } from './client-keys.contract.ts';
+
+clientKeysContract('SqliteClientKeys (real better-sqlite3 in a temp data_dir)', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rportd-keys-'));
+  const open: SqliteDb[] = [openSqliteDatabase(dir)];
+  return {
+    keys: new SqliteClientKeys(open[0]),
+    reopen: async () => {
+      open[0].close();
+      open[0] = openSqliteDatabase(dir);
+      return new SqliteClientKeys(open[0]);
+    },
+    cleanup: async () => {
+      open[0].close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+clientKeysContract('InMemoryClientKeys (in-memory adapter)', async () => {
+  const keys = new InMemoryClientKeys();
+  return { keys, reopen: async () => keys, cleanup: async () => undefined };
+});
