@@ -16,7 +16,7 @@ import { clientsTable, groupsTable } from './listings.ts';
 import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
-import { runRetry } from './retry.ts';
+import { addRetryCommand } from './retry.ts';
 import { runUpload } from './upload.ts';
 import { addUserCommands } from './user-commands.ts';
 
@@ -256,32 +256,13 @@ in each agent's rport.conf: auth = "${id}:${password}"
     );
   });
 
-  withConnection(
-    program
-      .command('retry')
-      .description('push an upload again to its targets whose outcome was error, and show the new outcomes')
-      .argument('<uuid>', 'the uuid the upload answered with')
-      .option('--fail-on-ignored', 'exit 1 when a target ignored the push (its file differs)', false)
-      .addOption(
-        new Option('--timeout <seconds>', 'how long to wait for the retried outcomes')
-          .default(DEFAULT_TIMEOUT_S)
-          .argParser(positiveNumber),
-      ),
-  ).action(async (uuid: string, flags: CommonFlags & StatusFlags) => {
-    const [api] = await connect(flags);
-    exitCode = await runRetry(
-      api,
-      {
-        uuid,
-        json: flags.json ?? false,
-        timeout: flags.timeout,
-        failOnIgnored: flags.failOnIgnored,
-        say: sayer(flags),
-      },
-      io,
-    );
+  addRetryCommand(program, {
+    io,
+    connect,
+    say: sayer,
+    defaultTimeout: DEFAULT_TIMEOUT_S,
+    exit: (code) => (exitCode = code),
   });
-
   addUserCommands(program, { io, connect });
 
   try {

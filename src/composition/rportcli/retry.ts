@@ -1,4 +1,7 @@
+import { Option, type Command } from 'commander';
 import type { RportApiClient } from '../../adapters/rportcli-api/rport-api-client.ts';
+import type { Connection } from './config.ts';
+import { positiveNumber, withConnection } from './flags.ts';
 import { follow, listen, type Say } from './follow.ts';
 import { printJson, type CliIo } from './output.ts';
 import { ResultsTable, exitCodeOf, summary } from './results-table.ts';
@@ -36,4 +39,47 @@ export async function runRetry(api: RportApiClient, opts: RetryOptions, io: CliI
   } finally {
     listener.close();
   }
+}
+
+interface Flags {
+  json?: boolean;
+  verbose?: boolean;
+  timeout: number;
+  failOnIgnored: boolean;
+}
+
+/** What the retry command takes from the program: a connected API client, where to write, the exit code. */
+export interface RetryCommandContext {
+  io: CliIo;
+  connect(flags: Flags): Promise<[RportApiClient, Connection]>;
+  say(flags: Flags): Say;
+  /** Seconds --timeout defaults to, as for upload and status --wait. */
+  defaultTimeout: number;
+  exit(code: number): void;
+}
+
+/** `rportcli retry <uuid> [--timeout s] [--fail-on-ignored]` (docs/cli.md). */
+export function addRetryCommand(program: Command, x: RetryCommandContext): void {
+  withConnection(
+    program
+      .command('retry')
+      .description('push an upload again to its targets whose outcome was error, and show the new outcomes')
+      .argument('<uuid>', 'the uuid the upload answered with')
+      .option('--fail-on-ignored', 'exit 1 when a target ignored the push (its file differs)', false)
+      .addOption(
+        new Option('--timeout <seconds>', 'how long to wait for the retried outcomes')
+          .default(x.defaultTimeout)
+          .argParser(positiveNumber),
+      ),
+  ).action(async (uuid: string, flags: Flags) => {
+    const [api] = await x.connect(flags);
+    const opts = {
+      uuid,
+      json: flags.json ?? false,
+      timeout: flags.timeout,
+      failOnIgnored: flags.failOnIgnored,
+      say: x.say(flags),
+    };
+    x.exit(await runRetry(api, opts, x.io));
+  });
 }
