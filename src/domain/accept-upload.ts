@@ -107,6 +107,7 @@ export class AcceptUpload {
       ownership: params.ownership,
       targets,
       requestedBy: caller.username,
+      ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),
     };
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);
     return { ok: true, upload, distributed: this.dispatch.execute(upload), ignoredFields };

@@ -14,6 +14,11 @@ export interface AcceptedUpload {
   /** Resolved client ids, each once. */
   targets: string[];
   requestedBy: string;
+  /**
+   * Seconds an offline (or dropped) target waits for its client; undefined takes `[server]
+   * offline_ttl`, 0 ends it at once with an error.
+   */
+  offlineTtl?: number;
 }
 
 export function pushRequestOf(u: AcceptedUpload): PushRequest {

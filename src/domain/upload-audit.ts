@@ -26,6 +26,7 @@ export class UploadAudit {
       ...upload.ownership,
       client_ids: upload.targets,
       group_ids: groupIds,
+      ...(upload.offlineTtl === undefined ? {} : { offline_ttl: upload.offlineTtl }),
     });
   }
 

@@ -105,11 +105,30 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
     return r.rowCount === 1;
   }
 
+  async note(uuid: string, clientId: string, message: string): Promise<void> {
+    await sql(
+      this.db,
+      `UPDATE upload_results SET message = $1, updated_at = now()
+         WHERE uuid = $2 AND client_id = $3 AND status = 'pending'`,
+      [message, uuid, clientId],
+    );
+  }
+
+  async reopen(uuid: string): Promise<string[]> {
+    const { rows } = await sql<{ client_id: string }>(
+      this.db,
+      `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL,
+         attempt = attempt + 1, updated_at = now() WHERE uuid = $1 AND status = 'error' RETURNING client_id`,
+      [uuid],
+    );
+    return rows.map((r) => r.client_id).sort();
+  }
+
   /** Every target of an upload with its latest outcome; empty when the uuid is unknown. */
   async targets(uuid: string): Promise<StoredTarget[]> {
     const { rows } = await sql<TargetRow>(
       this.db,
-      `SELECT client_id, status, message, filepath, size, changed, updated_at FROM upload_results
+      `SELECT client_id, status, message, filepath, size, attempt, changed, updated_at FROM upload_results
          WHERE uuid = $1 ORDER BY client_id COLLATE "C"`,
       [uuid],
     );

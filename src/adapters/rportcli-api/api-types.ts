@@ -71,6 +71,8 @@ export interface UploadRequest {
   mode?: string;
   user?: string;
   group?: string;
+  /** Seconds an offline client's target waits for it (offline_ttl); the server's default when undefined. */
+  offlineTtl?: string;
 }
 
 /** Bytes of the file handed to the network so far, and the file's size. */

@@ -138,6 +138,10 @@ export async function startServer(
     throw e;
   });
   const { staging, broadcaster } = rportd;
+  const stopTimers = (): void => {
+    rportd.offline.close();
+    rportd.retention.close();
+  };
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
   try {
@@ -149,14 +153,20 @@ export async function startServer(
         { uploads: ended.uploads, targets: ended.targets },
         'ended the pushes an earlier run left pending: the file was not confirmed',
       );
-    // Then the staged files no upload of the table names (e.g. a body cut off by the crash).
-    const swept = await naming(dataDir, () => staging.sweep());
+    // The offline queue takes its staged files again; then the files kept for retries find their time.
+    const queued = await naming(dataDir, () => rportd.offline.resume());
+    if (queued.queued + queued.expired > 0)
+      logger.info(queued, 'offline queue resumed: queued targets wait for their clients');
+    const kept = await naming(dataDir, () => rportd.retention.resume());
+    // Then the staged files no live upload names (e.g. a body cut off by the crash).
+    const swept = await naming(dataDir, () => staging.sweep(kept));
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
     initialAdmin = config.api.auth
       ? undefined
       : await naming(dataDir, () => rportd.apiUsers.ensureInitialAdmin());
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -173,6 +183,7 @@ export async function startServer(
     http,
     logger,
   }).catch((e: unknown) => {
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -188,6 +199,7 @@ export async function startServer(
     port = await http.listen(host, wantedPort);
   } catch (e) {
     await clientSide.close();
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -205,6 +217,7 @@ export async function startServer(
       broadcaster.close();
       await http.close();
       await clientSide.close();
+      stopTimers();
       db.close();
       lock.release();
       logger.info({}, 'rportd stopped');
