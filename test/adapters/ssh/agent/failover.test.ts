@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
 import { copyFile, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { TcpTransport } from '../../../../src/adapters/ssh/agent/transport.ts';
+import { TcpTransport, WebSocketTransport } from '../../../../src/adapters/ssh/agent/transport.ts';
 import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from '../harness.ts';
 
 /** A loopback port with nothing listening on it: a node that is down. */
@@ -127,6 +127,30 @@ describe('agent failover: [client] server with several rportd nodes (real ssh2)'
       `switch ${at(impostor.port)} -> ${at(node.port)}`,
       `connected ${at(node.port)}`,
     ]);
+  });
+
+  it('a node that accepts but never answers (a hung host) costs the connect timeout, then the next entry is used', async () => {
+    const node = await startServer();
+    servers.push(node);
+    const held: Socket[] = [];
+    const hung = createServer((s) => void held.push(s));
+    await new Promise<void>((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    const hungUrl = `ws://127.0.0.1:${(hung.address() as AddressInfo).port}/api/v1/ws/agents`;
+    try {
+      const agent = await startAgent(node, 'unstuck', {
+        transport: [new WebSocketTransport(hungUrl, 300), tcp(node.port)],
+        backoffMs: 60_000,
+      });
+      agents.push(agent);
+      expect(attempts(agent)).to.deep.equal([
+        `switch ${hungUrl} -> ${at(node.port)}`,
+        `connected ${at(node.port)}`,
+      ]);
+      expect(agent.failures[0].message).to.match(/cannot reach ws:.*timed out/i);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise<void>((resolve) => hung.close(() => resolve()));
+    }
   });
 
   it('every entry dead: one attempt each per round, then back to the first after the backoff', async () => {
