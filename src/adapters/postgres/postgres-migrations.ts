@@ -84,6 +84,28 @@ export const MIGRATIONS: readonly string[] = [
   // Offline delivery and retry: the attempt of each target (the queue and kept uploads stay per
   // node in SQLite until the cluster claims targets; docs/scale-out.md).
   `ALTER TABLE upload_results ADD COLUMN attempt integer NOT NULL DEFAULT 1;`,
+  // The offline queue and the kept uploads, shared by the nodes. `seq` is the order (SQLite's
+  // rowid); a queued target carries the claim of the node pushing it, a lease on the database's
+  // clock; a kept upload names the node whose staging folder holds its file.
+  `CREATE TABLE kept_uploads (
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     uuid text PRIMARY KEY,
+     upload json NOT NULL,
+     node_id text NOT NULL,
+     staged boolean NOT NULL DEFAULT true,
+     keep_until timestamptz
+   );
+   CREATE INDEX kept_uploads_staged ON kept_uploads(node_id, seq) WHERE staged;
+   CREATE TABLE delivery_queue (
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     uuid text NOT NULL,
+     client_id text NOT NULL,
+     expires_at timestamptz NOT NULL,
+     claimed_by text,
+     claimed_until timestamptz,
+     PRIMARY KEY (uuid, client_id)
+   );
+   CREATE INDEX delivery_queue_client ON delivery_queue(client_id, seq);`,
 ];
 
 /**
