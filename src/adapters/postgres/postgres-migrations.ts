@@ -81,8 +81,8 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
-  // Offline delivery and retry: the attempt of each target (the queue and kept uploads stay per
-  // node in SQLite until the cluster claims targets; docs/scale-out.md).
+  // Offline delivery and retry: the attempt of each target (the queue and kept uploads came later,
+  // in step 3).
   `ALTER TABLE upload_results ADD COLUMN attempt integer NOT NULL DEFAULT 1;`,
   // The offline queue and the kept uploads, shared by the nodes. `seq` is the order (SQLite's
   // rowid); a queued target carries the claim of the node pushing it, a lease on the database's
