@@ -5,10 +5,16 @@ import { join } from 'node:path';
 import { InMemoryDeliveryQueue } from '../../src/adapters/memory/in-memory-delivery-queue.ts';
 import { InMemoryResultStore } from '../../src/adapters/memory/in-memory-result-store.ts';
 import { InMemoryUploadArchive } from '../../src/adapters/memory/in-memory-upload-archive.ts';
+import type { PgDb } from '../../src/adapters/postgres/postgres-database.ts';
+import { PostgresDeliveryQueue } from '../../src/adapters/postgres/postgres-delivery-queue.ts';
+import { PostgresResultStore } from '../../src/adapters/postgres/postgres-result-store.ts';
+import { PostgresUploadArchive } from '../../src/adapters/postgres/postgres-upload-archive.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../src/adapters/sqlite/sqlite-database.ts';
 import { SqliteDeliveryQueue } from '../../src/adapters/sqlite/sqlite-delivery-queue.ts';
 import { SqliteResultStore } from '../../src/adapters/sqlite/sqlite-result-store.ts';
 import { SqliteUploadArchive } from '../../src/adapters/sqlite/sqlite-upload-archive.ts';
+import type { ResultStore, UploadResults } from '../../src/ports/result-store.ts';
+import { sharedPostgres, testDatabase, type TestPostgres } from '../support/postgres.ts';
 import { deliveryStoresContract } from './delivery-queue.contract.ts';
 
 const sqliteStores = (db: SqliteDb) => {
@@ -43,6 +49,44 @@ deliveryStoresContract(
   true,
 );
 
+const postgresStores = (db: PgDb) => {
+  const results = new PostgresResultStore(db);
+  return {
+    queue: new PostgresDeliveryQueue(db, 'node-1'),
+    archive: new PostgresUploadArchive(db, 'node-1'),
+    results,
+    messageOf: async (uuid: string, id: string) =>
+      (await results.targets(uuid)).find((t) => t.client_id === id)?.message ?? '',
+  };
+};
+
+describe('on PostgreSQL', function () {
+  let server: TestPostgres;
+  before(async function () {
+    server = await sharedPostgres(this, 'the delivery stores contract on PostgreSQL');
+  });
+  deliveryStoresContract(
+    'PostgreSQL (a private server; the restart is a new pool of the same node)',
+    async () => {
+      const t = await testDatabase(server);
+      return {
+        ...postgresStores(t.db),
+        reopen: async () => postgresStores(await t.reopen()),
+        cleanup: t.cleanup,
+      };
+    },
+    true,
+  );
+  it('PostgresResultStore: each target starts at attempt 1; a retry makes it 2', async () => {
+    const t = await testDatabase(server);
+    try {
+      await expectAttempts(new PostgresResultStore(t.db));
+    } finally {
+      await t.cleanup();
+    }
+  });
+});
+
 deliveryStoresContract('in-memory (the domain tests and the simulation)', async () => {
   const results = new InMemoryResultStore();
   return {
@@ -60,25 +104,7 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
     const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
     const db = openSqliteDatabase(dir);
     try {
-      const results = new SqliteResultStore(db);
-      await results.begin('u', ['c1', 'c2']);
-      await results.record({
-        uuid: 'u',
-        client_id: 'c2',
-        status: 'error',
-        message: 'x',
-        filepath: '',
-        size: 0,
-        changed: false,
-      });
-      await results.reopen('u');
-      expect(
-        (await results.targets('u')).map((t) => [t.client_id, t.status, t.attempt, t.changed]),
-        'a reopened target is pending again: changed is null until its new outcome',
-      ).to.deep.equal([
-        ['c1', 'pending', 1, null],
-        ['c2', 'pending', 2, null],
-      ]);
+      await expectAttempts(new SqliteResultStore(db));
     } finally {
       db.close();
       await rm(dir, { recursive: true, force: true });
@@ -112,3 +138,25 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
     }
   });
 });
+
+/** Both databases show attempts alike: 1 to begin with, one more per reopen, changed null while pending. */
+async function expectAttempts(results: ResultStore & UploadResults): Promise<void> {
+  await results.begin('u', ['c1', 'c2']);
+  await results.record({
+    uuid: 'u',
+    client_id: 'c2',
+    status: 'error',
+    message: 'x',
+    filepath: '',
+    size: 0,
+    changed: false,
+  });
+  await results.reopen('u');
+  expect(
+    (await results.targets('u')).map((t) => [t.client_id, t.status, t.attempt, t.changed]),
+    'a reopened target is pending again: changed is null until its new outcome',
+  ).to.deep.equal([
+    ['c1', 'pending', 1, null],
+    ['c2', 'pending', 2, null],
+  ]);
+}

@@ -81,9 +81,31 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX audit_log_timestamp ON audit_log(timestamp);
    CREATE INDEX audit_log_upload ON audit_log(upload_uuid);
    CREATE INDEX audit_log_client ON audit_log(client_id);`,
-  // Offline delivery and retry: the attempt of each target (the queue and kept uploads stay per
-  // node in SQLite until the cluster claims targets; docs/scale-out.md).
+  // Offline delivery and retry: the attempt of each target (the queue and kept uploads came later,
+  // in step 3).
   `ALTER TABLE upload_results ADD COLUMN attempt integer NOT NULL DEFAULT 1;`,
+  // The offline queue and the kept uploads, shared by the nodes. `seq` is the order (SQLite's
+  // rowid); a queued target carries the claim of the node pushing it, a lease on the database's
+  // clock; a kept upload names the node whose staging folder holds its file.
+  `CREATE TABLE kept_uploads (
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     uuid text PRIMARY KEY,
+     upload json NOT NULL,
+     node_id text NOT NULL,
+     staged boolean NOT NULL DEFAULT true,
+     keep_until timestamptz
+   );
+   CREATE INDEX kept_uploads_staged ON kept_uploads(node_id, seq) WHERE staged;
+   CREATE TABLE delivery_queue (
+     seq bigint GENERATED ALWAYS AS IDENTITY,
+     uuid text NOT NULL,
+     client_id text NOT NULL,
+     expires_at timestamptz NOT NULL,
+     claimed_by text,
+     claimed_until timestamptz,
+     PRIMARY KEY (uuid, client_id)
+   );
+   CREATE INDEX delivery_queue_client ON delivery_queue(client_id, seq);`,
 ];
 
 /**

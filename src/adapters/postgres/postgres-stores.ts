@@ -5,7 +5,9 @@ import { PostgresClientGroupStore } from './postgres-client-group-store.ts';
 import { PostgresClientKeys } from './postgres-client-keys.ts';
 import { PostgresClientRegistry } from './postgres-client-registry.ts';
 import { openPostgresDatabase, type PgDb, type PostgresOptions } from './postgres-database.ts';
+import { PostgresDeliveryQueue } from './postgres-delivery-queue.ts';
 import { PostgresResultStore } from './postgres-result-store.ts';
+import { PostgresUploadArchive } from './postgres-upload-archive.ts';
 import { PostgresUserGroups } from './postgres-user-groups.ts';
 
 /** Every store rportd keeps, on one shared PostgreSQL database. */
@@ -19,6 +21,8 @@ export interface PostgresStores {
   results: PostgresResultStore;
   audit: PostgresAuditLog;
   clientKeys: PostgresClientKeys;
+  queue: PostgresDeliveryQueue;
+  archive: PostgresUploadArchive;
   close(): Promise<void>;
 }
 
@@ -43,6 +47,8 @@ export async function openPostgresStores(
       results: new PostgresResultStore(db),
       audit: new PostgresAuditLog(db),
       clientKeys: new PostgresClientKeys(db),
+      queue: new PostgresDeliveryQueue(db, nodeId),
+      archive: new PostgresUploadArchive(db, nodeId),
       close: () => db.end(),
     };
   } catch (e) {
