@@ -16,6 +16,8 @@ export function parallelScpMissing(): string | undefined {
 }
 
 export interface SshdHosts {
+  /** sshd's pid: its session processes' CPU shows in its reaped-children time. */
+  pid: number;
   /** The directory each "host" writes its copy into, by host index. */
   destDirs: string[];
   /** `parallel-scp` of file to every host as `name` (relative: each host's own directory); wall time in ms. */
@@ -94,6 +96,7 @@ export async function startSshdHosts(children: Children, dir: string, count: num
   const hosts = join(dir, 'hosts');
   await writeFile(hosts, names.map((name) => `${name}\n`).join(''));
   return {
+    pid: sshd.pid!,
     destDirs,
     async copy(file, name) {
       // pssh's defaults otherwise (it runs `scp -qC`); -p: all hosts at once, -t 0: no timeout.
