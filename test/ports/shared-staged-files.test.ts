@@ -1,3 +1,4 @@
+import { expect } from 'chai';
 import {
   InMemorySharedBucket,
   InMemorySharedStagedFiles,
@@ -22,4 +23,24 @@ sharedStagedFilesContract('InMemorySharedStagedFiles (in-memory adapter)', async
     recover: async () => void (bucket.reachable = true),
     cleanup: async () => undefined,
   };
+});
+
+describe('InMemorySharedStagedFiles (beyond the contract)', () => {
+  it('a node copies an object once, however often and concurrently it is asked', async () => {
+    const bucket = new InMemorySharedBucket();
+    const [a, b] = [
+      new InMemorySharedStagedFiles(bucket, new InMemoryStagingStore()),
+      new InMemorySharedStagedFiles(bucket, new InMemoryStagingStore()),
+    ];
+    const uuid = '6f1c0b1e-2f0a-4c59-9a53-3d1c1a6d2b7e';
+    await a.put(
+      uuid,
+      (async function* () {
+        yield Buffer.from('once');
+      })(),
+    );
+    await Promise.all([b.fetchToLocal(uuid), b.fetchToLocal(uuid)]);
+    await b.fetchToLocal(uuid);
+    expect(b.copies).to.equal(1);
+  });
 });

@@ -38,6 +38,12 @@ export async function natsServerOrSkip(ctx: Mocha.Context, tests: string): Promi
   ctx.skip();
 }
 
+/** Servers still running: killed by pid if the test process exits without stopping them. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) if (child.exitCode === null) child.kill('SIGKILL');
+});
+
 /**
  * A private nats-server with JetStream, listening on 127.0.0.1 only, its store in a temp dir. The
  * first start takes a free port (the server's own choice, read from its log, so no other process can
@@ -78,6 +84,8 @@ export class NatsServerProcess {
     const args = ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'jetstream')];
     const child = spawn(this.bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
+    live.add(child);
+    child.once('exit', () => live.delete(child));
     let log = '';
     try {
       this.port = await new Promise<number>((resolve, reject) => {
