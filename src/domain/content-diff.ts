@@ -64,11 +64,14 @@ export class ContentDiff {
     return diff === '' ? 'no diff: the content is the same' : capped(diff);
   }
 
-  /** The diff line of a verdict that came without one: why none was made. */
-  reasonFor(v: PushVerdict): string {
+  /**
+   * The diff line of a verdict that came without one: why none was made. Under sync, `ignored` means
+   * the file was already in sync; without it, that the file exists and was left alone.
+   */
+  reasonFor(v: PushVerdict, sync: boolean): string {
     if (!this.settings.enabled) return DIFF_DISABLED;
     if (v.status === 'error') return 'no diff: the push was refused or failed';
-    if (v.status === 'ignored') return 'no diff: the file is left as it is';
+    if (v.status === 'ignored' && !sync) return 'no diff: the file is left as it is';
     return 'no diff: the content is the same';
   }
 

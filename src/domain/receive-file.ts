@@ -84,7 +84,7 @@ export class ReceiveFile {
   /** Check mode's "check:" before the message, and the diff's reason when the push asked for one and got none. */
   private reported(req: PushRequest, v: PushVerdict): PushVerdict {
     const message = req.check ? `check: ${v.message}` : v.message;
-    const diff = req.diff ? (v.diff ?? this.diffs.reasonFor(v)) : undefined;
+    const diff = req.diff ? (v.diff ?? this.diffs.reasonFor(v, req.sync)) : undefined;
     return { ...v, message, ...(diff === undefined ? {} : { diff }) };
   }
 
@@ -121,7 +121,8 @@ export class ReceiveFile {
       }
       // Same bytes already there: whether the push changes anything then rests on mode and owner.
       const same = existing && existing.size === req.size && (await this.sameContent(real, req.md5));
-      if (same && req.sync && !req.force && req.check) return await this.checkPush.inPlace(dest, existing, req);
+      if (same && req.sync && !req.force && req.check)
+        return await this.checkPush.inPlace(dest, existing, req);
       if (same && req.sync && !req.force) {
         const attrs = await this.ownership.syncExisting(
           real,

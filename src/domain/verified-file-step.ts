@@ -6,4 +6,8 @@ import type { PushRequest } from './push-request.ts';
  * (CheckPush), so a check refuses what the real push would. Validators named on the agent (issue 20
  * item 5) belong here.
  */
-export type VerifiedFileStep = (req: PushRequest, tempPath: string, dest: string) => Promise<string | undefined>;
+export type VerifiedFileStep = (
+  req: PushRequest,
+  tempPath: string,
+  dest: string,
+) => Promise<string | undefined>;
