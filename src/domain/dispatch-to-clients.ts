@@ -89,7 +89,8 @@ export class DispatchToClients {
 }
 
 function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): PushOutcome {
-  const placed = v.status === 'success';
+  // A check places nothing, whatever it would do.
+  const placed = v.status === 'success' && !upload.check;
   return {
     client_id: clientId,
     uuid: upload.staged.uuid,
@@ -98,6 +99,7 @@ function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): Pu
     message: v.message,
     status: v.status,
     changed: changedOf(v.status, v.changed),
+    ...(v.diff === undefined ? {} : { diff: v.diff }),
   };
 }
 

@@ -23,6 +23,8 @@ export const FORM_FIELDS = [
   'mode',
   'user',
   'group',
+  'check',
+  'diff',
 ];
 
 export interface UploadParameters {
@@ -34,6 +36,10 @@ export interface UploadParameters {
   targets: TargetSelector;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
+  /** Check mode: the agents say what they would do and change nothing. */
+  check: boolean;
+  /** Each outcome carries a unified diff of the old file against the new one (when the host allows). */
+  diff: boolean;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
@@ -86,6 +92,8 @@ export function parseUploadFields(
   if (!targets.ok) return targets;
   const id = parseUploadId(one('id'));
   if (!id.ok) return id;
+  const preview = checkAndDiffOf(one);
+  if (!preview.ok) return preview;
   return passed({
     destination: dest.normalized,
     force: force.value,
@@ -94,7 +102,19 @@ export function parseUploadFields(
     ownership,
     targets: targets.value,
     ...(id.value === undefined ? {} : { id: id.value }),
+    ...preview.value,
   });
+}
+
+/** check and diff (issue 20): Go booleans, as force and sync. */
+function checkAndDiffOf(
+  one: (name: string) => string | undefined,
+): OrRefused<{ check: boolean; diff: boolean }> {
+  const check = parseGoBool('check', one('check'));
+  if (!check.ok) return check;
+  const diff = parseGoBool('diff', one('diff'));
+  if (!diff.ok) return diff;
+  return passed({ check: check.value, diff: diff.value });
 }
 
 /** client_id and group_id (repeatable), or else tags: openrport refuses tags beside either. */

@@ -108,5 +108,24 @@ export function uploadResultsContract(name: string, factory: () => Promise<Uploa
       expect((await fx.store.targets('u1')).map((t) => t.client_id)).to.deep.equal(['a', 'b']);
       expect(await fx.store.begin('u4', ['z'])).to.equal(true);
     });
+
+    it('keeps the diff an outcome carries, shows it per upload, and leaves it out of listings', async () => {
+      const diff = '--- /x\n+++ /x (pushed)\n@@ -1,1 +1,1 @@\n-old\n+new\n';
+      await fx.store.record({
+        uuid: 'u1',
+        client_id: 'b',
+        status: 'success',
+        message: 'check: would replace /x: the content differs',
+        filepath: '',
+        size: 0,
+        changed: true,
+        diff,
+      });
+      const [a, b] = await fx.store.targets('u1');
+      expect(a).to.not.have.property('diff');
+      expect(b).to.include({ client_id: 'b', diff, changed: true });
+      const listed = (await fx.store.listUploads({ ...all, username: 'alice' })).uploads;
+      expect(listed.flatMap((u) => u.targets).some((t) => 'diff' in t)).to.equal(false);
+    });
   });
 }

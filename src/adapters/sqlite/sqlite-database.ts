@@ -77,6 +77,8 @@ const MIGRATIONS: string[] = [
    );`,
   // Whether a push changed the file on the host: NULL while pending, and for results stored before.
   `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
+  // Issue 20 item 4: the diff a push asked for (or why there is none); NULL when none was asked for.
+  `ALTER TABLE upload_results ADD COLUMN diff TEXT;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';
