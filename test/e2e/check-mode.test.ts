@@ -70,11 +70,13 @@ describe('e2e: rportcli upload --check --diff through rportd and three rport age
       .split('\n')
       .map((l) => `    ${l}`)
       .join('\n');
-    expect(check.stdout).to.match(/chk-1  success  changed  check: would replace .*; mode 0640 -> 0764\n/);
+    expect(check.stdout).to.match(
+      /chk-1 {2}success {2}changed {2}check: would replace .*; mode 0640 -> 0764\n/,
+    );
     expect(check.stdout).to.contain(`check: would replace`);
     expect(check.stdout).to.contain(indented);
     expect(check.stdout).to.match(
-      /chk-nodiff  success  changed  check: would replace [^\n]*\n {4}no diff: diff is disabled on this host \(\[file-reception\] diff = false in rport.conf\)\n/,
+      /chk-nodiff {2}success {2}changed {2}check: would replace [^\n]*\n {4}no diff: diff is disabled on this host \(\[file-reception\] diff = false in rport.conf\)\n/,
     );
     expect(check.stdout).to.contain('check, nothing changed: 3 targets: 3 success; 3 changed');
     // Stored as broadcast, and the upload says it was a check.

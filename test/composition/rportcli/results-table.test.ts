@@ -90,7 +90,9 @@ describe('rportcli results: diffs under each target row', () => {
     expect(out.text).to.not.contain('+new');
     out.text = '';
     table.finish();
-    const lines = out.text.replace(/^\x1b\[\d+A\x1b\[J/, '').split('\n');
+    const lines = out.text
+      .replace(new RegExp(`^${String.fromCharCode(27)}\\[\\d+A${String.fromCharCode(27)}\\[J`), '')
+      .split('\n');
     expect(lines.slice(1, 4)).to.deep.equal([
       'a       success  changed  success message',
       '    --- /etc/a',
