@@ -201,10 +201,10 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
   };
 }
 
-/** A diff is held in memory whole, twice, and compared: bounded, whatever rport.conf says. */
-const MAX_DIFF_SIZE_LIMIT = 1024 * 1024;
+/** Both files are held whole and compared line by line: bounded, whatever rport.conf says. */
+const MAX_DIFF_SIZE_LIMIT = 256 * 1024;
 
-/** `[file-reception] diff` (default true) and `max_diff_size` (bytes, default 64 KiB, at most 1 MiB). */
+/** `[file-reception] diff` (default true) and `max_diff_size` (bytes, default 64 KiB, at most 256 KiB). */
 function diffSettings(reception: Record<string, unknown>): DiffSettings {
   const enabled = bool(reception, 'diff', DEFAULT_DIFF_SETTINGS.enabled);
   const size = reception.max_diff_size ?? DEFAULT_DIFF_SETTINGS.maxSize;

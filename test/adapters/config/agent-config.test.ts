@@ -85,8 +85,8 @@ describe('rport.conf (client config)', () => {
     ],
     ['diff not a boolean', base + '[file-reception]\ndiff = "no"\n', '[file-reception] diff'],
     [
-      'max_diff_size over 1 MiB',
-      base + '[file-reception]\nmax_diff_size = 2000000\n',
+      'max_diff_size over 256 KiB',
+      base + '[file-reception]\nmax_diff_size = 262145\n',
       '[file-reception] max_diff_size',
     ],
     [
