@@ -10,6 +10,7 @@ import { DEFAULT_DIR_MODE } from './file-mode.ts';
 import { failure, success, type PushVerdict } from './outcome.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
+import type { VerifiedFileStep } from './verified-file-step.ts';
 
 export const SUCCESS_MESSAGE = 'file successfully copied to destination';
 
@@ -39,6 +40,8 @@ export class FetchAndPlace {
     private readonly clock: Clock,
     /** Makes the diff a push asks for, before the old file is replaced. */
     private readonly diffs?: ContentDiff,
+    /** Run on the verified temp file before anything else (validators); a refusal ends the push. */
+    private readonly steps: readonly VerifiedFileStep[] = [],
   ) {}
 
   async execute(req: PushRequest, to: Placement, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
@@ -56,6 +59,10 @@ export class FetchAndPlace {
         return failure(
           `md5 checksum mismatch: expected ${req.md5} (${req.size} bytes), received ${temp.md5} (${temp.size} bytes); ${dest} left untouched`,
         );
+      }
+      for (const step of this.steps) {
+        const refusal = await step(req, temp.path, dest);
+        if (refusal !== undefined) return failure(`${refusal}; ${dest} left untouched`);
       }
       const diff = await this.diffOf(req, to, temp);
       await this.ownership.execute(temp.path, to.mode, req.ownership);

@@ -70,6 +70,7 @@ export class ReceiveFile {
       settings.backup,
       clock,
       this.diffs,
+      steps,
     );
   }
 

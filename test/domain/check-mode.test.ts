@@ -139,6 +139,17 @@ describe('ReceiveFile, check mode: says what the push would do and changes nothi
   });
 });
 
+describe('ReceiveFile, verified-file steps on a real push', () => {
+  it('run on the verified temp file before it is placed; a refusal leaves the destination as it was', async () => {
+    const a = makeAgent({ steps: [async (_req, _temp, dest) => `validator refused ${dest}`] });
+    a.files.writeFile(DEST, 'old', OWNED);
+    const v = await a.push('new', { force: true });
+    expect(v).to.include({ status: 'error', message: `validator refused ${DEST}; ${DEST} left untouched` });
+    expect(a.files.readText(DEST)).to.equal('old');
+    expect(a.files.tempFiles()).to.deep.equal([]);
+  });
+});
+
 describe('ReceiveFile, diff: a bounded unified diff in the outcome', () => {
   it('check with diff: the diff of the old file against the pushed one', async () => {
     const a = makeAgent();
