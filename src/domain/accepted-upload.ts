@@ -18,6 +18,11 @@ export interface AcceptedUpload {
   check?: boolean;
   /** Outcomes carry a diff (absent: false). */
   diff?: boolean;
+  /**
+   * Seconds an offline (or dropped) target waits for its client; undefined takes `[server]
+   * offline_ttl`, 0 ends it at once with an error.
+   */
+  offlineTtl?: number;
 }
 
 export function pushRequestOf(u: AcceptedUpload): PushRequest {

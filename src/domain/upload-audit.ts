@@ -28,6 +28,7 @@ export class UploadAudit {
       group_ids: groupIds,
       ...(upload.check ? { check: true } : {}),
       ...(upload.diff ? { diff: true } : {}),
+      ...(upload.offlineTtl === undefined ? {} : { offline_ttl: upload.offlineTtl }),
     });
   }
 

@@ -23,6 +23,7 @@ export const FORM_FIELDS = [
   'mode',
   'user',
   'group',
+  'offline_ttl',
   'check',
   'diff',
 ];
@@ -34,6 +35,8 @@ export interface UploadParameters {
   mode?: number;
   ownership: Ownership;
   targets: TargetSelector;
+  /** Seconds an offline target waits for its client; undefined takes `[server] offline_ttl`. */
+  offlineTtl?: number;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
   /** Check mode: the agents say what they would do and change nothing. */
@@ -92,6 +95,8 @@ export function parseUploadFields(
   if (!targets.ok) return targets;
   const id = parseUploadId(one('id'));
   if (!id.ok) return id;
+  const offlineTtl = parseOfflineTtl(one('offline_ttl'));
+  if (typeof offlineTtl === 'object') return offlineTtl;
   const preview = checkAndDiffOf(one);
   if (!preview.ok) return preview;
   return passed({
@@ -102,8 +107,23 @@ export function parseUploadFields(
     ownership,
     targets: targets.value,
     ...(id.value === undefined ? {} : { id: id.value }),
+    ...(offlineTtl === undefined ? {} : { offlineTtl }),
     ...preview.value,
   });
+}
+
+/** The longest offline_ttl a push may ask for: 30 days. */
+export const MAX_OFFLINE_TTL = 30 * 86_400;
+
+function parseOfflineTtl(value: string | undefined): number | undefined | Refused {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (!/^\d{1,8}$/.test(v) || Number(v) > MAX_OFFLINE_TTL)
+    return invalid(
+      'offline_ttl',
+      `offline_ttl "${value.slice(0, 40)}" is not a whole number of seconds from 0 to ${MAX_OFFLINE_TTL} (30 days)`,
+    );
+  return Number(v);
 }
 
 /** check and diff (issue 20): Go booleans, as force and sync. */

@@ -160,6 +160,23 @@ describe('upload form fields', () => {
     );
     expect(r.ok && r.value.targets).to.deep.equal({ clientIds: ['a', 'b'], groupIds: ['g'] });
   });
+  it('offline_ttl: whole seconds from 0 to 30 days; absent or blank means the server default', () => {
+    const ttl = (v?: string) => {
+      const r = parseUploadFields(fields(v === undefined ? base : { ...base, offline_ttl: v }));
+      return r.ok ? r.value.offlineTtl : r.rejection;
+    };
+    expect(ttl()).to.equal(undefined);
+    expect(ttl(' ')).to.equal(undefined);
+    expect(ttl('0')).to.equal(0);
+    expect(ttl('600')).to.equal(600);
+    expect(ttl('2592000')).to.equal(2592000);
+    for (const bad of ['2592001', '-1', '1.5', '10m', '1e3'])
+      expect(ttl(bad), bad).to.deep.include({ kind: 'invalid', field: 'offline_ttl' });
+    // Like every single-valued field (Go form values): sent twice, the first value counts.
+    const twice = parseUploadFields(fields({ ...base, offline_ttl: ['1', '2'] }));
+    expect(twice.ok && twice.value.offlineTtl).to.equal(1);
+  });
+
   it('blank user and group mean "not given"', () => {
     const r = parseUploadFields(fields({ ...base, user: ' ', group: '' }));
     expect(r.ok && r.value.ownership).to.deep.equal({ user: undefined, group: undefined });

@@ -7,7 +7,8 @@ import { DEFAULT_DIFF_SETTINGS, type DiffSettings } from '../../domain/content-d
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {
-  server: string;
+  /** `[client] server`: one address, or several tried in order (failover); never empty. */
+  servers: string[];
   fingerprint: string;
   credentialId: string;
   password: string;
@@ -135,15 +136,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError(`[logging] ${key}`, problem);
   });
 
-  const server = str(client, 'client', 'server');
-  if (server === undefined || server === '')
-    throw new ClientConfigError('[client] server', 'is required: "host:port" or "ws://host:port/path"');
-  if (!/^wss?:\/\//i.test(server) && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
-    throw new ClientConfigError(
-      '[client] server',
-      `"${server}" must be "host:port" or "ws://host:port/path"`,
-    );
-  }
+  const servers = serverList(client.server);
   const fingerprint = str(client, 'client', 'fingerprint');
   if (fingerprint === undefined)
     throw new ClientConfigError(
@@ -181,7 +174,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError('[client] tags', 'must be a list of strings');
 
   return {
-    server,
+    servers,
     fingerprint,
     credentialId: auth.slice(0, colon),
     password: auth.slice(colon + 1),
@@ -214,6 +207,33 @@ function diffSettings(reception: Record<string, unknown>): DiffSettings {
       `must be a whole number of bytes from 0 to ${MAX_DIFF_SIZE_LIMIT} (default ${DEFAULT_DIFF_SETTINGS.maxSize})`,
     );
   return { enabled, maxSize: size };
+}
+
+const SERVER_FORMS = '"host:port" or "ws://host:port/path"';
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** `[client] server`: a string, or a non-empty array of them; a bad element is named by its index. */
+function serverList(value: unknown): string[] {
+  if (value === undefined || value === '')
+    throw new ClientConfigError('[client] server', `is required: ${SERVER_FORMS}, or a list of them`);
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (list.length === 0)
+    throw new ClientConfigError('[client] server', `must not be an empty list: give ${SERVER_FORMS}`);
+  return list.map((v, i) => {
+    const key = Array.isArray(value) ? `[client] server[${i}]` : '[client] server';
+    if (typeof v !== 'string')
+      throw new ClientConfigError(key, `must be a string (${SERVER_FORMS}), or a list of them`);
+    if (!isServerAddress(v)) throw new ClientConfigError(key, `"${v}" must be ${SERVER_FORMS}`);
+    if (list.indexOf(v) !== i)
+      throw new ClientConfigError(key, `"${v}" is already server[${list.indexOf(v)}]`);
+    return v;
+  });
+}
+
+function isServerAddress(v: string): boolean {
+  if (/^wss?:\/\//i.test(v)) return URL.canParse(v);
+  const port = Number(HOST_PORT.exec(v)?.[2] ?? NaN);
+  return port >= 1 && port <= 65535;
 }
 
 function table(doc: Record<string, unknown>, name: string): Record<string, unknown> {

@@ -77,6 +77,8 @@ export interface UploadRequest {
   check?: boolean;
   /** Each outcome carries a diff of the old file against the new one. */
   diff?: boolean;
+  /** Seconds an offline client's target waits for it (offline_ttl); the server's default when undefined. */
+  offlineTtl?: string;
 }
 
 /** Bytes of the file handed to the network so far, and the file's size. */

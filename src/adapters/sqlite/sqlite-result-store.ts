@@ -87,11 +87,27 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
     return r.changes === 1;
   }
 
+  async note(uuid: string, clientId: string, message: string): Promise<void> {
+    statement(
+      this.db,
+      `UPDATE upload_results SET message = ?, updated_at = ? WHERE uuid = ? AND client_id = ? AND status = 'pending'`,
+    ).run(message, new Date().toISOString(), uuid, clientId);
+  }
+
+  async reopen(uuid: string): Promise<string[]> {
+    const rows = statement(
+      this.db,
+      `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL, diff = NULL,
+         attempt = attempt + 1, updated_at = ? WHERE uuid = ? AND status = 'error' RETURNING client_id`,
+    ).all(new Date().toISOString(), uuid) as { client_id: string }[];
+    return rows.map((r) => r.client_id).sort();
+  }
+
   /** Every target of an upload with its latest outcome; empty when the uuid is unknown. */
   async targets(uuid: string): Promise<StoredTarget[]> {
     const rows = statement(
       this.db,
-      'SELECT client_id, status, message, filepath, size, changed, diff, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
+      'SELECT client_id, status, message, filepath, size, attempt, changed, diff, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
     ).all(uuid) as StoredRow[];
     return rows.map(({ diff, ...r }) => ({
       ...r,

@@ -123,7 +123,7 @@ const linkModule = new ContainerModule(({ bind }) => {
     [T.config, T.logger, T.receive, T.pushLog, T.identity],
     (c, logger, receive, log, identity) =>
       (connection = new ServerConnection({
-        transport: transportFor(c.server),
+        transport: c.servers.map((s) => transportFor(s)),
         fingerprint: c.fingerprint,
         credentialId: c.credentialId,
         password: c.password,

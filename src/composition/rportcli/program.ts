@@ -16,6 +16,7 @@ import { clientsTable, groupsTable } from './listings.ts';
 import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
+import { addRetryCommand } from './retry.ts';
 import { runUpload } from './upload.ts';
 import { addUserCommands } from './user-commands.ts';
 
@@ -196,6 +197,10 @@ in each agent's rport.conf: auth = "${id}:${password}"
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
+      .option(
+        '--offline-ttl <seconds>',
+        'an offline client gets the file when it connects within this time (default: [server] offline_ttl)',
+      )
       .addOption(
         new Option('--timeout <seconds>', 'how long to wait for the outcomes once the file is on the server')
           .default(DEFAULT_TIMEOUT_S)
@@ -217,6 +222,7 @@ in each agent's rport.conf: auth = "${id}:${password}"
         group: flags.group,
         check: flags.check,
         diff: flags.diff,
+        offlineTtl: flags.offlineTtl,
         timeout: flags.timeout,
         json: flags.json ?? false,
         failOnIgnored: flags.failOnIgnored,
@@ -254,6 +260,13 @@ in each agent's rport.conf: auth = "${id}:${password}"
     );
   });
 
+  addRetryCommand(program, {
+    io,
+    connect,
+    say: sayer,
+    defaultTimeout: DEFAULT_TIMEOUT_S,
+    exit: (code) => (exitCode = code),
+  });
   addUserCommands(program, { io, connect });
 
   try {
@@ -277,6 +290,7 @@ interface UploadFlags {
   group?: string;
   check: boolean;
   diff: boolean;
+  offlineTtl?: string;
   timeout: number;
   failOnIgnored: boolean;
 }

@@ -23,7 +23,7 @@ describe('rport.conf (client config)', () => {
   it('parses a minimal config with defaults', () => {
     const c = parseClientConfig(base, 'linux');
     expect(c).to.deep.include({
-      server: '127.0.0.1:8080',
+      servers: ['127.0.0.1:8080'],
       fingerprint: FP,
       credentialId: 'agents',
       password: 's3cret:with:colons',
@@ -48,7 +48,7 @@ describe('rport.conf (client config)', () => {
       'linux',
     );
     expect(c).to.deep.include({
-      server: 'ws://proxy.example:80/agents',
+      servers: ['ws://proxy.example:80/agents'],
       name: 'Web one',
       tags: ['web', 'eu'],
       dataDir: '/tmp/rport',
@@ -62,6 +62,32 @@ describe('rport.conf (client config)', () => {
     });
     expect(c.hashThread).to.equal(true);
   });
+
+  it('reads a list of servers in its order, TCP and WebSocket forms mixed', () => {
+    const list = '["rportd-1:2222", "[::1]:2222", "wss://rportd-3.example/api/v1/ws/agents"]';
+    const c = parseClientConfig(base.replace('"127.0.0.1:8080"', list), 'linux');
+    expect(c.servers).to.deep.equal([
+      'rportd-1:2222',
+      '[::1]:2222',
+      'wss://rportd-3.example/api/v1/ws/agents',
+    ]);
+  });
+
+  const servers = (list: string): string => base.replace('"127.0.0.1:8080"', list);
+  const badServers: [string, string, string][] = [
+    ['a bad element', servers('["rportd-1:2222", "rportd-2"]'), '[client] server[1]: "rportd-2" must be'],
+    ['a port out of range', servers('["rportd-1:2222", "a:2", "b:70000"]'), '[client] server[2]: "b:70000"'],
+    ['a number in the list', servers('["rportd-1:2222", 2222]'), '[client] server[1]: must be a string'],
+    ['a duplicate', servers('["a:1", "b:2", "a:1"]'), '[client] server[2]: "a:1" is already server[0]'],
+    ['an empty list', servers('[]'), '[client] server: must not be an empty list'],
+    ['a number', servers('2222'), '[client] server: must be a string'],
+    ['a bad WebSocket URL', servers('["ws://"]'), '[client] server[0]: "ws://" must be'],
+  ];
+  for (const [what, text, message] of badServers) {
+    it(`bad server list: ${what} is an error naming the element`, () => {
+      expect(errorOf(text)).to.include(`rport.conf ${message}`);
+    });
+  }
 
   const bad: [string, string, string][] = [
     ['missing fingerprint', base.replace(/fingerprint.*\n/, ''), '[client] fingerprint'],

@@ -191,6 +191,8 @@ export interface TestAgent {
   dataDir: string;
   connection: ServerConnection;
   failures: Error[];
+  /** What the agent's connection logged (connects, switches, retries). */
+  logger: ReturnType<typeof quietLogger>;
   stop(): Promise<void>;
 }
 
@@ -198,7 +200,8 @@ export async function startAgent(
   server: { port: number; fingerprint: string },
   id: string,
   opts: {
-    transport?: AgentTransport;
+    /** One server, or a list tried in order (`[client] server = [...]`). */
+    transport?: AgentTransport | AgentTransport[];
     fingerprint?: string;
     credentialId?: string;
     password?: string;
@@ -264,6 +267,7 @@ export async function startAgent(
     dataDir,
     connection,
     failures,
+    logger,
     async stop() {
       await connection.stop();
       await rm(dataDir, { recursive: true, force: true });
