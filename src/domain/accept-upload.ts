@@ -107,6 +107,8 @@ export class AcceptUpload {
       ownership: params.ownership,
       targets,
       requestedBy: caller.username,
+      ...(params.check ? { check: true } : {}),
+      ...(params.diff ? { diff: true } : {}),
       ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),
     };
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);

@@ -14,6 +14,10 @@ export interface AcceptedUpload {
   /** Resolved client ids, each once. */
   targets: string[];
   requestedBy: string;
+  /** Check mode: the agents change nothing (absent: false). */
+  check?: boolean;
+  /** Outcomes carry a diff (absent: false). */
+  diff?: boolean;
   /**
    * Seconds an offline (or dropped) target waits for its client; undefined takes `[server]
    * offline_ttl`, 0 ends it at once with an error.
@@ -32,5 +36,8 @@ export function pushRequestOf(u: AcceptedUpload): PushRequest {
     sync: u.sync,
     mode: u.mode,
     ownership: u.ownership,
+    // Sent only when asked for: a push without them is the same request as before.
+    ...(u.check ? { check: true } : {}),
+    ...(u.diff ? { diff: true } : {}),
   };
 }

@@ -69,7 +69,8 @@ export class PushToClient {
 
 /** The outcome of a verdict as it is stored and broadcast: the file's path and size only when it was placed. */
 export function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): PushOutcome {
-  const placed = v.status === 'success';
+  // A check places nothing, whatever it would do.
+  const placed = v.status === 'success' && !upload.check;
   return {
     client_id: clientId,
     uuid: upload.staged.uuid,
@@ -78,6 +79,7 @@ export function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdi
     message: v.message,
     status: v.status,
     changed: changedOf(v.status, v.changed),
+    ...(v.diff === undefined ? {} : { diff: v.diff }),
   };
 }
 

@@ -24,6 +24,8 @@ export const FORM_FIELDS = [
   'user',
   'group',
   'offline_ttl',
+  'check',
+  'diff',
 ];
 
 export interface UploadParameters {
@@ -37,6 +39,10 @@ export interface UploadParameters {
   offlineTtl?: number;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
+  /** Check mode: the agents say what they would do and change nothing. */
+  check: boolean;
+  /** Each outcome carries a unified diff of the old file against the new one (when the host allows). */
+  diff: boolean;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
@@ -91,6 +97,8 @@ export function parseUploadFields(
   if (!id.ok) return id;
   const offlineTtl = parseOfflineTtl(one('offline_ttl'));
   if (typeof offlineTtl === 'object') return offlineTtl;
+  const preview = checkAndDiffOf(one);
+  if (!preview.ok) return preview;
   return passed({
     destination: dest.normalized,
     force: force.value,
@@ -100,6 +108,7 @@ export function parseUploadFields(
     targets: targets.value,
     ...(id.value === undefined ? {} : { id: id.value }),
     ...(offlineTtl === undefined ? {} : { offlineTtl }),
+    ...preview.value,
   });
 }
 
@@ -115,6 +124,17 @@ function parseOfflineTtl(value: string | undefined): number | undefined | Refuse
       `offline_ttl "${value.slice(0, 40)}" is not a whole number of seconds from 0 to ${MAX_OFFLINE_TTL} (30 days)`,
     );
   return Number(v);
+}
+
+/** check and diff (issue 20): Go booleans, as force and sync. */
+function checkAndDiffOf(
+  one: (name: string) => string | undefined,
+): OrRefused<{ check: boolean; diff: boolean }> {
+  const check = parseGoBool('check', one('check'));
+  if (!check.ok) return check;
+  const diff = parseGoBool('diff', one('diff'));
+  if (!diff.ok) return diff;
+  return passed({ check: check.value, diff: diff.value });
 }
 
 /** client_id and group_id (repeatable), or else tags: openrport refuses tags beside either. */

@@ -31,6 +31,8 @@ export interface StoredTarget {
   attempt: number;
   /** Whether the push changed the file on the host; null while pending (or stored by an older rportd). */
   changed: boolean | null;
+  /** The diff the push asked for, or why there is none; absent when none was asked for. */
+  diff?: string;
   updated_at: string;
 }
 
@@ -66,7 +68,7 @@ export interface ListedUpload {
 /** Reads the stored per-client results of uploads (the SQLite result store in production). */
 export interface UploadResults {
   targets(uuid: string): Promise<StoredTarget[]>;
-  /** One page of the uploads the query selects, and how many it selects in all. */
+  /** One page of the uploads the query selects, and how many it selects in all; targets without their diffs. */
   listUploads(q: UploadQuery): Promise<{ uploads: ListedUpload[]; total: number }>;
 }
 

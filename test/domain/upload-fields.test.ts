@@ -16,8 +16,16 @@ describe('upload form fields', () => {
         mode: undefined,
         ownership: { user: undefined, group: undefined },
         targets: { clientIds: ['c1'], groupIds: [] },
+        check: false,
+        diff: false,
       },
     });
+  });
+  it('check and diff are Go booleans like force and sync', () => {
+    const r = parseUploadFields(fields({ ...base, check: 'T', diff: '1' }));
+    expect(r.ok && [r.value.check, r.value.diff]).to.deep.equal([true, true]);
+    const off = parseUploadFields(fields({ ...base, check: 'false', diff: '0' }));
+    expect(off.ok && [off.value.check, off.value.diff]).to.deep.equal([false, false]);
   });
   // Exactly the spellings Go's strconv.ParseBool reads, as openrport does.
   for (const [v, b] of [
@@ -51,6 +59,8 @@ describe('upload form fields', () => {
   const bad: [string, Record<string, string | string[]>][] = [
     ['force', { force: 'maybe' }],
     ['sync', { sync: '2' }],
+    ['check', { check: 'yes' }],
+    ['diff', { diff: 'on' }],
     ['mode', { mode: '0999' }],
     ['user', { user: '-R' }],
     ['group', { group: 'a b' }],

@@ -114,6 +114,47 @@ export function uploadResultsContract(name: string, factory: () => Promise<Uploa
       expect(await fx.store.begin('u4', ['z'])).to.equal(true);
     });
 
+    it('keeps the diff an outcome carries, shows it per upload, and leaves it out of listings', async () => {
+      const diff = '--- /x\n+++ /x (pushed)\n@@ -1,1 +1,1 @@\n-old\n+new\n';
+      await fx.store.record({
+        uuid: 'u1',
+        client_id: 'b',
+        status: 'success',
+        message: 'check: would replace /x: the content differs',
+        filepath: '',
+        size: 0,
+        changed: true,
+        diff,
+      });
+      const [a, b] = await fx.store.targets('u1');
+      expect(a).to.not.have.property('diff');
+      expect(b).to.include({ client_id: 'b', diff, changed: true });
+      const listed = (await fx.store.listUploads({ ...all, username: 'alice' })).uploads;
+      expect(listed.flatMap((u) => u.targets).some((t) => 'diff' in t)).to.equal(false);
+    });
+
+    it('a retry (reopen) takes the diff of an error target away with its outcome; the next outcome brings its own', async () => {
+      const failed = {
+        uuid: 'u3',
+        client_id: 'c',
+        status: 'error' as const,
+        message: 'refused by a validator',
+        filepath: '',
+        size: 0,
+        changed: false,
+        diff: 'no diff: the old file is binary\n',
+      };
+      await fx.store.record(failed);
+      expect(await fx.store.reopen('u3')).to.deep.equal(['c']);
+      const [reopened] = await fx.store.targets('u3');
+      expect(reopened).to.deep.include({ status: 'pending', attempt: 2, changed: null });
+      expect(reopened, 'the diff of the first attempt is gone').to.not.have.property('diff');
+      expect(
+        await fx.store.record({ ...failed, status: 'success', message: 'placed', diff: 'x\n' }),
+      ).to.equal(true);
+      expect((await fx.store.targets('u3'))[0]).to.include({ status: 'success', diff: 'x\n' });
+    });
+
     it('of two begins racing for a new uuid, exactly one claims it', async () => {
       const both = await Promise.all([fx.store.begin('u5', ['x']), fx.store.begin('u5', ['y'])]);
       expect(both.sort()).to.deep.equal([false, true]);

@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
+import { DEFAULT_DIFF_SETTINGS, type DiffSettings } from '../../domain/content-diff.ts';
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {
@@ -15,7 +16,14 @@ export interface ClientConfig {
   name: string;
   tags: string[];
   dataDir: string;
-  fileReception: { enabled: boolean; protected: string[]; backup: boolean; allowSpecialBits: boolean };
+  fileReception: {
+    enabled: boolean;
+    protected: string[];
+    backup: boolean;
+    allowSpecialBits: boolean;
+    /** `diff` and `max_diff_size`: whether pushes may get a diff of the old file, and up to what size (the parser always sets it). */
+    diff?: DiffSettings;
+  };
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
   /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
@@ -34,7 +42,8 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits'];
+const DIFF_KEYS = ['diff', 'max_diff_size'];
+const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits', ...DIFF_KEYS];
 const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
@@ -173,10 +182,31 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     name: str(client, 'client', 'name') ?? hostname(),
     tags: tags as string[],
     dataDir,
-    fileReception: { enabled, protected: prot as string[], backup, allowSpecialBits },
+    fileReception: {
+      enabled,
+      protected: prot as string[],
+      backup,
+      allowSpecialBits,
+      diff: diffSettings(reception),
+    },
     hashThread,
     logging,
   };
+}
+
+/** Both files are held whole and compared line by line: bounded, whatever rport.conf says. */
+const MAX_DIFF_SIZE_LIMIT = 256 * 1024;
+
+/** `[file-reception] diff` (default true) and `max_diff_size` (bytes, default 64 KiB, at most 256 KiB). */
+function diffSettings(reception: Record<string, unknown>): DiffSettings {
+  const enabled = bool(reception, 'diff', DEFAULT_DIFF_SETTINGS.enabled);
+  const size = reception.max_diff_size ?? DEFAULT_DIFF_SETTINGS.maxSize;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_DIFF_SIZE_LIMIT)
+    throw new ClientConfigError(
+      '[file-reception] max_diff_size',
+      `must be a whole number of bytes from 0 to ${MAX_DIFF_SIZE_LIMIT} (default ${DEFAULT_DIFF_SETTINGS.maxSize})`,
+    );
+  return { enabled, maxSize: size };
 }
 
 const SERVER_FORMS = '"host:port" or "ws://host:port/path"';

@@ -105,6 +105,7 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
         size: t.outcome?.size ?? 0,
         attempt: t.attempt,
         changed: t.outcome?.changed ?? null,
+        ...(t.outcome?.diff === undefined ? {} : { diff: t.outcome.diff }),
         updated_at: t.updatedAt.toISOString(),
       }))
       .sort((a, b) => (a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0));
@@ -113,7 +114,8 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
   async listUploads(q: UploadQuery): Promise<{ uploads: ListedUpload[]; total: number }> {
     const all: ListedUpload[] = [];
     for (const [uuid, u] of this.uploads) {
-      const targets = await this.targets(uuid);
+      // As the SQLite store: a listing leaves the diffs out.
+      const targets = (await this.targets(uuid)).map(({ diff: _diff, ...t }) => t);
       if (q.username !== undefined && u.requestedBy !== q.username) continue;
       if (q.since && u.createdAt < q.since) continue;
       if (q.until && u.createdAt >= q.until) continue;

@@ -106,6 +106,8 @@ export const MIGRATIONS: readonly string[] = [
      PRIMARY KEY (uuid, client_id)
    );
    CREATE INDEX delivery_queue_client ON delivery_queue(client_id, seq);`,
+  // Check mode and diffs: the diff a push asked for (or why there is none); NULL when none was asked for.
+  `ALTER TABLE upload_results ADD COLUMN diff text;`,
 ];
 
 /**

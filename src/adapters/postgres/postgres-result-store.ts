@@ -24,10 +24,14 @@ const SELECTED = `FROM audit_log a
     AND ($5::text IS NULL OR EXISTS
       (SELECT 1 FROM upload_results r WHERE r.uuid = a.upload_uuid AND r.status = $5))`;
 
-interface TargetRow extends Omit<StoredTarget, 'size' | 'updated_at'> {
+interface TargetRow extends Omit<StoredTarget, 'size' | 'diff' | 'updated_at'> {
   size: string;
+  diff: string | null;
   updated_at: Date;
 }
+
+/** A listing holds many uploads: it leaves their diffs, each up to tens of KiB, out (as SQLite's). */
+const withoutDiffs = (targets: StoredTarget[]): StoredTarget[] => targets.map(({ diff: _diff, ...t }) => t);
 
 /** Per-upload, per-client results shared by every node; a client's first final outcome is kept. */
 export class PostgresResultStore implements ResultStore, UploadResults, PendingTargets {
@@ -87,7 +91,11 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
       [...args, q.limit, q.offset],
     );
     const uploads = await Promise.all(
-      rows.map(async (r) => ({ ...r, created_at: iso(r.created_at), targets: await this.targets(r.uuid) })),
+      rows.map(async (r) => ({
+        ...r,
+        created_at: iso(r.created_at),
+        targets: withoutDiffs(await this.targets(r.uuid)),
+      })),
     );
     return { uploads, total: counted[0].n };
   }
@@ -95,12 +103,13 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async record(o: PushOutcome): Promise<boolean> {
     const r = await sql(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
          ON CONFLICT (uuid, client_id) DO UPDATE SET status = excluded.status, message = excluded.message,
-           filepath = excluded.filepath, size = excluded.size, changed = excluded.changed, updated_at = excluded.updated_at
+           filepath = excluded.filepath, size = excluded.size, changed = excluded.changed, diff = excluded.diff,
+           updated_at = excluded.updated_at
          WHERE upload_results.status = 'pending'`,
-      [o.uuid, o.client_id, o.status, o.message, o.filepath, o.size, o.changed],
+      [o.uuid, o.client_id, o.status, o.message, o.filepath, o.size, o.changed, o.diff ?? null],
     );
     return r.rowCount === 1;
   }
@@ -117,7 +126,7 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async reopen(uuid: string): Promise<string[]> {
     const { rows } = await sql<{ client_id: string }>(
       this.db,
-      `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL,
+      `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL, diff = NULL,
          attempt = attempt + 1, updated_at = now() WHERE uuid = $1 AND status = 'error' RETURNING client_id`,
       [uuid],
     );
@@ -128,11 +137,16 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async targets(uuid: string): Promise<StoredTarget[]> {
     const { rows } = await sql<TargetRow>(
       this.db,
-      `SELECT client_id, status, message, filepath, size, attempt, changed, updated_at FROM upload_results
+      `SELECT client_id, status, message, filepath, size, attempt, changed, diff, updated_at FROM upload_results
          WHERE uuid = $1 ORDER BY client_id COLLATE "C"`,
       [uuid],
     );
-    return rows.map((r) => ({ ...r, size: Number(r.size), updated_at: iso(r.updated_at) }));
+    return rows.map(({ diff, ...r }) => ({
+      ...r,
+      size: Number(r.size),
+      ...(diff === null ? {} : { diff }),
+      updated_at: iso(r.updated_at),
+    }));
   }
 
   /**

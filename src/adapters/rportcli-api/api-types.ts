@@ -43,6 +43,8 @@ export interface TargetOutcome {
   size: number;
   /** Whether the file on the host changed; undefined from a server that does not say (or while pending). */
   changed?: boolean;
+  /** The diff the upload asked for (`--diff`), or the line saying why there is none. */
+  diff?: string;
 }
 
 /** GET /api/v1/files/:uuid: the upload's parameters and every target's latest outcome. */
@@ -71,6 +73,10 @@ export interface UploadRequest {
   mode?: string;
   user?: string;
   group?: string;
+  /** Check mode: the agents say what they would do and change nothing. */
+  check?: boolean;
+  /** Each outcome carries a diff of the old file against the new one. */
+  diff?: boolean;
   /** Seconds an offline client's target waits for it (offline_ttl); the server's default when undefined. */
   offlineTtl?: string;
 }

@@ -101,6 +101,8 @@ export class RportApiClient {
     if (req.mode !== undefined) fields.push(['mode', req.mode]);
     if (req.user !== undefined) fields.push(['user', req.user]);
     if (req.group !== undefined) fields.push(['group', req.group]);
+    if (req.check) fields.push(['check', 'true']);
+    if (req.diff) fields.push(['diff', 'true']);
     if (req.offlineTtl !== undefined) fields.push(['offline_ttl', req.offlineTtl]);
     const body = await multipartBody(
       fields,
@@ -223,6 +225,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       filepath: typeof t.filepath === 'string' ? t.filepath : '',
       size: typeof t.size === 'number' ? t.size : 0,
       ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
+      ...(typeof t.diff === 'string' ? { diff: t.diff } : {}),
     })),
     upload,
   };

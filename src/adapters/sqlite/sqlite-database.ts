@@ -92,6 +92,8 @@ const MIGRATIONS: string[] = [
      PRIMARY KEY (uuid, client_id)
    );
    CREATE INDEX delivery_queue_client ON delivery_queue(client_id);`,
+  // Issue 20 item 4: the diff a push asked for (or why there is none); NULL when none was asked for.
+  `ALTER TABLE upload_results ADD COLUMN diff TEXT;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

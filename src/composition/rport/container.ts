@@ -15,6 +15,7 @@ import { expandProtectedRoots } from '../../adapters/fs/protected-roots.ts';
 import { SudoPrivilegedFiles } from '../../adapters/sudo/sudo-privileged-files.ts';
 import type { ClientConfig } from '../../adapters/config/agent-config.ts';
 import { transportFor } from '../../adapters/ssh/agent/transport.ts';
+import { AGENT_FEATURES } from '../../adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-file-source.ts';
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
@@ -71,6 +72,7 @@ const settingsModule = new ContainerModule(({ bind }) => {
       flavor,
       backup: c.fileReception.backup,
       allowSpecialBits: c.fileReception.allowSpecialBits,
+      diff: c.fileReception.diff,
     };
   });
 });
@@ -133,6 +135,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           tags: c.tags,
           version: CLIENT_VERSION,
           file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
+          features: AGENT_FEATURES,
         },
         identity,
         handler: {

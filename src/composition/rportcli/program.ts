@@ -192,6 +192,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
         'replace an existing file only when its content differs, and apply mode and owner',
         false,
       )
+      .option('--check', 'change nothing: each client says what the upload would do', false)
+      .option('--diff', "show a diff of each client's file against the new one, under its row", false)
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
@@ -218,6 +220,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
         mode: flags.mode,
         user: flags.user,
         group: flags.group,
+        check: flags.check,
+        diff: flags.diff,
         offlineTtl: flags.offlineTtl,
         timeout: flags.timeout,
         json: flags.json ?? false,
@@ -284,6 +288,8 @@ interface UploadFlags {
   mode?: string;
   user?: string;
   group?: string;
+  check: boolean;
+  diff: boolean;
   offlineTtl?: string;
   timeout: number;
   failOnIgnored: boolean;

@@ -30,6 +30,7 @@ export async function runRetry(api: RportApiClient, opts: RetryOptions, io: CliI
       );
     const table = ResultsTable.for(io, opts.json);
     await follow(api, listener, opts.uuid, table, opts.timeout, opts.say);
+    table.finish();
     const rows = table.all;
     const code = exitCodeOf(rows, opts.failOnIgnored);
     if (opts.json)

@@ -35,6 +35,7 @@ describe('rport.conf (client config)', () => {
       protected: DEFAULT_PROTECTED_POSIX,
       backup: false,
       allowSpecialBits: false,
+      diff: { enabled: true, maxSize: 65536 },
     });
     expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
     expect(parseClientConfig(base, 'win32').fileReception.protected).to.deep.equal(DEFAULT_PROTECTED_WINDOWS);
@@ -43,7 +44,7 @@ describe('rport.conf (client config)', () => {
   it('reads every key, including a WebSocket server and [file-reception]', () => {
     const c = parseClientConfig(
       base.replace('127.0.0.1:8080', 'ws://proxy.example:80/agents') +
-        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\nallow_special_bits = true\n',
+        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\nallow_special_bits = true\ndiff = false\nmax_diff_size = 1000\n',
       'linux',
     );
     expect(c).to.deep.include({
@@ -57,6 +58,7 @@ describe('rport.conf (client config)', () => {
       protected: ['/etc'],
       backup: true,
       allowSpecialBits: true,
+      diff: { enabled: false, maxSize: 1000 },
     });
     expect(c.hashThread).to.equal(true);
   });
@@ -106,6 +108,17 @@ describe('rport.conf (client config)', () => {
       'allow_special_bits not a boolean',
       base + '[file-reception]\nallow_special_bits = "yes"\n',
       '[file-reception] allow_special_bits',
+    ],
+    ['diff not a boolean', base + '[file-reception]\ndiff = "no"\n', '[file-reception] diff'],
+    [
+      'max_diff_size over 256 KiB',
+      base + '[file-reception]\nmax_diff_size = 262145\n',
+      '[file-reception] max_diff_size',
+    ],
+    [
+      'max_diff_size not a number',
+      base + '[file-reception]\nmax_diff_size = "64k"\n',
+      '[file-reception] max_diff_size',
     ],
     ['unknown key', base + 'colour = "red"\n', '[client] colour'],
     ['unknown section', base + '[server]\nx = 1\n', '[server]'],

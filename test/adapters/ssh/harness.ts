@@ -58,6 +58,8 @@ export interface TestServer extends StartedClientListener {
     targets: string[],
     destination: string,
     timeoutMs?: number,
+    /** Fields of the upload to set, e.g. check and diff. */
+    over?: Partial<AcceptedUpload>,
   ): Promise<PushOutcome[]>;
   stop(): Promise<void>;
 }
@@ -137,7 +139,7 @@ export async function startServer(
     identity,
     audit,
     logger,
-    async push(content, targets, destination, timeoutMs) {
+    async push(content, targets, destination, timeoutMs, over = {}) {
       const uuid = randomUUID();
       const path = join(stagingDir, stagedName(uuid));
       let md5: string;
@@ -160,6 +162,7 @@ export async function startServer(
         ownership: {},
         targets,
         requestedBy: 'admin',
+        ...over,
       };
       const before = results.outcomes.length;
       const d =
@@ -207,6 +210,8 @@ export async function startAgent(
     dataDir?: string;
     /** The agent's key; by default its own, made in its data_dir as rport makes it. */
     identity?: AgentIdentity;
+    /** hello.features: the optional push fields the agent announces (none, as an older agent, by default). */
+    features?: string[];
   } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
@@ -241,6 +246,7 @@ export async function startAgent(
       tags: ['test'],
       version: '0.1.0',
       file_reception: { enabled: true, protected: [] },
+      ...(opts.features ? { features: opts.features } : {}),
     },
     identity: opts.identity ?? (await loadOrCreateAgentKey(dataDir)),
     handler: {

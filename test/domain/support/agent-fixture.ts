@@ -4,6 +4,7 @@ import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../../src/domain/receive-file.ts';
+import type { VerifiedFileStep } from '../../../src/domain/verified-file-step.ts';
 import {
   InMemoryFileSource,
   type FileSourceFaults,
@@ -36,6 +37,8 @@ export interface AgentOptions {
   faults?: FileSourceFaults;
   chunkSize?: number;
   link?: InMemoryLink;
+  /** Steps run on each verified temp file (the validators' hook). */
+  steps?: VerifiedFileStep[];
 }
 
 /** One agent host: a fake filesystem seen as the unprivileged `rport` user, sudo, and ReceiveFile. */
@@ -81,6 +84,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     new ApplyOwnership(files, privileged),
     settings,
     clock,
+    opts.steps,
   );
   let seq = 0;
 
