@@ -6,6 +6,7 @@ import type { StagingStore } from '../ports/staging-store.ts';
 import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
 import { changedOf, failure, type PushOutcome, type PushVerdict } from './outcome.ts';
+import type { ReportProgress } from './report-progress.ts';
 import type { ReportResult } from './report-result.ts';
 
 export interface DispatchSettings {
@@ -36,6 +37,8 @@ export class DispatchToClients {
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: DispatchSettings,
+    /** Where a client's progress goes while its push is live; none is passed on without it. */
+    private readonly progress?: ReportProgress,
   ) {}
 
   async execute(upload: AcceptedUpload): Promise<void> {
@@ -66,13 +69,17 @@ export class DispatchToClients {
     if (!channel) return failure(`client ${clientId} is not connected`);
     const request = pushRequestOf(upload);
     const abort = new AbortController();
+    const gate = this.progress?.open(upload, clientId);
     this.transfers.grant(clientId, request.sourceName);
     try {
       const timeout: Promise<typeof TIMED_OUT> = this.clock.sleep(this.settings.timeoutMs, abort.signal).then(
         () => TIMED_OUT,
         () => TIMED_OUT,
       );
-      const verdict = await Promise.race([channel.push(request, abort.signal), timeout]);
+      const verdict = await Promise.race([
+        channel.push(request, abort.signal, gate && ((p) => gate.report(p.bytes))),
+        timeout,
+      ]);
       if (verdict === TIMED_OUT) {
         return failure(
           `client ${clientId} did not answer within ${spoken(this.settings.timeoutMs)}; the push was abandoned`,
@@ -82,6 +89,7 @@ export class DispatchToClients {
     } catch (e) {
       return failure(`client ${clientId} was lost during the push: ${messageOf(e)}`);
     } finally {
+      gate?.close();
       abort.abort(PUSH_OVER);
       this.transfers.revoke(clientId, request.sourceName);
     }

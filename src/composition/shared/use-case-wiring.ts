@@ -4,6 +4,7 @@
 import { ContainerModule } from 'inversify';
 import { AcceptUpload } from '../../domain/accept-upload.ts';
 import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
+import { ReportProgress } from '../../domain/report-progress.ts';
 import { ReportResult } from '../../domain/report-result.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
@@ -14,6 +15,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { ProgressBroadcaster } from '../../ports/progress-broadcaster.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
 import type { StagingStore } from '../../ports/staging-store.ts';
@@ -26,6 +28,8 @@ interface UseCaseTokens {
   groups: Token<ClientGroupStore>;
   results: Token<ResultStore>;
   broadcaster: Token<ResultBroadcaster>;
+  /** Listeners of live transfer progress. */
+  progress: Token<ProgressBroadcaster>;
   audit: Token<AuditLog>;
   channels: Token<ClientChannels>;
   transfers: Token<LiveTransfers>;
@@ -54,9 +58,18 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
     provide(
       bind,
       t.dispatch,
-      [t.channels, t.transfers, t.staging, t.report, t.clock, t.logger, t.dispatchSettings],
-      (channels, transfers, staging, report, clock, logger, settings) =>
-        new DispatchToClients(channels, transfers, staging, report, clock, logger, settings),
+      [t.channels, t.transfers, t.staging, t.report, t.clock, t.logger, t.dispatchSettings, t.progress],
+      (channels, transfers, staging, report, clock, logger, settings, progress) =>
+        new DispatchToClients(
+          channels,
+          transfers,
+          staging,
+          report,
+          clock,
+          logger,
+          settings,
+          new ReportProgress(progress, clock),
+        ),
     );
     provide(
       bind,
