@@ -53,12 +53,21 @@ export function summary(rows: TargetRow[], sync = false): string {
   return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}; ${effects.join(', ')}`;
 }
 
+const PROGRESS_REDRAW_MS = 200;
+
+const modeOf = (io: CliIo, json: boolean): 'live' | 'lines' | 'silent' =>
+  json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines';
+
 /**
  * Per-client outcomes as they arrive. On a terminal it redraws the whole table in place; otherwise
  * it prints one line per final outcome (a log a script or CI can read); in JSON mode it is silent.
+ * Only the redrawn table shows how far each pending target's fetch has got.
  */
 export class ResultsTable {
   private readonly rows = new Map<string, TargetRow>();
+  /** The share of the file each pending target has received, in percent, while it fetches. */
+  private readonly fetched = new Map<string, number>();
+  private progressDrawnAt = 0;
   private drawnLines = 0;
 
   constructor(
@@ -70,7 +79,12 @@ export class ResultsTable {
 
   /** Silent for --json, redrawn on a terminal, one line per outcome on a pipe. */
   static for(io: CliIo, json: boolean, sync = false): ResultsTable {
-    return new ResultsTable(io, json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines', sync);
+    return new ResultsTable(io, modeOf(io, json), sync);
+  }
+
+  /** Whether the table for this output shows transfer progress: only one redrawn in place on a terminal. */
+  static showsProgress(io: CliIo, json: boolean): boolean {
+    return modeOf(io, json) === 'live';
   }
 
   /** Adds targets still pending; a known target keeps its row. */
@@ -89,6 +103,23 @@ export class ResultsTable {
     this.rows.set(o.client_id, { ...o });
     if (this.mode === 'lines' && isFinal(o))
       this.io.stdout.write(`${o.client_id}  ${o.status}  ${effectOf(o, this.sync)}  ${o.message}\n`);
+    this.draw();
+  }
+
+  /**
+   * How far a pending target's fetch has got. Progress alone redraws at most every
+   * PROGRESS_REDRAW_MS, so a fan-out to many clients does not redraw its table for each of them;
+   * the next drawing shows what was skipped.
+   */
+  progress(clientId: string, bytes: number, size: number): void {
+    const r = this.rows.get(clientId);
+    if (this.mode !== 'live' || !r || isFinal(r) || !(size > 0)) return;
+    const percent = Math.floor((Math.min(Math.max(bytes, 0), size) * 100) / size);
+    if (this.fetched.get(clientId) === percent) return;
+    this.fetched.set(clientId, percent);
+    const now = Date.now();
+    if (now - this.progressDrawnAt < PROGRESS_REDRAW_MS) return;
+    this.progressDrawnAt = now;
     this.draw();
   }
 
@@ -116,12 +147,19 @@ export class ResultsTable {
     if (this.mode !== 'live') return;
     const lines = formatTable(
       ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
-      this.all.map((r) => [r.client_id, r.status, effectOf(r, this.sync), r.message]),
+      this.all.map((r) => [r.client_id, r.status, effectOf(r, this.sync), this.messageOf(r)]),
       this.io.stdout.columns ? this.io.stdout.columns - 1 : undefined,
     );
     // Move up over the previous drawing and clear it; lines are cut to the width so none wraps.
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[J` : '';
     this.io.stdout.write(`${up}${lines.join('\n')}\n`);
     this.drawnLines = lines.length;
+  }
+
+  /** A pending row's message says how far its fetch has got, once it is known. */
+  private messageOf(r: TargetRow): string {
+    const percent = this.fetched.get(r.client_id);
+    if (isFinal(r) || percent === undefined) return r.message;
+    return `fetching: ${percent}%${r.message ? `; ${r.message}` : ''}`;
   }
 }
