@@ -76,6 +76,7 @@ export class WsResultBroadcaster implements ResultBroadcaster, ProgressBroadcast
   }
 
   progress(p: TransferProgress, requestedBy: string): void {
+    if (![...this.listeners.values()].some((l) => l.progress)) return;
     // Behind the outcomes queued before it, so a listener never sees a target's progress after its outcome.
     this.queue = this.queue
       .then(() => this.deliverProgress(p, requestedBy))
