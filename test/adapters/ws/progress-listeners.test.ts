@@ -1,5 +1,8 @@
 import { expect } from 'chai';
-import WebSocket from 'ws';
+import { createServer } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import WebSocket, { WebSocketServer } from 'ws';
+import { WsResultBroadcaster } from '../../../src/adapters/ws/ws-result-broadcaster.ts';
 import { openapiChecker } from '../../support/openapi-check.ts';
 import { clientInfo, eventually, startTestServer, type TestServer } from '../http/http-harness.ts';
 
@@ -162,6 +165,84 @@ describe('WebSocket /api/v1/ws/uploads?progress=1: transfer progress for listene
       expect(err?.status, query).to.equal(400);
       const detail = (JSON.parse(err!.body!) as { errors: { detail: string }[] }).errors[0].detail;
       expect(detail).to.include('query parameter progress');
+    }
+  });
+});
+
+describe('WsResultBroadcaster: progress is never worth a backlog', () => {
+  it('a listener behind by more than maxProgressBufferedBytes is skipped for progress, not dropped; a fast one gets every progress', async () => {
+    const http = createServer();
+    const wss = new WebSocketServer({ server: http });
+    await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+    const quiet = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: () => undefined,
+    };
+    const b = new WsResultBroadcaster(quiet, {
+      maxBufferedBytes: 64 * MiB,
+      pingIntervalMs: 60_000,
+      maxProgressBufferedBytes: 64 * 1024,
+    });
+    const accepted: WebSocket[] = [];
+    wss.on('connection', (ws) => {
+      accepted.push(ws);
+      b.add(ws, { username: 'admin', admin: true, groups: [] }, { progress: true });
+    });
+    const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    const open = async (): Promise<WebSocket> => {
+      const ws = new WebSocket(url);
+      await new Promise((r) => ws.once('open', r));
+      return ws;
+    };
+    try {
+      const fast = await open();
+      const slow = await open();
+      await eventually(async () => (accepted.length === 2 ? true : undefined), 'both accepted');
+      const fastProgress: unknown[] = [];
+      fast.on('message', (d: Buffer) => {
+        const m = JSON.parse(d.toString()) as { type?: string };
+        if (m.type === 'progress') fastProgress.push(m);
+      });
+      // The slow listener stops reading; outcomes pile up on its side until it is well behind.
+      (slow as unknown as { _socket: Socket })._socket.pause();
+      const big = 'x'.repeat(64 * 1024);
+      for (let i = 0; accepted[1].bufferedAmount <= 64 * 1024; i++) {
+        if (i > 2000) throw new Error('the slow listener never fell behind');
+        b.publish(
+          {
+            client_id: 'c',
+            uuid: `u${i}`,
+            filepath: '',
+            size: 0,
+            message: big,
+            status: 'error',
+            changed: false,
+          },
+          'admin',
+        );
+        await b.flushed();
+        await new Promise((r) => setImmediate(r));
+      }
+      const behind = accepted[1].bufferedAmount;
+      for (let i = 1; i <= 50; i++)
+        b.progress({ uuid: 'p', client_id: 'c', bytes: i * MiB, size: 64 * MiB }, 'admin');
+      await b.flushed();
+      await eventually(
+        async () => (fastProgress.length === 50 ? true : undefined),
+        '50 progress on the fast listener',
+      );
+      expect(accepted[1].bufferedAmount, 'nothing added for the slow listener').to.be.at.most(behind);
+      expect(b.size).to.equal(2);
+      expect(accepted[1].readyState).to.equal(WebSocket.OPEN);
+      fast.terminate();
+      slow.terminate();
+    } finally {
+      b.close();
+      wss.close();
+      http.closeAllConnections();
+      await new Promise((r) => http.close(r));
     }
   });
 });
