@@ -9,6 +9,7 @@ import { messageOf } from './errors.ts';
 import type { OfflineDelivery } from './offline-delivery.ts';
 import { failure } from './outcome.ts';
 import { isUnreachable, outcomeOf, PushToClient } from './push-to-client.ts';
+import type { ReportProgress } from './report-progress.ts';
 import type { ReportResult } from './report-result.ts';
 import type { StagedRetention } from './staged-retention.ts';
 
@@ -48,8 +49,10 @@ export class DispatchToClients {
     private readonly logger: Logger,
     private readonly settings: DispatchSettings,
     private readonly later?: LaterPushes,
+    /** Where a client's progress goes while its push is live; none is passed on without it. */
+    progress?: ReportProgress,
   ) {
-    this.pusher = new PushToClient(channels, transfers, clock, settings.timeoutMs);
+    this.pusher = new PushToClient(channels, transfers, clock, settings.timeoutMs, progress);
   }
 
   /** The first round of a new upload; settles when each target has its outcome or is queued. */

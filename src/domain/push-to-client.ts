@@ -4,6 +4,7 @@ import type { LiveTransfers } from '../ports/live-transfers.ts';
 import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
 import { changedOf, failure, type PushOutcome, type PushVerdict } from './outcome.ts';
+import type { ReportProgress } from './report-progress.ts';
 
 /** The client could not be asked, or was lost before it answered: the push may be tried again when it connects. */
 export interface Unreachable {
@@ -33,6 +34,8 @@ export class PushToClient {
     private readonly clock: Clock,
     /** How long one client may take for one push before it gets an error outcome. */
     private readonly timeoutMs: number,
+    /** Where a client's progress goes while its push is live; none is passed on without it. */
+    private readonly progress?: ReportProgress,
   ) {}
 
   /** Whether the client has a channel now. */
@@ -45,13 +48,17 @@ export class PushToClient {
     if (!channel) return { unreachable: true, message: `client ${clientId} is not connected` };
     const request = pushRequestOf(upload);
     const abort = new AbortController();
+    const gate = this.progress?.open(upload, clientId);
     this.transfers.grant(clientId, request.sourceName);
     try {
       const timeout: Promise<typeof TIMED_OUT> = this.clock.sleep(this.timeoutMs, abort.signal).then(
         () => TIMED_OUT,
         () => TIMED_OUT,
       );
-      const verdict = await Promise.race([channel.push(request, abort.signal), timeout]);
+      const verdict = await Promise.race([
+        channel.push(request, abort.signal, gate && ((p) => gate.report(p.bytes))),
+        timeout,
+      ]);
       if (verdict === TIMED_OUT) {
         return failure(
           `client ${clientId} did not answer within ${spoken(this.timeoutMs)}; the push was abandoned`,
@@ -61,6 +68,7 @@ export class PushToClient {
     } catch (e) {
       return { unreachable: true, message: `client ${clientId} was lost during the push: ${messageOf(e)}` };
     } finally {
+      gate?.close();
       abort.abort(PUSH_OVER);
       this.transfers.revoke(clientId, request.sourceName);
     }

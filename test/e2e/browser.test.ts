@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { Cluster } from './helpers/cluster.ts';
+import { PausingProxy } from './helpers/pausing-proxy.ts';
 import { ROOT } from './helpers/processes.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -83,6 +84,7 @@ describe('e2e browser: the live results page /api/v1/test/uploads/ui in headless
   this.timeout(90_000);
   let c: Cluster | undefined;
   let browser: Browser | undefined;
+  let proxy: PausingProxy | undefined;
 
   before(async function () {
     if (!existsSync(CHROMIUM)) {
@@ -115,6 +117,7 @@ describe('e2e browser: the live results page /api/v1/test/uploads/ui in headless
     if (paused?.running) process.kill(paused.pid, 'SIGCONT');
     await browser?.close();
     await c?.stop();
+    await proxy?.close();
   });
 
   it('log in, upload from the page: a pending row per target turns final; every row shows path and size; text stays text', async () => {
@@ -256,6 +259,74 @@ describe('e2e browser: the live results page /api/v1/test/uploads/ui in headless
     await page.click('#use-token');
     await textIs(page, 'state', 'open');
     expect(await page.textContent('#who')).to.equal('admin');
+    await page.close();
+  });
+
+  it('a pending row shows a bar (<progress>) while its client fetches a large file, until its outcome', async () => {
+    const cluster = c!;
+    // An agent whose link holds the file's bytes for a while after the first MiB (helpers/pausing-proxy.ts).
+    proxy = await new PausingProxy().listen();
+    proxy.target = cluster.sshPort;
+    await cluster.addAgent({ id: 'slow-1', port: proxy.port });
+    const page = await browser!.newPage({ viewport: { width: 1600, height: 700 } });
+    await page.goto(`${cluster.url}/api/v1/test/uploads/ui`);
+    await page.fill('#username', cluster.admin.username);
+    await page.fill('#password', cluster.admin.password);
+    await page.click('#login-button');
+    await textIs(page, 'state', 'open');
+    // Every bar the page ever draws, with its row as it was then.
+    await page.evaluate(() => {
+      const bars: { client: string; status: string; value: number; max: number; text: string }[] = [];
+      (window as unknown as { bars: typeof bars }).bars = bars;
+      new MutationObserver((changes) => {
+        for (const ch of changes)
+          for (const n of ch.addedNodes) {
+            if (!(n instanceof HTMLProgressElement)) continue;
+            const tr = n.closest('tr')!;
+            bars.push({
+              client: tr.dataset.client ?? '',
+              status: tr.className,
+              value: n.value,
+              max: n.max,
+              text: n.parentElement?.textContent ?? '',
+            });
+          }
+      }).observe(document.getElementById('rows')!, { childList: true, subtree: true });
+    });
+    const size = 4 * 1024 * 1024;
+    const stalled = proxy.pauseAfter(1024 * 1024, 1500);
+    await page.setInputFiles('#file', {
+      name: 'big.bin',
+      mimeType: 'application/octet-stream',
+      buffer: Buffer.alloc(size, 7),
+    });
+    await page.fill('#clients', 'slow-1');
+    await page.fill('#dest', cluster.dest('srv/big.bin'));
+    await page.click('#send');
+    await page.waitForFunction(
+      () => /^accepted as/.test(document.getElementById('upload-state')?.textContent ?? ''),
+      undefined,
+      WAIT,
+    );
+    const uuid = /accepted as ([0-9a-f-]{36})/.exec((await page.textContent('#upload-state')) ?? '')![1];
+    await stalled;
+    const [row] = await statusesReach(page, uuid, { 'slow-1': 'success' });
+    expect(row.cells[7]).to.equal('file successfully copied to destination');
+    const bars = await page.evaluate(
+      () =>
+        (
+          window as unknown as {
+            bars: { client: string; status: string; value: number; max: number; text: string }[];
+          }
+        ).bars,
+    );
+    expect(bars.length, 'at least one bar was drawn').to.be.at.least(1);
+    for (const b of bars) {
+      expect(b).to.include({ client: 'slow-1', status: 'pending', max: size });
+      expect(b.value).to.be.within(1, size);
+      expect(b.text).to.match(/fetching: \d+%$/);
+    }
+    expect(await page.$$('#rows progress'), 'no bar once the outcome came').to.have.length(0);
     await page.close();
   });
 });

@@ -74,7 +74,8 @@ function logout(why) {
 
 function open() {
   if (ws || !token) return;
-  const sock = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + SOCKET, ['bearer', token]);
+  // progress=1: each pending row also gets a bar while its client fetches.
+  const sock = new WebSocket((location.protocol === 'https:' ? 'wss://' : 'ws://') + location.host + SOCKET + '?progress=1', ['bearer', token]);
   ws = sock;
   state('connecting');
   sock.onopen = () => state('open');
@@ -90,9 +91,22 @@ function open() {
     let o;
     try { o = JSON.parse(m.data); } catch { return; }
     if (!o || typeof o.uuid !== 'string' || typeof o.client_id !== 'string') return;
-    show(o.uuid, o.client_id, o);
+    if (o.type === 'progress') fetched(o);
+    else if (o.type === undefined) show(o.uuid, o.client_id, o);
     learn(o.uuid);
   };
+}
+
+/** How far a pending row's client has got: a bar in its message cell until its outcome. */
+function fetched(p) {
+  const size = Number(p.size);
+  const bytes = Math.min(Number(p.bytes), size);
+  if (!(size > 0) || !(bytes >= 0)) return;
+  let r = rows.get(p.uuid + '\\n' + p.client_id);
+  if (!r) { show(p.uuid, p.client_id, { status: 'pending', message: '' }); r = rows.get(p.uuid + '\\n' + p.client_id); }
+  if (FINAL.includes(r.o.status)) return;
+  r.fetched = { bytes, size };
+  render(r);
 }
 
 /** One row per upload and client: pending until the client's outcome, which is final. */
@@ -137,6 +151,14 @@ function render(r) {
   ];
   r.tr.className = String(o.status);
   cells.forEach((v, i) => { r.tr.cells[i].textContent = v === undefined || v === null ? '' : String(v); });
+  if (pending && r.fetched) {
+    const bar = document.createElement('progress');
+    bar.max = r.fetched.size;
+    bar.value = r.fetched.bytes;
+    const percent = Math.floor((r.fetched.bytes * 100) / r.fetched.size) + '%';
+    bar.textContent = percent;
+    r.tr.cells[7].replaceChildren(bar, ' fetching: ' + percent);
+  }
 }
 
 /** Asks once per upload for its destination, size and targets, so every target gets a row. */

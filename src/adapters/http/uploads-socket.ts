@@ -3,7 +3,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { messageOf } from '../../domain/errors.ts';
 import type { Logger } from '../../ports/logger.ts';
-import type { WsResultBroadcaster } from '../ws/ws-result-broadcaster.ts';
+import type { ListenerOptions, WsResultBroadcaster } from '../ws/ws-result-broadcaster.ts';
 import type { ApiAuth } from './api-auth.ts';
 import { refuseUpgrade, type UpgradeHandler } from './http-server.ts';
 
@@ -24,6 +24,16 @@ function tokenOf(req: IncomingMessage): string | undefined {
   return auth && /^bearer\s+/i.test(auth) ? auth.replace(/^bearer\s+/i, '') : undefined;
 }
 
+/** `?progress=1` asks for transfer progress too; absent or 0 keeps the messages exactly the outcomes. */
+function optionsOf(req: IncomingMessage): ListenerOptions | string {
+  const values = new URL(req.url ?? '/', 'http://x').searchParams.getAll('progress');
+  if (values.length === 0) return { progress: false };
+  if (values.length > 1) return 'the query parameter progress is given more than once';
+  if (values[0] === '1') return { progress: true };
+  if (values[0] === '0') return { progress: false };
+  return `the query parameter progress must be 1 or 0, not ${JSON.stringify(values[0].slice(0, 32))}`;
+}
+
 /** GET /api/v1/ws/uploads: authenticated before the upgrade; a refused upgrade answers 401 with an error document. */
 export function uploadsSocket(
   auth: ApiAuth,
@@ -36,6 +46,8 @@ export function uploadsSocket(
     handleProtocols: (protocols) => (protocols.has(BEARER) ? BEARER : false),
   });
   return (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const options = optionsOf(req);
+    if (typeof options === 'string') return refuseUpgrade(socket, 400, options);
     const token = tokenOf(req);
     if (!token)
       return refuseUpgrade(
@@ -46,8 +58,11 @@ export function uploadsSocket(
     auth.callerOfToken(token).then(
       (caller) =>
         wss.handleUpgrade(req, socket, head, (ws) => {
-          broadcaster.add(ws, caller);
-          logger.debug({ user: caller.username, listeners: broadcaster.size }, 'results listener connected');
+          broadcaster.add(ws, caller, options);
+          logger.debug(
+            { user: caller.username, listeners: broadcaster.size, progress: options.progress },
+            'results listener connected',
+          );
         }),
       (e: unknown) => {
         logger.debug({ url: req.url, reason: messageOf(e) }, 'results listener refused');

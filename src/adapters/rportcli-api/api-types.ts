@@ -55,6 +55,14 @@ export interface UploadStatus {
   upload: Record<string, unknown>;
 }
 
+/** How far a client's fetch has got, from GET /api/v1/ws/uploads?progress=1. */
+export interface LiveProgress {
+  uuid: string;
+  client_id: string;
+  bytes: number;
+  size: number;
+}
+
 /** A live outcome from GET /api/v1/ws/uploads. */
 export interface LiveOutcome extends TargetOutcome {
   uuid: string;

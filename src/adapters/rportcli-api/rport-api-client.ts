@@ -142,10 +142,17 @@ export class RportApiClient {
     return statusOf(uuid, data);
   }
 
-  /** Opens the live results socket; with a username and password it logs in first, as the socket takes tokens only. */
-  async listen(): Promise<WsResultsListener> {
+  /**
+   * Opens the live results socket; with a username and password it logs in first, as the socket
+   * takes tokens only. With progress, it asks for transfer progress too (`?progress=1`).
+   */
+  async listen(progress = false): Promise<WsResultsListener> {
     const token = await this.token();
-    return WsResultsListener.open(this.resultsUrl, token, this.tls);
+    return WsResultsListener.open(
+      progress ? `${this.resultsUrl}?progress=1` : this.resultsUrl,
+      token,
+      this.tls,
+    );
   }
 
   /** The results socket's URL: ws:// or wss:// beside the API. */

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { RportApiError, connectionError, errorsOf, networkReason } from './api-errors.ts';
-import type { LiveOutcome, TargetStatus } from './api-types.ts';
+import type { LiveOutcome, LiveProgress, TargetStatus } from './api-types.ts';
 import { tlsConnectOptions, type TlsOptions } from './tls-options.ts';
 
 const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
@@ -9,11 +9,14 @@ const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
  * Listens to GET /api/v1/ws/uploads. Open it before sending an upload: the server keeps no
  * backlog for listeners, so an outcome that happens before the socket opens is never sent.
  * Every outcome is kept from the moment the socket opens, so the caller can ask for an upload's
- * outcomes once it learns the upload's uuid.
+ * outcomes once it learns the upload's uuid. Of progress (a socket opened with `?progress=1`), only
+ * the latest per upload and client is kept.
  */
 export class WsResultsListener {
   private readonly seen: LiveOutcome[] = [];
   private readonly subscribers = new Set<(o: LiveOutcome) => void>();
+  private readonly latestProgress = new Map<string, LiveProgress>();
+  private readonly progressSubscribers = new Set<(p: LiveProgress) => void>();
   private closedByUs = false;
   private dropReason: string | undefined;
   private onDrop: ((reason: string) => void) | undefined;
@@ -68,17 +71,31 @@ export class WsResultsListener {
    * callback may unsubscribe at once (before, a caller whose outcomes had all come already met its
    * unsubscribe uninitialised); no new one can arrive in between, as the socket delivers in a later task.
    */
-  follow(uuid: string, onOutcome: (o: LiveOutcome) => void): () => void {
+  follow(
+    uuid: string,
+    onOutcome: (o: LiveOutcome) => void,
+    onProgress?: (p: LiveProgress) => void,
+  ): () => void {
     const earlier = this.seen.filter((o) => o.uuid === uuid);
+    const earlierProgress = [...this.latestProgress.values()].filter((p) => p.uuid === uuid);
     let following = true;
     const sub = (o: LiveOutcome): void => {
       if (o.uuid === uuid) onOutcome(o);
     };
+    const progressSub = (p: LiveProgress): void => {
+      if (p.uuid === uuid) onProgress?.(p);
+    };
     this.subscribers.add(sub);
-    if (earlier.length > 0) queueMicrotask(() => earlier.forEach((o) => following && onOutcome(o)));
+    this.progressSubscribers.add(progressSub);
+    if (earlier.length > 0 || earlierProgress.length > 0)
+      queueMicrotask(() => {
+        earlierProgress.forEach((p) => following && onProgress?.(p));
+        earlier.forEach((o) => following && onOutcome(o));
+      });
     return () => {
       following = false;
       this.subscribers.delete(sub);
+      this.progressSubscribers.delete(progressSub);
     };
   }
 
@@ -91,13 +108,29 @@ export class WsResultsListener {
   close(): void {
     this.closedByUs = true;
     this.subscribers.clear();
+    this.progressSubscribers.clear();
     this.socket.close();
     // Do not wait for the closing handshake of a server that may be gone.
     setTimeout(() => this.socket.terminate(), 1000).unref();
   }
 
   private receive(text: string): void {
-    const o = parseOutcome(text);
+    let m: unknown;
+    try {
+      m = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (typeof m !== 'object' || m === null) return;
+    // A message with a type is not an outcome: progress, or a kind this version does not know.
+    if ('type' in m) {
+      const p = progressOf(m as Record<string, unknown>);
+      if (!p) return;
+      this.latestProgress.set(`${p.uuid}\n${p.client_id}`, p);
+      for (const sub of this.progressSubscribers) sub(p);
+      return;
+    }
+    const o = outcomeOf(m as Record<string, unknown>);
     if (!o) return;
     this.seen.push(o);
     for (const sub of this.subscribers) sub(o);
@@ -110,15 +143,16 @@ export class WsResultsListener {
   }
 }
 
-function parseOutcome(text: string): LiveOutcome | undefined {
-  let m: Record<string, unknown>;
-  try {
-    m = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    return undefined;
-  }
-  if (typeof m !== 'object' || m === null || typeof m.uuid !== 'string' || typeof m.client_id !== 'string')
-    return undefined;
+/** A `{type:"progress",…}` message; undefined for anything else. */
+function progressOf(m: Record<string, unknown>): LiveProgress | undefined {
+  const { type, uuid, client_id, bytes, size } = m;
+  if (type !== 'progress' || typeof uuid !== 'string' || typeof client_id !== 'string') return undefined;
+  if (typeof bytes !== 'number' || typeof size !== 'number' || !(size > 0) || !(bytes >= 0)) return undefined;
+  return { uuid, client_id, bytes: Math.min(bytes, size), size };
+}
+
+function outcomeOf(m: Record<string, unknown>): LiveOutcome | undefined {
+  if (typeof m.uuid !== 'string' || typeof m.client_id !== 'string') return undefined;
   const status = STATUSES.includes(m.status as TargetStatus) ? (m.status as TargetStatus) : 'error';
   return {
     uuid: m.uuid,

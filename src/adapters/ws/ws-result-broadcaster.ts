@@ -2,7 +2,9 @@ import type { WebSocket } from 'ws';
 import { mayReadUpload, type Caller } from '../../domain/caller.ts';
 import { messageOf } from '../../domain/errors.ts';
 import type { PushOutcome } from '../../domain/outcome.ts';
+import type { TransferProgress } from '../../domain/transfer-progress.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { ProgressBroadcaster } from '../../ports/progress-broadcaster.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 
 interface BroadcasterSettings {
@@ -10,20 +12,34 @@ interface BroadcasterSettings {
   maxBufferedBytes: number;
   /** Ping interval; a listener that misses a pong is dropped. */
   pingIntervalMs: number;
+  /** A listener with more unsent bytes than this is skipped for progress: progress is never worth a backlog. */
+  maxProgressBufferedBytes?: number;
 }
+
+const PROGRESS_BUFFERED_BYTES = 64 * 1024;
 
 const DEFAULT_BROADCASTER_SETTINGS: BroadcasterSettings = {
   maxBufferedBytes: 1024 * 1024,
   pingIntervalMs: 30_000,
 };
 
+/** What a listener asked for when it connected. */
+export interface ListenerOptions {
+  /** Also send `{type:"progress",…}` messages (`?progress=1`); without it the messages are exactly the outcomes. */
+  progress: boolean;
+}
+
 interface Listener {
   caller: Caller;
   alive: boolean;
+  progress: boolean;
 }
 
-/** Sends each outcome, in order, to the WebSocket listeners whose user may read its upload (`mayReadUpload`). */
-export class WsResultBroadcaster implements ResultBroadcaster {
+/**
+ * Sends each outcome, in order, to the WebSocket listeners whose user may read its upload
+ * (`mayReadUpload`), and each transfer progress, in the same order, to those of them that asked for it.
+ */
+export class WsResultBroadcaster implements ResultBroadcaster, ProgressBroadcaster {
   private readonly listeners = new Map<WebSocket, Listener>();
   private queue: Promise<void> = Promise.resolve();
   private readonly pinger: NodeJS.Timeout;
@@ -40,8 +56,8 @@ export class WsResultBroadcaster implements ResultBroadcaster {
     return this.listeners.size;
   }
 
-  add(ws: WebSocket, caller: Caller): void {
-    const l: Listener = { caller, alive: true };
+  add(ws: WebSocket, caller: Caller, options: ListenerOptions = { progress: false }): void {
+    const l: Listener = { caller, alive: true, progress: options.progress };
     this.listeners.set(ws, l);
     ws.on('pong', () => (l.alive = true));
     ws.on('close', () => this.listeners.delete(ws));
@@ -56,6 +72,16 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       .then(() => this.deliver(outcome, requestedBy))
       .catch((e: unknown) =>
         this.logger.error({ uuid: outcome.uuid, err: messageOf(e) }, 'broadcasting an outcome failed'),
+      );
+  }
+
+  progress(p: TransferProgress, requestedBy: string): void {
+    if (![...this.listeners.values()].some((l) => l.progress)) return;
+    // Behind the outcomes queued before it, so a listener never sees a target's progress after its outcome.
+    this.queue = this.queue
+      .then(() => this.deliverProgress(p, requestedBy))
+      .catch((e: unknown) =>
+        this.logger.error({ uuid: p.uuid, err: messageOf(e) }, 'broadcasting a progress failed'),
       );
   }
 
@@ -92,6 +118,23 @@ export class WsResultBroadcaster implements ResultBroadcaster {
         this.drop(ws);
         continue;
       }
+      ws.send(text);
+    }
+  }
+
+  private deliverProgress(p: TransferProgress, requestedBy: string): void {
+    let text: string | undefined;
+    for (const [ws, l] of this.listeners) {
+      if (!l.progress || !mayReadUpload(l.caller, requestedBy) || ws.readyState !== ws.OPEN) continue;
+      // A listener that is behind misses progress rather than falling further behind; outcomes still decide whether it is dropped.
+      if (ws.bufferedAmount > (this.settings.maxProgressBufferedBytes ?? PROGRESS_BUFFERED_BYTES)) continue;
+      text ??= JSON.stringify({
+        type: 'progress',
+        uuid: p.uuid,
+        client_id: p.client_id,
+        bytes: p.bytes,
+        size: p.size,
+      });
       ws.send(text);
     }
   }

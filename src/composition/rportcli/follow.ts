@@ -37,10 +37,14 @@ export async function follow(
       resolve();
     };
     const deadline = setTimeout(finish, timeoutS * 1000);
-    const unfollow = listener.follow(uuid, (o) => {
-      table.update(o);
-      if (table.settled) finish();
-    });
+    const unfollow = listener.follow(
+      uuid,
+      (o) => {
+        table.update(o);
+        if (table.settled) finish();
+      },
+      (p) => table.progress(p.client_id, p.bytes, p.size),
+    );
     listener.onDropped((reason) => {
       say(`results socket dropped (${reason}); polling the stored results every ${POLL_MS / 1000}s`);
       poller = setInterval(() => {
@@ -64,9 +68,12 @@ export async function follow(
   return stored;
 }
 
-/** Opens the results socket, saying so when verbose. */
-export async function listen(api: RportApiClient, say: Say): Promise<WsResultsListener> {
-  const listener = await api.listen();
+/**
+ * Opens the results socket, saying so when verbose. With progress (a table redrawn on a terminal),
+ * it asks for transfer progress too; output that is read line by line gets none of it.
+ */
+export async function listen(api: RportApiClient, say: Say, progress = false): Promise<WsResultsListener> {
+  const listener = await api.listen(progress);
   say(`results listener connected to ${api.resultsUrl}`);
   return listener;
 }

@@ -70,12 +70,21 @@ export function withDiffs(lines: string[], rows: { diff?: string }[], maxWidth?:
   return [lines[0], ...rows.flatMap((r, i) => [lines[i + 1], ...diffLines(r.diff, maxWidth)])];
 }
 
+const PROGRESS_REDRAW_MS = 200;
+
+const modeOf = (io: CliIo, json: boolean): 'live' | 'lines' | 'silent' =>
+  json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines';
+
 /**
  * Per-client outcomes as they arrive. On a terminal it redraws the whole table in place; otherwise
  * it prints one line per final outcome (a log a script or CI can read); in JSON mode it is silent.
+ * Only the redrawn table shows how far each pending target's fetch has got.
  */
 export class ResultsTable {
   private readonly rows = new Map<string, TargetRow>();
+  /** The share of the file each pending target has received, in percent, while it fetches. */
+  private readonly fetched = new Map<string, number>();
+  private progressDrawnAt = 0;
   private drawnLines = 0;
 
   constructor(
@@ -87,7 +96,12 @@ export class ResultsTable {
 
   /** Silent for --json, redrawn on a terminal, one line per outcome on a pipe. */
   static for(io: CliIo, json: boolean, sync = false): ResultsTable {
-    return new ResultsTable(io, json ? 'silent' : io.stdout.isTTY ? 'live' : 'lines', sync);
+    return new ResultsTable(io, modeOf(io, json), sync);
+  }
+
+  /** Whether the table for this output shows transfer progress: only one redrawn in place on a terminal. */
+  static showsProgress(io: CliIo, json: boolean): boolean {
+    return modeOf(io, json) === 'live';
   }
 
   /** Adds targets still pending; a known target keeps its row. */
@@ -110,6 +124,23 @@ export class ResultsTable {
           .map((l) => `${l}\n`)
           .join(''),
       );
+    this.draw();
+  }
+
+  /**
+   * How far a pending target's fetch has got. Progress alone redraws at most every
+   * PROGRESS_REDRAW_MS, so a fan-out to many clients does not redraw its table for each of them;
+   * the next drawing shows what was skipped.
+   */
+  progress(clientId: string, bytes: number, size: number): void {
+    const r = this.rows.get(clientId);
+    if (this.mode !== 'live' || !r || isFinal(r) || !(size > 0)) return;
+    const percent = Math.floor((Math.min(Math.max(bytes, 0), size) * 100) / size);
+    if (this.fetched.get(clientId) === percent) return;
+    this.fetched.set(clientId, percent);
+    const now = Date.now();
+    if (now - this.progressDrawnAt < PROGRESS_REDRAW_MS) return;
+    this.progressDrawnAt = now;
     this.draw();
   }
 
@@ -147,7 +178,7 @@ export class ResultsTable {
     const rows = this.all;
     const table = formatTable(
       ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
-      rows.map((r) => [r.client_id, r.status, effectOf(r, this.sync), r.message]),
+      rows.map((r) => [r.client_id, r.status, effectOf(r, this.sync), this.messageOf(r)]),
       width,
     );
     const lines = diffs ? withDiffs(table, rows, width) : table;
@@ -155,5 +186,12 @@ export class ResultsTable {
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[J` : '';
     this.io.stdout.write(`${up}${lines.join('\n')}\n`);
     this.drawnLines = lines.length;
+  }
+
+  /** A pending row's message says how far its fetch has got, once it is known. */
+  private messageOf(r: TargetRow): string {
+    const percent = this.fetched.get(r.client_id);
+    if (isFinal(r) || percent === undefined) return r.message;
+    return `fetching: ${percent}%${r.message ? `; ${r.message}` : ''}`;
   }
 }

@@ -27,7 +27,7 @@ export async function runStatus(api: RportApiClient, opts: StatusOptions, io: Cl
     return exitCodeOf(status.targets, opts.failOnIgnored, sync);
   }
   // Listen before reading the stored results, so an outcome recorded in between is not missed.
-  const listener = await listen(api, opts.say);
+  const listener = await listen(api, opts.say, ResultsTable.showsProgress(io, opts.json));
   try {
     // The upload's sync flag is known only once its stored results are read; the table labels live
     // rows with it, so it is read first.

@@ -24,7 +24,7 @@ interface UploadOptions extends UploadRequest {
  */
 export async function runUpload(api: RportApiClient, opts: UploadOptions, io: CliIo): Promise<number> {
   await checkLocalFile(opts.file);
-  const listener = await listen(api, opts.say);
+  const listener = await listen(api, opts.say, ResultsTable.showsProgress(io, opts.json));
   try {
     const receipt = await sendWithProgress(api, opts, io);
     const sync = opts.sync === true;

@@ -288,7 +288,7 @@ export function buildServerContainer(config: ServerConfig, logger: Logger): Cont
     storageModule,
     identityModule,
     distributionModule,
-    useCaseModule({ ...T, broadcaster: T.outcomes }),
+    useCaseModule({ ...T, broadcaster: T.outcomes, progress: T.broadcaster }),
     httpModule,
   );
   return container;

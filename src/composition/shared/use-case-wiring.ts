@@ -6,6 +6,7 @@ import { AcceptUpload } from '../../domain/accept-upload.ts';
 import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
 import { OfflineDelivery } from '../../domain/offline-delivery.ts';
 import { PushToClient } from '../../domain/push-to-client.ts';
+import { ReportProgress } from '../../domain/report-progress.ts';
 import { ReportResult } from '../../domain/report-result.ts';
 import { RetryPush } from '../../domain/retry-push.ts';
 import { StagedRetention } from '../../domain/staged-retention.ts';
@@ -19,6 +20,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { ProgressBroadcaster } from '../../ports/progress-broadcaster.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { ResultStore } from '../../ports/result-store.ts';
 import type { StagingStore } from '../../ports/staging-store.ts';
@@ -31,6 +33,8 @@ interface UseCaseTokens {
   groups: Token<ClientGroupStore>;
   results: Token<ResultStore>;
   broadcaster: Token<ResultBroadcaster>;
+  /** Listeners of live transfer progress. */
+  progress: Token<ProgressBroadcaster>;
   audit: Token<AuditLog>;
   channels: Token<ClientChannels>;
   transfers: Token<LiveTransfers>;
@@ -85,15 +89,22 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
         t.clock,
         t.logger,
         t.dispatchSettings,
+        t.progress,
       ],
-      (queue, archive, results, report, retention, channels, transfers, clock, logger, settings) =>
+      (queue, archive, results, report, retention, channels, transfers, clock, logger, settings, progress) =>
         new OfflineDelivery(
           queue,
           archive,
           results,
           report,
           retention,
-          new PushToClient(channels, transfers, clock, settings.timeoutMs),
+          new PushToClient(
+            channels,
+            transfers,
+            clock,
+            settings.timeoutMs,
+            new ReportProgress(progress, clock),
+          ),
           clock,
           logger,
         ),
@@ -112,13 +123,32 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
         t.archive,
         t.retention,
         t.offline,
+        t.progress,
       ],
-      (channels, transfers, staging, report, clock, logger, settings, archive, retention, offline) =>
-        new DispatchToClients(channels, transfers, staging, report, clock, logger, settings, {
-          archive,
-          retention,
-          offline,
-        }),
+      (
+        channels,
+        transfers,
+        staging,
+        report,
+        clock,
+        logger,
+        settings,
+        archive,
+        retention,
+        offline,
+        progress,
+      ) =>
+        new DispatchToClients(
+          channels,
+          transfers,
+          staging,
+          report,
+          clock,
+          logger,
+          settings,
+          { archive, retention, offline },
+          new ReportProgress(progress, clock),
+        ),
     );
     provide(
       bind,

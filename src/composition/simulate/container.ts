@@ -174,7 +174,7 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
   container.load(
     infraModule(opts.seed),
     storesModule,
-    useCaseModule(S),
+    useCaseModule({ ...S, progress: S.broadcaster }),
     serverModule(settings, 10 * 1024 * 1024),
   );
   const server = resolve(container, S.server);

@@ -29,18 +29,26 @@ export interface SeenPush {
 export class FakeAgents implements ClientChannels {
   readonly seen: SeenPush[] = [];
   private readonly verdicts = new Map<string, (r: PushRequest) => PushVerdict>();
+  /** Byte counts a client reports as progress, in order, before its verdict. */
+  private readonly progress = new Map<string, number[]>();
   stagingDir = '';
 
   channelFor(clientId: string): ClientChannel | undefined {
     const verdict = this.verdicts.get(clientId);
     if (!verdict) return undefined;
     return {
-      push: async (request) => {
+      push: async (request, _signal, onProgress) => {
         const bytes = await readFile(join(this.stagingDir, request.sourceName));
         this.seen.push({ clientId, request, bytes, md5: createHash('md5').update(bytes).digest('hex') });
+        for (const b of this.progress.get(clientId) ?? []) onProgress?.({ bytes: b });
         return verdict(request);
       },
     };
+  }
+
+  /** Makes client id report these byte counts as progress during each push. */
+  reportProgress(id: string, counts: number[]): void {
+    this.progress.set(id, counts);
   }
 
   connect(

@@ -11,10 +11,14 @@ import type { ClientInfo } from '../../../src/domain/client.ts';
 import { checkAnswersAgainstOpenapi, clientInfo } from '../../adapters/http/http-harness.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import type { PushRequest } from '../../../src/domain/push-request.ts';
-import type { ClientChannel, ClientChannels } from '../../../src/ports/client-channel.ts';
+import type { ClientChannel, ClientChannels, PushProgress } from '../../../src/ports/client-channel.ts';
 import type { ClientPresence } from '../../../src/ports/client-presence.ts';
 
-export type Answer = (request: PushRequest, signal: AbortSignal) => Promise<PushVerdict>;
+export type Answer = (
+  request: PushRequest,
+  signal: AbortSignal,
+  onProgress?: (p: PushProgress) => void,
+) => Promise<PushVerdict>;
 
 export const placed: Answer = async (r) => ({
   status: 'success',
@@ -39,7 +43,10 @@ class ScriptedAgents implements ClientChannels {
   channelFor(clientId: string): ClientChannel | undefined {
     const answer = this.answers.get(clientId);
     if (!answer) return undefined;
-    return { push: (request, signal) => answer(request, AbortSignal.any([signal, this.closing.signal])) };
+    return {
+      push: (request, signal, onProgress) =>
+        answer(request, AbortSignal.any([signal, this.closing.signal]), onProgress),
+    };
   }
 
   set(id: string, answer: Answer): void {

@@ -102,3 +102,40 @@ describe('rportcli results: diffs under each target row', () => {
     expect(out.text).to.contain('    +new\n');
   });
 });
+
+describe('rportcli results: a percentage per pending client while it fetches', () => {
+  const ioOf = (tty: boolean) => {
+    const stdout = Object.assign(new PassThrough(), tty ? { isTTY: true, columns: 120 } : {});
+    const out = { text: '' };
+    stdout.on('data', (c: Buffer) => (out.text += c.toString()));
+    return { io: { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: {} }, out };
+  };
+
+  it('on a terminal: a pending row says how far its fetch has got; a final row shows its outcome only', () => {
+    const { io, out } = ioOf(true);
+    expect(ResultsTable.showsProgress(io, false)).to.equal(true);
+    expect(ResultsTable.showsProgress(io, true), '--json').to.equal(false);
+    const table = ResultsTable.for(io, false);
+    table.expect(['a', 'b']);
+    table.progress('a', 1536, 4096);
+    expect(out.text).to.match(/a\s+pending\s+pending\s+fetching: 37%\n/);
+    table.update(row('a', 'success', true));
+    out.text = '';
+    table.progress('a', 4096, 4096);
+    table.progress('nobody', 1, 2);
+    expect(out.text, 'nothing redrawn for a final row or an unknown client').to.equal('');
+    table.update(row('b', 'error'));
+    expect(out.text).to.match(/a\s+success\s+changed\s+success message\n/);
+    expect(out.text).to.not.include('%');
+  });
+
+  it('on a pipe: no progress is asked for and none is written', () => {
+    const { io, out } = ioOf(false);
+    expect(ResultsTable.showsProgress(io, false)).to.equal(false);
+    const table = ResultsTable.for(io, false);
+    table.expect(['a']);
+    table.progress('a', 50, 100);
+    table.update(row('a', 'success', true));
+    expect(out.text).to.equal('a  success  changed  success message\n');
+  });
+});

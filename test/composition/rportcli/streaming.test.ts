@@ -32,6 +32,9 @@ describe('rportcli streaming uploads', function () {
   let watchedPid = 0;
   let sampledKiB = 0;
   let stagedMd5 = '';
+  /** Holds fetcher's verdict until release() is called. */
+  let release = (): void => undefined;
+  let fetcherGate: Promise<void> = Promise.resolve();
 
   before(async () => {
     srv = await startCliServer(128 * MiB);
@@ -41,6 +44,12 @@ describe('rportcli streaming uploads', function () {
       sampledKiB = watchedPid ? await vmHwmKiB(watchedPid) : 0;
       stagedMd5 = r.md5;
       return { status: 'success', message: 'sampled' };
+    });
+    // Reports half the file fetched, then answers once the test lets it.
+    await srv.connect('fetcher', async (r, _signal, onProgress) => {
+      onProgress?.({ bytes: r.size / 2 });
+      await fetcherGate;
+      return { status: 'success', message: `file successfully copied to ${r.destination}` };
     });
     dir = await mkdtemp(join(tmpdir(), 'rportcli-stream-'));
     token = await new RportApiClient(srv.url, undefined).login(srv.admin.username, srv.admin.password);
@@ -87,6 +96,44 @@ describe('rportcli streaming uploads', function () {
       expect(outcome).to.include({ client_id: 'alpha', uuid: receipt.uuid, status: 'success' });
     } finally {
       listener.close();
+    }
+  });
+
+  it('a listener opened with progress gets the latest progress of each client, before its outcome; one opened without gets none', async () => {
+    const path = join(dir, 'three.bin');
+    await writeFile(path, randomBytes(3 * MiB));
+    const api = new RportApiClient(srv.url, { token });
+    const [asks, plain] = [await api.listen(true), await api.listen()];
+    try {
+      fetcherGate = new Promise<void>((r) => (release = r));
+      const receipt = await api.upload({
+        file: path,
+        clientIds: ['fetcher'],
+        groupIds: [],
+        dest: '/tmp/three.bin',
+      });
+      const heard = (l: typeof asks): { order: string[]; done: Promise<void> } => {
+        const order: string[] = [];
+        const done = new Promise<void>((resolve) =>
+          l.follow(
+            receipt.uuid,
+            (o) => (order.push(o.status), resolve()),
+            (p) => {
+              order.push(`${p.client_id} ${p.bytes}/${p.size}`);
+              release();
+            },
+          ),
+        );
+        return { order, done };
+      };
+      const [a, p] = [heard(asks), heard(plain)];
+      await a.done;
+      await p.done;
+      expect(a.order).to.deep.equal([`fetcher ${1.5 * MiB}/${3 * MiB}`, 'success']);
+      expect(p.order).to.deep.equal(['success']);
+    } finally {
+      asks.close();
+      plain.close();
     }
   });
 
@@ -141,6 +188,38 @@ describe('rportcli streaming uploads', function () {
     expect(text).to.match(/CLIENT\s+STATUS\s+RESULT\s+MESSAGE\nalpha\s+pending\s+pending/);
     expect(text).to.contain('\x1b[2A\x1b[J'); // moved up over the header and the row, then redrew
     expect(text).to.match(/alpha\s+success\s+changed\s+file successfully copied to \/tmp\/two\.bin/);
+  });
+
+  it('on a terminal it asks for progress and shows a percentage per pending client; off a terminal, no progress at all', async () => {
+    const path = join(dir, 'four.bin');
+    await writeFile(path, randomBytes(4 * MiB));
+    const tty = <T extends PassThrough>(s: T): T => Object.assign(s, { isTTY: true, columns: 100 });
+    /** Runs the upload; fetcher answers once stdout matches until. */
+    const run = async (terminal: boolean, until: RegExp): Promise<string> => {
+      fetcherGate = new Promise<void>((r) => (release = r));
+      let out = '';
+      const stdout = new PassThrough().on('data', (c: Buffer) => (out += c.toString()));
+      const running = runCli(['upload', path, '-c', 'fetcher', '-d', '/tmp/four.bin'], {
+        stdout: terminal ? tty(stdout) : stdout,
+        stderr: new PassThrough(),
+        stdin: new PassThrough(),
+        env: { RPORT_API_URL: srv.url, RPORT_API_TOKEN: token },
+      });
+      while (!until.test(out)) await new Promise((r) => setTimeout(r, 10));
+      release();
+      expect(await running).to.equal(0);
+      return out;
+    };
+    const live = await run(true, /fetching: 50%/);
+    expect(live).to.match(/fetcher\s+pending\s+pending\s+fetching: 50%/);
+    expect(live).to.match(/fetcher\s+success\s+changed\s+file successfully copied to \/tmp\/four\.bin/);
+    // Off a terminal the listener does not ask: the agent's progress reaches no line of output.
+    const lines = await run(false, /^uploaded four\.bin/m);
+    expect(lines).to.not.include('fetching');
+    expect(lines).to.not.include('%');
+    expect(lines).to.match(
+      /^fetcher {2}success {2}changed {2}file successfully copied to \/tmp\/four\.bin$/m,
+    );
   });
 
   it('a 64 MiB upload is streamed: the rportcli process peak RSS grows by less than 24 MiB over a 1 KiB upload', async () => {

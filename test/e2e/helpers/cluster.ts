@@ -11,6 +11,8 @@ export interface AgentSpec {
   tags?: string[];
   /** Lines for the agent's [file-reception] section. */
   fileReception?: string[];
+  /** The port on 127.0.0.1 the agent dials instead of rportd's (a proxy in between). */
+  port?: number;
 }
 
 export interface ClusterOptions {
@@ -113,7 +115,7 @@ export class Cluster {
     await writeFile(
       conf,
       `[client]
-server = "127.0.0.1:${this.sshPort}"
+server = "127.0.0.1:${spec.port ?? this.sshPort}"
 fingerprint = "${this.fingerprint}"
 auth = "${this.agentAuth}"
 id = "${id}"
@@ -125,6 +127,14 @@ ${spec.fileReception ? `[file-reception]\n${spec.fileReception.join('\n')}\n` : 
     );
     const agent = new Proc(id, BIN.rport, ['--config', conf], { cwd: this.onHost(id, '') });
     this.agents.set(id, agent);
+    return agent;
+  }
+
+  /** Starts one more agent after the cluster is up, and waits until it is connected. */
+  async addAgent(spec: AgentSpec): Promise<Proc> {
+    this.opts.agents.push(spec);
+    const agent = await this.startAgent(spec.id);
+    await this.waitConnected([spec.id]);
     return agent;
   }
 

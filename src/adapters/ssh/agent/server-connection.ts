@@ -5,6 +5,7 @@ import type { Logger } from '../../../ports/logger.ts';
 import { failure, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
 import { messageOf } from '../../../domain/errors.ts';
+import { pacedProgress } from '../../../domain/transfer-progress.ts';
 import type { AgentTransport } from './transport.ts';
 import type { AgentIdentity } from './agent-key.ts';
 import { fingerprintOf } from '../host-key.ts';
@@ -47,8 +48,6 @@ interface ServerConnectionOptions {
   readyTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number };
 }
-
-const PROGRESS_EVERY_MS = 250;
 
 /**
  * The agent's one SSH connection to rportd: pinned host key, login, control channel, and
@@ -240,14 +239,10 @@ export class ServerConnection extends EventEmitter {
     send: (m: AgentMessage) => void,
   ): Promise<void> {
     this.live.set(reqId, request);
-    // The first progress line comes PROGRESS_EVERY_MS into the push: a short push sends none, only its result.
-    let last = Date.now();
-    const onProgress = (bytes: number): void => {
-      const now = Date.now();
-      if (now - last < PROGRESS_EVERY_MS) return;
-      last = now;
-      send({ type: 'progress', req_id: reqId, bytes });
-    };
+    // A short push, or a small file, sends no progress line, only its result.
+    const onProgress = pacedProgress(request.size, Date.now, (bytes) =>
+      send({ type: 'progress', req_id: reqId, bytes }),
+    );
     let verdict: PushVerdict;
     try {
       verdict = await this.o.handler.handle(request, onProgress);
