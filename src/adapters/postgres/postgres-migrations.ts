@@ -84,6 +84,9 @@ export const MIGRATIONS: readonly string[] = [
   // Offline delivery and retry: the attempt of each target (the queue and kept uploads stay per
   // node in SQLite until the cluster claims targets; docs/scale-out.md).
   `ALTER TABLE upload_results ADD COLUMN attempt integer NOT NULL DEFAULT 1;`,
+  // The node pushing each pending target (it began or reopened it): at its start a node ends only
+  // its own stranded targets, never those another running node is pushing.
+  `ALTER TABLE upload_results ADD COLUMN IF NOT EXISTS node_id text;`,
 ];
 
 /**
