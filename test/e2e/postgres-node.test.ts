@@ -105,6 +105,29 @@ describe('rportd process on PostgreSQL ([cluster] database_url)', function () {
     expect((users.body!.data as { username: string }[]).map((u) => u.username)).to.include('uma');
   });
 
+  it('--reset-admin-password resets the user in PostgreSQL, where every node reads it', async () => {
+    c = await Cluster.start({
+      agents: [],
+      databaseUsers: true,
+      sections: `[cluster]\nnode_id = "e2e-node"\ndatabase_url = "${url}"\n`,
+    });
+    expect(await c.rportd.stop()).to.equal(0);
+    const reset = await runToExit(
+      [process.execPath, BIN.rportd, '--config', join(c.dir, 'rportd.conf'), '--reset-admin-password'],
+      {
+        env: { PATH: process.env.PATH, RPORTD_ADMIN_PASSWORD: 'reset-on-postgres-1' },
+      },
+    );
+    expect(reset.code, reset.stderr).to.equal(0);
+    expect(reset.stderr).to.contain('reset API user "admin"');
+    await c.startServer();
+    const old = c.admin.password;
+    c.admin.password = 'reset-on-postgres-1';
+    expect(await c.login()).to.be.a('string');
+    c.admin.password = old;
+    await expectRefused(c);
+  });
+
   it('a database it cannot reach stops the start with exit 2, naming [cluster] database_url, never the password', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rportd-pg-down-'));
     try {
@@ -126,3 +149,13 @@ describe('rportd process on PostgreSQL ([cluster] database_url)', function () {
     }
   });
 });
+
+/** Logging in with the password from before the reset is refused. */
+async function expectRefused(c: Cluster): Promise<void> {
+  const res = await fetch(`${c.url}/api/v1/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(c.admin),
+  });
+  expect(res.status).to.equal(401);
+}
