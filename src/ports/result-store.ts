@@ -81,8 +81,9 @@ export interface PendingTarget {
 }
 
 /**
- * Finds the targets without a final outcome. Asked at start, before anything is accepted, these
- * are the pushes a previous run left unfinished.
+ * Finds the targets without a final outcome that this server pushes. Asked at start, before anything
+ * is accepted, these are the pushes its previous run left unfinished (a store shared by several
+ * nodes answers with the starting node's own only).
  */
 export interface PendingTargets {
   pendingTargets(): Promise<PendingTarget[]>;

@@ -50,7 +50,7 @@ deliveryStoresContract(
 );
 
 const postgresStores = (db: PgDb) => {
-  const results = new PostgresResultStore(db);
+  const results = new PostgresResultStore(db, 'node-1');
   return {
     queue: new PostgresDeliveryQueue(db, 'node-1'),
     archive: new PostgresUploadArchive(db, 'node-1'),
@@ -80,7 +80,7 @@ describe('on PostgreSQL', function () {
   it('PostgresResultStore: each target starts at attempt 1; a retry makes it 2', async () => {
     const t = await testDatabase(server);
     try {
-      await expectAttempts(new PostgresResultStore(t.db));
+      await expectAttempts(new PostgresResultStore(t.db, 'node-1'));
     } finally {
       await t.cleanup();
     }

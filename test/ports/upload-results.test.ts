@@ -67,7 +67,7 @@ describe('on PostgreSQL', function () {
   });
   uploadResultsContract('PostgresResultStore (a private PostgreSQL server)', async () => {
     const t = await testDatabase(server);
-    const store = new PostgresResultStore(t.db);
+    const store = new PostgresResultStore(t.db, 'node-1');
     return { store, seed: seedThroughAudit(store, new PostgresAuditLog(t.db)), cleanup: t.cleanup };
   });
 });

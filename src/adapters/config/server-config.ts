@@ -16,6 +16,7 @@ import {
   type Table,
 } from './server-config-values.ts';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
+import { parseCluster, type ClusterSection } from './server-config-cluster.ts';
 
 export { ConfigError } from './server-config-values.ts';
 
@@ -80,6 +81,8 @@ export interface ServerConfig {
   api: ApiSection;
   /** `[logging]`: level and format. */
   logging: LoggingSettings;
+  /** `[cluster]`: the node id and the shared database (docs/scale-out.md). */
+  cluster: ClusterSection;
   /** The file it was read from; undefined when running on defaults. */
   source?: string;
 }
@@ -181,8 +184,8 @@ export function loadServerConfig(path?: string): ServerConfig {
 /** Validates a parsed TOML document; relative paths resolve against baseDir. */
 export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
   for (const section of Object.keys(doc)) {
-    if (!['server', 'api', 'logging'].includes(section))
-      fail(section, '', 'unknown section; known sections are [server], [api], [logging]');
+    if (!['server', 'api', 'logging', 'cluster'].includes(section))
+      fail(section, '', 'unknown section; known sections are [server], [api], [logging], [cluster]');
   }
   const s = table(doc, 'server');
   const a = table(doc, 'api');
@@ -264,5 +267,10 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     );
   }
 
-  return { server, api, logging: parseLogging(l, (key, problem) => fail('logging', key, problem)) };
+  return {
+    server,
+    api,
+    logging: parseLogging(l, (key, problem) => fail('logging', key, problem)),
+    cluster: parseCluster(table(doc, 'cluster')),
+  };
 }

@@ -6,11 +6,13 @@ const IN_TEXT: [RegExp, string][] = [
   [/([?&](?:access_token|token|password)=)[^&\s#]*/gi, '$1[redacted]'],
   // A JWT anywhere in a string (three base64url parts, the first a JSON header).
   [/eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
+  // The password of a URL (`[cluster] database_url = "postgres://user:password@host/db"`).
+  [/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s@/]+@/gi, '$1[redacted]@'],
 ];
 
 const REDACTED = '[redacted]';
 
-/** Masks secrets inside free text: bearer/basic credentials, token query parameters, JWTs. */
+/** Masks secrets inside free text: bearer/basic credentials, token query parameters, JWTs, URL passwords. */
 export function redactText(s: string): string {
   return IN_TEXT.reduce((acc, [re, by]) => acc.replace(re, by), s);
 }

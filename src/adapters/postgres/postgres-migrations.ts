@@ -108,6 +108,9 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX delivery_queue_client ON delivery_queue(client_id, seq);`,
   // Check mode and diffs: the diff a push asked for (or why there is none); NULL when none was asked for.
   `ALTER TABLE upload_results ADD COLUMN diff text;`,
+  // The node pushing each pending target (it began or reopened it): at its start a node ends only
+  // its own stranded targets, never those another running node is pushing.
+  `ALTER TABLE upload_results ADD COLUMN IF NOT EXISTS node_id text;`,
 ];
 
 /**

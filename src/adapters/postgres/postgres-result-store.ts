@@ -33,9 +33,17 @@ interface TargetRow extends Omit<StoredTarget, 'size' | 'diff' | 'updated_at'> {
 /** A listing holds many uploads: it leaves their diffs, each up to tens of KiB, out (as SQLite's). */
 const withoutDiffs = (targets: StoredTarget[]): StoredTarget[] => targets.map(({ diff: _diff, ...t }) => t);
 
-/** Per-upload, per-client results shared by every node; a client's first final outcome is kept. */
+/**
+ * Per-upload, per-client results shared by every node; a client's first final outcome is kept.
+ * Each pending target names the node pushing it (`node_id`: the node that began or reopened it).
+ */
 export class PostgresResultStore implements ResultStore, UploadResults, PendingTargets {
-  constructor(private readonly db: PgDb) {}
+  constructor(
+    private readonly db: PgDb,
+    readonly nodeId: string,
+  ) {
+    if (!nodeId) throw new Error('the result store needs a node id');
+  }
 
   /**
    * The uuid's row in `uploads` is the claim: of two nodes beginning the same uuid at once, the
@@ -54,9 +62,9 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
       if (known.rowCount) throw new Rollback();
       await sql(
         c,
-        `INSERT INTO upload_results (uuid, client_id, status, updated_at)
-           SELECT $1, id, 'pending', now() FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING`,
-        [uuid, clientIds],
+        `INSERT INTO upload_results (uuid, client_id, status, updated_at, node_id)
+           SELECT $1, id, 'pending', now(), $3 FROM unnest($2::text[]) AS id ON CONFLICT DO NOTHING`,
+        [uuid, clientIds, this.nodeId],
       );
       return true;
     }).catch((e) => {
@@ -127,8 +135,9 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
     const { rows } = await sql<{ client_id: string }>(
       this.db,
       `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL, diff = NULL,
-         attempt = attempt + 1, updated_at = now() WHERE uuid = $1 AND status = 'error' RETURNING client_id`,
-      [uuid],
+         attempt = attempt + 1, updated_at = now(), node_id = $2
+         WHERE uuid = $1 AND status = 'error' RETURNING client_id`,
+      [uuid, this.nodeId],
     );
     return rows.map((r) => r.client_id).sort();
   }
@@ -150,8 +159,11 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   }
 
   /**
-   * Every target still pending, oldest upload first. Who asked comes from the upload's `accepted`
-   * audit entry (empty if a crash came between the targets and that entry).
+   * The targets still pending that this node is pushing, oldest upload first: at a node's start,
+   * those its previous run left. Targets other nodes push are live, not stranded, and stay; those
+   * with no node (begun before the schema named one) are ended by whichever node starts first.
+   * Who asked comes from the upload's `accepted` audit entry (empty if a crash came between the
+   * targets and that entry).
    */
   async pendingTargets(): Promise<PendingTarget[]> {
     const { rows } = await sql<PendingTarget>(
@@ -160,8 +172,9 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
            (SELECT a.username FROM audit_log a
              WHERE a.upload_uuid = r.uuid AND a.action = 'accepted' AND a.client_id IS NULL LIMIT 1), ''
          ) AS requested_by
-         FROM upload_results r WHERE r.status = 'pending'
+         FROM upload_results r WHERE r.status = 'pending' AND (r.node_id = $1 OR r.node_id IS NULL)
          ORDER BY r.updated_at, r.uuid COLLATE "C", r.client_id COLLATE "C"`,
+      [this.nodeId],
     );
     return rows;
   }

@@ -44,7 +44,7 @@ export async function openPostgresStores(
       credentials: new PostgresClientCredentials(db),
       groups: new PostgresClientGroupStore(db),
       registry: await PostgresClientRegistry.open(db, nodeId),
-      results: new PostgresResultStore(db),
+      results: new PostgresResultStore(db, nodeId),
       audit: new PostgresAuditLog(db),
       clientKeys: new PostgresClientKeys(db),
       queue: new PostgresDeliveryQueue(db, nodeId),

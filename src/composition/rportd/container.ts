@@ -1,26 +1,16 @@
 import { Container, ContainerModule } from 'inversify';
 import type Koa from 'koa';
-import { join } from 'node:path';
 import type { ServerConfig } from '../../adapters/config/server-config.ts';
 import { StaticApiUser, StaticCredentials, readAuthFile } from '../../adapters/config/server-static-auth.ts';
 import { loadOrCreateJwtSecret } from '../../adapters/config/server-jwt-secret.ts';
-import { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
+import type { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
 import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
-import { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
-import { SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit-log.ts';
-import { SqliteClientCredentials } from '../../adapters/sqlite/sqlite-client-credentials.ts';
-import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-group-store.ts';
-import { SqliteClientKeys } from '../../adapters/sqlite/sqlite-client-keys.ts';
-import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
-import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
-import { SqliteDeliveryQueue } from '../../adapters/sqlite/sqlite-delivery-queue.ts';
-import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
-import { SqliteUploadArchive } from '../../adapters/sqlite/sqlite-upload-archive.ts';
-import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
+import type { PostgresStores } from '../../adapters/postgres/postgres-stores.ts';
+import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
@@ -46,12 +36,23 @@ import { constant, provide, provideRecord, token } from '../shared/typed-wiring.
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
+import {
+  storeModule,
+  type DbApiUsers,
+  type DbAuditLog,
+  type DbClientCredentials,
+  type DbClientGroups,
+  type DbClientKeys,
+  type DbClientRegistry,
+  type DbResults,
+  type DbUserGroups,
+} from './store-bindings.ts';
 
 /** What rportd's start-up takes from the graph, in one piece. */
 export interface Rportd {
   db: SqliteDb;
   staging: FsStagingStore;
-  apiUsers: SqliteApiUsers;
+  apiUsers: DbApiUsers;
   /** Run at start, before the API and the agents' side open. */
   endStranded: EndStrandedPushes;
   /** Run at start after endStranded, in this order: the queue takes its holds, then the kept files. */
@@ -78,15 +79,17 @@ export const T = {
   db: token<SqliteDb>('SqliteDb'),
   staging: token<FsStagingStore>('StagingStore'),
   users: token<ApiUserDirectory>('ApiUserDirectory'),
-  dbUsers: token<SqliteApiUsers>('SqliteApiUsers'),
-  userGroups: token<SqliteUserGroups>('UserGroups'),
-  registry: token<SqliteClientRegistry>('ClientRegistry'),
-  groups: token<SqliteClientGroupStore>('ClientGroupStore'),
+  dbUsers: token<DbApiUsers>('DbApiUsers'),
+  userGroups: token<DbUserGroups>('UserGroups'),
+  registry: token<DbClientRegistry>('ClientRegistry'),
+  groups: token<DbClientGroups>('ClientGroupStore'),
   credentials: token<ClientCredentials>('ClientCredentials'),
-  clientKeys: token<SqliteClientKeys>('ClientKeys'),
+  /** The database's client credentials (SQLite or PostgreSQL), editable through the API. */
+  dbCredentials: token<DbClientCredentials>('DbClientCredentials'),
+  clientKeys: token<DbClientKeys>('ClientKeys'),
   identity: token<ClientIdentity>('ClientIdentity'),
-  results: token<SqliteResultStore>('ResultStore'),
-  audit: token<SqliteAuditLog>('AuditLog'),
+  results: token<DbResults>('ResultStore'),
+  audit: token<DbAuditLog>('AuditLog'),
   broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
   /** What the use cases publish to: the broadcaster behind a line in the log per outcome. */
   outcomes: token<ResultBroadcaster>('LoggedOutcomes'),
@@ -112,28 +115,13 @@ export const T = {
   rportd: token<Rportd>('Rportd'),
 };
 
-/** SQLite in data_dir and the staged files: everything that persists. */
-const storageModule = new ContainerModule(({ bind }) => {
-  provide(bind, T.db, [T.config], (c) => openSqliteDatabase(c.server.data_dir));
-  provide(bind, T.staging, [T.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
-  provide(bind, T.dbUsers, [T.db], (db) => new SqliteApiUsers(db));
-  provide(bind, T.userGroups, [T.db], (db) => new SqliteUserGroups(db));
-  provide(bind, T.registry, [T.db], (db) => new SqliteClientRegistry(db));
-  provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
-  provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
-  provide(bind, T.audit, [T.db], (db) => new SqliteAuditLog(db));
-  provide(bind, T.queue, [T.db], (db) => new SqliteDeliveryQueue(db));
-  provide(bind, T.archive, [T.db], (db) => new SqliteUploadArchive(db));
-  provide(bind, T.clientKeys, [T.db], (db) => new SqliteClientKeys(db));
-});
-
 /** Who may log in (API users) and who may connect (client credentials), per rportd.conf. */
 const identityModule = new ContainerModule(({ bind }) => {
   provide(bind, T.users, [T.config, T.dbUsers], (c, db) => (c.api.auth ? new StaticApiUser(c.api.auth) : db));
-  provide(bind, T.credentials, [T.config, T.db], (c, db) => {
+  provide(bind, T.credentials, [T.config, T.dbCredentials], (c, db) => {
     if (c.server.auth) return new StaticCredentials([c.server.auth]);
     if (c.server.auth_file) return new StaticCredentials(readAuthFile(c.server.auth_file));
-    return new SqliteClientCredentials(db);
+    return db;
   });
   provide(
     bind,
@@ -211,7 +199,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.registry,
       T.groups,
       T.logger,
-      T.credentials,
+      T.dbCredentials,
       T.sessions,
       T.dbUsers,
       T.userGroups,
@@ -243,9 +231,9 @@ const httpModule = new ContainerModule(({ bind }) => {
         clients: registry,
         groups,
         clientAuth:
-          credentials instanceof SqliteClientCredentials
-            ? new RevokingCredentialEditor(credentials, sessions)
-            : undefined,
+          c.server.auth || c.server.auth_file
+            ? undefined
+            : new RevokingCredentialEditor(credentials, sessions),
         // With [api] auth the one user lives in rportd.conf: the users API answers 400 then.
         userAdmin: c.api.auth ? undefined : { users, groups: userGroups },
         identity,
@@ -272,8 +260,11 @@ const httpModule = new ContainerModule(({ bind }) => {
   });
 });
 
-/** The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs. */
-export function buildServerContainer(config: ServerConfig, logger: Logger): Container {
+/**
+ * The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs.
+ * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's.
+ */
+export function buildServerContainer(config: ServerConfig, logger: Logger, pg?: PostgresStores): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const basics = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
@@ -285,7 +276,7 @@ export function buildServerContainer(config: ServerConfig, logger: Logger): Cont
   });
   container.load(
     basics,
-    storageModule,
+    storeModule(T, pg),
     identityModule,
     distributionModule,
     useCaseModule({ ...T, broadcaster: T.outcomes, progress: T.broadcaster }),

@@ -5,6 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { ConfigError } from '../../adapters/config/server-config-values.ts';
 import { loadServerConfig } from '../../adapters/config/server-config.ts';
+import { PostgresApiUsers } from '../../adapters/postgres/postgres-api-users.ts';
+import { openPostgresDatabase, redactUrl } from '../../adapters/postgres/postgres-database.ts';
 import { DataDirLock } from '../../adapters/sqlite/data-dir-lock.ts';
 import { MIN_PASSWORD, SqliteApiUsers, USERNAME } from '../../adapters/sqlite/sqlite-api-users.ts';
 import { openSqliteDatabase } from '../../adapters/sqlite/sqlite-database.ts';
@@ -59,24 +61,41 @@ export async function resetAdminPassword(
       1,
       `rportd is running with data_dir ${dataDir} (its rportd.lock is held): stop it, then run this again`,
     );
+  const url = config.cluster.database_url;
   try {
-    const db = openSqliteDatabase(dataDir);
-    try {
-      const created = await new SqliteApiUsers(db).resetAdmin(username, password);
-      io.stderr.write(
-        `rportd: ${created ? 'created' : 'reset'} API user "${username}" in ${ADMIN_GROUP}; earlier tokens of theirs no longer work\n`,
-      );
-    } finally {
-      db.close();
-    }
+    // On PostgreSQL the users are every node's: the reset takes effect on all of them at once.
+    const created = url
+      ? await resetOnPostgres(url, username, password)
+      : await resetOnSqlite(dataDir, username, password);
+    io.stderr.write(
+      `rportd: ${created ? 'created' : 'reset'} API user "${username}" in ${ADMIN_GROUP}; earlier tokens of theirs no longer work\n`,
+    );
   } catch (e) {
-    return fail(1, `${dataDir}: ${(e as Error).message}`);
+    return fail(1, `${url ? `[cluster] database_url ${redactUrl(url)}` : dataDir}: ${(e as Error).message}`);
   } finally {
     lock.release();
   }
   // Only a password made here is printed: one given was known already.
   if (!given) io.stdout.write(`${password}\n`);
   return 0;
+}
+
+async function resetOnSqlite(dataDir: string, username: string, password: string): Promise<boolean> {
+  const db = openSqliteDatabase(dataDir);
+  try {
+    return await new SqliteApiUsers(db).resetAdmin(username, password);
+  } finally {
+    db.close();
+  }
+}
+
+async function resetOnPostgres(url: string, username: string, password: string): Promise<boolean> {
+  const db = await openPostgresDatabase(url);
+  try {
+    return await new PostgresApiUsers(db).resetAdmin(username, password);
+  } finally {
+    await db.end();
+  }
 }
 
 /** The first line of a piped stdin (the rest is ignored); empty when nothing came. */

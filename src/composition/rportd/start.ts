@@ -15,6 +15,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
+import { openClusterStores, DATABASE_KEY } from './cluster-stores.ts';
 import { buildServerContainer, T } from './container.ts';
 import { resetAdminPassword } from './reset-admin-password.ts';
 import { dataDirKey, listenError, naming, prepareDataDir, startFailed } from './start-errors.ts';
@@ -122,18 +123,31 @@ export async function startServer(
     throw new ConfigError(
       `[server] data_dir ${config.server.data_dir}: another rportd is using it (its rportd.lock is held); stop that one first`,
     );
-  const container = buildServerContainer(config, logger);
+  const pg = await openClusterStores(config, logger).catch((e: unknown) => {
+    lock.release();
+    throw e;
+  });
+  const closePg = async (): Promise<void> => {
+    await pg
+      ?.close()
+      .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'PostgreSQL pool close failed'));
+  };
+  const container = buildServerContainer(config, logger, pg);
+  // The stores' own steps at start name the database they are on.
+  const storesKey = pg ? DATABASE_KEY : dataDirKey(config.server.data_dir);
   // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
   const dataDir = dataDirKey(config.server.data_dir);
   const dbFile = join(config.server.data_dir, 'rportd.db');
   const db = await naming(`${dataDir}: cannot open the database ${dbFile}`, () =>
     resolve(container, T.db),
-  ).catch((e: unknown) => {
+  ).catch(async (e: unknown) => {
+    await closePg();
     lock.release();
     throw e;
   });
-  const rportd = await naming(dataDir, () => resolve(container, T.rportd)).catch((e: unknown) => {
+  const rportd = await naming(dataDir, () => resolve(container, T.rportd)).catch(async (e: unknown) => {
     db.close();
+    await closePg();
     lock.release();
     throw e;
   });
@@ -147,7 +161,7 @@ export async function startServer(
   try {
     await naming(dataDir, () => staging.init());
     // Before anything opens: from then on a pending target is a live push, not one the last run left.
-    const ended = await naming(dataDir, () => rportd.endStranded.execute());
+    const ended = await naming(storesKey, () => rportd.endStranded.execute());
     if (ended.targets > 0)
       logger.warn(
         { uploads: ended.uploads, targets: ended.targets },
@@ -163,12 +177,13 @@ export async function startServer(
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
     initialAdmin = config.api.auth
       ? undefined
-      : await naming(dataDir, () => rportd.apiUsers.ensureInitialAdmin());
+      : await naming(storesKey, () => rportd.apiUsers.ensureInitialAdmin());
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
     stopTimers();
     broadcaster.close();
     db.close();
+    await closePg();
     lock.release();
     throw e;
   }
@@ -182,10 +197,11 @@ export async function startServer(
     stagingDir: staging.dir,
     http,
     logger,
-  }).catch((e: unknown) => {
+  }).catch(async (e: unknown) => {
     stopTimers();
     broadcaster.close();
     db.close();
+    await closePg();
     lock.release();
     throw e;
   });
@@ -202,6 +218,7 @@ export async function startServer(
     stopTimers();
     broadcaster.close();
     db.close();
+    await closePg();
     lock.release();
     throw listenError('[api] address', config.api.address, e);
   }
@@ -219,6 +236,7 @@ export async function startServer(
       await clientSide.close();
       stopTimers();
       db.close();
+      await closePg();
       lock.release();
       logger.info({}, 'rportd stopped');
     })());

@@ -74,8 +74,8 @@ describe('PostgreSQL adapters shared by several nodes (a private PostgreSQL serv
   });
 
   it('two nodes beginning the same uuids at once: each uuid is claimed by exactly one', async () => {
-    const a = new PostgresResultStore(t.db);
-    const b = new PostgresResultStore(other);
+    const a = new PostgresResultStore(t.db, 'node-a');
+    const b = new PostgresResultStore(other, 'node-b');
     const uuids = Array.from({ length: 20 }, (_, i) => `race-${i}`);
     const outcomes = await Promise.all(
       uuids.map((u) => Promise.all([a.begin(u, ['from-a']), b.begin(u, ['from-b'])])),

@@ -28,6 +28,8 @@ export interface ClusterOptions {
    * `keep_staged_for = 0`: the tests check that a push leaves nothing staged once it ends.
    */
   serverLines?: string[];
+  /** More sections after [api], e.g. a `[cluster]` section. */
+  sections?: string;
 }
 
 const secret = (): string => randomBytes(12).toString('base64url');
@@ -236,7 +238,7 @@ ${extra.join('\n')}
 [api]
 address = "127.0.0.1:${this.apiPort}"
 ${this.opts.databaseUsers ? '' : `auth = "${this.admin.username}:${this.admin.password}"`}
-`,
+${this.opts.sections ?? ''}`,
       { mode: 0o600 },
     );
   }
