@@ -107,6 +107,8 @@ export class AcceptUpload {
       ownership: params.ownership,
       targets,
       requestedBy: caller.username,
+      ...(params.validate === undefined ? {} : { validate: params.validate }),
+      ...(params.backup === undefined ? {} : { backup: params.backup }),
     };
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);
     return { ok: true, upload, distributed: this.dispatch.execute(upload), ignoredFields };

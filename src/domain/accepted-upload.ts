@@ -14,6 +14,10 @@ export interface AcceptedUpload {
   /** Resolved client ids, each once. */
   targets: string[];
   requestedBy: string;
+  /** A validator's name on the agents; absent when the push names none. */
+  validate?: string;
+  /** The push's own backup choice; absent leaves it to each agent. */
+  backup?: boolean;
 }
 
 export function pushRequestOf(u: AcceptedUpload): PushRequest {
@@ -27,5 +31,7 @@ export function pushRequestOf(u: AcceptedUpload): PushRequest {
     sync: u.sync,
     mode: u.mode,
     ownership: u.ownership,
+    ...(u.validate === undefined ? {} : { validate: u.validate }),
+    ...(u.backup === undefined ? {} : { backup: u.backup }),
   };
 }

@@ -98,6 +98,7 @@ function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): Pu
     message: v.message,
     status: v.status,
     changed: changedOf(v.status, v.changed),
+    ...(v.backup === undefined ? {} : { backup: v.backup }),
   };
 }
 

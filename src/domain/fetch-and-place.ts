@@ -1,14 +1,15 @@
-import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
 import type { FileStatus, LocalFiles, TempFile } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
+import type { BackupStep } from './backup-step.ts';
 import { linkRefusal } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
 import { DEFAULT_DIR_MODE } from './file-mode.ts';
 import { failure, success, type PushVerdict } from './outcome.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
+import type { ValidationStep } from './validation-step.ts';
 
 export const SUCCESS_MESSAGE = 'file successfully copied to destination';
 
@@ -34,13 +35,14 @@ export class FetchAndPlace {
     private readonly privileged: PrivilegedFiles,
     private readonly ownership: ApplyOwnership,
     private readonly protectedPaths: ProtectedPaths,
-    private readonly backup: boolean,
-    private readonly clock: Clock,
+    private readonly backups: BackupStep,
+    private readonly validation: ValidationStep,
   ) {}
 
   async execute(req: PushRequest, to: Placement, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
     const { dest, real } = to;
     let temp: TempFile | undefined;
+    let kept: string | undefined;
     try {
       temp = await this.files.writeTemp(req.sourceName, counted(this.source.open(req), onProgress));
     } catch (e) {
@@ -54,6 +56,8 @@ export class FetchAndPlace {
           `md5 checksum mismatch: expected ${req.md5} (${req.size} bytes), received ${temp.md5} (${temp.size} bytes); ${dest} left untouched`,
         );
       }
+      const refused = await this.validation.refusalOf(req, temp.path, dest);
+      if (refused) return failure(refused);
       await this.ownership.execute(temp.path, to.mode, req.ownership);
       // Checked again on purpose, just before the move: a parent may have been swapped for a link
       // during the fetch. The destination as given cannot have changed, so only where it leads is.
@@ -64,16 +68,24 @@ export class FetchAndPlace {
         return failure(
           `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
         );
-      if (to.replacing && this.backup)
-        await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
+      if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
-      return success(SUCCESS_MESSAGE, !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)));
+      const done = success(SUCCESS_MESSAGE, !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)));
+      return kept ? await this.withBackup(done, real, kept) : done;
     } catch (e) {
+      // Not placed: a backup made for this push would only be a second name of the untouched file.
+      if (kept && temp) await this.files.remove(kept).catch(() => undefined);
       return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
     } finally {
       if (temp) await this.files.remove(temp.path).catch(() => undefined);
     }
+  }
+
+  /** The outcome names the backup it kept; older backups past backup_keep go. */
+  private async withBackup(done: PushVerdict, real: string, kept: string): Promise<PushVerdict> {
+    const pruned = await this.backups.prune(real, kept);
+    return { ...done, message: `${done.message}; the replaced file is kept as ${kept}${pruned}`, backup: kept };
   }
 
   /** Whether the placed file's mode or owner differs from the file it replaced; unknown counts as changed. */

@@ -12,6 +12,8 @@ export interface PushVerdict {
    * Absent (an older agent): taken from the status, see changedOf.
    */
   changed?: boolean;
+  /** The path of the backup this push kept of the file it replaced; absent when none was kept. */
+  backup?: string;
 }
 
 /** One client's final result for one upload, in the shape RPort sends to WebSocket listeners. */
@@ -25,17 +27,17 @@ export interface PushOutcome extends PushVerdict {
   size: number;
 }
 
-export const success = (message: string, changed = true): Required<PushVerdict> => ({
+export const success = (message: string, changed = true): PushVerdict & { changed: boolean } => ({
   status: 'success',
   message,
   changed,
 });
-export const ignored = (message: string): Required<PushVerdict> => ({
+export const ignored = (message: string): PushVerdict & { changed: boolean } => ({
   status: 'ignored',
   message,
   changed: false,
 });
-export const failure = (message: string): Required<PushVerdict> => ({
+export const failure = (message: string): PushVerdict & { changed: boolean } => ({
   status: 'error',
   message,
   changed: false,

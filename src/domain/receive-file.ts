@@ -2,7 +2,10 @@ import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
 import type { LocalFiles } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
+import type { ValidatorRunner } from '../ports/validator-runner.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
+import { DEFAULT_BACKUP_KEEP } from './backup-names.ts';
+import { BackupStep } from './backup-step.ts';
 import { checkDestination, type PathFlavor } from './destination.ts';
 import { protectedRefusal, unusableTarget } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
@@ -13,6 +16,7 @@ import { failure, ignored, success, type PushVerdict } from './outcome.ts';
 import { ownershipProblem } from './ownership.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
+import { NO_VALIDATORS, ValidationStep, type ValidatorSettings } from './validation-step.ts';
 
 export { SUCCESS_MESSAGE } from './fetch-and-place.ts';
 
@@ -21,8 +25,12 @@ export interface ReceptionSettings {
   enabled: boolean;
   protectedPaths: ProtectedPaths;
   flavor: PathFlavor;
-  /** Keep `<dest>.<timestamp>.bak` of a replaced file. */
+  /** Keep `<dest>.<timestamp>.bak` of a replaced file, unless a push says otherwise. */
   backup: boolean;
+  /** `[file-reception] backup_keep`: backups of one file kept; default 3. */
+  backupKeep?: number;
+  /** `[file-reception.validators]` and `validate_timeout`; default none. */
+  validators?: ValidatorSettings;
   /** `[file-reception] allow_special_bits`: setuid, setgid and sticky modes are placed only when true. */
   allowSpecialBits: boolean;
 }
@@ -34,6 +42,7 @@ const ALLOW_SPECIAL = '[file-reception] allow_special_bits = true in rport.conf'
 export class ReceiveFile {
   private readonly perDestination = new KeyedQueue();
   private readonly fetchAndPlace: FetchAndPlace;
+  private readonly validation: ValidationStep;
 
   constructor(
     private readonly files: LocalFiles,
@@ -42,15 +51,21 @@ export class ReceiveFile {
     private readonly ownership: ApplyOwnership,
     private readonly settings: ReceptionSettings,
     clock: Clock,
+    validatorRunner?: ValidatorRunner,
   ) {
+    this.validation = new ValidationStep(settings.validators ?? NO_VALIDATORS, validatorRunner);
+    const backups = new BackupStep(files, clock, {
+      byDefault: settings.backup,
+      keep: settings.backupKeep ?? DEFAULT_BACKUP_KEEP,
+    });
     this.fetchAndPlace = new FetchAndPlace(
       files,
       source,
       privileged,
       ownership,
       settings.protectedPaths,
-      settings.backup,
-      clock,
+      backups,
+      this.validation,
     );
   }
 
@@ -66,6 +81,8 @@ export class ReceiveFile {
         `mode ${formatMode(req.mode)} asks for ${specialBitsIn(req.mode)}, which this client refuses unless ${ALLOW_SPECIAL}; ${check.normalized} left untouched`,
       );
     const dest = check.normalized;
+    const unusableValidator = this.validation.refusal(req, dest);
+    if (unusableValidator) return failure(unusableValidator);
     return this.perDestination.run(dest, () => this.receive(req, dest, onProgress));
   }
 

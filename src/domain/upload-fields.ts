@@ -3,7 +3,7 @@ import { parseMode, SPECIAL_MODE_BITS, specialBitsIn } from './file-mode.ts';
 import { ownershipProblem, type Ownership } from './ownership.ts';
 import { ProtectedPaths } from './protected-paths.ts';
 import { hasTargets, type TargetSelector } from './target-selector.ts';
-import { parseGoBool, parseTagsField, parseUploadId } from './upload-field-values.ts';
+import { parseGoBool, parsePushExtras, parseTagsField, parseUploadId } from './upload-field-values.ts';
 import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
 
 /** The server's own first line of defence; the agent's protected paths are the real one. */
@@ -23,6 +23,8 @@ export const FORM_FIELDS = [
   'mode',
   'user',
   'group',
+  'validate',
+  'backup',
 ];
 
 export interface UploadParameters {
@@ -34,6 +36,10 @@ export interface UploadParameters {
   targets: TargetSelector;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
+  /** A validator's name on the agents (`[file-reception.validators]`); never a command. */
+  validate?: string;
+  /** Keep the replaced file as a backup; absent leaves it to each agent's `[file-reception] backup`. */
+  backup?: boolean;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
@@ -86,7 +92,10 @@ export function parseUploadFields(
   if (!targets.ok) return targets;
   const id = parseUploadId(one('id'));
   if (!id.ok) return id;
+  const extras = parsePushExtras(one);
+  if (!extras.ok) return extras;
   return passed({
+    ...extras.value,
     destination: dest.normalized,
     force: force.value,
     sync: sync.value,

@@ -22,6 +22,8 @@ export interface StoredTarget {
   size: number;
   /** Whether the push changed the file on the host; null while pending (or stored by an older rportd). */
   changed: boolean | null;
+  /** The backup the push kept of the replaced file; absent when none was kept. */
+  backup?: string;
   updated_at: string;
 }
 

@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
+import { parseReceptionExtras, RECEPTION_EXTRA_KEYS, type ReceptionExtras } from './agent-reception-extras.ts';
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {
@@ -14,7 +15,12 @@ export interface ClientConfig {
   name: string;
   tags: string[];
   dataDir: string;
-  fileReception: { enabled: boolean; protected: string[]; backup: boolean; allowSpecialBits: boolean };
+  fileReception: {
+    enabled: boolean;
+    protected: string[];
+    backup: boolean;
+    allowSpecialBits: boolean;
+  } & Partial<ReceptionExtras>;
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
   /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
@@ -33,7 +39,14 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits'];
+const RECEPTION_KEYS = [
+  'enabled',
+  'protected',
+  'backup',
+  'hash_thread',
+  'allow_special_bits',
+  ...RECEPTION_EXTRA_KEYS,
+];
 const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
@@ -180,7 +193,15 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     name: str(client, 'client', 'name') ?? hostname(),
     tags: tags as string[],
     dataDir,
-    fileReception: { enabled, protected: prot as string[], backup, allowSpecialBits },
+    fileReception: {
+      enabled,
+      protected: prot as string[],
+      backup,
+      allowSpecialBits,
+      ...parseReceptionExtras(reception, (key, problem) => {
+        throw new ClientConfigError(key, problem);
+      }),
+    },
     hashThread,
     logging,
   };

@@ -18,6 +18,7 @@ import type { Ownership } from '../../domain/ownership.ts';
 import type {
   AccountIds,
   AttributeChange,
+  DirectoryEntry,
   FileStatus,
   LocalFiles,
   TempFile,
@@ -203,14 +204,32 @@ export class FsLocalFiles implements LocalFiles {
   }
 
   async backup(destination: string, stamp: string): Promise<string> {
-    const target = `${destination}.${stamp}.bak`;
-    // A hard link keeps the old file's bytes, owner and mode for free; the rename that follows leaves it alone.
-    const linked = await link(destination, target).then(
-      () => true,
-      () => false,
-    );
-    if (!linked) await copyFile(destination, target, { keepOwner: 'best-effort' });
-    return target;
+    const dest = posix.normalize(resolve(destination));
+    const name = basename(dest);
+    const dir = await PinnedDirectory.open(dirname(dest));
+    try {
+      return await keepBackup(dir, name, `${name}.${stamp}.bak`);
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async listBeside(path: string): Promise<DirectoryEntry[]> {
+    const dir = await PinnedDirectory.open(dirname(posix.normalize(resolve(path))));
+    try {
+      return await dir.list();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async removeBeside(path: string, name: string): Promise<boolean> {
+    const dir = await PinnedDirectory.open(dirname(posix.normalize(resolve(path))));
+    try {
+      return await dir.removeFile(name);
+    } finally {
+      await dir.close();
+    }
   }
 
   async remove(path: string): Promise<void> {
@@ -257,6 +276,25 @@ export class FsLocalFiles implements LocalFiles {
       throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
     await chmod(path, mode);
   }
+}
+
+/**
+ * A hard link keeps the old file's bytes, owner and mode for free, and the rename that follows leaves
+ * it alone; where no link can be made (another filesystem's rules, protected_hardlinks), a copy with
+ * its mode and, when the agent may, its owner. Neither follows a link, nor replaces anything there.
+ */
+async function keepBackup(dir: PinnedDirectory, name: string, backup: string): Promise<string> {
+  const shown = dir.display(backup);
+  try {
+    await link(dir.entry(name), dir.entry(backup));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST')
+      throw fsError('EEXIST', `${shown} already exists; rport never replaces or follows anything there`);
+    if (code === 'ENOENT') throw describeError(e, 'cannot back up', dir.display(name));
+    await copyFile(dir.entry(name), dir.entry(backup), { keepOwner: 'best-effort', shownAs: shown });
+  }
+  return shown;
 }
 
 /** EXDEV: copies the temp file to a new file beside the destination, then renames it over; never writes into the destination. */

@@ -64,6 +64,7 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
         filepath: t.outcome?.filepath ?? '',
         size: t.outcome?.size ?? 0,
         changed: t.outcome?.changed ?? null,
+        ...(t.outcome?.backup === undefined ? {} : { backup: t.outcome.backup }),
         updated_at: t.updatedAt.toISOString(),
       }))
       .sort((a, b) => (a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0));

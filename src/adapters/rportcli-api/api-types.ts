@@ -71,6 +71,10 @@ export interface UploadRequest {
   mode?: string;
   user?: string;
   group?: string;
+  /** A validator's name in the clients' rport.conf; left out when undefined. */
+  validate?: string;
+  /** true/false: keep (or not) a backup of a replaced file; undefined leaves it to each client. */
+  backup?: boolean;
 }
 
 /** Bytes of the file handed to the network so far, and the file's size. */

@@ -101,6 +101,8 @@ export class RportApiClient {
     if (req.mode !== undefined) fields.push(['mode', req.mode]);
     if (req.user !== undefined) fields.push(['user', req.user]);
     if (req.group !== undefined) fields.push(['group', req.group]);
+    if (req.validate !== undefined) fields.push(['validate', req.validate]);
+    if (req.backup !== undefined) fields.push(['backup', String(req.backup)]);
     const body = await multipartBody(
       fields,
       { field: 'upload', path: req.file, filename: basename(req.file) },

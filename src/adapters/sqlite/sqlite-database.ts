@@ -77,6 +77,8 @@ const MIGRATIONS: string[] = [
    );`,
   // Whether a push changed the file on the host: NULL while pending, and for results stored before.
   `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
+  // Issue 20 item 6: the backup a push kept of the file it replaced; NULL when none was kept.
+  `ALTER TABLE upload_results ADD COLUMN backup TEXT;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

@@ -25,7 +25,7 @@ const SELECTED = `FROM audit_log a
     AND (@status IS NULL OR EXISTS
       (SELECT 1 FROM upload_results r WHERE r.uuid = a.upload_uuid AND r.status = @status))`;
 
-type StoredRow = Omit<StoredTarget, 'changed'> & { changed: number | null };
+type StoredRow = Omit<StoredTarget, 'changed' | 'backup'> & { changed: number | null; backup: string | null };
 
 /** Per-upload, per-client results; a client's first final outcome is kept. */
 export class SqliteResultStore implements ResultStore, UploadResults, PendingTargets {
@@ -76,11 +76,11 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
   async record(o: PushOutcome): Promise<boolean> {
     const r = statement(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, updated_at)
-         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @changed, @now)
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, backup, updated_at)
+         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @changed, @backup, @now)
          ON CONFLICT(uuid, client_id) DO UPDATE SET status = @status, message = @message, filepath = @filepath,
-           size = @size, changed = @changed, updated_at = @now WHERE upload_results.status = 'pending'`,
-    ).run({ ...o, changed: o.changed ? 1 : 0, now: new Date().toISOString() });
+           size = @size, changed = @changed, backup = @backup, updated_at = @now WHERE upload_results.status = 'pending'`,
+    ).run({ ...o, changed: o.changed ? 1 : 0, backup: o.backup ?? null, now: new Date().toISOString() });
     return r.changes === 1;
   }
 
@@ -88,9 +88,13 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
   async targets(uuid: string): Promise<StoredTarget[]> {
     const rows = statement(
       this.db,
-      'SELECT client_id, status, message, filepath, size, changed, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
+      'SELECT client_id, status, message, filepath, size, changed, backup, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
     ).all(uuid) as StoredRow[];
-    return rows.map((r) => ({ ...r, changed: r.changed === null ? null : r.changed === 1 }));
+    return rows.map(({ backup, ...r }) => ({
+      ...r,
+      changed: r.changed === null ? null : r.changed === 1,
+      ...(backup === null ? {} : { backup }),
+    }));
   }
 
   /**

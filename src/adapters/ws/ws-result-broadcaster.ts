@@ -80,6 +80,7 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       message: outcome.message,
       status: outcome.status,
       changed: outcome.changed,
+      ...(outcome.backup === undefined ? {} : { backup: outcome.backup }),
     });
     for (const [ws, l] of this.listeners) {
       if (!mayReadUpload(l.caller, requestedBy) || ws.readyState !== ws.OPEN) continue;

@@ -194,6 +194,9 @@ in each agent's rport.conf: auth = "${id}:${password}"
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
+      .option('--validate <name>', "run the clients' validator of that name ([file-reception.validators]) first")
+      .option('--backup', 'keep a replaced file as <dest>.<timestamp>.bak (default: each client\'s setting)')
+      .option('--no-backup', 'keep no backup, whatever the client\'s [file-reception] backup says')
       .addOption(
         new Option('--timeout <seconds>', 'how long to wait for the outcomes once the file is on the server')
           .default(DEFAULT_TIMEOUT_S)
@@ -213,6 +216,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
         mode: flags.mode,
         user: flags.user,
         group: flags.group,
+        validate: flags.validate,
+        backup: flags.backup,
         timeout: flags.timeout,
         json: flags.json ?? false,
         failOnIgnored: flags.failOnIgnored,
@@ -271,6 +276,8 @@ interface UploadFlags {
   mode?: string;
   user?: string;
   group?: string;
+  validate?: string;
+  backup?: boolean;
   timeout: number;
   failOnIgnored: boolean;
 }

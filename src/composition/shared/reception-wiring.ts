@@ -8,6 +8,7 @@ import type { Clock } from '../../ports/clock.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { LocalFiles } from '../../ports/local-files.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
+import type { ValidatorRunner } from '../../ports/validator-runner.ts';
 import { provide, type Token } from './typed-wiring.ts';
 
 /** What the use cases are made of (bound by the program) and the use cases (bound here). */
@@ -19,6 +20,7 @@ interface ReceptionTokens {
   clock: Token<Clock>;
   ownership: Token<ApplyOwnership>;
   receive: Token<ReceiveFile>;
+  validatorRunner: Token<ValidatorRunner>;
 }
 
 /** Binds ApplyOwnership and ReceiveFile over the program's bindings of the other tokens. */
@@ -33,9 +35,9 @@ export function receptionModule(t: ReceptionTokens): ContainerModule {
     provide(
       bind,
       t.receive,
-      [t.files, t.source, t.privileged, t.ownership, t.settings, t.clock],
-      (files, source, privileged, ownership, settings, clock) =>
-        new ReceiveFile(files, source, privileged, ownership, settings, clock),
+      [t.files, t.source, t.privileged, t.ownership, t.settings, t.clock, t.validatorRunner],
+      (files, source, privileged, ownership, settings, clock, runner) =>
+        new ReceiveFile(files, source, privileged, ownership, settings, clock, runner),
     );
   });
 }

@@ -62,8 +62,8 @@ export class AgentConnection implements ClientChannel {
     if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
   }
 
-  /** changed may be absent: an agent of an older version does not send it. */
-  result(reqId: unknown, status: unknown, message: unknown, changed?: unknown): void {
+  /** changed may be absent: an agent of an older version does not send it; backup is absent when none was kept. */
+  result(reqId: unknown, status: unknown, message: unknown, changed?: unknown, backup?: unknown): void {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (!p || !isOutcomeStatus(status)) return;
     this.pending.delete(reqId as string);
@@ -73,6 +73,7 @@ export class AgentConnection implements ClientChannel {
       status,
       message: typeof message === 'string' ? message.slice(0, 4096) : '',
       changed: changedOf(status, changed),
+      ...(typeof backup === 'string' && backup !== '' ? { backup: backup.slice(0, 4096) } : {}),
     });
   }
 
