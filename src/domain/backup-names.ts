@@ -11,7 +11,10 @@ const MAX_SAME_SECOND = 99;
 
 /** `20261204T193000Z` for 2026-12-04 19:30:00.xxx UTC. */
 export function backupStamp(at: Date): string {
-  return at.toISOString().replace(/\.\d+Z$/, 'Z').replace(/[-:]/g, '');
+  return at
+    .toISOString()
+    .replace(/\.\d+Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** The backup of the file named `base` with that stamp. */

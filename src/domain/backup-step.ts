@@ -49,10 +49,17 @@ export class BackupStep {
   async prune(real: string, kept: string): Promise<string> {
     const { dir, base } = split(real);
     try {
-      const old = backupsToRemove(base, await this.files.listBeside(real), this.settings.keep, split(kept).base);
+      const old = backupsToRemove(
+        base,
+        await this.files.listBeside(real),
+        this.settings.keep,
+        split(kept).base,
+      );
       let removed = 0;
       for (const name of old) if (await this.files.removeBeside(real, name)) removed++;
-      return removed === 0 ? '' : `; ${removed} older backup${removed === 1 ? '' : 's'} removed (backup_keep ${this.settings.keep})`;
+      return removed === 0
+        ? ''
+        : `; ${removed} older backup${removed === 1 ? '' : 's'} removed (backup_keep ${this.settings.keep})`;
     } catch (e) {
       return `; removing older backups in ${dir} failed: ${messageOf(e)}`;
     }

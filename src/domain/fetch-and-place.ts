@@ -71,7 +71,10 @@ export class FetchAndPlace {
       if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
-      const done = success(SUCCESS_MESSAGE, !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)));
+      const done = success(
+        SUCCESS_MESSAGE,
+        !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)),
+      );
       return kept ? await this.withBackup(done, real, kept) : done;
     } catch (e) {
       // Not placed: a backup made for this push would only be a second name of the untouched file.
@@ -85,7 +88,11 @@ export class FetchAndPlace {
   /** The outcome names the backup it kept; older backups past backup_keep go. */
   private async withBackup(done: PushVerdict, real: string, kept: string): Promise<PushVerdict> {
     const pruned = await this.backups.prune(real, kept);
-    return { ...done, message: `${done.message}; the replaced file is kept as ${kept}${pruned}`, backup: kept };
+    return {
+      ...done,
+      message: `${done.message}; the replaced file is kept as ${kept}${pruned}`,
+      backup: kept,
+    };
   }
 
   /** Whether the placed file's mode or owner differs from the file it replaced; unknown counts as changed. */

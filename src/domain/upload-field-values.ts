@@ -79,7 +79,11 @@ export function parsePushExtras(
   const validate = one('validate');
   if (validate !== undefined && validate !== '') {
     const bad = validatorNameProblem(validate);
-    if (bad) return invalid('validate', `validate: ${bad}; it names a validator in the clients' [file-reception.validators], never a command`);
+    if (bad)
+      return invalid(
+        'validate',
+        `validate: ${bad}; it names a validator in the clients' [file-reception.validators], never a command`,
+      );
     out.validate = validate;
   }
   const backupValue = one('backup');

@@ -3,7 +3,11 @@ import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
-import { parseReceptionExtras, RECEPTION_EXTRA_KEYS, type ReceptionExtras } from './agent-reception-extras.ts';
+import {
+  parseReceptionExtras,
+  RECEPTION_EXTRA_KEYS,
+  type ReceptionExtras,
+} from './agent-reception-extras.ts';
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {

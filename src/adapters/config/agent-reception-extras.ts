@@ -26,7 +26,12 @@ export function parseReceptionExtras(
   fail: (key: string, problem: string) => never,
 ): ReceptionExtras {
   const timeout = reception.validate_timeout ?? DEFAULT_VALIDATE_TIMEOUT_MS / 1000;
-  if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_VALIDATE_TIMEOUT_S)
+  if (
+    typeof timeout !== 'number' ||
+    !Number.isFinite(timeout) ||
+    timeout <= 0 ||
+    timeout > MAX_VALIDATE_TIMEOUT_S
+  )
     fail(
       '[file-reception] validate_timeout',
       `must be a number of seconds above 0 and at most ${MAX_VALIDATE_TIMEOUT_S}`,
@@ -34,7 +39,11 @@ export function parseReceptionExtras(
   const keep = reception.backup_keep ?? DEFAULT_BACKUP_KEEP;
   if (typeof keep !== 'number' || !Number.isInteger(keep) || keep < 1 || keep > MAX_BACKUP_KEEP)
     fail('[file-reception] backup_keep', `must be a whole number from 1 to ${MAX_BACKUP_KEEP}`);
-  return { validators: validators(reception.validators, fail), validateTimeoutMs: timeout * 1000, backupKeep: keep };
+  return {
+    validators: validators(reception.validators, fail),
+    validateTimeoutMs: timeout * 1000,
+    backupKeep: keep,
+  };
 }
 
 function validators(table: unknown, fail: (key: string, problem: string) => never): Record<string, string[]> {

@@ -194,9 +194,12 @@ in each agent's rport.conf: auth = "${id}:${password}"
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
-      .option('--validate <name>', "run the clients' validator of that name ([file-reception.validators]) first")
-      .option('--backup', 'keep a replaced file as <dest>.<timestamp>.bak (default: each client\'s setting)')
-      .option('--no-backup', 'keep no backup, whatever the client\'s [file-reception] backup says')
+      .option(
+        '--validate <name>',
+        "run the clients' validator of that name ([file-reception.validators]) first",
+      )
+      .option('--backup', "keep a replaced file as <dest>.<timestamp>.bak (default: each client's setting)")
+      .option('--no-backup', "keep no backup, whatever the client's [file-reception] backup says")
       .addOption(
         new Option('--timeout <seconds>', 'how long to wait for the outcomes once the file is on the server')
           .default(DEFAULT_TIMEOUT_S)

@@ -24,14 +24,7 @@ export const SIM_DEST_DIR = '/srv/app';
 export const SIM_VALIDATOR = 'config-check';
 
 export type AgentFault =
-  | 'none'
-  | 'offline'
-  | 'silent'
-  | 'disconnect'
-  | 'eperm-chown'
-  | 'corrupt'
-  | 'slow'
-  | 'validator-fails';
+  'none' | 'offline' | 'silent' | 'disconnect' | 'eperm-chown' | 'corrupt' | 'slow' | 'validator-fails';
 export type PreviousContent = 'absent' | 'same' | 'old';
 
 /** What the seed decided for one agent. */
@@ -140,11 +133,17 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
       flavor: 'posix' as const,
       backup: false,
       allowSpecialBits: false,
-      validators: { validators: { [SIM_VALIDATOR]: ['/usr/local/bin/config-check', '%s'] }, timeoutMs: 30_000 },
+      validators: {
+        validators: { [SIM_VALIDATOR]: ['/usr/local/bin/config-check', '%s'] },
+        timeoutMs: 30_000,
+      },
     }));
     provide(bind, S.validatorRunner, [], () =>
       plan.fault === 'validator-fails'
-        ? new InMemoryValidatorRunner(() => ({ exitCode: 1, stderr: 'config-check: line 1: unknown directive\n' }))
+        ? new InMemoryValidatorRunner(() => ({
+            exitCode: 1,
+            stderr: 'config-check: line 1: unknown directive\n',
+          }))
         : new InMemoryValidatorRunner(() => ({ exitCode: 0 })),
     );
     constant(bind, S.agentClock, world.clock);

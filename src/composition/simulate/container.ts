@@ -289,7 +289,9 @@ function validatorAndBackupViolations(a: SimulatedAgent, row: AgentResult): stri
     out.push(`${id}: success reported though its validator refused the file`);
   const replaced = row.status === 'success' && a.plan.previous === 'old';
   if (replaced && !row.backupHoldsPrevious)
-    out.push(`${id}: the replaced file was not kept as a backup holding its bytes (${row.backup ?? 'none named'})`);
+    out.push(
+      `${id}: the replaced file was not kept as a backup holding its bytes (${row.backup ?? 'none named'})`,
+    );
   if (!replaced && row.backup !== undefined) out.push(`${id}: a backup is named though nothing was replaced`);
   const baks = a.files.list(SIM_DEST_DIR).filter((p) => p.endsWith('.bak'));
   if (baks.length !== (row.backup ? 1 : 0))

@@ -96,7 +96,10 @@ export class TempDirLocalFiles implements LocalFiles {
 
   async listBeside(path: string): Promise<DirectoryEntry[]> {
     const entries = await readdir(dirname(path), { withFileTypes: true });
-    return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : 'other' }));
+    return entries.map((e) => ({
+      name: e.name,
+      type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : 'other',
+    }));
   }
 
   async removeBeside(path: string, name: string): Promise<boolean> {

@@ -12,6 +12,10 @@ import type { InMemoryLink } from '../../../src/adapters/memory/in-memory-link.t
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.ts';
 import { MemoryLocalFiles } from '../../../src/adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../../src/adapters/memory/memory-privileged-files.ts';
+import {
+  InMemoryValidatorRunner,
+  type FakeValidator,
+} from '../../../src/adapters/memory/in-memory-validator-runner.ts';
 
 export const DATA_DIR = '/var/lib/rport';
 export const RPORT_UID = 1001;
@@ -36,6 +40,8 @@ export interface AgentOptions {
   faults?: FileSourceFaults;
   chunkSize?: number;
   link?: InMemoryLink;
+  /** What the validators run through the fake runner do (default: every one passes). */
+  validator?: FakeValidator;
 }
 
 /** One agent host: a fake filesystem seen as the unprivileged `rport` user, sudo, and ReceiveFile. */
@@ -74,6 +80,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     allowSpecialBits: false,
     ...opts.settings,
   };
+  const validators = new InMemoryValidatorRunner(opts.validator ?? (() => ({ exitCode: 0 })));
   const receive = new ReceiveFile(
     files,
     source,
@@ -81,6 +88,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     new ApplyOwnership(files, privileged),
     settings,
     clock,
+    validators,
   );
   let seq = 0;
 
@@ -103,5 +111,16 @@ export function makeAgent(opts: AgentOptions = {}) {
   const push = (content: string, over: Partial<PushRequest> = {}): Promise<PushVerdict> =>
     receive.execute(request(content, over));
 
-  return { clock, files, privileged, receive, settings, request, push, served, opened: () => opened };
+  return {
+    clock,
+    files,
+    privileged,
+    receive,
+    settings,
+    request,
+    push,
+    served,
+    validators,
+    opened: () => opened,
+  };
 }
