@@ -21,15 +21,15 @@ export function backupStamp(at: Date): string {
 export const backupName = (base: string, stamp: string): string => `${base}.${stamp}.bak`;
 
 /**
- * The stamp of that second whose name is not taken yet (`…Z`, else `…Z01`, `…Z02`, …); undefined
- * when all 100 are.
+ * The stamp for a backup made in that second: `…Z`, or past the last one that second already has
+ * (`…Z01`, `…Z02`, …), never a gap before it, so that a name retention freed is not reused out of
+ * order. Undefined when that second's 100 names are used up.
  */
 export function freeBackupStamp(base: string, stamp: string, taken: ReadonlySet<string>): string | undefined {
-  for (let n = 0; n <= MAX_SAME_SECOND; n++) {
-    const variant = n === 0 ? stamp : `${stamp}${String(n).padStart(2, '0')}`;
-    if (!taken.has(backupName(base, variant))) return variant;
-  }
-  return undefined;
+  const variant = (n: number): string => (n === 0 ? stamp : `${stamp}${String(n).padStart(2, '0')}`);
+  let next = 0;
+  for (let n = 0; n <= MAX_SAME_SECOND; n++) if (taken.has(backupName(base, variant(n)))) next = n + 1;
+  return next > MAX_SAME_SECOND ? undefined : variant(next);
 }
 
 const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');

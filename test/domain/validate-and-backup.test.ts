@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { SUCCESS_MESSAGE } from '../../src/domain/fetch-and-place.ts';
+import { backupsToRemove, backupStamp, freeBackupStamp } from '../../src/domain/backup-names.ts';
 import { DATA_DIR, makeAgent, RPORT_GID, RPORT_UID, STAFF_GID } from './support/agent-fixture.ts';
 
 const DEST = '/srv/app/file.txt';
@@ -219,5 +220,37 @@ describe('ReceiveFile: backup per push, with retention', () => {
     const v = await a.push('v9', { force: true, backup: true });
     expect(v.status).to.equal('success');
     expect(v.message).to.contain('removing older backups in /srv/app/ failed');
+  });
+});
+
+describe('backup names', () => {
+  it('a second whose first name retention freed continues after its last name, never before', () => {
+    const taken = new Set(['f.20240101T000000Z01.bak', 'f.20240101T000000Z02.bak']);
+    expect(freeBackupStamp('f', '20240101T000000Z', taken)).to.equal('20240101T000000Z03');
+    expect(freeBackupStamp('f', '20240101T000000Z', new Set())).to.equal('20240101T000000Z');
+    const full = new Set(
+      Array.from({ length: 100 }, (_, n) => `f.20240101T000000Z${n ? String(n).padStart(2, '0') : ''}.bak`),
+    );
+    expect(freeBackupStamp('f', '20240101T000000Z', full)).to.equal(undefined);
+  });
+
+  it('only names of exactly the backup form count, and the backup just made is never removed', () => {
+    expect(backupStamp(new Date('2026-12-04T19:30:00.999Z'))).to.equal('20261204T193000Z');
+    const entries = [
+      'a.conf.20240101T000000Z.bak',
+      'a.conf.20240101T000001Z.bak',
+      'a.conf.20240101T000002Z.bak',
+      'a.conf.20240101T000002Z.bak.orig',
+      'xa.conf.20240101T000000Z.bak',
+      'a.conf.2024-01-01.bak',
+      'a.confX20240101T000000Z.bak',
+    ].map((name) => ({ name, type: 'file' }));
+    expect(backupsToRemove('a.conf', entries, 2, 'a.conf.20240101T000002Z.bak')).to.deep.equal([
+      'a.conf.20240101T000000Z.bak',
+    ]);
+    expect(backupsToRemove('a.conf', entries, 1, 'a.conf.20240101T000000Z.bak')).to.deep.equal([
+      'a.conf.20240101T000002Z.bak',
+      'a.conf.20240101T000001Z.bak',
+    ]);
   });
 });
