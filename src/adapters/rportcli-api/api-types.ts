@@ -43,6 +43,8 @@ export interface TargetOutcome {
   size: number;
   /** Whether the file on the host changed; undefined from a server that does not say (or while pending). */
   changed?: boolean;
+  /** The backup the push kept of the replaced file; absent when none was kept. */
+  backup?: string;
 }
 
 /** GET /api/v1/files/:uuid: the upload's parameters and every target's latest outcome. */

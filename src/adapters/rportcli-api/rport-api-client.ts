@@ -212,6 +212,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       filepath: typeof t.filepath === 'string' ? t.filepath : '',
       size: typeof t.size === 'number' ? t.size : 0,
       ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
+      ...(typeof t.backup === 'string' ? { backup: t.backup } : {}),
     })),
     upload,
   };
