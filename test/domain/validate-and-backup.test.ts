@@ -1,5 +1,6 @@
 import { expect } from 'chai';
 import { SUCCESS_MESSAGE } from '../../src/domain/fetch-and-place.ts';
+import { pushRequestOf, type AcceptedUpload } from '../../src/domain/accepted-upload.ts';
 import { backupsToRemove, backupStamp, freeBackupStamp } from '../../src/domain/backup-names.ts';
 import { DATA_DIR, makeAgent, RPORT_GID, RPORT_UID, STAFF_GID } from './support/agent-fixture.ts';
 
@@ -252,5 +253,26 @@ describe('backup names', () => {
       'a.conf.20240101T000002Z.bak',
       'a.conf.20240101T000001Z.bak',
     ]);
+  });
+});
+
+describe('the push request the server sends', () => {
+  const upload: AcceptedUpload = {
+    staged: { uuid: 'u1', size: 1, md5: 'm', sha256: 's' } as AcceptedUpload['staged'],
+    filename: 'f',
+    destination: '/srv/f',
+    force: false,
+    sync: false,
+    ownership: {},
+    targets: ['c1'],
+    requestedBy: 'admin',
+  };
+
+  it('carries validate and backup only when the upload gave them: without, the request is as before', () => {
+    expect(pushRequestOf(upload)).not.to.have.any.keys('validate', 'backup');
+    expect(pushRequestOf({ ...upload, validate: 'nginx', backup: false })).to.include({
+      validate: 'nginx',
+      backup: false,
+    });
   });
 });
