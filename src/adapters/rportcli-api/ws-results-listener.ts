@@ -128,5 +128,6 @@ function parseOutcome(text: string): LiveOutcome | undefined {
     filepath: typeof m.filepath === 'string' ? m.filepath : '',
     size: typeof m.size === 'number' ? m.size : 0,
     ...(typeof m.changed === 'boolean' ? { changed: m.changed } : {}),
+    ...(typeof m.backup === 'string' ? { backup: m.backup } : {}),
   };
 }

@@ -33,7 +33,10 @@ describe('rportcli upload --validate, --backup and --no-backup against a real rp
     cli(['upload', file, '--client', 'gamma', '--dest', '/srv/app.conf', '--json', ...more], env);
 
   it('the flags become the validate and backup fields the agent receives; without them neither is sent', async () => {
-    expect((await upload('--validate', 'nginx', '--backup')).code).to.equal(0);
+    const first = await upload('--validate', 'nginx', '--backup');
+    expect(first.code, first.stderr).to.equal(0);
+    const results = (JSON.parse(first.stdout) as { results: { backup?: string }[] }).results;
+    expect(results[0].backup).to.equal('/srv/app.conf.20261204T193000Z.bak');
     expect((await upload('--no-backup')).code).to.equal(0);
     expect((await upload()).code).to.equal(0);
     expect(seen.map((r) => [r.validate, r.backup])).to.deep.equal([
