@@ -3,7 +3,6 @@ import { constants as C, type Stats } from 'node:fs';
 import {
   chmod,
   lchown,
-  link,
   lstat,
   mkdir,
   open,
@@ -28,6 +27,7 @@ import { describeError, fsError } from './fs-errors.ts';
 import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
+import { keepBackup } from './keep-backup.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -276,25 +276,6 @@ export class FsLocalFiles implements LocalFiles {
       throw fsError('ELOOP', `${path} is a symbolic link; rport never changes a file through a link`);
     await chmod(path, mode);
   }
-}
-
-/**
- * A hard link keeps the old file's bytes, owner and mode for free, and the rename that follows leaves
- * it alone; where no link can be made (another filesystem's rules, protected_hardlinks), a copy with
- * its mode and, when the agent may, its owner. Neither follows a link, nor replaces anything there.
- */
-async function keepBackup(dir: PinnedDirectory, name: string, backup: string): Promise<string> {
-  const shown = dir.display(backup);
-  try {
-    await link(dir.entry(name), dir.entry(backup));
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST')
-      throw fsError('EEXIST', `${shown} already exists; rport never replaces or follows anything there`);
-    if (code === 'ENOENT') throw describeError(e, 'cannot back up', dir.display(name));
-    await copyFile(dir.entry(name), dir.entry(backup), { keepOwner: 'best-effort', shownAs: shown });
-  }
-  return shown;
 }
 
 /** EXDEV: copies the temp file to a new file beside the destination, then renames it over; never writes into the destination. */
