@@ -18,8 +18,10 @@ const NO_LINK: AgentLink = {
 
 /** A bench agent's rport.conf, as parsed: the defaults of [file-reception], md5 on the agent's own thread. */
 export function benchAgentConfig(id: string, dataDir: string, link: AgentLink = NO_LINK): ClientConfig {
+  const { server, ...login } = link;
   return {
-    ...link,
+    ...login,
+    servers: [server],
     id,
     name: id,
     tags: ['bench'],

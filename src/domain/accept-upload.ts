@@ -109,6 +109,9 @@ export class AcceptUpload {
       requestedBy: caller.username,
       ...(params.validate === undefined ? {} : { validate: params.validate }),
       ...(params.backup === undefined ? {} : { backup: params.backup }),
+      ...(params.check ? { check: true } : {}),
+      ...(params.diff ? { diff: true } : {}),
+      ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),
     };
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);
     return { ok: true, upload, distributed: this.dispatch.execute(upload), ignoredFields };

@@ -18,6 +18,15 @@ export interface AcceptedUpload {
   validate?: string;
   /** The push's own backup choice; absent leaves it to each agent. */
   backup?: boolean;
+  /** Check mode: the agents change nothing (absent: false). */
+  check?: boolean;
+  /** Outcomes carry a diff (absent: false). */
+  diff?: boolean;
+  /**
+   * Seconds an offline (or dropped) target waits for its client; undefined takes `[server]
+   * offline_ttl`, 0 ends it at once with an error.
+   */
+  offlineTtl?: number;
 }
 
 export function pushRequestOf(u: AcceptedUpload): PushRequest {
@@ -33,5 +42,8 @@ export function pushRequestOf(u: AcceptedUpload): PushRequest {
     ownership: u.ownership,
     ...(u.validate === undefined ? {} : { validate: u.validate }),
     ...(u.backup === undefined ? {} : { backup: u.backup }),
+    // Sent only when asked for: a push without them is the same request as before.
+    ...(u.check ? { check: true } : {}),
+    ...(u.diff ? { diff: true } : {}),
   };
 }

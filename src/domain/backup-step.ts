@@ -28,8 +28,9 @@ export class BackupStep {
     private readonly settings: BackupSettings,
   ) {}
 
-  /** The push's own `backup` when it gave one, else the agent's default. */
+  /** The push's own `backup` when it gave one, else the agent's default; never in check mode. */
   wanted(req: PushRequest): boolean {
+    if (req.check) return false;
     return typeof req.backup === 'boolean' ? req.backup : this.settings.byDefault;
   }
 

@@ -1,50 +1,103 @@
 import type { ClientChannels } from '../ports/client-channel.ts';
 import type { Clock } from '../ports/clock.ts';
+import type { UploadArchive } from '../ports/delivery-queue.ts';
 import type { Logger } from '../ports/logger.ts';
 import type { LiveTransfers } from '../ports/live-transfers.ts';
 import type { StagingStore } from '../ports/staging-store.ts';
-import { pushRequestOf, type AcceptedUpload } from './accepted-upload.ts';
+import type { AcceptedUpload } from './accepted-upload.ts';
 import { messageOf } from './errors.ts';
-import { changedOf, failure, type PushOutcome, type PushVerdict } from './outcome.ts';
+import type { OfflineDelivery } from './offline-delivery.ts';
+import { failure } from './outcome.ts';
+import { isUnreachable, outcomeOf, PushToClient } from './push-to-client.ts';
 import type { ReportResult } from './report-result.ts';
+import type { StagedRetention } from './staged-retention.ts';
 
 export interface DispatchSettings {
   /** How many clients fetch at once; bounds the server's memory and open SFTP sessions. */
   concurrency: number;
   /** How long one client may take for one push before it gets an error outcome. */
   timeoutMs: number;
+  /** `[server] offline_ttl`, seconds: for pushes that name none. 0 (the default) queues nothing. */
+  offlineTtl?: number;
 }
 
-const TIMED_OUT: unique symbol = Symbol('timed out');
 /**
- * Why a push's signal is aborted once it is over (its timer and transfer are let go). One shared
- * reason: abort() without one builds a DOMException with a stack trace per push (rportd's profile of a
- * fan-out to 1000 showed them).
+ * What pushes after the first round need: the upload kept, its staged file's life, and the queue
+ * of offline targets. Without it, dispatch is a single round and the staged file goes at its end.
  */
-const PUSH_OVER = new Error('the push is over');
+export interface LaterPushes {
+  archive: UploadArchive;
+  retention: StagedRetention;
+  offline: OfflineDelivery;
+}
 
 /**
  * Server: fans an accepted upload out to its target clients with bounded concurrency, times out
- * the silent, reports each client's outcome once, and removes the staged file after the last.
+ * the silent, reports each client's outcome once, and lets go of the staged file after the last.
+ * A target whose client is offline or drops is queued when the upload has an offline_ttl.
  */
 export class DispatchToClients {
+  private readonly pusher: PushToClient;
+
   constructor(
-    private readonly channels: ClientChannels,
-    private readonly transfers: LiveTransfers,
+    channels: ClientChannels,
+    transfers: LiveTransfers,
     private readonly staging: StagingStore,
     private readonly report: ReportResult,
     private readonly clock: Clock,
     private readonly logger: Logger,
     private readonly settings: DispatchSettings,
-  ) {}
+    private readonly later?: LaterPushes,
+  ) {
+    this.pusher = new PushToClient(channels, transfers, clock, settings.timeoutMs);
+  }
 
+  /** The first round of a new upload; settles when each target has its outcome or is queued. */
   async execute(upload: AcceptedUpload): Promise<void> {
-    const queue = [...upload.targets];
+    const withTtl: AcceptedUpload = {
+      ...upload,
+      offlineTtl: upload.offlineTtl ?? this.settings.offlineTtl ?? 0,
+    };
+    this.later?.retention.hold(upload.staged.uuid);
+    return this.round(withTtl, withTtl.targets, () => this.later?.archive.save(withTtl));
+  }
+
+  /**
+   * A later round (a retry) to some targets of a kept upload. The caller holds the staged file
+   * (StagedRetention.acquire) and this round lets go of that hold at its end.
+   */
+  redeliver(upload: AcceptedUpload, targets: string[]): Promise<void> {
+    return this.round(upload, targets);
+  }
+
+  /** Pushes to each target once; `first` runs before, inside the round (the staged file is let go whatever happens). */
+  private async round(
+    upload: AcceptedUpload,
+    targets: string[],
+    first?: () => Promise<void> | undefined,
+  ): Promise<void> {
+    const queue = [...targets];
+    const ttl = this.later ? (upload.offlineTtl ?? 0) : 0;
+    const expiresAt = ttl > 0 ? new Date(this.clock.now().getTime() + ttl * 1000) : undefined;
     const worker = async (): Promise<void> => {
       for (let clientId = queue.shift(); clientId !== undefined; clientId = queue.shift()) {
-        const verdict = await this.pushTo(clientId, upload);
+        const verdict = await this.pusher.push(clientId, upload);
+        if (isUnreachable(verdict) && expiresAt && this.later) {
+          const queued = await this.later.offline.enqueue(clientId, upload, expiresAt, verdict.message).then(
+            () => true,
+            (e: unknown) => {
+              this.logger.error(
+                { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
+                'queueing a target failed; it ends with its error',
+              );
+              return false;
+            },
+          );
+          if (queued) continue;
+        }
+        const final = isUnreachable(verdict) ? failure(verdict.message) : verdict;
         await this.report
-          .execute(outcomeOf(clientId, upload, verdict), upload.requestedBy)
+          .execute(outcomeOf(clientId, upload, final), upload.requestedBy)
           .catch((e: unknown) =>
             this.logger.error(
               { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
@@ -54,55 +107,16 @@ export class DispatchToClients {
       }
     };
     try {
+      await first?.();
       const workers = Math.max(1, Math.min(this.settings.concurrency, queue.length));
       await Promise.all(Array.from({ length: workers }, worker));
     } finally {
-      await this.staging.remove(upload.staged.uuid);
+      await this.letGo(upload.staged.uuid);
     }
   }
 
-  private async pushTo(clientId: string, upload: AcceptedUpload): Promise<PushVerdict> {
-    const channel = this.channels.channelFor(clientId);
-    if (!channel) return failure(`client ${clientId} is not connected`);
-    const request = pushRequestOf(upload);
-    const abort = new AbortController();
-    this.transfers.grant(clientId, request.sourceName);
-    try {
-      const timeout: Promise<typeof TIMED_OUT> = this.clock.sleep(this.settings.timeoutMs, abort.signal).then(
-        () => TIMED_OUT,
-        () => TIMED_OUT,
-      );
-      const verdict = await Promise.race([channel.push(request, abort.signal), timeout]);
-      if (verdict === TIMED_OUT) {
-        return failure(
-          `client ${clientId} did not answer within ${spoken(this.settings.timeoutMs)}; the push was abandoned`,
-        );
-      }
-      return verdict;
-    } catch (e) {
-      return failure(`client ${clientId} was lost during the push: ${messageOf(e)}`);
-    } finally {
-      abort.abort(PUSH_OVER);
-      this.transfers.revoke(clientId, request.sourceName);
-    }
+  private async letGo(uuid: string): Promise<void> {
+    if (this.later) await this.later.retention.release(uuid);
+    else await this.staging.remove(uuid);
   }
-}
-
-function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdict): PushOutcome {
-  const placed = v.status === 'success';
-  return {
-    client_id: clientId,
-    uuid: upload.staged.uuid,
-    filepath: placed ? upload.destination : '',
-    size: placed ? upload.staged.size : 0,
-    message: v.message,
-    status: v.status,
-    changed: changedOf(v.status, v.changed),
-    ...(v.backup === undefined ? {} : { backup: v.backup }),
-  };
-}
-
-/** A timeout as a sysadmin reads it: whole seconds from 1 s up, milliseconds below (never "0 s"). */
-function spoken(ms: number): string {
-  return ms >= 1000 ? `${Math.round(ms / 1000)} s` : `${ms} ms`;
 }

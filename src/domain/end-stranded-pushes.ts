@@ -1,3 +1,4 @@
+import type { DeliveryQueue, UploadArchive } from '../ports/delivery-queue.ts';
 import type { PendingTargets } from '../ports/result-store.ts';
 import type { StagingStore } from '../ports/staging-store.ts';
 import { failure, type PushOutcome } from './outcome.ts';
@@ -13,24 +14,41 @@ interface EndedPushes {
   targets: number;
 }
 
+/** The queue of offline targets, and the uploads kept for them: queued targets are not stranded. */
+interface Queued {
+  queue: DeliveryQueue;
+  archive: UploadArchive;
+}
+
+const keyOf = (t: { uuid: string; client_id: string }): string => `${t.uuid}\n${t.client_id}`;
+
 /**
  * Server, at start: a push in flight when the previous run stopped can never be confirmed (its
  * transfer died with that run), so each target left pending ends with an error, through
  * ReportResult like any other outcome (stored, broadcast, audited), and the upload's staged file
- * goes. Run it before the API and the agents' side open: after that, pending targets are live.
+ * goes. A target waiting in the offline queue is not in flight: it stays, and so does the staged
+ * file it needs. Run it before the API and the agents' side open: after that, pending targets are live.
  */
 export class EndStrandedPushes {
   constructor(
     private readonly pending: PendingTargets,
     private readonly staging: StagingStore,
     private readonly report: ReportResult,
+    private readonly queued?: Queued,
   ) {}
 
   async execute(): Promise<EndedPushes> {
-    const stranded = await this.pending.pendingTargets();
+    const waiting = (await this.queued?.queue.all()) ?? [];
+    const waitingKeys = new Set(waiting.map(keyOf));
+    const stillNeeded = new Set(waiting.map((t) => t.uuid));
+    const stranded = (await this.pending.pendingTargets()).filter((t) => !waitingKeys.has(keyOf(t)));
     const uploads = [...new Set(stranded.map((t) => t.uuid))];
     // Staged files first: a crash in between leaves targets pending, and the next start ends them.
-    for (const uuid of uploads) await this.staging.remove(uuid);
+    for (const uuid of uploads) {
+      if (stillNeeded.has(uuid)) continue;
+      await this.staging.remove(uuid);
+      await this.queued?.archive.stagedRemoved(uuid);
+    }
     for (const t of stranded) {
       const outcome: PushOutcome = {
         ...failure(RESTARTED_MESSAGE),

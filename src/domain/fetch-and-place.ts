@@ -3,13 +3,14 @@ import type { FileStatus, LocalFiles, TempFile } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
 import type { BackupStep } from './backup-step.ts';
+import type { ContentDiff } from './content-diff.ts';
 import { linkRefusal } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
 import { DEFAULT_DIR_MODE } from './file-mode.ts';
 import { failure, success, type PushVerdict } from './outcome.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
-import type { ValidationStep } from './validation-step.ts';
+import type { VerifiedFileStep } from './verified-file-step.ts';
 
 export const SUCCESS_MESSAGE = 'file successfully copied to destination';
 
@@ -36,7 +37,10 @@ export class FetchAndPlace {
     private readonly ownership: ApplyOwnership,
     private readonly protectedPaths: ProtectedPaths,
     private readonly backups: BackupStep,
-    private readonly validation: ValidationStep,
+    /** Makes the diff a push asks for, before the old file is replaced. */
+    private readonly diffs?: ContentDiff,
+    /** Run on the verified temp file before anything else (validators); a refusal ends the push. */
+    private readonly steps: readonly VerifiedFileStep[] = [],
   ) {}
 
   async execute(req: PushRequest, to: Placement, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
@@ -56,8 +60,11 @@ export class FetchAndPlace {
           `md5 checksum mismatch: expected ${req.md5} (${req.size} bytes), received ${temp.md5} (${temp.size} bytes); ${dest} left untouched`,
         );
       }
-      const refused = await this.validation.refusalOf(req, temp.path, dest);
-      if (refused) return failure(refused);
+      for (const step of this.steps) {
+        const refusal = await step(req, temp.path, dest);
+        if (refusal !== undefined) return failure(`${refusal}; ${dest} left untouched`);
+      }
+      const diff = await this.diffOf(req, to, temp);
       await this.ownership.execute(temp.path, to.mode, req.ownership);
       // Checked again on purpose, just before the move: a parent may have been swapped for a link
       // during the fetch. The destination as given cannot have changed, so only where it leads is.
@@ -71,10 +78,8 @@ export class FetchAndPlace {
       if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
-      const done = success(
-        SUCCESS_MESSAGE,
-        !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs)),
-      );
+      const changed = !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs));
+      const done = { ...success(SUCCESS_MESSAGE, changed), ...(diff === undefined ? {} : { diff }) };
       return kept ? await this.withBackup(done, real, kept) : done;
     } catch (e) {
       // Not placed: a backup made for this push would only be a second name of the untouched file.
@@ -95,6 +100,12 @@ export class FetchAndPlace {
     };
   }
 
+  /** The diff asked for, of the file being replaced (if any) against the verified temp file. */
+  private async diffOf(req: PushRequest, to: Placement, temp: TempFile): Promise<string | undefined> {
+    if (!req.diff || !this.diffs) return undefined;
+    return this.diffs.between(to.dest, to.replacing ? to.real : undefined, temp.path, temp.size);
+  }
+
   /** Whether the placed file's mode or owner differs from the file it replaced; unknown counts as changed. */
   private async attributesDiffer(path: string, before: FileStatus): Promise<boolean> {
     const now = await this.files.status(path).catch(() => undefined);
@@ -112,7 +123,7 @@ export class FetchAndPlace {
   }
 }
 
-async function* counted(
+export async function* counted(
   source: AsyncIterable<Uint8Array>,
   onProgress?: (bytes: number) => void,
 ): AsyncIterable<Uint8Array> {

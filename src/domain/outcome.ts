@@ -14,7 +14,15 @@ export interface PushVerdict {
   changed?: boolean;
   /** The path of the backup this push kept of the file it replaced; absent when none was kept. */
   backup?: string;
+  /**
+   * Asked for with `diff`: a unified diff of the old file against the pushed one, or one line saying
+   * why there is none (binary, too large, no old file, diff disabled on the host).
+   */
+  diff?: string;
 }
+
+/** A verdict the agent decided itself, so it knows whether the host changed. */
+export type DecidedVerdict = PushVerdict & { changed: boolean };
 
 /** One client's final result for one upload, in the shape RPort sends to WebSocket listeners. */
 export interface PushOutcome extends PushVerdict {
@@ -27,17 +35,17 @@ export interface PushOutcome extends PushVerdict {
   size: number;
 }
 
-export const success = (message: string, changed = true): PushVerdict & { changed: boolean } => ({
+export const success = (message: string, changed = true): DecidedVerdict => ({
   status: 'success',
   message,
   changed,
 });
-export const ignored = (message: string): PushVerdict & { changed: boolean } => ({
+export const ignored = (message: string): DecidedVerdict => ({
   status: 'ignored',
   message,
   changed: false,
 });
-export const failure = (message: string): PushVerdict & { changed: boolean } => ({
+export const failure = (message: string): DecidedVerdict => ({
   status: 'error',
   message,
   changed: false,

@@ -19,6 +19,10 @@ export interface PushRequest {
   validate?: string;
   /** Keep the replaced file as `<dest>.<stamp>.bak`; absent: the agent's `[file-reception] backup`. */
   backup?: boolean;
+  /** Check mode: do every step up to, and not including, the change, and say what would happen. */
+  check?: boolean;
+  /** Add a unified diff of the old file against the new one to the outcome (the host may refuse). */
+  diff?: boolean;
 }
 
 /** The staged-file naming that the sudoers rules rely on. */

@@ -2,10 +2,11 @@ import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
 import type { LocalFiles } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
-import type { ValidatorRunner } from '../ports/validator-runner.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
 import { DEFAULT_BACKUP_KEEP } from './backup-names.ts';
 import { BackupStep } from './backup-step.ts';
+import { CheckPush } from './check-push.ts';
+import { ContentDiff, DEFAULT_DIFF_SETTINGS, type DiffSettings } from './content-diff.ts';
 import { checkDestination, type PathFlavor } from './destination.ts';
 import { protectedRefusal, unusableTarget } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
@@ -17,6 +18,7 @@ import { ownershipProblem } from './ownership.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
 import { NO_VALIDATORS, ValidationStep, type ValidatorSettings } from './validation-step.ts';
+import type { VerifiedFileStep } from './verified-file-step.ts';
 
 export { SUCCESS_MESSAGE } from './fetch-and-place.ts';
 
@@ -33,6 +35,8 @@ export interface ReceptionSettings {
   validators?: ValidatorSettings;
   /** `[file-reception] allow_special_bits`: setuid, setgid and sticky modes are placed only when true. */
   allowSpecialBits: boolean;
+  /** `[file-reception] diff` and `max_diff_size`; absent: diffs on, up to 64 KiB. */
+  diff?: DiffSettings;
 }
 
 const DISABLED = 'file reception is disabled on this client ([file-reception] enabled = false in rport.conf)';
@@ -42,7 +46,8 @@ const ALLOW_SPECIAL = '[file-reception] allow_special_bits = true in rport.conf'
 export class ReceiveFile {
   private readonly perDestination = new KeyedQueue();
   private readonly fetchAndPlace: FetchAndPlace;
-  private readonly validation: ValidationStep;
+  private readonly diffs: ContentDiff;
+  private readonly checkPush: CheckPush;
 
   constructor(
     private readonly files: LocalFiles,
@@ -51,13 +56,25 @@ export class ReceiveFile {
     private readonly ownership: ApplyOwnership,
     private readonly settings: ReceptionSettings,
     clock: Clock,
-    validatorRunner?: ValidatorRunner,
+    /** Run on every verified temp file before it is placed, and in check mode, after the validators. */
+    steps: readonly VerifiedFileStep[] = [],
+    /** The push's named validators (the first verified-file step); none can run when absent. */
+    private readonly validation = new ValidationStep(settings.validators ?? NO_VALIDATORS),
   ) {
-    this.validation = new ValidationStep(settings.validators ?? NO_VALIDATORS, validatorRunner);
+    const verified = [validation.step, ...steps];
     const backups = new BackupStep(files, clock, {
       byDefault: settings.backup,
       keep: settings.backupKeep ?? DEFAULT_BACKUP_KEEP,
     });
+    this.diffs = new ContentDiff(files, settings.diff ?? DEFAULT_DIFF_SETTINGS);
+    this.checkPush = new CheckPush(
+      files,
+      source,
+      settings.protectedPaths,
+      this.diffs,
+      settings.allowSpecialBits,
+      verified,
+    );
     this.fetchAndPlace = new FetchAndPlace(
       files,
       source,
@@ -65,12 +82,27 @@ export class ReceiveFile {
       ownership,
       settings.protectedPaths,
       backups,
-      this.validation,
+      this.diffs,
+      verified,
     );
   }
 
-  /** Checks the request, then writes; two pushes to the same destination run one after the other. */
+  /**
+   * Checks the request, then writes (or, in check mode, says what it would write); two pushes to the
+   * same destination run one after the other.
+   */
   async execute(req: PushRequest, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
+    return this.reported(req, await this.decide(req, onProgress));
+  }
+
+  /** Check mode's "check:" before the message, and the diff's reason when the push asked for one and got none. */
+  private reported(req: PushRequest, v: PushVerdict): PushVerdict {
+    const message = req.check ? `check: ${v.message}` : v.message;
+    const diff = req.diff ? (v.diff ?? this.diffs.reasonFor(v, req.sync)) : undefined;
+    return { ...v, message, ...(diff === undefined ? {} : { diff }) };
+  }
+
+  private async decide(req: PushRequest, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
     if (!this.settings.enabled) return failure(DISABLED);
     const check = checkDestination(req.destination, this.settings.flavor);
     if (!check.ok) return failure(check.problem);
@@ -105,6 +137,8 @@ export class ReceiveFile {
       }
       // Same bytes already there: whether the push changes anything then rests on mode and owner.
       const same = existing && existing.size === req.size && (await this.sameContent(real, req.md5));
+      if (same && req.sync && !req.force && req.check)
+        return await this.checkPush.inPlace(dest, existing, req);
       if (same && req.sync && !req.force) {
         const attrs = await this.ownership.syncExisting(
           real,
@@ -122,6 +156,12 @@ export class ReceiveFile {
           );
       }
       const mode = req.mode ?? DEFAULT_FILE_MODE;
+      if (req.check)
+        return await this.checkPush.viaTemp(
+          req,
+          { dest, real, mode, existing, sameBytes: same === true },
+          onProgress,
+        );
       const to = {
         dest,
         real,

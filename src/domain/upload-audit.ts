@@ -28,6 +28,9 @@ export class UploadAudit {
       group_ids: groupIds,
       ...(upload.validate === undefined ? {} : { validate: upload.validate }),
       ...(upload.backup === undefined ? {} : { backup: upload.backup }),
+      ...(upload.check ? { check: true } : {}),
+      ...(upload.diff ? { diff: true } : {}),
+      ...(upload.offlineTtl === undefined ? {} : { offline_ttl: upload.offlineTtl }),
     });
   }
 

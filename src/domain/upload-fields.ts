@@ -25,6 +25,9 @@ export const FORM_FIELDS = [
   'group',
   'validate',
   'backup',
+  'offline_ttl',
+  'check',
+  'diff',
 ];
 
 export interface UploadParameters {
@@ -34,12 +37,18 @@ export interface UploadParameters {
   mode?: number;
   ownership: Ownership;
   targets: TargetSelector;
+  /** Seconds an offline target waits for its client; undefined takes `[server] offline_ttl`. */
+  offlineTtl?: number;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
   /** A validator's name on the agents (`[file-reception.validators]`); never a command. */
   validate?: string;
   /** Keep the replaced file as a backup; absent leaves it to each agent's `[file-reception] backup`. */
   backup?: boolean;
+  /** Check mode: the agents say what they would do and change nothing. */
+  check: boolean;
+  /** Each outcome carries a unified diff of the old file against the new one (when the host allows). */
+  diff: boolean;
 }
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
@@ -94,6 +103,10 @@ export function parseUploadFields(
   if (!id.ok) return id;
   const extras = parsePushExtras(one);
   if (!extras.ok) return extras;
+  const offlineTtl = parseOfflineTtl(one('offline_ttl'));
+  if (typeof offlineTtl === 'object') return offlineTtl;
+  const preview = checkAndDiffOf(one);
+  if (!preview.ok) return preview;
   return passed({
     ...extras.value,
     destination: dest.normalized,
@@ -103,7 +116,34 @@ export function parseUploadFields(
     ownership,
     targets: targets.value,
     ...(id.value === undefined ? {} : { id: id.value }),
+    ...(offlineTtl === undefined ? {} : { offlineTtl }),
+    ...preview.value,
   });
+}
+
+/** The longest offline_ttl a push may ask for: 30 days. */
+export const MAX_OFFLINE_TTL = 30 * 86_400;
+
+function parseOfflineTtl(value: string | undefined): number | undefined | Refused {
+  if (value === undefined || value.trim() === '') return undefined;
+  const v = value.trim();
+  if (!/^\d{1,8}$/.test(v) || Number(v) > MAX_OFFLINE_TTL)
+    return invalid(
+      'offline_ttl',
+      `offline_ttl "${value.slice(0, 40)}" is not a whole number of seconds from 0 to ${MAX_OFFLINE_TTL} (30 days)`,
+    );
+  return Number(v);
+}
+
+/** check and diff (issue 20): Go booleans, as force and sync. */
+function checkAndDiffOf(
+  one: (name: string) => string | undefined,
+): OrRefused<{ check: boolean; diff: boolean }> {
+  const check = parseGoBool('check', one('check'));
+  if (!check.ok) return check;
+  const diff = parseGoBool('diff', one('diff'));
+  if (!diff.ok) return diff;
+  return passed({ check: check.value, diff: diff.value });
 }
 
 /** client_id and group_id (repeatable), or else tags: openrport refuses tags beside either. */

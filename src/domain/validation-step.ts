@@ -1,6 +1,7 @@
 import type { ValidatorRunner } from '../ports/validator-runner.ts';
 import { messageOf } from './errors.ts';
 import type { PushRequest } from './push-request.ts';
+import type { VerifiedFileStep } from './verified-file-step.ts';
 import {
   argvFor,
   DEFAULT_VALIDATE_TIMEOUT_MS,
@@ -21,7 +22,8 @@ export const NO_VALIDATORS: ValidatorSettings = { validators: {}, timeoutMs: DEF
 
 /**
  * Agent: the push's `validate` step. The request only names a validator; the command is the one
- * rport.conf gives that name, run on the verified temp file before anything is placed.
+ * rport.conf gives that name, run on the verified temp file before anything is placed, and in a
+ * check too (it is one of the verified-file steps ReceiveFile runs in both).
  */
 export class ValidationStep {
   constructor(
@@ -31,24 +33,18 @@ export class ValidationStep {
 
   /** Before the fetch: a request naming a validator this client does not have is refused at once. */
   refusal(req: PushRequest, dest: string): string | undefined {
-    const name: unknown = req.validate;
-    if (name === undefined) return undefined;
-    if (typeof name !== 'string') return `validate must be a validator's name; ${dest} left untouched`;
-    const bad = validatorNameProblem(name);
-    if (bad) return `validate: ${bad}; ${dest} left untouched`;
-    if (!Object.hasOwn(this.settings.validators, name)) {
-      const known = Object.keys(this.settings.validators);
-      const names = known.length ? `it names ${known.join(', ')}` : 'it names none';
-      return `validator "${name}" is not named in ${VALIDATORS_KEY} of this client's rport.conf (${names}); ${dest} left untouched`;
-    }
-    if (!this.runner) return `this client cannot run validators; ${dest} left untouched`;
-    return undefined;
+    const problem = this.problem(req);
+    return problem && `${problem}; ${dest} left untouched`;
   }
 
-  /** After the md5 check, before anything is placed: why the validator refused the file, if it did. */
-  async refusalOf(req: PushRequest, tempPath: string, dest: string): Promise<string | undefined> {
+  /**
+   * The verified-file step (see verified-file-step.ts): after the md5 check, before anything is
+   * placed, in a real push and in a check alike. Says why the validator refused the file, if it did;
+   * the caller adds what was left untouched.
+   */
+  readonly step: VerifiedFileStep = async (req, tempPath) => {
     if (req.validate === undefined) return undefined;
-    const early = this.refusal(req, dest);
+    const early = this.problem(req);
     if (early) return early;
     const name = req.validate;
     const argv = this.settings.validators[name];
@@ -57,14 +53,29 @@ export class ValidationStep {
     try {
       run = await this.runner!.run(argvFor(argv, tempPath), this.settings.timeoutMs);
     } catch (e) {
-      return `${who} could not be run: ${messageOf(e)}; ${dest} left untouched`;
+      return `${who} could not be run: ${messageOf(e)}`;
     }
     if (run.timedOut)
-      return `${who} did not finish within ${spoken(this.settings.timeoutMs)} ([file-reception] validate_timeout) and was killed; ${dest} left untouched`;
+      return `${who} did not finish within ${spoken(this.settings.timeoutMs)} ([file-reception] validate_timeout) and was killed`;
     if (run.exitCode === 0) return undefined;
     const how = run.exitCode === null ? 'was killed by a signal' : `exited with code ${run.exitCode}`;
     const said = firstLines(run.stderr) || firstLines(run.stdout);
-    return `${who} refused the file: it ${how}${said ? `: ${said}` : ' and wrote nothing'}; ${dest} left untouched`;
+    return `${who} refused the file: it ${how}${said ? `: ${said}` : ' and wrote nothing'}`;
+  };
+
+  private problem(req: PushRequest): string | undefined {
+    const name: unknown = req.validate;
+    if (name === undefined) return undefined;
+    if (typeof name !== 'string') return "validate must be a validator's name";
+    const bad = validatorNameProblem(name);
+    if (bad) return `validate: ${bad}`;
+    if (!Object.hasOwn(this.settings.validators, name)) {
+      const known = Object.keys(this.settings.validators);
+      const names = known.length ? `it names ${known.join(', ')}` : 'it names none';
+      return `validator "${name}" is not named in ${VALIDATORS_KEY} of this client's rport.conf (${names})`;
+    }
+    if (!this.runner) return 'this client cannot run validators';
+    return undefined;
   }
 }
 

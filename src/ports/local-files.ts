@@ -43,6 +43,12 @@ export interface LocalFiles {
   resolveParents(path: string): Promise<string>;
   md5(path: string): Promise<string>;
   /**
+   * The bytes of the regular file at path (its parents already resolved), opened without following a
+   * final link; undefined when it holds more than maxBytes (at most maxBytes + 1 are read). Throws
+   * EACCES when the agent's user may not read it, ELOOP on a link.
+   */
+  readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /**
    * Streams content into a new temp file `{data_dir}/filepush/<name>`, opened exclusively without
    * following links, mode 0600, hashing while writing; fsyncs it. Removes it when content fails.
    */

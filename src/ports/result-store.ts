@@ -9,6 +9,13 @@ export interface ResultStore {
   begin(uuid: string, clientIds: string[]): Promise<boolean>;
   /** Records a client's final outcome. Returns false when that client already had one (it is kept). */
   record(outcome: PushOutcome): Promise<boolean>;
+  /** Sets the message of a target still pending (e.g. queued for its client); no-op otherwise. */
+  note(uuid: string, clientId: string, message: string): Promise<void>;
+  /**
+   * For a retry: sets the upload's targets whose outcome was `error` pending again, one attempt
+   * more each, and returns their ids (empty when none had an error).
+   */
+  reopen(uuid: string): Promise<string[]>;
 }
 
 export type TargetStatus = OutcomeStatus | 'pending';
@@ -20,10 +27,14 @@ export interface StoredTarget {
   message: string;
   filepath: string;
   size: number;
+  /** 1 for the first push; one more for each retry. */
+  attempt: number;
   /** Whether the push changed the file on the host; null while pending (or stored by an older rportd). */
   changed: boolean | null;
   /** The backup the push kept of the replaced file; absent when none was kept. */
   backup?: string;
+  /** The diff the push asked for, or why there is none; absent when none was asked for. */
+  diff?: string;
   updated_at: string;
 }
 
@@ -59,7 +70,7 @@ export interface ListedUpload {
 /** Reads the stored per-client results of uploads (the SQLite result store in production). */
 export interface UploadResults {
   targets(uuid: string): Promise<StoredTarget[]>;
-  /** One page of the uploads the query selects, and how many it selects in all. */
+  /** One page of the uploads the query selects, and how many it selects in all; targets without their diffs. */
   listUploads(q: UploadQuery): Promise<{ uploads: ListedUpload[]; total: number }>;
 }
 

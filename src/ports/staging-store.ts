@@ -29,6 +29,9 @@ export interface StagingStore {
   rename(file: StagedFile, uuid: string): Promise<StagedFile>;
   /** Removes a staged file; a missing file is not an error. */
   remove(uuid: string): Promise<void>;
-  /** Removes every staged file (on start, nothing staged can still be live). Returns how many. */
-  sweep(): Promise<number>;
+  /**
+   * Removes every staged file but those of the uploads in `keep` (on start, only the files kept for
+   * queued targets and retries can still be live). Returns how many it removed.
+   */
+  sweep(keep?: ReadonlySet<string>): Promise<number>;
 }

@@ -16,8 +16,16 @@ describe('upload form fields', () => {
         mode: undefined,
         ownership: { user: undefined, group: undefined },
         targets: { clientIds: ['c1'], groupIds: [] },
+        check: false,
+        diff: false,
       },
     });
+  });
+  it('check and diff are Go booleans like force and sync', () => {
+    const r = parseUploadFields(fields({ ...base, check: 'T', diff: '1' }));
+    expect(r.ok && [r.value.check, r.value.diff]).to.deep.equal([true, true]);
+    const off = parseUploadFields(fields({ ...base, check: 'false', diff: '0' }));
+    expect(off.ok && [off.value.check, off.value.diff]).to.deep.equal([false, false]);
   });
   // Exactly the spellings Go's strconv.ParseBool reads, as openrport does.
   for (const [v, b] of [
@@ -51,6 +59,8 @@ describe('upload form fields', () => {
   const bad: [string, Record<string, string | string[]>][] = [
     ['force', { force: 'maybe' }],
     ['sync', { sync: '2' }],
+    ['check', { check: 'yes' }],
+    ['diff', { diff: 'on' }],
     ['mode', { mode: '0999' }],
     ['user', { user: '-R' }],
     ['group', { group: 'a b' }],
@@ -150,6 +160,23 @@ describe('upload form fields', () => {
     );
     expect(r.ok && r.value.targets).to.deep.equal({ clientIds: ['a', 'b'], groupIds: ['g'] });
   });
+  it('offline_ttl: whole seconds from 0 to 30 days; absent or blank means the server default', () => {
+    const ttl = (v?: string) => {
+      const r = parseUploadFields(fields(v === undefined ? base : { ...base, offline_ttl: v }));
+      return r.ok ? r.value.offlineTtl : r.rejection;
+    };
+    expect(ttl()).to.equal(undefined);
+    expect(ttl(' ')).to.equal(undefined);
+    expect(ttl('0')).to.equal(0);
+    expect(ttl('600')).to.equal(600);
+    expect(ttl('2592000')).to.equal(2592000);
+    for (const bad of ['2592001', '-1', '1.5', '10m', '1e3'])
+      expect(ttl(bad), bad).to.deep.include({ kind: 'invalid', field: 'offline_ttl' });
+    // Like every single-valued field (Go form values): sent twice, the first value counts.
+    const twice = parseUploadFields(fields({ ...base, offline_ttl: ['1', '2'] }));
+    expect(twice.ok && twice.value.offlineTtl).to.equal(1);
+  });
+
   it('blank user and group mean "not given"', () => {
     const r = parseUploadFields(fields({ ...base, user: ' ', group: '' }));
     expect(r.ok && r.value.ownership).to.deep.equal({ user: undefined, group: undefined });

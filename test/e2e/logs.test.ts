@@ -203,4 +203,14 @@ describe('logs that tell the story (rportd and rport as processes, [logging] for
     expect(lines.find((l) => l.msg === 'rport shutting down')!.reason).to.be.a('string');
     expect(lines.at(-1)).to.include({ msg: 'rport stopped', signal: 'SIGTERM' });
   });
+
+  it('rportd logs its shutdown with the signal, through the logger', async () => {
+    expect(await rportd.stop()).to.equal(0);
+    const lines = jsonLines(rportd);
+    expect(lines.find((l) => l.msg === 'rportd shutting down')).to.include({
+      level: 'info',
+      signal: 'SIGTERM',
+    });
+    expect(lines.at(-1)).to.include({ msg: 'rportd stopped' });
+  });
 });

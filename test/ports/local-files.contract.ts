@@ -126,6 +126,16 @@ export function localFilesContract(name: string, factory: () => Promise<LocalFil
       expect(await files.md5(dest)).to.equal(md5('v1'));
     });
 
+    it('readUpTo gives the bytes up to maxBytes, undefined beyond; a missing file fails naming it', async () => {
+      const dest = `${root}/diffed.txt`;
+      await put(dest, 'twelve bytes');
+      expect(new TextDecoder().decode(await files.readUpTo(dest, 12))).to.equal('twelve bytes');
+      expect(await files.readUpTo(dest, 11)).to.equal(undefined);
+      const e = await rejection(files.readUpTo(`${root}/none.txt`, 10));
+      expect(e.code).to.equal('ENOENT');
+      expect(e.message).to.contain(`${root}/none.txt`);
+    });
+
     it('remove deletes a file, and a missing file is no error', async () => {
       const dest = `${root}/gone`;
       await put(dest, 'x');

@@ -17,6 +17,9 @@ interface MediaType {
 interface ResponseObject {
   description: string;
   content?: Record<string, MediaType>;
+  headers?: Record<string, unknown>;
+  /** The error codes this answer carries, each with its title; when present, no other code passes. */
+  'x-error-codes'?: Record<string, string>;
   $ref?: string;
 }
 interface Operation {
@@ -38,6 +41,8 @@ export interface Answer {
   status: number;
   contentType: string | undefined;
   body: string;
+  /** The response headers, names in lower case; only rportd's own (`x-rport-*`) are checked. */
+  headers?: Record<string, string>;
 }
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options', 'trace'] as const;
@@ -67,6 +72,13 @@ export class OpenapiChecker {
     // The document's own keys beside the schemas, so ajv's strict mode flags a typo in a schema instead.
     this.ajv.addVocabulary(['openapi', 'info', 'servers', 'paths', 'components', 'security', 'tags']);
     this.ajv.addVocabulary(Object.keys(doc).filter((k) => k.startsWith('x-')));
+    // A field marked x-pending is one rportd does not send yet: once an answer carries it, it has landed.
+    this.ajv.addKeyword({
+      keyword: 'x-pending',
+      schemaType: 'string',
+      error: { message: 'is marked x-pending in docs/openapi.json, yet it was sent: drop the mark' },
+      code: (cxt) => cxt.fail(),
+    });
     this.ajv.addFormat(
       'date-time',
       (s: string) => !Number.isNaN(Date.parse(s)) && /^\d{4}-\d\d-\d\dT/.test(s),
@@ -110,7 +122,33 @@ export class OpenapiChecker {
       response = this.doc.components.responses[name];
       at = pointer('components', 'responses', name);
     }
-    return this.bodyProblem(a, response, at, what);
+    return this.headerProblem(a, response, what) ?? this.bodyProblem(a, response, at, what);
+  }
+
+  /** rportd's own headers (`X-Rport-…`) must be among the answer's documented headers. */
+  private headerProblem(a: Answer, response: ResponseObject, what: string): string | undefined {
+    const documented = Object.keys(response.headers ?? {}).map((h) => h.toLowerCase());
+    const extra = Object.keys(a.headers ?? {}).filter(
+      (h) => h.toLowerCase().startsWith('x-rport-') && !documented.includes(h.toLowerCase()),
+    );
+    return extra.length > 0
+      ? `${what} with header ${extra.join(', ')}, not documented for this answer (documented: ${documented.join(', ') || 'none'})`
+      : undefined;
+  }
+
+  /** With `x-error-codes`, each error of the answer must carry one of those codes and its title. */
+  private codeProblem(body: unknown, response: ResponseObject, what: string): string | undefined {
+    const codes = response['x-error-codes'];
+    if (!codes) return undefined;
+    const errors = (body as { errors?: { code?: string; title?: string }[] }).errors ?? [];
+    const wrong = errors.filter((e) => e.code === undefined || codes[e.code] !== e.title);
+    return wrong.length > 0
+      ? `${what} with error ${wrong.map((e) => `${e.code} "${e.title}"`).join(', ')}; documented: ${Object.entries(
+          codes,
+        )
+          .map(([c, t]) => `${c} "${t}"`)
+          .join(', ')}`
+      : undefined;
   }
 
   private bodyProblem(a: Answer, response: ResponseObject, at: string, what: string): string | undefined {
@@ -132,7 +170,7 @@ export class OpenapiChecker {
       return `${what} with a body that is not JSON: ${a.body.slice(0, 200)}`;
     }
     const validate = this.validatorAt(`${at}/content/${type.replace(/\//g, '~1')}/schema`);
-    if (validate(body)) return undefined;
+    if (validate(body)) return this.codeProblem(body, response, what);
     const errs = (validate.errors ?? [])
       .slice(0, 5)
       .map((e) => `${e.instancePath || '(body)'} ${e.message ?? ''} ${JSON.stringify(e.params)}`)
@@ -203,6 +241,9 @@ export function watchAnswers(server: Server, checker = openapiChecker()): { prob
         status: res.statusCode,
         contentType: res.getHeader('content-type')?.toString(),
         body: Buffer.concat(chunks).toString('utf8'),
+        headers: Object.fromEntries(
+          Object.entries(res.getHeaders()).map(([k, v]) => [k.toLowerCase(), String(v)]),
+        ),
       };
       // A broken document is reported like a wrong answer; it must never change what the server sends.
       try {
@@ -217,4 +258,37 @@ export function watchAnswers(server: Server, checker = openapiChecker()): { prob
     }) as typeof res.end;
   });
   return { problems };
+}
+
+/** Where the document's operations and a server's routes (`METHOD /path/{param}`) disagree. */
+export interface RouteCoverage {
+  /** Routed, but the document has no such operation. */
+  missing: string[];
+  /** Documented without `x-pending`, but not routed. */
+  unrouted: string[];
+  /** Marked `x-pending`, yet routed: the mark must go and the operation's answers be checked. */
+  landed: string[];
+}
+
+/** Compares the document with the routes a server has; WebSocket operations (`x-websocket`) with its upgrade paths. */
+export function routeCoverage(
+  doc: OpenapiDocument,
+  routed: ReadonlySet<string>,
+  websockets: ReadonlySet<string>,
+): RouteCoverage {
+  const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+    Object.entries(item)
+      .filter(([method]) => (HTTP_METHODS as readonly string[]).includes(method))
+      .map(([method, op]) => ({
+        route: `${method.toUpperCase()} ${path}`,
+        pending: op['x-pending'] !== undefined,
+        served: (op as { 'x-websocket'?: unknown })['x-websocket'] ? websockets : routed,
+      })),
+  );
+  const known = new Set(documented.map((d) => d.route));
+  return {
+    missing: [...routed, ...websockets].filter((r) => !known.has(r)),
+    unrouted: documented.filter((d) => !d.pending && !d.served.has(d.route)).map((d) => d.route),
+    landed: documented.filter((d) => d.pending && d.served.has(d.route)).map((d) => d.route),
+  };
 }

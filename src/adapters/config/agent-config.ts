@@ -3,6 +3,7 @@ import { hostname, userInfo } from 'node:os';
 import { parse } from 'smol-toml';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
+import { DEFAULT_DIFF_SETTINGS, type DiffSettings } from '../../domain/content-diff.ts';
 import {
   parseReceptionExtras,
   RECEPTION_EXTRA_KEYS,
@@ -11,7 +12,8 @@ import {
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {
-  server: string;
+  /** `[client] server`: one address, or several tried in order (failover); never empty. */
+  servers: string[];
   fingerprint: string;
   credentialId: string;
   password: string;
@@ -24,6 +26,8 @@ export interface ClientConfig {
     protected: string[];
     backup: boolean;
     allowSpecialBits: boolean;
+    /** `diff` and `max_diff_size`: whether pushes may get a diff of the old file, and up to what size (the parser always sets it). */
+    diff?: DiffSettings;
   } & Partial<ReceptionExtras>;
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
@@ -43,12 +47,14 @@ export class ClientConfigError extends Error {
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
+const DIFF_KEYS = ['diff', 'max_diff_size'];
 const RECEPTION_KEYS = [
   'enabled',
   'protected',
   'backup',
   'hash_thread',
   'allow_special_bits',
+  ...DIFF_KEYS,
   ...RECEPTION_EXTRA_KEYS,
 ];
 const SECTIONS = ['client', 'file-reception', 'logging'];
@@ -143,15 +149,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError(`[logging] ${key}`, problem);
   });
 
-  const server = str(client, 'client', 'server');
-  if (server === undefined || server === '')
-    throw new ClientConfigError('[client] server', 'is required: "host:port" or "ws://host:port/path"');
-  if (!/^wss?:\/\//i.test(server) && !/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(server)) {
-    throw new ClientConfigError(
-      '[client] server',
-      `"${server}" must be "host:port" or "ws://host:port/path"`,
-    );
-  }
+  const servers = serverList(client.server);
   const fingerprint = str(client, 'client', 'fingerprint');
   if (fingerprint === undefined)
     throw new ClientConfigError(
@@ -189,7 +187,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     throw new ClientConfigError('[client] tags', 'must be a list of strings');
 
   return {
-    server,
+    servers,
     fingerprint,
     credentialId: auth.slice(0, colon),
     password: auth.slice(colon + 1),
@@ -202,6 +200,7 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
       protected: prot as string[],
       backup,
       allowSpecialBits,
+      diff: diffSettings(reception),
       ...parseReceptionExtras(reception, (key, problem) => {
         throw new ClientConfigError(key, problem);
       }),
@@ -209,6 +208,48 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
     hashThread,
     logging,
   };
+}
+
+/** Both files are held whole and compared line by line: bounded, whatever rport.conf says. */
+const MAX_DIFF_SIZE_LIMIT = 256 * 1024;
+
+/** `[file-reception] diff` (default true) and `max_diff_size` (bytes, default 64 KiB, at most 256 KiB). */
+function diffSettings(reception: Record<string, unknown>): DiffSettings {
+  const enabled = bool(reception, 'diff', DEFAULT_DIFF_SETTINGS.enabled);
+  const size = reception.max_diff_size ?? DEFAULT_DIFF_SETTINGS.maxSize;
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || size > MAX_DIFF_SIZE_LIMIT)
+    throw new ClientConfigError(
+      '[file-reception] max_diff_size',
+      `must be a whole number of bytes from 0 to ${MAX_DIFF_SIZE_LIMIT} (default ${DEFAULT_DIFF_SETTINGS.maxSize})`,
+    );
+  return { enabled, maxSize: size };
+}
+
+const SERVER_FORMS = '"host:port" or "ws://host:port/path"';
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+/** `[client] server`: a string, or a non-empty array of them; a bad element is named by its index. */
+function serverList(value: unknown): string[] {
+  if (value === undefined || value === '')
+    throw new ClientConfigError('[client] server', `is required: ${SERVER_FORMS}, or a list of them`);
+  const list = Array.isArray(value) ? (value as unknown[]) : [value];
+  if (list.length === 0)
+    throw new ClientConfigError('[client] server', `must not be an empty list: give ${SERVER_FORMS}`);
+  return list.map((v, i) => {
+    const key = Array.isArray(value) ? `[client] server[${i}]` : '[client] server';
+    if (typeof v !== 'string')
+      throw new ClientConfigError(key, `must be a string (${SERVER_FORMS}), or a list of them`);
+    if (!isServerAddress(v)) throw new ClientConfigError(key, `"${v}" must be ${SERVER_FORMS}`);
+    if (list.indexOf(v) !== i)
+      throw new ClientConfigError(key, `"${v}" is already server[${list.indexOf(v)}]`);
+    return v;
+  });
+}
+
+function isServerAddress(v: string): boolean {
+  if (/^wss?:\/\//i.test(v)) return URL.canParse(v);
+  const port = Number(HOST_PORT.exec(v)?.[2] ?? NaN);
+  return port >= 1 && port <= 65535;
 }
 
 function table(doc: Record<string, unknown>, name: string): Record<string, unknown> {

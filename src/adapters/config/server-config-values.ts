@@ -48,6 +48,22 @@ export function positiveInt(
   return n;
 }
 
+/** A whole number from 0 up (TOML integer, or a string of digits), at most max; 0 usually means "off". */
+export function nonNegativeInt(t: Table, section: string, key: string, dflt: number, max: number): number {
+  const v = t[key];
+  if (v === undefined) return dflt;
+  const n =
+    typeof v === 'number' || typeof v === 'bigint'
+      ? Number(v)
+      : typeof v === 'string' && /^\d+$/.test(v.trim())
+        ? Number(v)
+        : NaN;
+  if (!Number.isSafeInteger(n) || n < 0)
+    return fail(section, key, `must be a whole number from 0 up, got ${shown(v)}`);
+  if (n > max) return fail(section, key, `must be at most ${max}, got ${shown(v)}`);
+  return n;
+}
+
 export function bool(t: Table, section: string, key: string, dflt: boolean): boolean {
   const v = t[key];
   if (v === undefined) return dflt;

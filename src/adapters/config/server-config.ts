@@ -8,6 +8,7 @@ import {
   ConfigError,
   credentialPair,
   fail,
+  nonNegativeInt,
   positiveInt,
   rejectUnknown,
   str,
@@ -49,6 +50,10 @@ export interface ServerSection {
   ban_time: number;
   /** CIDR ranges whose SSH logins are never penalised (trusted networks); empty by default. */
   ban_exempt: string[];
+  /** Seconds an offline target waits for its client when the push names no offline_ttl; 0 = not at all. */
+  offline_ttl: number;
+  /** Seconds a staged file is kept after its last push, for retries; 0 = removed at once. */
+  keep_staged_for: number;
   /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
   allow_special_bits: boolean;
 }
@@ -92,6 +97,8 @@ export const SERVER_DEFAULTS = {
   handshake_timeout: 20,
   max_failed_login: 5,
   ban_time: 600,
+  offline_ttl: 0,
+  keep_staged_for: 3600,
   allow_special_bits: true,
 } as const;
 
@@ -118,6 +125,8 @@ const SERVER_KEYS = [
   'max_failed_login',
   'ban_time',
   'ban_exempt',
+  'offline_ttl',
+  'keep_staged_for',
   'allow_special_bits',
 ] as const;
 const API_KEYS = [
@@ -200,6 +209,14 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     auth: credentialPair(s, 'server', 'auth', 'id'),
     auth_file: path(s, 'server', 'auth_file'),
     push_timeout: positiveInt(s, 'server', 'push_timeout', SERVER_DEFAULTS.push_timeout, 86_400),
+    offline_ttl: nonNegativeInt(s, 'server', 'offline_ttl', SERVER_DEFAULTS.offline_ttl, 30 * 86_400),
+    keep_staged_for: nonNegativeInt(
+      s,
+      'server',
+      'keep_staged_for',
+      SERVER_DEFAULTS.keep_staged_for,
+      30 * 86_400,
+    ),
     push_concurrency: positiveInt(s, 'server', 'push_concurrency', SERVER_DEFAULTS.push_concurrency, 10_000),
     keep_alive: positiveInt(s, 'server', 'keep_alive', SERVER_DEFAULTS.keep_alive, 3600),
     max_concurrent_handshakes: positiveInt(

@@ -102,6 +102,27 @@ export class FsLocalFiles implements LocalFiles {
     }
   }
 
+  async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const handle = await open(path, READ_NO_FOLLOW).catch((e) =>
+      Promise.reject(describeError(e, 'cannot read', path)),
+    );
+    try {
+      if (!(await handle.stat()).isFile()) throw fsError('EINVAL', `${path} is not a regular file`);
+      // One byte more than allowed tells "too large" without reading the rest.
+      const buffer = Buffer.alloc(maxBytes + 1);
+      let filled = 0;
+      for (;;) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+        if (bytesRead === 0 || (filled += bytesRead) === buffer.length) break;
+      }
+      return filled > maxBytes ? undefined : buffer.subarray(0, filled);
+    } catch (e) {
+      throw describeError(e, 'cannot read', path);
+    } finally {
+      await handle.close();
+    }
+  }
+
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
     if (!TEMP_NAME.test(name))
       throw fsError('EINVAL', `temp file name "${name}" is not of the form <id>_rport_filepush`);

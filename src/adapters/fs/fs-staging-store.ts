@@ -72,7 +72,7 @@ export class FsStagingStore implements StagingStore {
     await rm(this.pathOf(uuid), { force: true });
   }
 
-  async sweep(): Promise<number> {
+  async sweep(keep: ReadonlySet<string> = new Set()): Promise<number> {
     let names: string[];
     try {
       names = await readdir(this.dir);
@@ -80,7 +80,9 @@ export class FsStagingStore implements StagingStore {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
       throw e;
     }
-    const stale = names.filter((n) => n.endsWith(STAGED_SUFFIX));
+    const stale = names.filter(
+      (n) => n.endsWith(STAGED_SUFFIX) && !keep.has(n.slice(0, -STAGED_SUFFIX.length)),
+    );
     await Promise.all(stale.map((n) => rm(join(this.dir, n), { force: true })));
     return stale.length;
   }

@@ -1,6 +1,7 @@
 /** What the HTTP API is built from: the use case it drives, the ports it reads, and its own auth. */
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import type { ClientIdentity } from '../../domain/client-identity.ts';
+import type { RetryPush } from '../../domain/retry-push.ts';
 import type { ApiUserAdmin, UserGroupAdmin } from '../../ports/api-user-admin.ts';
 import type { AuditQueries } from '../../ports/audit-log.ts';
 import type { ClientRegistry } from '../../ports/client-registry.ts';
@@ -13,6 +14,8 @@ import type { ApiAuth } from './api-auth.ts';
 export interface HttpAppDeps {
   auth: ApiAuth;
   acceptUpload: AcceptUpload;
+  /** POST /api/v1/files/:uuid/retry; the route is absent without it. */
+  retryPush?: RetryPush;
   results: UploadResults;
   audit: AuditQueries;
   clients: ClientRegistry;

@@ -12,6 +12,7 @@ import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
 import { meRoutes } from './me-routes.ts';
 import { openapiRoute } from './openapi-route.ts';
+import { retryRoutes } from './retry-routes.ts';
 import { testPageRoutes } from './test-page.ts';
 import { userGroupRoutes } from './user-group-routes.ts';
 import { userRoutes } from './user-routes.ts';
@@ -24,6 +25,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   const router = new Router();
   loginRoutes(router, d.auth);
   fileRoutes(router, d);
+  retryRoutes(router, d);
   clientRoutes(router, d);
   clientGroupRoutes(router, d);
   clientAuthRoutes(router, d);

@@ -20,7 +20,9 @@ export class PushLog {
       ...(typeof changed === 'boolean' ? { changed } : {}),
       detail: verdict.message,
     };
-    if (verdict.status === 'success') this.logger.info(fields, `placed ${req.destination}`);
+    // A check changes nothing, whatever its verdict; its diff (file content) is never logged.
+    if (req.check) this.logger.info({ ...fields, check: true }, `checked ${req.destination}`);
+    else if (verdict.status === 'success') this.logger.info(fields, `placed ${req.destination}`);
     else if (verdict.status === 'ignored') this.logger.info(fields, `left ${req.destination} as it is`);
     else this.logger.warn(fields, `push to ${req.destination} refused or failed`);
   }

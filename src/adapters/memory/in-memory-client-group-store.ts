@@ -23,6 +23,8 @@ export class InMemoryClientGroupStore implements ClientGroupStore {
   }
 
   async list(): Promise<ClientGroup[]> {
-    return [...this.groups.values()].sort((a, b) => a.id.localeCompare(b.id)).map((g) => structuredClone(g));
+    return [...this.groups.values()]
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .map((g) => structuredClone(g));
   }
 }

@@ -9,11 +9,20 @@ import type {
   UploadResults,
 } from '../../ports/result-store.ts';
 
+interface Target {
+  outcome?: PushOutcome;
+  updatedAt: Date;
+  /** The message of a pending target (e.g. that it is queued). */
+  note?: string;
+  /** 1 for the first push, one more per retry. */
+  attempt: number;
+}
+
 interface Upload {
   requestedBy: string;
   createdAt: Date;
   request: Record<string, unknown>;
-  targets: Map<string, { outcome?: PushOutcome; updatedAt: Date }>;
+  targets: Map<string, Target>;
 }
 
 /** What the SQLite store learns from the upload's audit entry; a test gives it to begin here. */
@@ -42,7 +51,7 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
       requestedBy,
       createdAt,
       request: details.request ?? {},
-      targets: new Map(clientIds.map((id) => [id, { updatedAt: createdAt }])),
+      targets: new Map(clientIds.map((id) => [id, { updatedAt: createdAt, attempt: 1 }])),
     });
     return true;
   }
@@ -50,9 +59,40 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
   async record(outcome: PushOutcome): Promise<boolean> {
     const upload = this.uploads.get(outcome.uuid);
     if (!upload) throw new Error(`unknown upload ${outcome.uuid}`);
-    if (upload.targets.get(outcome.client_id)?.outcome !== undefined) return false;
-    upload.targets.set(outcome.client_id, { outcome: { ...outcome }, updatedAt: new Date() });
+    const target = upload.targets.get(outcome.client_id);
+    if (target?.outcome !== undefined) return false;
+    upload.targets.set(outcome.client_id, {
+      outcome: { ...outcome },
+      updatedAt: new Date(),
+      attempt: target?.attempt ?? 1,
+    });
     return true;
+  }
+
+  async note(uuid: string, clientId: string, message: string): Promise<void> {
+    const target = this.uploads.get(uuid)?.targets.get(clientId);
+    if (target && target.outcome === undefined) {
+      target.note = message;
+      target.updatedAt = new Date();
+    }
+  }
+
+  async reopen(uuid: string): Promise<string[]> {
+    const upload = this.uploads.get(uuid);
+    if (!upload) return [];
+    const failed = [...upload.targets.entries()].filter(([, t]) => t.outcome?.status === 'error');
+    for (const [id, t] of failed) upload.targets.set(id, { updatedAt: new Date(), attempt: t.attempt + 1 });
+    return failed.map(([id]) => id).sort();
+  }
+
+  /** 1 for the first push of a target, one more per retry. */
+  attempt(uuid: string, clientId: string): number {
+    return this.uploads.get(uuid)?.targets.get(clientId)?.attempt ?? 1;
+  }
+
+  /** The message of a pending target (e.g. that it is queued); empty when none. */
+  noteOf(uuid: string, clientId: string): string {
+    return this.uploads.get(uuid)?.targets.get(clientId)?.note ?? '';
   }
 
   async targets(uuid: string): Promise<StoredTarget[]> {
@@ -60,11 +100,13 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
       .map(([client_id, t]) => ({
         client_id,
         status: t.outcome?.status ?? ('pending' as const),
-        message: t.outcome?.message ?? '',
+        message: t.outcome?.message ?? t.note ?? '',
         filepath: t.outcome?.filepath ?? '',
         size: t.outcome?.size ?? 0,
+        attempt: t.attempt,
         changed: t.outcome?.changed ?? null,
         ...(t.outcome?.backup === undefined ? {} : { backup: t.outcome.backup }),
+        ...(t.outcome?.diff === undefined ? {} : { diff: t.outcome.diff }),
         updated_at: t.updatedAt.toISOString(),
       }))
       .sort((a, b) => (a.client_id < b.client_id ? -1 : a.client_id > b.client_id ? 1 : 0));
@@ -73,7 +115,8 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
   async listUploads(q: UploadQuery): Promise<{ uploads: ListedUpload[]; total: number }> {
     const all: ListedUpload[] = [];
     for (const [uuid, u] of this.uploads) {
-      const targets = await this.targets(uuid);
+      // As the SQLite store: a listing leaves the diffs out.
+      const targets = (await this.targets(uuid)).map(({ diff: _diff, ...t }) => t);
       if (q.username !== undefined && u.requestedBy !== q.username) continue;
       if (q.since && u.createdAt < q.since) continue;
       if (q.until && u.createdAt >= q.until) continue;

@@ -50,10 +50,10 @@ export class InMemoryStagingStore implements StagingStore {
     this.entries.delete(uuid);
   }
 
-  async sweep(): Promise<number> {
-    const n = this.entries.size;
-    this.entries.clear();
-    return n;
+  async sweep(keep: ReadonlySet<string> = new Set()): Promise<number> {
+    const stale = [...this.entries.keys()].filter((uuid) => !keep.has(uuid));
+    for (const uuid of stale) this.entries.delete(uuid);
+    return stale.length;
   }
 
   /** The complete bytes of a staged file by its staged name; undefined while partial or when absent. */

@@ -29,6 +29,7 @@ type LocalFilesOp =
   | 'status'
   | 'resolveParents'
   | 'md5'
+  | 'readUpTo'
   | 'writeTemp'
   | 'chmod'
   | 'chown'
@@ -143,6 +144,15 @@ export class MemoryLocalFiles implements LocalFiles {
     const node = this.fileAt(path);
     if (!this.can(node, 4)) throw errnoError('EACCES', `open '${path}': permission denied`);
     return createHash('md5').update(node.data).digest('hex');
+  }
+
+  async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    this.fault('readUpTo', path);
+    const node = this.existing(this.resolve(path, false), path);
+    if (node.type === 'symlink') throw errnoError('ELOOP', `open '${path}': too many symbolic links`);
+    if (node.type !== 'file') throw errnoError('EINVAL', `${path} is not a regular file`);
+    if (!this.can(node, 4)) throw errnoError('EACCES', `open '${path}': permission denied`);
+    return node.data.byteLength > maxBytes ? undefined : Uint8Array.from(node.data);
   }
 
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {

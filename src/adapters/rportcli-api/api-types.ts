@@ -45,6 +45,8 @@ export interface TargetOutcome {
   changed?: boolean;
   /** The backup the push kept of the replaced file; absent when none was kept. */
   backup?: string;
+  /** The diff the upload asked for (`--diff`), or the line saying why there is none. */
+  diff?: string;
 }
 
 /** GET /api/v1/files/:uuid: the upload's parameters and every target's latest outcome. */
@@ -77,6 +79,12 @@ export interface UploadRequest {
   validate?: string;
   /** true/false: keep (or not) a backup of a replaced file; undefined leaves it to each client. */
   backup?: boolean;
+  /** Check mode: the agents say what they would do and change nothing. */
+  check?: boolean;
+  /** Each outcome carries a diff of the old file against the new one. */
+  diff?: boolean;
+  /** Seconds an offline client's target waits for it (offline_ttl); the server's default when undefined. */
+  offlineTtl?: string;
 }
 
 /** Bytes of the file handed to the network so far, and the file's size. */

@@ -103,6 +103,9 @@ export class RportApiClient {
     if (req.group !== undefined) fields.push(['group', req.group]);
     if (req.validate !== undefined) fields.push(['validate', req.validate]);
     if (req.backup !== undefined) fields.push(['backup', String(req.backup)]);
+    if (req.check) fields.push(['check', 'true']);
+    if (req.diff) fields.push(['diff', 'true']);
+    if (req.offlineTtl !== undefined) fields.push(['offline_ttl', req.offlineTtl]);
     const body = await multipartBody(
       fields,
       { field: 'upload', path: req.file, filename: basename(req.file) },
@@ -121,6 +124,18 @@ export class RportApiClient {
     if (typeof data.uuid !== 'string')
       throw new RportApiError(200, errorsOf('', 'the upload answer holds no uuid'));
     return { uuid: data.uuid, filepath: String(data.filepath ?? ''), size: Number(data.size ?? 0) };
+  }
+
+  /** POST /api/v1/files/:uuid/retry: pushes again to the targets whose outcome was error. */
+  async retry(uuid: string): Promise<{ uuid: string; targets: string[] }> {
+    const data = await this.call<{ uuid?: unknown; targets?: unknown }>(
+      'POST',
+      `api/v1/files/${encodeURIComponent(uuid)}/retry`,
+    );
+    return {
+      uuid: String(data.uuid ?? uuid),
+      targets: Array.isArray(data.targets) ? data.targets.map(String) : [],
+    };
   }
 
   /** GET /api/v1/files/:uuid: the stored outcome of every target. */
@@ -213,6 +228,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       size: typeof t.size === 'number' ? t.size : 0,
       ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
       ...(typeof t.backup === 'string' ? { backup: t.backup } : {}),
+      ...(typeof t.diff === 'string' ? { diff: t.diff } : {}),
     })),
     upload,
   };

@@ -129,5 +129,6 @@ function parseOutcome(text: string): LiveOutcome | undefined {
     size: typeof m.size === 'number' ? m.size : 0,
     ...(typeof m.changed === 'boolean' ? { changed: m.changed } : {}),
     ...(typeof m.backup === 'string' ? { backup: m.backup } : {}),
+    ...(typeof m.diff === 'string' ? { diff: m.diff } : {}),
   };
 }

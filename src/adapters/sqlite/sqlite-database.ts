@@ -77,6 +77,23 @@ const MIGRATIONS: string[] = [
    );`,
   // Whether a push changed the file on the host: NULL while pending, and for results stored before.
   `ALTER TABLE upload_results ADD COLUMN changed INTEGER;`,
+  // Offline delivery and retry: attempts per target, the uploads kept for later pushes, the queue.
+  `ALTER TABLE upload_results ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+   CREATE TABLE kept_uploads (
+     uuid TEXT PRIMARY KEY,
+     upload TEXT NOT NULL,
+     staged INTEGER NOT NULL DEFAULT 1,
+     keep_until TEXT
+   );
+   CREATE TABLE delivery_queue (
+     uuid TEXT NOT NULL,
+     client_id TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     PRIMARY KEY (uuid, client_id)
+   );
+   CREATE INDEX delivery_queue_client ON delivery_queue(client_id);`,
+  // Issue 20 item 4: the diff a push asked for (or why there is none); NULL when none was asked for.
+  `ALTER TABLE upload_results ADD COLUMN diff TEXT;`,
   // Issue 20 item 6: the backup a push kept of the file it replaced; NULL when none was kept.
   `ALTER TABLE upload_results ADD COLUMN backup TEXT;`,
 ];

@@ -30,6 +30,8 @@ export interface HelloMessage {
   key: string;
   /** base64 ed25519 signature over the challenge, id and key (hello-proof.ts). */
   proof: string;
+  /** What this agent understands beyond protocol 2's pushes, e.g. `check` and `diff`; older agents leave it out. */
+  features?: string[];
 }
 
 export type AgentMessage =
@@ -44,6 +46,8 @@ export type AgentMessage =
       changed?: boolean;
       /** The path of the backup the push kept of the replaced file; absent when none was kept. */
       backup?: string;
+      /** Asked for with `diff`: the diff, or a line saying why there is none. */
+      diff?: string;
     };
 
 export type ServerMessage =
@@ -122,7 +126,12 @@ export interface ParsedHello {
   info: Omit<ClientInfo, 'connected'>;
   key: string;
   proof: string;
+  /** Optional push fields the agent acts on (see AGENT_FEATURES); empty for an older agent. */
+  features: string[];
 }
+
+/** The optional push fields this agent acts on: a server sends a check only to an agent that announces it. */
+export const AGENT_FEATURES = ['check', 'diff'];
 
 /** Checks a hello; returns what it announces or a sentence naming the bad field. */
 export function parseHello(m: Record<string, unknown>): ParsedHello | string {
@@ -154,6 +163,8 @@ export function parseHello(m: Record<string, unknown>): ParsedHello | string {
     },
     key: m.key,
     proof: m.proof,
+    // Optional and additive: anything but a list of short strings counts as none.
+    features: isStrList(m.features) ? m.features.slice(0, 32) : [],
   };
 }
 

@@ -81,6 +81,7 @@ export class WsResultBroadcaster implements ResultBroadcaster {
       status: outcome.status,
       changed: outcome.changed,
       ...(outcome.backup === undefined ? {} : { backup: outcome.backup }),
+      ...(outcome.diff === undefined ? {} : { diff: outcome.diff }),
     });
     for (const [ws, l] of this.listeners) {
       if (!mayReadUpload(l.caller, requestedBy) || ws.readyState !== ws.OPEN) continue;

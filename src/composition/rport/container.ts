@@ -18,6 +18,7 @@ import { expandProtectedRoots } from '../../adapters/fs/protected-roots.ts';
 import { SudoPrivilegedFiles } from '../../adapters/sudo/sudo-privileged-files.ts';
 import type { ClientConfig } from '../../adapters/config/agent-config.ts';
 import { transportFor } from '../../adapters/ssh/agent/transport.ts';
+import { AGENT_FEATURES } from '../../adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-file-source.ts';
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
@@ -81,6 +82,7 @@ const settingsModule = new ContainerModule(({ bind }) => {
         validators: c.fileReception.validators,
         timeoutMs: c.fileReception.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS,
       },
+      diff: c.fileReception.diff,
     };
   });
 });
@@ -131,7 +133,7 @@ const linkModule = new ContainerModule(({ bind }) => {
     [T.config, T.logger, T.receive, T.pushLog, T.identity],
     (c, logger, receive, log, identity) =>
       (connection = new ServerConnection({
-        transport: transportFor(c.server),
+        transport: c.servers.map((s) => transportFor(s)),
         fingerprint: c.fingerprint,
         credentialId: c.credentialId,
         password: c.password,
@@ -143,6 +145,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           tags: c.tags,
           version: CLIENT_VERSION,
           file_reception: { enabled: c.fileReception.enabled, protected: c.fileReception.protected },
+          features: AGENT_FEATURES,
         },
         identity,
         handler: {

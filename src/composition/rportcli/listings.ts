@@ -1,4 +1,4 @@
-import { effectOf } from './results-table.ts';
+import { effectOf, withDiffs } from './results-table.ts';
 import type {
   ClientGroupSummary,
   ClientSummary,
@@ -44,9 +44,12 @@ export function statusLines(s: UploadStatus): string[] {
   return [
     ...head,
     '',
-    ...formatTable(
-      ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
-      s.targets.map((t) => [t.client_id, t.status, effectOf(t, s.upload.sync === true), t.message]),
+    ...withDiffs(
+      formatTable(
+        ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
+        s.targets.map((t) => [t.client_id, t.status, effectOf(t, s.upload.sync === true), t.message]),
+      ),
+      s.targets,
     ),
   ];
 }

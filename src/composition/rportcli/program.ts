@@ -16,7 +16,8 @@ import { clientsTable, groupsTable } from './listings.ts';
 import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
-import { runUpload } from './upload.ts';
+import { addRetryCommand } from './retry.ts';
+import { runUpload, type UploadOptions } from './upload.ts';
 import { addUserCommands } from './user-commands.ts';
 
 interface CommonFlags extends ConnectionFlags {
@@ -191,13 +192,16 @@ in each agent's rport.conf: auth = "${id}:${password}"
         'replace an existing file only when its content differs, and apply mode and owner',
         false,
       )
+      .option('--check', 'change nothing: each client says what the upload would do', false)
+      .option('--diff', "show a diff of each client's file against the new one, under its row", false)
       .option('--mode <octal>', 'file mode on Unix clients, e.g. 0644')
       .option('--user <name>', 'owner of the file on Unix clients')
       .option('--group <name>', 'group of the file on Unix clients (client groups are --group-id)')
       .option(
-        '--validate <name>',
-        "run the clients' validator of that name ([file-reception.validators]) first",
+        '--offline-ttl <seconds>',
+        'an offline client gets the file when it connects within this time (default: [server] offline_ttl)',
       )
+      .option('--validate <name>', "run each client's validator of that name ([file-reception.validators])")
       .option('--backup', "keep a replaced file as <dest>.<timestamp>.bak (default: each client's setting)")
       .option('--no-backup', "keep no backup, whatever the client's [file-reception] backup says")
       .addOption(
@@ -219,6 +223,9 @@ in each agent's rport.conf: auth = "${id}:${password}"
         mode: flags.mode,
         user: flags.user,
         group: flags.group,
+        check: flags.check,
+        diff: flags.diff,
+        offlineTtl: flags.offlineTtl,
         validate: flags.validate,
         backup: flags.backup,
         timeout: flags.timeout,
@@ -258,6 +265,13 @@ in each agent's rport.conf: auth = "${id}:${password}"
     );
   });
 
+  addRetryCommand(program, {
+    io,
+    connect,
+    say: sayer,
+    defaultTimeout: DEFAULT_TIMEOUT_S,
+    exit: (code) => (exitCode = code),
+  });
   addUserCommands(program, { io, connect });
 
   try {
@@ -270,7 +284,7 @@ in each agent's rport.conf: auth = "${id}:${password}"
   }
 }
 
-interface UploadFlags {
+interface UploadFlags extends Pick<UploadOptions, 'validate' | 'backup'> {
   client: string[];
   groupId: string[];
   dest?: string;
@@ -279,8 +293,9 @@ interface UploadFlags {
   mode?: string;
   user?: string;
   group?: string;
-  validate?: string;
-  backup?: boolean;
+  check: boolean;
+  diff: boolean;
+  offlineTtl?: string;
   timeout: number;
   failOnIgnored: boolean;
 }

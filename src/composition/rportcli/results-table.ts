@@ -53,6 +53,23 @@ export function summary(rows: TargetRow[], sync = false): string {
   return `${rows.length} target${rows.length === 1 ? '' : 's'}: ${parts.join(', ') || 'none answered'}; ${effects.join(', ')}`;
 }
 
+/** A target's diff, indented under its row; none when the upload asked for none. */
+export function diffLines(diff: string | undefined, maxWidth?: number): string[] {
+  if (diff === undefined || diff === '') return [];
+  return diff
+    .replace(/\n$/, '')
+    .split('\n')
+    .map((l) => {
+      const line = `    ${l}`;
+      return maxWidth && line.length > maxWidth ? `${line.slice(0, Math.max(0, maxWidth - 1))}…` : line;
+    });
+}
+
+/** A table's lines with each row's diff under it (formatTable's lines: the header, then one per row). */
+export function withDiffs(lines: string[], rows: { diff?: string }[], maxWidth?: number): string[] {
+  return [lines[0], ...rows.flatMap((r, i) => [lines[i + 1], ...diffLines(r.diff, maxWidth)])];
+}
+
 /**
  * Per-client outcomes as they arrive. On a terminal it redraws the whole table in place; otherwise
  * it prints one line per final outcome (a log a script or CI can read); in JSON mode it is silent.
@@ -88,7 +105,11 @@ export class ResultsTable {
     if (known && isFinal(known)) return;
     this.rows.set(o.client_id, { ...o });
     if (this.mode === 'lines' && isFinal(o))
-      this.io.stdout.write(`${o.client_id}  ${o.status}  ${effectOf(o, this.sync)}  ${o.message}\n`);
+      this.io.stdout.write(
+        [`${o.client_id}  ${o.status}  ${effectOf(o, this.sync)}  ${o.message}`, ...diffLines(o.diff)]
+          .map((l) => `${l}\n`)
+          .join(''),
+      );
     this.draw();
   }
 
@@ -112,13 +133,24 @@ export class ResultsTable {
     return this.rows.size > 0 && this.all.every(isFinal);
   }
 
-  private draw(): void {
+  /**
+   * The last drawing, with each target's diff under its row. While outcomes arrive the diffs stay
+   * out: a table redrawn in place must fit on the screen.
+   */
+  finish(): void {
+    this.draw(true);
+  }
+
+  private draw(diffs = false): void {
     if (this.mode !== 'live') return;
-    const lines = formatTable(
+    const width = this.io.stdout.columns ? this.io.stdout.columns - 1 : undefined;
+    const rows = this.all;
+    const table = formatTable(
       ['CLIENT', 'STATUS', 'RESULT', 'MESSAGE'],
-      this.all.map((r) => [r.client_id, r.status, effectOf(r, this.sync), r.message]),
-      this.io.stdout.columns ? this.io.stdout.columns - 1 : undefined,
+      rows.map((r) => [r.client_id, r.status, effectOf(r, this.sync), r.message]),
+      width,
     );
+    const lines = diffs ? withDiffs(table, rows, width) : table;
     // Move up over the previous drawing and clear it; lines are cut to the width so none wraps.
     const up = this.drawnLines > 0 ? `\x1b[${this.drawnLines}A\x1b[J` : '';
     this.io.stdout.write(`${up}${lines.join('\n')}\n`);

@@ -34,6 +34,7 @@ export async function runStatus(api: RportApiClient, opts: StatusOptions, io: Cl
     const sync = (await api.status(opts.uuid)).upload.sync === true;
     const table = ResultsTable.for(io, opts.json, sync);
     const stored = await follow(api, listener, opts.uuid, table, opts.timeout, opts.say);
+    table.finish();
     const rows = table.all;
     if (opts.json) printJson(io, { ...stored, targets: rows });
     else io.stdout.write(`${summary(rows, sync)}\n`);

@@ -8,7 +8,7 @@ import { follow, listen, type Say } from './follow.ts';
 import { printJson, type CliIo } from './output.ts';
 import { ResultsTable, exitCodeOf, summary, type TargetRow } from './results-table.ts';
 
-interface UploadOptions extends UploadRequest {
+export interface UploadOptions extends UploadRequest {
   /** Seconds to wait for every target's outcome once the file is on the server. */
   timeout: number;
   json: boolean;
@@ -34,10 +34,11 @@ export async function runUpload(api: RportApiClient, opts: UploadOptions, io: Cl
         `uploaded ${basename(opts.file)} (${receipt.size} bytes) for ${receipt.filepath}, upload ${receipt.uuid}\n`,
       );
     await follow(api, listener, receipt.uuid, table, opts.timeout, opts.say);
+    table.finish();
     const rows = table.all;
     const code = exitCodeOf(rows, opts.failOnIgnored, sync);
     if (opts.json) printJson(io, { ...receipt, ok: code === 0, results: rows });
-    else io.stdout.write(`${summary(rows, sync)}\n`);
+    else io.stdout.write(`${opts.check ? 'check, nothing changed: ' : ''}${summary(rows, sync)}\n`);
     return code;
   } finally {
     listener.close();

@@ -17,7 +17,9 @@ import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-grou
 import { SqliteClientKeys } from '../../adapters/sqlite/sqlite-client-keys.ts';
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
+import { SqliteDeliveryQueue } from '../../adapters/sqlite/sqlite-delivery-queue.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
+import { SqliteUploadArchive } from '../../adapters/sqlite/sqlite-upload-archive.ts';
 import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
@@ -26,7 +28,12 @@ import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import { ClientIdentity } from '../../domain/client-identity.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
 import { EndStrandedPushes } from '../../domain/end-stranded-pushes.ts';
+import type { OfflineDelivery } from '../../domain/offline-delivery.ts';
 import type { ReportResult } from '../../domain/report-result.ts';
+import type { RetryPush } from '../../domain/retry-push.ts';
+import { ServeOnConnect } from '../../domain/serve-on-connect.ts';
+import type { StagedRetention } from '../../domain/staged-retention.ts';
+import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
 import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
 import type { ClientPresence } from '../../ports/client-presence.ts';
@@ -47,6 +54,9 @@ export interface Rportd {
   apiUsers: SqliteApiUsers;
   /** Run at start, before the API and the agents' side open. */
   endStranded: EndStrandedPushes;
+  /** Run at start after endStranded, in this order: the queue takes its holds, then the kept files. */
+  offline: OfflineDelivery;
+  retention: StagedRetention;
   app: Koa;
   auth: ApiAuth;
   broadcaster: WsResultBroadcaster;
@@ -90,6 +100,13 @@ export const T = {
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
   endStranded: token<EndStrandedPushes>('EndStrandedPushes'),
+  queue: token<DeliveryQueue>('DeliveryQueue'),
+  archive: token<UploadArchive>('UploadArchive'),
+  keepStagedMs: token<number>('KeepStagedMs'),
+  retention: token<StagedRetention>('StagedRetention'),
+  offline: token<OfflineDelivery>('OfflineDelivery'),
+  retry: token<RetryPush>('RetryPush'),
+  presence: token<ClientPresence>('ClientPresence'),
   auth: token<ApiAuth>('ApiAuth'),
   app: token<Koa>('KoaApp'),
   rportd: token<Rportd>('Rportd'),
@@ -105,6 +122,8 @@ const storageModule = new ContainerModule(({ bind }) => {
   provide(bind, T.groups, [T.db], (db) => new SqliteClientGroupStore(db));
   provide(bind, T.results, [T.db], (db) => new SqliteResultStore(db));
   provide(bind, T.audit, [T.db], (db) => new SqliteAuditLog(db));
+  provide(bind, T.queue, [T.db], (db) => new SqliteDeliveryQueue(db));
+  provide(bind, T.archive, [T.db], (db) => new SqliteUploadArchive(db));
   provide(bind, T.clientKeys, [T.db], (db) => new SqliteClientKeys(db));
 });
 
@@ -154,15 +173,25 @@ const distributionModule = new ContainerModule(({ bind }) => {
   provide(bind, T.dispatchSettings, [T.config], (c) => ({
     concurrency: c.server.push_concurrency,
     timeoutMs: c.server.push_timeout * 1000,
+    offlineTtl: c.server.offline_ttl,
   }));
+  provide(bind, T.keepStagedMs, [T.config], (c) => c.server.keep_staged_for * 1000);
+  // The agents' side announces clients here: a client that connects is served its queued targets.
+  provide(
+    bind,
+    T.presence,
+    [T.registry, T.offline, T.clock, T.logger],
+    (registry, offline, clock, logger) => new ServeOnConnect(registry, offline, clock, logger),
+  );
   provide(bind, T.maxUploadBytes, [T.config], (c) => c.server.max_filepush_size);
   provide(bind, T.fieldRules, [T.config], (c) => ({ allowSpecialBits: c.server.allow_special_bits }));
   constant(bind, T.transfers, new InMemoryLiveTransfers());
   provide(
     bind,
     T.endStranded,
-    [T.results, T.staging, T.report],
-    (results, staging, report) => new EndStrandedPushes(results, staging, report),
+    [T.results, T.staging, T.report, T.queue, T.archive],
+    (results, staging, report, queue, archive) =>
+      new EndStrandedPushes(results, staging, report, { queue, archive }),
   );
   provide(bind, T.broadcaster, [T.logger], (logger) => new WsResultBroadcaster(logger));
   provide(bind, T.outcomes, [T.broadcaster, T.logger], (ws, logger) => new LoggedOutcomes(ws, logger));
@@ -187,6 +216,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.dbUsers,
       T.userGroups,
       T.identity,
+      T.retry,
     ],
     (
       c,
@@ -202,10 +232,12 @@ const httpModule = new ContainerModule(({ bind }) => {
       users,
       userGroups,
       identity,
+      retry,
     ) =>
       createHttpApp({
         auth,
         acceptUpload: accept,
+        retryPush: retry,
         results,
         audit,
         clients: registry,
@@ -226,10 +258,12 @@ const httpModule = new ContainerModule(({ bind }) => {
     staging: T.staging,
     apiUsers: T.dbUsers,
     endStranded: T.endStranded,
+    offline: T.offline,
+    retention: T.retention,
     app: T.app,
     auth: T.auth,
     broadcaster: T.broadcaster,
-    presence: T.registry,
+    presence: T.presence,
     identity: T.identity,
     credentials: T.credentials,
     transfers: T.transfers,

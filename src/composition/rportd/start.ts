@@ -48,11 +48,12 @@ export async function runServerCommand(argv: string[]): Promise<void> {
     if (stopping) return;
     stopping = signal;
     if (!server) return; // started below, then stopped
-    process.stderr.write(`rportd: ${signal}, shutting down\n`);
+    const logger = server.logger;
+    logger.info({ signal }, 'rportd shutting down');
     server.close().then(
       () => process.exit(0),
       (e: unknown) => {
-        process.stderr.write(`rportd: shutdown failed: ${(e as Error).message}\n`);
+        logger.error({ signal, reason: (e as Error).message }, 'rportd shutdown failed');
         process.exit(1);
       },
     );
@@ -96,6 +97,7 @@ export interface RunningServer {
   port: number;
   http: HttpServer;
   container: Container;
+  logger: Logger;
   /** Set on the very first start only: the generated admin password, to be shown once and never logged. */
   initialAdmin?: { username: string; password: string };
   close(): Promise<void>;
@@ -136,6 +138,10 @@ export async function startServer(
     throw e;
   });
   const { staging, broadcaster } = rportd;
+  const stopTimers = (): void => {
+    rportd.offline.close();
+    rportd.retention.close();
+  };
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
   try {
@@ -147,14 +153,20 @@ export async function startServer(
         { uploads: ended.uploads, targets: ended.targets },
         'ended the pushes an earlier run left pending: the file was not confirmed',
       );
-    // Then the staged files no upload of the table names (e.g. a body cut off by the crash).
-    const swept = await naming(dataDir, () => staging.sweep());
+    // The offline queue takes its staged files again; then the files kept for retries find their time.
+    const queued = await naming(dataDir, () => rportd.offline.resume());
+    if (queued.queued + queued.expired > 0)
+      logger.info(queued, 'offline queue resumed: queued targets wait for their clients');
+    const kept = await naming(dataDir, () => rportd.retention.resume());
+    // Then the staged files no live upload names (e.g. a body cut off by the crash).
+    const swept = await naming(dataDir, () => staging.sweep(kept));
     if (swept > 0) logger.info({ count: swept }, 'removed stale staged files from an earlier run');
     initialAdmin = config.api.auth
       ? undefined
       : await naming(dataDir, () => rportd.apiUsers.ensureInitialAdmin());
     http = httpServerOf(rportd.app, tls, config);
   } catch (e) {
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -171,6 +183,7 @@ export async function startServer(
     http,
     logger,
   }).catch((e: unknown) => {
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -186,6 +199,7 @@ export async function startServer(
     port = await http.listen(host, wantedPort);
   } catch (e) {
     await clientSide.close();
+    stopTimers();
     broadcaster.close();
     db.close();
     lock.release();
@@ -203,11 +217,12 @@ export async function startServer(
       broadcaster.close();
       await http.close();
       await clientSide.close();
+      stopTimers();
       db.close();
       lock.release();
       logger.info({}, 'rportd stopped');
     })());
-  return { url, port, http, container, initialAdmin, close };
+  return { url, port, http, container, logger, initialAdmin, close };
 }
 
 /** The API's server; a certificate and key that TLS cannot use name their keys. */

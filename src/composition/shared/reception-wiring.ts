@@ -4,6 +4,7 @@
 import { ContainerModule } from 'inversify';
 import { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
+import { NO_VALIDATORS, ValidationStep } from '../../domain/validation-step.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { LocalFiles } from '../../ports/local-files.ts';
@@ -37,7 +38,17 @@ export function receptionModule(t: ReceptionTokens): ContainerModule {
       t.receive,
       [t.files, t.source, t.privileged, t.ownership, t.settings, t.clock, t.validatorRunner],
       (files, source, privileged, ownership, settings, clock, runner) =>
-        new ReceiveFile(files, source, privileged, ownership, settings, clock, runner),
+        new ReceiveFile(
+          files,
+          source,
+          privileged,
+          ownership,
+          settings,
+          clock,
+          [],
+          // Its step runs on the verified temp file in a real push and in a check alike.
+          new ValidationStep(settings.validators ?? NO_VALIDATORS, runner),
+        ),
     );
   });
 }

@@ -4,7 +4,12 @@
 import { ContainerModule } from 'inversify';
 import { AcceptUpload } from '../../domain/accept-upload.ts';
 import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
+import { OfflineDelivery } from '../../domain/offline-delivery.ts';
+import { PushToClient } from '../../domain/push-to-client.ts';
 import { ReportResult } from '../../domain/report-result.ts';
+import { RetryPush } from '../../domain/retry-push.ts';
+import { StagedRetention } from '../../domain/staged-retention.ts';
+import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { AuditLog } from '../../ports/audit-log.ts';
 import type { ClientChannels } from '../../ports/client-channel.ts';
@@ -35,11 +40,19 @@ interface UseCaseTokens {
   dispatchSettings: Token<DispatchSettings>;
   /** The largest upload accepted, in bytes. */
   maxUploadBytes: Token<number>;
+  /** The queue of offline targets and the uploads kept for later pushes. */
+  queue: Token<DeliveryQueue>;
+  archive: Token<UploadArchive>;
+  /** `[server] keep_staged_for`, in milliseconds. */
+  keepStagedMs: Token<number>;
   /** rportd.conf's rules for field values ([server] allow_special_bits). */
   fieldRules: Token<FieldRules>;
   report: Token<ReportResult>;
+  retention: Token<StagedRetention>;
+  offline: Token<OfflineDelivery>;
   dispatch: Token<DispatchToClients>;
   accept: Token<AcceptUpload>;
+  retry: Token<RetryPush>;
 }
 
 /** Binds report, dispatch and accept over the program's bindings of the other tokens. */
@@ -53,10 +66,66 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
     );
     provide(
       bind,
+      t.retention,
+      [t.staging, t.archive, t.clock, t.logger, t.keepStagedMs],
+      (staging, archive, clock, logger, keepMs) =>
+        new StagedRetention(staging, archive, clock, logger, keepMs),
+    );
+    provide(
+      bind,
+      t.offline,
+      [
+        t.queue,
+        t.archive,
+        t.results,
+        t.report,
+        t.retention,
+        t.channels,
+        t.transfers,
+        t.clock,
+        t.logger,
+        t.dispatchSettings,
+      ],
+      (queue, archive, results, report, retention, channels, transfers, clock, logger, settings) =>
+        new OfflineDelivery(
+          queue,
+          archive,
+          results,
+          report,
+          retention,
+          new PushToClient(channels, transfers, clock, settings.timeoutMs),
+          clock,
+          logger,
+        ),
+    );
+    provide(
+      bind,
       t.dispatch,
-      [t.channels, t.transfers, t.staging, t.report, t.clock, t.logger, t.dispatchSettings],
-      (channels, transfers, staging, report, clock, logger, settings) =>
-        new DispatchToClients(channels, transfers, staging, report, clock, logger, settings),
+      [
+        t.channels,
+        t.transfers,
+        t.staging,
+        t.report,
+        t.clock,
+        t.logger,
+        t.dispatchSettings,
+        t.archive,
+        t.retention,
+        t.offline,
+      ],
+      (channels, transfers, staging, report, clock, logger, settings, archive, retention, offline) =>
+        new DispatchToClients(channels, transfers, staging, report, clock, logger, settings, {
+          archive,
+          retention,
+          offline,
+        }),
+    );
+    provide(
+      bind,
+      t.retry,
+      [t.archive, t.results, t.retention, t.dispatch, t.audit, t.clock],
+      (archive, results, retention, dispatch, audit, clock) =>
+        new RetryPush(archive, results, retention, dispatch, audit, clock),
     );
     provide(
       bind,

@@ -79,10 +79,12 @@ export interface SimulatedAgent {
   channel: InMemoryClientChannel;
   /** The destination's bytes before the push (undefined when absent). */
   before: Uint8Array | undefined;
+  /** The agent comes back: its link is up again and its connection no longer drops. */
+  heal(): void;
 }
 
 /** One agent host: its own filesystem, sudo rules, file source and ReceiveFile, from its plan. */
-function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
+function agentModule(plan: AgentPlan, world: AgentWorld, sourceFaults: FileSourceFaults): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(bind, S.link, [], () => new InMemoryLink());
     provide(bind, S.agentFiles, [], () => {
@@ -112,11 +114,7 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
       return new MemoryPrivilegedFiles(files, plan.fault === 'eperm-chown' ? [mv] : [chown, mv]);
     });
     provide(bind, S.source, [S.link], (link) => {
-      const faults: FileSourceFaults = {
-        corrupt: plan.fault === 'corrupt',
-        delayPerChunkMs: plan.delayPerChunkMs,
-        disconnectAfterBytes: plan.disconnectAfterBytes,
-      };
+      const faults = sourceFaults;
       return new InMemoryFileSource({
         read: world.readStaged,
         clientId: plan.id,
@@ -156,9 +154,14 @@ function agentModule(plan: AgentPlan, world: AgentWorld): ContainerModule {
 }
 
 export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
+  const sourceFaults: FileSourceFaults = {
+    corrupt: plan.fault === 'corrupt',
+    delayPerChunkMs: plan.delayPerChunkMs,
+    disconnectAfterBytes: plan.disconnectAfterBytes,
+  };
   const container = new Container({ defaultScope: 'Singleton' });
   container.load(
-    agentModule(plan, world),
+    agentModule(plan, world, sourceFaults),
     receptionModule({
       files: S.agentFiles,
       source: S.source,
@@ -177,5 +180,9 @@ export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
     link,
     channel,
     before: files.read(world.destination) && Uint8Array.from(files.read(world.destination) as Uint8Array),
+    heal: () => {
+      sourceFaults.disconnectAfterBytes = undefined;
+      link.reconnect();
+    },
   };
 }

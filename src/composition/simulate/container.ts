@@ -9,6 +9,9 @@ import { InMemoryAuditLog } from '../../adapters/memory/in-memory-audit-log.ts';
 import { InMemoryClientChannels } from '../../adapters/memory/in-memory-client-channels.ts';
 import { InMemoryClientGroupStore } from '../../adapters/memory/in-memory-client-group-store.ts';
 import { InMemoryClientRegistry } from '../../adapters/memory/in-memory-client-registry.ts';
+import { InMemoryDeliveryQueue } from '../../adapters/memory/in-memory-delivery-queue.ts';
+import { InMemoryUploadArchive } from '../../adapters/memory/in-memory-upload-archive.ts';
+import { ServeOnConnect } from '../../domain/serve-on-connect.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
 import { InMemoryResultBroadcaster } from '../../adapters/memory/in-memory-result-broadcaster.ts';
 import { InMemoryResultStore } from '../../adapters/memory/in-memory-result-store.ts';
@@ -29,6 +32,7 @@ import {
   type SimulatedAgent,
 } from './agents.ts';
 import { SeededRandom } from './prng.ts';
+import { comeBack, queueFigures } from './reconnects.ts';
 import { S, type SimulatedServer } from './tokens.ts';
 
 interface SimulationOptions {
@@ -37,6 +41,8 @@ interface SimulationOptions {
   fileSize?: number;
   chunkSize?: number;
   dispatch?: Partial<DispatchSettings>;
+  /** The push's offline_ttl, seconds: when over 0, offline and dropped agents come back later (seeded) and are served. */
+  offlineTtl?: number;
 }
 
 /** One agent's row of the result table. */
@@ -50,6 +56,8 @@ interface AgentResult {
   recorded: number;
   broadcast: number;
   audited: number;
+  /** Virtual seconds after the push when an offline or dropped agent came back; undefined for the others. */
+  cameBackAfter?: number;
   /** What the destination holds now. */
   destination: 'new' | 'previous' | 'absent' | 'other';
   tempFilesLeft: number;
@@ -65,6 +73,8 @@ export interface SimulationReport {
   counts: Record<OutcomeStatus, number>;
   stagedLeft: number;
   liveTransfersLeft: number;
+  /** Targets that waited in the offline queue: served once their agent came back, or ended when their time was over. */
+  queue: { queued: number; served: number; expired: number };
   /** Broken invariants, empty when the run is sound. */
   violations: string[];
 }
@@ -95,6 +105,14 @@ const storesModule = new ContainerModule(({ bind }) => {
   provide(bind, S.audit, [], () => new InMemoryAuditLog());
   provide(bind, S.channels, [], () => new InMemoryClientChannels());
   provide(bind, S.transfers, [], () => new InMemoryLiveTransfers());
+  provide(bind, S.queue, [], () => new InMemoryDeliveryQueue());
+  provide(bind, S.archive, [], () => new InMemoryUploadArchive());
+  provide(
+    bind,
+    S.presence,
+    [S.registry, S.offline, S.clock, S.logger],
+    (registry, offline, clock, logger) => new ServeOnConnect(registry, offline, clock, logger),
+  );
 });
 
 /** The run's limits, and the record it takes from the graph. */
@@ -102,6 +120,8 @@ const serverModule = (settings: DispatchSettings, maxBytes: number) =>
   new ContainerModule(({ bind }) => {
     constant(bind, S.dispatchSettings, settings);
     constant(bind, S.maxUploadBytes, maxBytes);
+    // Removed at the end, as with keep_staged_for = 0: the run checks that no staged file is left.
+    constant(bind, S.keepStagedMs, 0);
     constant(bind, S.fieldRules, { allowSpecialBits: true });
     provideRecord(bind, S.server, {
       clock: S.clock,
@@ -113,11 +133,16 @@ const serverModule = (settings: DispatchSettings, maxBytes: number) =>
       broadcaster: S.broadcaster,
       audit: S.audit,
       accept: S.accept,
+      presence: S.presence,
+      queue: S.queue,
+      offline: S.offline,
+      retention: S.retention,
     });
   });
 
-function uploadForm(content: Uint8Array, chunkSize: number): UploadForm {
+function uploadForm(content: Uint8Array, chunkSize: number, offlineTtl: number): UploadForm {
   const fields: [string, string][] = [
+    ...(offlineTtl > 0 ? ([['offline_ttl', String(offlineTtl)]] as [string, string][]) : []),
     ['group_id', ALL_AGENTS.id],
     ['dest', `${SIM_DEST_DIR}/config.bin`],
     ['sync', 'true'],
@@ -186,14 +211,25 @@ export async function runSimulation(opts: SimulationOptions): Promise<Simulation
     else channels.connect(a.plan.id, a.channel);
   }
 
+  const began = clock.now();
   const accepted: AcceptResult = await clock.run(
-    server.accept.execute(SIM_ADMIN, uploadForm(content, chunkSize)),
+    server.accept.execute(SIM_ADMIN, uploadForm(content, chunkSize, opts.offlineTtl ?? 0)),
   );
   if (!accepted.ok) throw new Error(`the simulated upload was rejected: ${accepted.rejection.detail}`);
   // Drive virtual time until the server has every outcome and every agent has finished its own work.
   await clock.run(accepted.distributed.then(() => Promise.all(agents.map((a) => a.channel.idle()))));
+  const queued = (await server.queue.all()).length;
+  const cameBack =
+    queued > 0
+      ? await comeBack(agents, server, random, { began, offlineTtl: opts.offlineTtl ?? 0 })
+      : new Map();
+  server.offline.close();
+  server.retention.close();
 
-  return inspect(opts.seed, accepted.upload.staged.uuid, agents, server, { content, destination });
+  const report = inspect(opts.seed, accepted.upload.staged.uuid, agents, server, { content, destination });
+  for (const row of report.rows) row.cameBackAfter = cameBack.get(row.clientId);
+  report.queue = queueFigures(report.rows, queued);
+  return report;
 }
 
 function inspect(
@@ -267,6 +303,7 @@ function inspect(
     counts,
     stagedLeft: staging.names().length,
     liveTransfersLeft: transfers.size,
+    queue: { queued: 0, served: 0, expired: 0 },
     violations,
   };
 }

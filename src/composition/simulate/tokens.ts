@@ -5,7 +5,13 @@ import type { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import type { ReceiveFile, ReceptionSettings } from '../../domain/receive-file.ts';
+import type { OfflineDelivery } from '../../domain/offline-delivery.ts';
 import type { ReportResult } from '../../domain/report-result.ts';
+import type { RetryPush } from '../../domain/retry-push.ts';
+import type { StagedRetention } from '../../domain/staged-retention.ts';
+import type { ClientPresence } from '../../ports/client-presence.ts';
+import type { InMemoryDeliveryQueue } from '../../adapters/memory/in-memory-delivery-queue.ts';
+import type { InMemoryUploadArchive } from '../../adapters/memory/in-memory-upload-archive.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { Logger } from '../../ports/logger.ts';
@@ -39,6 +45,11 @@ export interface SimulatedServer {
   broadcaster: InMemoryResultBroadcaster;
   audit: InMemoryAuditLog;
   accept: AcceptUpload;
+  /** Where a reconnecting agent announces itself: it is then served its queued targets. */
+  presence: ClientPresence;
+  queue: InMemoryDeliveryQueue;
+  offline: OfflineDelivery;
+  retention: StagedRetention;
 }
 
 /** One agent's parts the run connects and then inspects, taken from its graph in one piece. */
@@ -67,6 +78,13 @@ export const S = {
   report: token<ReportResult>('ReportResult'),
   dispatch: token<DispatchToClients>('DispatchToClients'),
   accept: token<AcceptUpload>('AcceptUpload'),
+  queue: token<InMemoryDeliveryQueue>('DeliveryQueue'),
+  archive: token<InMemoryUploadArchive>('UploadArchive'),
+  keepStagedMs: token<number>('KeepStagedMs'),
+  retention: token<StagedRetention>('StagedRetention'),
+  offline: token<OfflineDelivery>('OfflineDelivery'),
+  retry: token<RetryPush>('RetryPush'),
+  presence: token<ClientPresence>('ClientPresence'),
   server: token<SimulatedServer>('SimulatedServer'),
   // One agent.
   agentFiles: token<MemoryLocalFiles>('MemoryLocalFiles'),

@@ -23,7 +23,7 @@ describe('rport.conf (client config)', () => {
   it('parses a minimal config with defaults', () => {
     const c = parseClientConfig(base, 'linux');
     expect(c).to.deep.include({
-      server: '127.0.0.1:8080',
+      servers: ['127.0.0.1:8080'],
       fingerprint: FP,
       credentialId: 'agents',
       password: 's3cret:with:colons',
@@ -38,6 +38,7 @@ describe('rport.conf (client config)', () => {
       validators: {},
       validateTimeoutMs: 30_000,
       backupKeep: 3,
+      diff: { enabled: true, maxSize: 65536 },
     });
     expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
     expect(parseClientConfig(base, 'win32').fileReception.protected).to.deep.equal(DEFAULT_PROTECTED_WINDOWS);
@@ -46,11 +47,11 @@ describe('rport.conf (client config)', () => {
   it('reads every key, including a WebSocket server and [file-reception]', () => {
     const c = parseClientConfig(
       base.replace('127.0.0.1:8080', 'ws://proxy.example:80/agents') +
-        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\nallow_special_bits = true\n',
+        'name = "Web one"\ntags = ["web", "eu"]\ndata_dir = "/tmp/rport"\n[file-reception]\nenabled = false\nprotected = ["/etc"]\nbackup = true\nhash_thread = true\nallow_special_bits = true\ndiff = false\nmax_diff_size = 1000\n',
       'linux',
     );
     expect(c).to.deep.include({
-      server: 'ws://proxy.example:80/agents',
+      servers: ['ws://proxy.example:80/agents'],
       name: 'Web one',
       tags: ['web', 'eu'],
       dataDir: '/tmp/rport',
@@ -63,6 +64,7 @@ describe('rport.conf (client config)', () => {
       validators: {},
       validateTimeoutMs: 30_000,
       backupKeep: 3,
+      diff: { enabled: false, maxSize: 1000 },
     });
     expect(c.hashThread).to.equal(true);
   });
@@ -84,6 +86,32 @@ describe('rport.conf (client config)', () => {
       backupKeep: 5,
     });
   });
+
+  it('reads a list of servers in its order, TCP and WebSocket forms mixed', () => {
+    const list = '["rportd-1:2222", "[::1]:2222", "wss://rportd-3.example/api/v1/ws/agents"]';
+    const c = parseClientConfig(base.replace('"127.0.0.1:8080"', list), 'linux');
+    expect(c.servers).to.deep.equal([
+      'rportd-1:2222',
+      '[::1]:2222',
+      'wss://rportd-3.example/api/v1/ws/agents',
+    ]);
+  });
+
+  const servers = (list: string): string => base.replace('"127.0.0.1:8080"', list);
+  const badServers: [string, string, string][] = [
+    ['a bad element', servers('["rportd-1:2222", "rportd-2"]'), '[client] server[1]: "rportd-2" must be'],
+    ['a port out of range', servers('["rportd-1:2222", "a:2", "b:70000"]'), '[client] server[2]: "b:70000"'],
+    ['a number in the list', servers('["rportd-1:2222", 2222]'), '[client] server[1]: must be a string'],
+    ['a duplicate', servers('["a:1", "b:2", "a:1"]'), '[client] server[2]: "a:1" is already server[0]'],
+    ['an empty list', servers('[]'), '[client] server: must not be an empty list'],
+    ['a number', servers('2222'), '[client] server: must be a string'],
+    ['a bad WebSocket URL', servers('["ws://"]'), '[client] server[0]: "ws://" must be'],
+  ];
+  for (const [what, text, message] of badServers) {
+    it(`bad server list: ${what} is an error naming the element`, () => {
+      expect(errorOf(text)).to.include(`rport.conf ${message}`);
+    });
+  }
 
   const bad: [string, string, string][] = [
     ['missing fingerprint', base.replace(/fingerprint.*\n/, ''), '[client] fingerprint'],
@@ -137,6 +165,17 @@ describe('rport.conf (client config)', () => {
     ],
     ['backup_keep of 0', base + '[file-reception]\nbackup_keep = 0\n', '[file-reception] backup_keep'],
     ['backup_keep not whole', base + '[file-reception]\nbackup_keep = 2.5\n', '[file-reception] backup_keep'],
+    ['diff not a boolean', base + '[file-reception]\ndiff = "no"\n', '[file-reception] diff'],
+    [
+      'max_diff_size over 256 KiB',
+      base + '[file-reception]\nmax_diff_size = 262145\n',
+      '[file-reception] max_diff_size',
+    ],
+    [
+      'max_diff_size not a number',
+      base + '[file-reception]\nmax_diff_size = "64k"\n',
+      '[file-reception] max_diff_size',
+    ],
     ['unknown key', base + 'colour = "red"\n', '[client] colour'],
     ['unknown section', base + '[server]\nx = 1\n', '[server]'],
     ['broken TOML', '[client\n', '(syntax)'],

@@ -105,6 +105,21 @@ log_level = "debug"
     ));
   it('negative push_timeout names the key', () =>
     failsWith('[server]\npush_timeout = -1', /\[server\] push_timeout: must be a positive integer/));
+  it('offline_ttl and keep_staged_for: 0 and 3600 by default, 0 allowed, negative or too long named', async () => {
+    const d = await load('');
+    expect([d.server.offline_ttl, d.server.keep_staged_for]).to.deep.equal([0, 3600]);
+    const set = await load('[server]\noffline_ttl = 600\nkeep_staged_for = 0');
+    expect([set.server.offline_ttl, set.server.keep_staged_for]).to.deep.equal([600, 0]);
+    await failsWith(
+      '[server]\noffline_ttl = -1',
+      /\[server\] offline_ttl: must be a whole number from 0 up, got -1/,
+    );
+    await failsWith(
+      '[server]\nkeep_staged_for = "1h"',
+      /\[server\] keep_staged_for: must be a whole number from 0 up/,
+    );
+    await failsWith('[server]\noffline_ttl = 2592001', /\[server\] offline_ttl: must be at most 2592000/);
+  });
   it('bad enable_ws_test_endpoints names the key', () =>
     failsWith(
       '[server]\nenable_ws_test_endpoints = "yes please"',

@@ -57,7 +57,7 @@ describe("protected roots: the default patterns on this host's own layout", func
     try {
       const receive = await buildReception(
         {
-          server: '127.0.0.1:1',
+          servers: ['127.0.0.1:1'],
           fingerprint: 'unused',
           credentialId: 'unused',
           password: 'unused',

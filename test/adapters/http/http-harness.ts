@@ -152,6 +152,8 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
         max_filepush_size: opts.maxFilepushSize ?? 1024 * 1024,
         enable_ws_test_endpoints: opts.enableTestEndpoints ?? false,
         push_timeout: 10,
+        // The tests check that a push leaves nothing staged once it ends; retries set their own.
+        keep_staged_for: 0,
         ...opts.server,
       },
       // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).

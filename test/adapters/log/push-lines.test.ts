@@ -105,6 +105,23 @@ describe("the agent's push lines (PushLog)", () => {
     ]);
   });
 
+  it('a check is one info line "checked", whatever it would do; no line holds a diff', () => {
+    const logger = new MemoryLogger();
+    const log = new PushLog(logger);
+    const diff = '--- /srv/app.conf\n-password = hunter2\n';
+    log.verdict(
+      { ...req, check: true, diff: true },
+      { status: 'success', message: 'check: would replace', diff },
+    );
+    log.verdict({ ...req, check: true }, { status: 'error', message: 'check: protected' });
+    new LoggedOutcomes({ publish: () => undefined }, logger).publish(outcome({ diff }), 'admin');
+    expect(logger.lines.slice(0, 2).map((l) => [l.level, l.message, l.fields.check])).to.deep.equal([
+      ['info', 'checked /srv/app.conf', true],
+      ['info', 'checked /srv/app.conf', true],
+    ]);
+    expect(JSON.stringify(logger.lines)).to.not.contain('hunter2');
+  });
+
   it('a backup names the file kept; a crash is an error line', () => {
     const logger = new MemoryLogger();
     const log = new PushLog(logger);

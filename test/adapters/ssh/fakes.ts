@@ -117,6 +117,10 @@ export class CollectingResults implements ResultStore, ResultBroadcaster {
     this.outcomes.push(o);
     return true;
   }
+  async note(): Promise<void> {}
+  async reopen(): Promise<string[]> {
+    return [];
+  }
   publish(): void {}
 }
 

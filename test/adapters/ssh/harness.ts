@@ -58,6 +58,8 @@ export interface TestServer extends StartedClientListener {
     targets: string[],
     destination: string,
     timeoutMs?: number,
+    /** Fields of the upload to set, e.g. check and diff. */
+    over?: Partial<AcceptedUpload>,
   ): Promise<PushOutcome[]>;
   stop(): Promise<void>;
 }
@@ -137,7 +139,7 @@ export async function startServer(
     identity,
     audit,
     logger,
-    async push(content, targets, destination, timeoutMs) {
+    async push(content, targets, destination, timeoutMs, over = {}) {
       const uuid = randomUUID();
       const path = join(stagingDir, stagedName(uuid));
       let md5: string;
@@ -160,6 +162,7 @@ export async function startServer(
         ownership: {},
         targets,
         requestedBy: 'admin',
+        ...over,
       };
       const before = results.outcomes.length;
       const d =
@@ -188,6 +191,8 @@ export interface TestAgent {
   dataDir: string;
   connection: ServerConnection;
   failures: Error[];
+  /** What the agent's connection logged (connects, switches, retries). */
+  logger: ReturnType<typeof quietLogger>;
   stop(): Promise<void>;
 }
 
@@ -195,7 +200,8 @@ export async function startAgent(
   server: { port: number; fingerprint: string },
   id: string,
   opts: {
-    transport?: AgentTransport;
+    /** One server, or a list tried in order (`[client] server = [...]`). */
+    transport?: AgentTransport | AgentTransport[];
     fingerprint?: string;
     credentialId?: string;
     password?: string;
@@ -204,6 +210,8 @@ export async function startAgent(
     dataDir?: string;
     /** The agent's key; by default its own, made in its data_dir as rport makes it. */
     identity?: AgentIdentity;
+    /** hello.features: the optional push fields the agent announces (none, as an older agent, by default). */
+    features?: string[];
   } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
@@ -238,6 +246,7 @@ export async function startAgent(
       tags: ['test'],
       version: '0.1.0',
       file_reception: { enabled: true, protected: [] },
+      ...(opts.features ? { features: opts.features } : {}),
     },
     identity: opts.identity ?? (await loadOrCreateAgentKey(dataDir)),
     handler: {
@@ -258,6 +267,7 @@ export async function startAgent(
     dataDir,
     connection,
     failures,
+    logger,
     async stop() {
       await connection.stop();
       await rm(dataDir, { recursive: true, force: true });

@@ -1,6 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readdir, realpath, rename, rm } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type {
   AccountIds,
@@ -43,6 +54,11 @@ export class TempDirLocalFiles implements LocalFiles {
     const h = createHash('md5');
     for await (const c of createReadStream(path)) h.update(c as Buffer);
     return h.digest('hex');
+  }
+
+  async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    const data = await readFile(path);
+    return data.byteLength > maxBytes ? undefined : data;
   }
 
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {

@@ -15,7 +15,7 @@ describe("client-root buildReception (the agent's ReceiveFile without the SSH li
   const build = (enabled = true) =>
     buildReception(
       {
-        server: '127.0.0.1:1',
+        servers: ['127.0.0.1:1'],
         fingerprint: 'unused',
         credentialId: 'unused',
         password: 'unused',

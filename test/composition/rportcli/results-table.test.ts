@@ -59,3 +59,46 @@ describe('rportcli results: changed, unchanged, skipped', () => {
     expect(text).to.equal('a  success  unchanged  success message\nb  ignored  skipped  ignored message\n');
   });
 });
+
+describe('rportcli results: diffs under each target row', () => {
+  const capture = (isTTY: boolean) => {
+    const stdout = Object.assign(new PassThrough(), { isTTY, columns: 60 });
+    const out = { text: '' };
+    stdout.on('data', (c: Buffer) => (out.text += c.toString()));
+    const io = { stdout, stderr: new PassThrough(), stdin: new PassThrough(), env: {} };
+    return { io, out };
+  };
+  const DIFF = '--- /etc/a\n+++ /etc/a (pushed)\n@@ -1,1 +1,1 @@\n-old\n+new\n';
+
+  it('on a pipe: the diff follows its row, indented, line by line', () => {
+    const { io, out } = capture(false);
+    const table = ResultsTable.for(io, false, false);
+    table.expect(['a', 'b']);
+    table.update({ ...row('a', 'success', true), diff: DIFF });
+    table.update({ ...row('b', 'success', false), diff: 'no diff: the content is the same' });
+    expect(out.text).to.equal(
+      'a  success  changed  success message\n    --- /etc/a\n    +++ /etc/a (pushed)\n    @@ -1,1 +1,1 @@\n    -old\n    +new\n' +
+        'b  success  unchanged  success message\n    no diff: the content is the same\n',
+    );
+  });
+
+  it('on a terminal: left out while outcomes arrive, then drawn under each row, cut to the width', () => {
+    const { io, out } = capture(true);
+    const table = ResultsTable.for(io, false, false);
+    table.expect(['a']);
+    table.update({ ...row('a', 'success', true), diff: `${DIFF}+${'x'.repeat(100)}\n` });
+    expect(out.text).to.not.contain('+new');
+    out.text = '';
+    table.finish();
+    const lines = out.text
+      .replace(new RegExp(`^${String.fromCharCode(27)}\\[\\d+A${String.fromCharCode(27)}\\[J`), '')
+      .split('\n');
+    expect(lines.slice(1, 4)).to.deep.equal([
+      'a       success  changed  success message',
+      '    --- /etc/a',
+      '    +++ /etc/a (pushed)',
+    ]);
+    expect(lines.every((l) => l.length <= 59)).to.equal(true);
+    expect(out.text).to.contain('    +new\n');
+  });
+});

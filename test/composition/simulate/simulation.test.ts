@@ -136,3 +136,51 @@ describe('simulation PRNG', () => {
     }
   });
 });
+
+describe('simulation with an offline_ttl: offline and dropped agents come back and are served', function () {
+  this.timeout(60_000);
+  let run: SimulationReport;
+
+  before(async () => {
+    run = await runSimulation({ agents: 200, seed: 42, offlineTtl: 600 });
+  });
+
+  it('the offline and dropped agents were queued, and came back at seeded times, some after their time', () => {
+    const away = run.rows.filter((r) => r.cameBackAfter !== undefined);
+    expect(away.map((r) => r.fault)).to.include.members(['offline', 'disconnect']);
+    for (const r of away) expect(r.fault, r.clientId).to.be.oneOf(['offline', 'disconnect']);
+    expect(run.queue.queued).to.equal(away.length);
+    expect(run.queue.served).to.be.greaterThan(0);
+    expect(run.queue.expired).to.be.greaterThan(0);
+    expect(run.queue.served + run.queue.expired).to.equal(run.queue.queued);
+  });
+
+  it('an agent back within offline_ttl got the file; one back later ended with "did not connect within"', () => {
+    for (const r of run.rows.filter((x) => x.cameBackAfter !== undefined)) {
+      if (r.cameBackAfter! < 600) {
+        expect(r.status, r.clientId).to.be.oneOf(['success', 'ignored']);
+        expect(r.destination, r.clientId).to.equal('new');
+      } else {
+        expect([r.status, r.message], r.clientId).to.deep.equal([
+          'error',
+          `client ${r.clientId} did not connect within 600 s (offline_ttl); the file was not pushed to it`,
+        ]);
+      }
+    }
+  });
+
+  it('still exactly one outcome per agent, no half-written destination, no staged or temp file left', () => {
+    for (const r of run.rows)
+      expect([r.recorded, r.broadcast, r.audited], r.clientId).to.deep.equal([1, 1, 1]);
+    expect(run.violations).to.deep.equal([]);
+    expect(run.stagedLeft).to.equal(0);
+    expect(run.liveTransfersLeft).to.equal(0);
+  });
+
+  it('the same seed gives the same run, comebacks included', async () => {
+    const again = await runSimulation({ agents: 200, seed: 42, offlineTtl: 600 });
+    const print = (r: SimulationReport) =>
+      r.rows.map((x) => [x.clientId, x.status, x.message, x.cameBackAfter]);
+    expect(print(again)).to.deep.equal(print(run));
+  });
+});

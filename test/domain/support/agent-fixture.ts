@@ -4,6 +4,8 @@ import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../../src/domain/receive-file.ts';
+import { NO_VALIDATORS, ValidationStep } from '../../../src/domain/validation-step.ts';
+import type { VerifiedFileStep } from '../../../src/domain/verified-file-step.ts';
 import {
   InMemoryFileSource,
   type FileSourceFaults,
@@ -42,6 +44,8 @@ export interface AgentOptions {
   link?: InMemoryLink;
   /** What the validators run through the fake runner do (default: every one passes). */
   validator?: FakeValidator;
+  /** Steps run on each verified temp file after the validators (the validators' hook). */
+  steps?: VerifiedFileStep[];
 }
 
 /** One agent host: a fake filesystem seen as the unprivileged `rport` user, sudo, and ReceiveFile. */
@@ -88,7 +92,8 @@ export function makeAgent(opts: AgentOptions = {}) {
     new ApplyOwnership(files, privileged),
     settings,
     clock,
-    validators,
+    opts.steps,
+    new ValidationStep(settings.validators ?? NO_VALIDATORS, validators),
   );
   let seq = 0;
 

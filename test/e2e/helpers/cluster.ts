@@ -21,7 +21,10 @@ export interface ClusterOptions {
   testEndpoints?: boolean;
   /** API users in rportd's database (no [api] auth): admin's password is the one rportd prints at first start. */
   databaseUsers?: boolean;
-  /** More [server] lines, as written. */
+  /**
+   * More `[server]` lines, e.g. `offline_ttl = 600`. Without a keep_staged_for line the cluster runs
+   * `keep_staged_for = 0`: the tests check that a push leaves nothing staged once it ends.
+   */
   serverLines?: string[];
 }
 
@@ -211,6 +214,7 @@ ${spec.fileReception ? `[file-reception]\n${spec.fileReception.join('\n')}\n` : 
       this.opts.testEndpoints ? 'enable_ws_test_endpoints = true' : '',
       ...(this.opts.serverLines ?? []),
     ].filter((l) => l !== '');
+    if (!extra.some((l) => l.startsWith('keep_staged_for'))) extra.push('keep_staged_for = 0');
     await writeFile(
       join(this.dir, 'rportd.conf'),
       `[server]

@@ -20,6 +20,7 @@ import {
 } from '../protocol.ts';
 import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
 import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
+import { ServerRotation } from './server-rotation.ts';
 import { corked } from '../ssh-socket.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
@@ -30,8 +31,9 @@ interface PushHandler {
 }
 
 interface ServerConnectionOptions {
-  transport: AgentTransport;
-  /** The pinned host key fingerprint, `SHA256:…`. */
+  /** Where rportd is: one server, or the servers of `[client] server` in the order they are tried. */
+  transport: AgentTransport | readonly AgentTransport[];
+  /** The pinned host key fingerprint, `SHA256:…`: every server of the list must present it (nodes share the host key). */
   fingerprint: string;
   credentialId: string;
   password: string;
@@ -50,7 +52,9 @@ const PROGRESS_EVERY_MS = 250;
 
 /**
  * The agent's one SSH connection to rportd: pinned host key, login, control channel, and
- * reconnection with exponential backoff and jitter after any loss.
+ * reconnection with exponential backoff and jitter after any loss. With several servers, a failure
+ * moves to the next one at once (ServerRotation); the backoff is paid once per full round of
+ * failures, and before the first attempt after losing a working connection.
  * Events: 'connected' (after welcome), 'disconnected', 'failure' (Error of a failed attempt).
  */
 export class ServerConnection extends EventEmitter {
@@ -63,9 +67,16 @@ export class ServerConnection extends EventEmitter {
   private retryTimer: NodeJS.Timeout | undefined;
   private readSize = MAX_READ;
   private readonly live = new Map<string, PushRequest>();
+  private readonly servers: ServerRotation<AgentTransport>;
 
   constructor(private readonly o: ServerConnectionOptions) {
     super();
+    this.servers = new ServerRotation(Array.isArray(o.transport) ? o.transport : [o.transport]);
+  }
+
+  /** The server the agent is connected to, or tries next. */
+  get server(): string {
+    return this.servers.current.description;
   }
 
   get connected(): boolean {
@@ -117,9 +128,10 @@ export class ServerConnection extends EventEmitter {
 
   private async connectOnce(): Promise<void> {
     if (this.stopped) return;
+    const transport = this.servers.current;
     let sock;
     try {
-      sock = await this.o.transport.connect();
+      sock = await transport.connect();
     } catch (e) {
       return this.lost(e as Error);
     }
@@ -150,7 +162,7 @@ export class ServerConnection extends EventEmitter {
         const seen = fingerprintOf(key);
         if (seen === this.o.fingerprint) return true;
         hostKeyProblem =
-          `host key mismatch for ${this.o.transport.description}: the server presented ${seen}, ` +
+          `host key mismatch for ${transport.description}: the server presented ${seen}, ` +
           `but [client] fingerprint in rport.conf is ${this.o.fingerprint}; refusing to connect`;
         return false;
       },
@@ -201,8 +213,9 @@ export class ServerConnection extends EventEmitter {
     } else if (m.type === 'welcome') {
       this.welcomed = true;
       this.attempt = 0;
+      this.servers.succeeded();
       if (typeof m.max_read === 'number' && m.max_read > 0) this.readSize = Math.min(MAX_READ, m.max_read);
-      this.o.logger.info({ server: this.o.transport.description }, 'connected to the server');
+      this.o.logger.info({ server: this.server }, 'connected to the server');
       this.emit('connected');
     } else if (m.type === 'error') {
       this.o.logger.error({ message: m.message }, 'the server refused this client');
@@ -252,14 +265,33 @@ export class ServerConnection extends EventEmitter {
     if (wasConnected) this.emit('disconnected');
     if (this.stopped) return;
     this.emit('failure', why);
+    const step = this.servers.failed();
+    // Within a round the next server is tried at once: a dead node costs one refused connect, not a
+    // wait. The backoff (with jitter) comes after a full round, so a dead node gets one attempt per
+    // round; and before the first attempt after a loss, so the agents of a killed node spread their
+    // reconnects over the others instead of arriving in the same instant.
+    const delay = step.roundFailed || wasConnected ? this.nextBackoff() : 0;
+    if (this.servers.size === 1) {
+      this.o.logger.warn(
+        { server: step.from.description, err: why.message, retry_in_ms: delay },
+        'not connected to the server; retrying',
+      );
+    } else {
+      const switched = { from: step.from.description, to: step.to.description, reason: why.message };
+      this.o.logger.warn(
+        { ...switched, retry_in_ms: delay },
+        step.roundFailed
+          ? 'no server of the list answered; retrying from the first'
+          : 'switching to the next server',
+      );
+    }
+    this.retryTimer = setTimeout(() => void this.connectOnce(), delay);
+  }
+
+  private nextBackoff(): number {
     const backoff = this.o.backoff ?? { initialMs: 1000, maxMs: 60_000 };
     const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** this.attempt);
-    const delay = Math.round(base * (0.5 + Math.random()));
     this.attempt = Math.min(this.attempt + 1, 30);
-    this.o.logger.warn(
-      { server: this.o.transport.description, err: why.message, retry_in_ms: delay },
-      'not connected to the server; retrying',
-    );
-    this.retryTimer = setTimeout(() => void this.connectOnce(), delay);
+    return Math.round(base * (0.5 + Math.random()));
   }
 }

@@ -2,6 +2,13 @@ import { connect as tcpConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { createWebSocketStream, WebSocket } from 'ws';
 
+/**
+ * How long a connect may take before the next server is tried. The OS gives up on a host that
+ * drops packets (powered off, cut off) only after minutes of SYN retries; a node that is down must
+ * cost the agents of a cluster seconds. ssh2's readyTimeout takes over once the socket is up.
+ */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
 /** How the agent reaches the server: any duplex that carries the SSH bytes. */
 export interface AgentTransport {
   /** A connected stream, or a rejection naming the address. */
@@ -14,6 +21,7 @@ export class TcpTransport implements AgentTransport {
   constructor(
     private readonly host: string,
     private readonly port: number,
+    private readonly timeoutMs = CONNECT_TIMEOUT_MS,
   ) {}
 
   get description(): string {
@@ -23,18 +31,29 @@ export class TcpTransport implements AgentTransport {
   connect(): Promise<Duplex> {
     return new Promise((resolve, reject) => {
       const socket = tcpConnect({ host: this.host, port: this.port, noDelay: true });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new Error(`cannot reach ${this.description}: no answer within ${this.timeoutMs / 1000} s`));
+      }, this.timeoutMs);
       socket.once('connect', () => {
-        socket.off('error', reject);
+        clearTimeout(timer);
         resolve(socket);
       });
-      socket.once('error', (e) => reject(new Error(`cannot reach ${this.description}: ${e.message}`)));
+      // Kept after the connect too: an error before ssh2 listens must not crash the agent (the reject is then a no-op).
+      socket.once('error', (e) => {
+        clearTimeout(timer);
+        reject(new Error(`cannot reach ${this.description}: ${e.message}`));
+      });
     });
   }
 }
 
 /** SSH tunnelled through a WebSocket: how agents behind HTTP proxies reach the server. */
 export class WebSocketTransport implements AgentTransport {
-  constructor(private readonly url: string) {}
+  constructor(
+    private readonly url: string,
+    private readonly timeoutMs = CONNECT_TIMEOUT_MS,
+  ) {}
 
   get description(): string {
     return this.url;
@@ -42,7 +61,8 @@ export class WebSocketTransport implements AgentTransport {
 
   connect(): Promise<Duplex> {
     return new Promise((resolve, reject) => {
-      const ws = new WebSocket(this.url, { perMessageDeflate: false });
+      // handshakeTimeout covers the TCP (and TLS) connect and the HTTP upgrade together.
+      const ws = new WebSocket(this.url, { perMessageDeflate: false, handshakeTimeout: this.timeoutMs });
       ws.once('open', () => {
         ws.off('error', onError);
         const stream = createWebSocketStream(ws);

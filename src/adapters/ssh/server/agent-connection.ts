@@ -1,6 +1,6 @@
 import type { ServerChannel } from 'ssh2';
 import type { ClientChannel, PushProgress } from '../../../ports/client-channel.ts';
-import { changedOf, type PushVerdict } from '../../../domain/outcome.ts';
+import { changedOf, failure, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
 import { encodeLine, isOutcomeStatus, type ServerMessage } from '../protocol.ts';
 
@@ -22,6 +22,8 @@ export class AgentConnection implements ClientChannel {
   constructor(
     readonly clientId: string,
     private readonly control: ServerChannel,
+    /** The optional push fields the agent announced in its hello (check, diff). */
+    private readonly features: readonly string[] = [],
   ) {}
 
   push(
@@ -31,6 +33,13 @@ export class AgentConnection implements ClientChannel {
   ): Promise<PushVerdict> {
     if (this.lostReason) return Promise.reject(new Error(this.lostReason));
     if (signal.aborted) return Promise.reject(new Error('the push was cancelled'));
+    // An agent that does not know check mode would ignore the field and really place the file.
+    if (request.check && !this.features.includes('check'))
+      return Promise.resolve(
+        failure(
+          `check: client ${this.clientId} runs an agent without check mode; nothing was sent to it (upgrade rport on that host)`,
+        ),
+      );
     const reqId = String(this.nextId++);
     return new Promise<PushVerdict>((resolve, reject) => {
       const onAbort = (): void => {
@@ -62,8 +71,18 @@ export class AgentConnection implements ClientChannel {
     if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
   }
 
-  /** changed may be absent: an agent of an older version does not send it; backup is absent when none was kept. */
-  result(reqId: unknown, status: unknown, message: unknown, changed?: unknown, backup?: unknown): void {
+  /**
+   * changed and diff may be absent: an agent of an older version does not send them; backup is
+   * absent when none was kept.
+   */
+  result(
+    reqId: unknown,
+    status: unknown,
+    message: unknown,
+    changed?: unknown,
+    diff?: unknown,
+    backup?: unknown,
+  ): void {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (!p || !isOutcomeStatus(status)) return;
     this.pending.delete(reqId as string);
@@ -73,6 +92,7 @@ export class AgentConnection implements ClientChannel {
       status,
       message: typeof message === 'string' ? message.slice(0, 4096) : '',
       changed: changedOf(status, changed),
+      ...diffOf(p.request, diff),
       ...(typeof backup === 'string' && backup !== '' ? { backup: backup.slice(0, 4096) } : {}),
     });
   }
@@ -101,4 +121,11 @@ export class AgentConnection implements ClientChannel {
   private send(m: ServerMessage): void {
     if (this.control.writable) this.control.write(encodeLine(m));
   }
+}
+
+/** The diff field of a result: a string as the agent sent it (the line limit bounds it), or why there is none. */
+function diffOf(request: PushRequest, diff: unknown): { diff?: string } {
+  if (!request.diff) return {};
+  if (typeof diff === 'string') return { diff };
+  return { diff: 'no diff: this agent does not make diffs (upgrade rport on that host)' };
 }

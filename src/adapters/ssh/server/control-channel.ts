@@ -116,7 +116,7 @@ export class ControlChannel {
         const fault = malformed(m);
         if (fault) return protocolError(fault);
         if (m.type === 'progress') agent.progress(m.req_id, m.bytes);
-        else agent.result(m.req_id, m.status, m.message, m.changed, m.backup);
+        else agent.result(m.req_id, m.status, m.message, m.changed, m.diff, m.backup);
         return;
       }
       if (checking) return fail('a control line came before the hello was answered');
@@ -133,7 +133,7 @@ export class ControlChannel {
           if (refusal !== undefined) return fail(refusal);
           const info = hello.info;
           if (deps.channels.has(info.id)) return fail(`client id ${info.id} is already connected`);
-          const connected = new AgentConnection(info.id, channel);
+          const connected = new AgentConnection(info.id, channel, hello.features);
           deps.channels.add(connected);
           agent = connected;
           // Only now, for an agent that proved the id's key, do the client's stored facts change.

@@ -1,0 +1,187 @@
+import { rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import type { BenchCase } from '../lib/bench-case.ts';
+import { measureCpuFloor, type CpuFloor } from '../lib/cpu-floor.ts';
+import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
+import { parallelScpMissing, startSshdHosts, type SshdHosts } from '../lib/parallel-scp.ts';
+import { cpuMsOf } from '../lib/proc-cpu.ts';
+import { forkFleet, productMissing, startRportd, uuidOf, type Rportd } from '../lib/product.ts';
+import { MiB } from '../lib/proc-memory.ts';
+import { writeRandomFile } from '../lib/test-file.ts';
+import { upload } from '../lib/upload-client.ts';
+
+const load = (): string =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+interface Round {
+  ms: number;
+  /** CPU milliseconds of every process of that side (see the figure's note). */
+  cpu: number;
+}
+
+/** CPU of this process and the children it reaped (curl; parallel-scp, its scp and ssh), plus the given processes (reaped children included). */
+const cpuNow = (pids: number[]): number =>
+  (cpuMsOf('self', true) ?? NaN) + pids.reduce((sum, pid) => sum + (cpuMsOf(pid, true) ?? NaN), 0);
+
+/** Our push to every agent: upload start to the last outcome on the results WebSocket. */
+async function ourPush(
+  ctx: Parameters<BenchCase['run']>[0],
+  server: Rportd,
+  fleetPid: number,
+  ids: string[],
+  file: string,
+  dest: string,
+): Promise<Round> {
+  const cpu0 = cpuNow([server.pid, fleetPid]);
+  const t0 = performance.now();
+  const r = await upload(ctx.children, {
+    url: server.uploadUrl,
+    file,
+    headers: server.authHeaders,
+    fields: [...ids.map((id): [string, string] => ['client_id', id]), ['dest', dest], ['force', 'true']],
+  });
+  if (r.status !== 200 && r.status !== 201)
+    throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
+  const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), ids.length, 300_000);
+  const cpu = cpuNow([server.pid, fleetPid]) - cpu0;
+  const failed = outcomes.filter((o) => o.status !== 'success');
+  if (failed.length)
+    throw new Error(`${failed.length} of ${ids.length} pushes did not succeed: ${failed[0].message}`);
+  return { ms: lastAt - t0, cpu };
+}
+
+/** parallel-scp to every host, then removes what it wrote (after the clock stops). */
+async function referenceCopy(hosts: SshdHosts, file: string, size: number): Promise<Round> {
+  const cpu0 = cpuNow([hosts.pid]);
+  const { ms, stdout } = await hosts.copy(file, 'large-fan-out.bin');
+  // sshd reaps its session processes just after the clients exit: wait for that, so their CPU counts.
+  await new Promise((r) => setTimeout(r, 200));
+  const cpu = cpuNow([hosts.pid]) - cpu0;
+  const ok = stdout.split('\n').filter((l) => l.includes('[SUCCESS]')).length;
+  if (ok !== hosts.destDirs.length)
+    throw new Error(`parallel-scp: ${ok} of ${hosts.destDirs.length} hosts succeeded: ${stdout.slice(-500)}`);
+  const { stat } = await import('node:fs/promises');
+  for (const d of hosts.destDirs) {
+    const s = await stat(join(d, 'large-fan-out.bin'));
+    if (s.size !== size) throw new Error(`parallel-scp left ${s.size} bytes in ${d}, not ${size}`);
+    await rm(join(d, 'large-fan-out.bin'));
+  }
+  return { ms, cpu };
+}
+
+const largeFanOut: BenchCase = {
+  name: 'large-fan-out',
+  summary:
+    'a 64 MiB file to 20 agents, against pssh parallel-scp to 20 hosts of a private sshd and the CPU floor (AES-GCM, md5, write)',
+  timeoutMs: 420_000,
+  async run(ctx) {
+    const size = (ctx.quick ? 8 : 64) * MiB;
+    const n = ctx.quick ? 5 : 20;
+    const rounds = ctx.quick ? 1 : 3;
+    const label = `large fan-out ${size / MiB} MiB to ${n}`;
+    const file = join(ctx.tmp, 'package.bin');
+    await writeRandomFile(file, size);
+    const loads = [load()];
+    ctx.log(`load average at start: ${loads[0]}`);
+
+    const noRef = parallelScpMissing();
+    if (noRef) ctx.log(`parallel-scp reference skipped: ${noRef}`);
+    const hosts = noRef ? undefined : await startSshdHosts(ctx.children, join(ctx.tmp, 'sshd'), n);
+    const missing = productMissing();
+    if (missing) ctx.log(`ours skipped: ${missing}`);
+    const server = missing ? undefined : await startRportd(ctx, { name: 'rportd' });
+    const fleet = server ? forkFleet(ctx, server, 'large-fan-out-agents') : undefined;
+    let ids: string[] = [];
+    if (fleet) {
+      const s = await fleet.start(n, 'agent', 60_000);
+      if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
+      ids = s.ids;
+    }
+    const dest = join(ctx.tmp, 'dest', 'large-fan-out.bin');
+    const ours: Round[] = [];
+    const refs: Round[] = [];
+    const floors: CpuFloor[] = [];
+    try {
+      // Each round runs the three one after the other, so each sees the machine as the others did.
+      for (let round = 1; round <= rounds; round++) {
+        if (server && fleet) {
+          const o = await ourPush(ctx, server, fleet.pid, ids, file, dest);
+          ours.push(o);
+          ctx.log(
+            `round ${round}: ours ${seconds(o.ms)} (${throughput(size * n, o.ms)}), CPU ${seconds(o.cpu)}`,
+          );
+        }
+        if (hosts) {
+          const r = await referenceCopy(hosts, file, size);
+          refs.push(r);
+          ctx.log(
+            `round ${round}: parallel-scp ${seconds(r.ms)} (${throughput(size * n, r.ms)}), CPU ${seconds(r.cpu)}`,
+          );
+        }
+        const f = measureCpuFloor(file, n, join(ctx.tmp));
+        floors.push(f);
+        ctx.log(
+          `round ${round}: CPU floor ${seconds(f.floorMs)} (${seconds(f.all)} CPU over ${f.cores} cores: seal ${seconds(f.seal)}, open ${seconds(f.open)}, md5 ${seconds(f.md5)}, write ${seconds(f.write)}); load ${load()}`,
+        );
+      }
+    } finally {
+      await fleet?.stop();
+      await server?.stop();
+      await hosts?.stop();
+    }
+    loads.push(load());
+    const our = median(ours.map((r) => r.ms));
+    const ref = median(refs.map((r) => r.ms));
+    const floor = median(floors.map((f) => f.floorMs));
+    const part = (k: keyof CpuFloor): string | undefined => seconds(median(floors.map((f) => f[k])));
+    ctx.add({
+      figure: `${label}: upload start to the last outcome, vs pssh parallel-scp`,
+      ours: seconds(our),
+      reference: seconds(ref),
+      ratio: speedRatio(our, ref),
+      target: '>= 4.00x',
+      met: our && ref ? ref / our >= 4 : undefined,
+      note:
+        `median of ${rounds} rounds, each ours, then parallel-scp, then the CPU floor; load average ${loads.join(' at start, ')} at the end. ` +
+        `Ours: curl's upload to rportd naming the ${n} agents (one process of real agents), to the last outcome on the results WebSocket (md5, fsync, rename), ${throughput(size * n, our) ?? 'n/a'} in all. ` +
+        `Reference: \`parallel-scp -p ${n}\` (pssh, which runs \`scp -qC\`: compressed, default cipher) to ${n} ports of one private sshd, each port's sessions confined to a directory of their own, process start to exit${noRef ? `; not measured: ${noRef}` : ''}${missing ? `; ours not measured: ${missing}` : ''}`,
+    });
+    ctx.add({
+      figure: `${label}: upload start to the last outcome, vs the CPU floor (CPU time / cores)`,
+      ours: seconds(our),
+      reference: seconds(floor),
+      ratio: speedRatio(our, floor),
+      target: '>= 0.50x (within 2x)',
+      met: our && floor ? our <= 2 * floor : undefined,
+      note:
+        `the floor: CPU time (process.cpuUsage, every thread) to seal and open the ${n} copies with AES-128-GCM (node:crypto, 256 KiB pieces), md5 them, and write them (no fsync) to the filesystem the agents write to, divided by the ${floors[0]?.cores ?? 'n/a'} cores; median of ${floors.length}. ` +
+        `Parts: seal ${part('seal')}, open ${part('open')}, md5 ${part('md5')}, write ${part('write')}. No schedule of that work alone finishes sooner; ours also uploads and stages the file once, and ssh2 works in 32 KiB packets`,
+    });
+    const cpuOurs = median(ours.map((r) => r.cpu).filter(Number.isFinite));
+    const cpuRef = median(refs.map((r) => r.cpu).filter(Number.isFinite));
+    const cpuFloor = median(floors.map((f) => f.all));
+    ctx.add({
+      figure: `${label}: CPU time of every process, ours vs parallel-scp`,
+      ours: seconds(cpuOurs),
+      reference: seconds(cpuRef),
+      ratio: cpuOurs && cpuRef ? cpuOurs / cpuRef : undefined,
+      target: 'report',
+      note:
+        "user + system, all threads, median: ours is rportd, the agents' process and curl (with the bench's own process); parallel-scp's is parallel-scp, its scp and ssh processes (reaped by the bench) and sshd's session processes (reaped by sshd). " +
+        'Unlike the times, CPU time hardly depends on what else runs on the machine. ratio = ours / reference (lower is better)',
+    });
+    ctx.add({
+      figure: `${label}: CPU time of every process, ours vs the floor's CPU`,
+      ours: seconds(cpuOurs),
+      reference: seconds(cpuFloor),
+      ratio: cpuOurs && cpuFloor ? cpuOurs / cpuFloor : undefined,
+      target: 'report',
+      note: 'ratio = ours / the floor (lower is better): how much more CPU than the least the work needs',
+    });
+  },
+};
+
+export default largeFanOut;

@@ -1,0 +1,187 @@
+import type { Clock } from '../ports/clock.ts';
+import type { DeliveryQueue, QueuedTarget, UploadArchive } from '../ports/delivery-queue.ts';
+import type { Logger } from '../ports/logger.ts';
+import type { ResultStore } from '../ports/result-store.ts';
+import type { AcceptedUpload } from './accepted-upload.ts';
+import { messageOf } from './errors.ts';
+import { changedOf, failure, type PushVerdict } from './outcome.ts';
+import { isUnreachable, outcomeOf, spoken, type PushToClient } from './push-to-client.ts';
+import type { ReportResult } from './report-result.ts';
+import { Deadlines } from './sleep-until.ts';
+import type { StagedRetention } from './staged-retention.ts';
+
+/** Who an outcome is audited under when the upload is no longer known. */
+const UNKNOWN_REQUESTER = 'rportd';
+
+const keyOf = (t: { uuid: string; client_id: string }): string => `${t.uuid}\n${t.client_id}`;
+
+/** The error a queued target ends with when its client did not come back in time. */
+export function notConnectedWithin(clientId: string, offlineTtl: number): string {
+  return `client ${clientId} did not connect within ${spoken(offlineTtl * 1000)} (offline_ttl); the file was not pushed to it`;
+}
+
+/** The message a queued target shows while it waits (its status stays pending). */
+export function queuedMessage(why: string, expiresAt: Date): string {
+  return `queued: ${why}; it is pushed when the client connects, until ${expiresAt.toISOString()}`;
+}
+
+/**
+ * Server: the targets whose client was offline, or dropped, during their push, when the push gave
+ * them an offline_ttl. Each waits in the queue (which outlives a restart) and holds the staged
+ * file; it is pushed when its client connects, and ends with an error once its time is over.
+ */
+export class OfflineDelivery {
+  /** Targets being pushed now: neither a second connect nor their expiry takes them meanwhile. */
+  private readonly inFlight = new Set<string>();
+  private readonly deadlines: Deadlines;
+
+  constructor(
+    private readonly queue: DeliveryQueue,
+    private readonly archive: UploadArchive,
+    private readonly results: ResultStore,
+    private readonly report: ReportResult,
+    private readonly retention: StagedRetention,
+    private readonly pusher: PushToClient,
+    private readonly clock: Clock,
+    private readonly logger: Logger,
+  ) {
+    this.deadlines = new Deadlines(clock);
+  }
+
+  /** Queues a target of an upload whose push could not reach its client. */
+  async enqueue(clientId: string, upload: AcceptedUpload, expiresAt: Date, why: string): Promise<void> {
+    const t: QueuedTarget = { uuid: upload.staged.uuid, client_id: clientId, expires_at: expiresAt };
+    await this.queue.enqueue(t);
+    this.retention.hold(t.uuid);
+    await this.results.note(t.uuid, clientId, queuedMessage(why, expiresAt));
+    this.logger.info(
+      { uuid: t.uuid, client_id: clientId, until: expiresAt.toISOString(), reason: why },
+      'target queued until its client connects',
+    );
+    this.expireAt(t, upload);
+    // It may have connected while the target was being queued: its announce found nothing then.
+    if (this.pusher.connected(clientId))
+      void this.serve(clientId).catch((e: unknown) =>
+        this.logger.error({ client_id: clientId, err: messageOf(e) }, 'serving queued targets failed'),
+      );
+  }
+
+  /** A client connected: pushes what waits for it, oldest first. Returns how many targets ended. */
+  async serve(clientId: string): Promise<number> {
+    let ended = 0;
+    for (const t of await this.queue.forClient(clientId)) {
+      const key = keyOf(t);
+      if (this.inFlight.has(key)) continue;
+      this.inFlight.add(key);
+      try {
+        if (await this.deliver(t)) ended += 1;
+      } finally {
+        this.inFlight.delete(key);
+      }
+    }
+    return ended;
+  }
+
+  /**
+   * At start (before any client connects): each queued target holds its staged file again and
+   * waits for its client; one whose time ended while rportd was down ends now.
+   */
+  async resume(): Promise<{ queued: number; expired: number }> {
+    let queued = 0;
+    let expired = 0;
+    for (const t of await this.queue.all()) {
+      this.retention.hold(t.uuid);
+      const kept = await this.archive.find(t.uuid);
+      if (kept?.staged && t.expires_at > this.clock.now()) {
+        queued += 1;
+        this.expireAt(t, kept.upload);
+      } else {
+        expired += 1;
+        await this.end(
+          t,
+          kept?.upload,
+          failure(this.expiredOrGone(t, kept?.staged ? kept.upload : undefined)),
+        );
+      }
+    }
+    return { queued, expired };
+  }
+
+  /** Lets go of the expiry timers (rportd stops); the queue itself stays for the next start. */
+  close(): void {
+    this.deadlines.close();
+  }
+
+  /** One queued target, its client connected now. True when the target ended. */
+  private async deliver(t: QueuedTarget): Promise<boolean> {
+    const kept = await this.archive.find(t.uuid);
+    if (!kept?.staged || t.expires_at <= this.clock.now())
+      return this.end(
+        t,
+        kept?.upload,
+        failure(this.expiredOrGone(t, kept?.staged ? kept.upload : undefined)),
+      );
+    const verdict = await this.pusher.push(t.client_id, kept.upload);
+    if (!isUnreachable(verdict)) return this.end(t, kept.upload, verdict);
+    if (t.expires_at > this.clock.now()) {
+      // Dropped again: it stays queued for the next connect.
+      await this.results.note(t.uuid, t.client_id, queuedMessage(verdict.message, t.expires_at));
+      return false;
+    }
+    return this.end(t, kept.upload, failure(notConnectedWithin(t.client_id, kept.upload.offlineTtl ?? 0)));
+  }
+
+  private expiredOrGone(t: QueuedTarget, upload: AcceptedUpload | undefined): string {
+    return upload
+      ? notConnectedWithin(t.client_id, upload.offlineTtl ?? 0)
+      : `the staged file of upload ${t.uuid} is gone; the file was not pushed to client ${t.client_id}`;
+  }
+
+  /** Ends a queued target with its outcome, once: false when another path ended it first. */
+  private async end(
+    t: QueuedTarget,
+    upload: AcceptedUpload | undefined,
+    verdict: PushVerdict,
+  ): Promise<boolean> {
+    if (!(await this.queue.remove(t.uuid, t.client_id))) return false;
+    const outcome = upload
+      ? outcomeOf(t.client_id, upload, verdict)
+      : {
+          ...verdict,
+          client_id: t.client_id,
+          uuid: t.uuid,
+          filepath: '',
+          size: 0,
+          changed: changedOf(verdict.status, verdict.changed),
+        };
+    await this.report
+      .execute(outcome, upload?.requestedBy || UNKNOWN_REQUESTER)
+      .catch((e: unknown) =>
+        this.logger.error(
+          { client_id: t.client_id, uuid: t.uuid, err: messageOf(e) },
+          'recording an outcome failed',
+        ),
+      );
+    await this.retention.release(t.uuid);
+    return true;
+  }
+
+  private expireAt(t: QueuedTarget, upload: AcceptedUpload): void {
+    this.deadlines
+      .reach(t.expires_at)
+      .then(async (reached) => {
+        // A push under way ends the target itself, with the expiry if its client drops again.
+        if (!reached || this.inFlight.has(keyOf(t))) return;
+        // Queued again later with a later end (a retry): that end's own timer decides.
+        const now = (await this.queue.forClient(t.client_id)).find((q) => q.uuid === t.uuid);
+        if (now && now.expires_at > this.clock.now()) return;
+        await this.end(t, upload, failure(notConnectedWithin(t.client_id, upload.offlineTtl ?? 0)));
+      })
+      .catch((e: unknown) =>
+        this.logger.error(
+          { uuid: t.uuid, client_id: t.client_id, err: messageOf(e) },
+          'ending a queued target failed',
+        ),
+      );
+  }
+}
