@@ -81,6 +81,8 @@ class TimedLocalFiles implements LocalFiles {
   readUpTo = (p: string, max: number) => this.inner.readUpTo(p, max);
   lookup: LocalFiles['lookup'] = (o) => this.inner.lookup(o);
   backup = (d: string, s: string) => this.inner.backup(d, s);
+  listBeside = (p: string) => this.inner.listBeside(p);
+  removeBeside = (p: string, n: string) => this.inner.removeBeside(p, n);
   remove = (p: string) => this.inner.remove(p);
   changeInPlace: LocalFiles['changeInPlace'] = (p, c) => this.inner.changeInPlace(p, c);
   async chmod(p: string, mode: number): Promise<void> {

@@ -107,6 +107,8 @@ export class AcceptUpload {
       ownership: params.ownership,
       targets,
       requestedBy: caller.username,
+      ...(params.validate === undefined ? {} : { validate: params.validate }),
+      ...(params.backup === undefined ? {} : { backup: params.backup }),
       ...(params.check ? { check: true } : {}),
       ...(params.diff ? { diff: true } : {}),
       ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),

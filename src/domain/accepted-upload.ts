@@ -14,6 +14,10 @@ export interface AcceptedUpload {
   /** Resolved client ids, each once. */
   targets: string[];
   requestedBy: string;
+  /** A validator's name on the agents; absent when the push names none. */
+  validate?: string;
+  /** The push's own backup choice; absent leaves it to each agent. */
+  backup?: boolean;
   /** Check mode: the agents change nothing (absent: false). */
   check?: boolean;
   /** Outcomes carry a diff (absent: false). */
@@ -36,6 +40,8 @@ export function pushRequestOf(u: AcceptedUpload): PushRequest {
     sync: u.sync,
     mode: u.mode,
     ownership: u.ownership,
+    ...(u.validate === undefined ? {} : { validate: u.validate }),
+    ...(u.backup === undefined ? {} : { backup: u.backup }),
     // Sent only when asked for: a push without them is the same request as before.
     ...(u.check ? { check: true } : {}),
     ...(u.diff ? { diff: true } : {}),

@@ -1,8 +1,8 @@
-import type { Clock } from '../ports/clock.ts';
 import type { FileSource } from '../ports/file-source.ts';
 import type { FileStatus, LocalFiles, TempFile } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
+import type { BackupStep } from './backup-step.ts';
 import type { ContentDiff } from './content-diff.ts';
 import { linkRefusal } from './destination-refusal.ts';
 import { isPermissionDenied, messageOf } from './errors.ts';
@@ -36,8 +36,7 @@ export class FetchAndPlace {
     private readonly privileged: PrivilegedFiles,
     private readonly ownership: ApplyOwnership,
     private readonly protectedPaths: ProtectedPaths,
-    private readonly backup: boolean,
-    private readonly clock: Clock,
+    private readonly backups: BackupStep,
     /** Makes the diff a push asks for, before the old file is replaced. */
     private readonly diffs?: ContentDiff,
     /** Run on the verified temp file before anything else (validators); a refusal ends the push. */
@@ -47,6 +46,7 @@ export class FetchAndPlace {
   async execute(req: PushRequest, to: Placement, onProgress?: (bytes: number) => void): Promise<PushVerdict> {
     const { dest, real } = to;
     let temp: TempFile | undefined;
+    let kept: string | undefined;
     try {
       temp = await this.files.writeTemp(req.sourceName, counted(this.source.open(req), onProgress));
     } catch (e) {
@@ -75,17 +75,29 @@ export class FetchAndPlace {
         return failure(
           `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
         );
-      if (to.replacing && this.backup)
-        await this.files.backup(real, this.clock.now().toISOString().replace(/[:.]/g, '-'));
+      if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
       const changed = !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs));
-      return { ...success(SUCCESS_MESSAGE, changed), ...(diff === undefined ? {} : { diff }) };
+      const done = { ...success(SUCCESS_MESSAGE, changed), ...(diff === undefined ? {} : { diff }) };
+      return kept ? await this.withBackup(done, real, kept) : done;
     } catch (e) {
+      // Not placed: a backup made for this push would only be a second name of the untouched file.
+      if (kept && temp) await this.files.remove(kept).catch(() => undefined);
       return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
     } finally {
       if (temp) await this.files.remove(temp.path).catch(() => undefined);
     }
+  }
+
+  /** The outcome names the backup it kept; older backups past backup_keep go. */
+  private async withBackup(done: PushVerdict, real: string, kept: string): Promise<PushVerdict> {
+    const pruned = await this.backups.prune(real, kept);
+    return {
+      ...done,
+      message: `${done.message}; the replaced file is kept as ${kept}${pruned}`,
+      backup: kept,
+    };
   }
 
   /** The diff asked for, of the file being replaced (if any) against the verified temp file. */

@@ -12,6 +12,8 @@ export interface PushVerdict {
    * Absent (an older agent): taken from the status, see changedOf.
    */
   changed?: boolean;
+  /** The path of the backup this push kept of the file it replaced; absent when none was kept. */
+  backup?: string;
   /**
    * Asked for with `diff`: a unified diff of the old file against the pushed one, or one line saying
    * why there is none (binary, too large, no old file, diff disabled on the host).

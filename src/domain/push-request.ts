@@ -15,6 +15,10 @@ export interface PushRequest {
   /** Permission bits (0..0o7777); undefined means the default 0764. */
   mode?: number;
   ownership: Ownership;
+  /** The name of a validator in the agent's `[file-reception.validators]`; never a command. */
+  validate?: string;
+  /** Keep the replaced file as `<dest>.<stamp>.bak`; absent: the agent's `[file-reception] backup`. */
+  backup?: boolean;
   /** Check mode: do every step up to, and not including, the change, and say what would happen. */
   check?: boolean;
   /** Add a unified diff of the old file against the new one to the outcome (the host may refuse). */

@@ -87,6 +87,7 @@ export function outcomeOf(clientId: string, upload: AcceptedUpload, v: PushVerdi
     message: v.message,
     status: v.status,
     changed: changedOf(v.status, v.changed),
+    ...(v.backup === undefined ? {} : { backup: v.backup }),
     ...(v.diff === undefined ? {} : { diff: v.diff }),
   };
 }

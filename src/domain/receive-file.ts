@@ -3,6 +3,8 @@ import type { FileSource } from '../ports/file-source.ts';
 import type { LocalFiles } from '../ports/local-files.ts';
 import type { PrivilegedFiles } from '../ports/privileged-files.ts';
 import type { ApplyOwnership } from './apply-ownership.ts';
+import { DEFAULT_BACKUP_KEEP } from './backup-names.ts';
+import { BackupStep } from './backup-step.ts';
 import { CheckPush } from './check-push.ts';
 import { ContentDiff, DEFAULT_DIFF_SETTINGS, type DiffSettings } from './content-diff.ts';
 import { checkDestination, type PathFlavor } from './destination.ts';
@@ -15,6 +17,7 @@ import { failure, ignored, success, type PushVerdict } from './outcome.ts';
 import { ownershipProblem } from './ownership.ts';
 import type { ProtectedPaths } from './protected-paths.ts';
 import type { PushRequest } from './push-request.ts';
+import { NO_VALIDATORS, ValidationStep, type ValidatorSettings } from './validation-step.ts';
 import type { VerifiedFileStep } from './verified-file-step.ts';
 
 export { SUCCESS_MESSAGE } from './fetch-and-place.ts';
@@ -24,8 +27,12 @@ export interface ReceptionSettings {
   enabled: boolean;
   protectedPaths: ProtectedPaths;
   flavor: PathFlavor;
-  /** Keep `<dest>.<timestamp>.bak` of a replaced file. */
+  /** Keep `<dest>.<timestamp>.bak` of a replaced file, unless a push says otherwise. */
   backup: boolean;
+  /** `[file-reception] backup_keep`: backups of one file kept; default 3. */
+  backupKeep?: number;
+  /** `[file-reception.validators]` and `validate_timeout`; default none. */
+  validators?: ValidatorSettings;
   /** `[file-reception] allow_special_bits`: setuid, setgid and sticky modes are placed only when true. */
   allowSpecialBits: boolean;
   /** `[file-reception] diff` and `max_diff_size`; absent: diffs on, up to 64 KiB. */
@@ -49,9 +56,16 @@ export class ReceiveFile {
     private readonly ownership: ApplyOwnership,
     private readonly settings: ReceptionSettings,
     clock: Clock,
-    /** Run on every verified temp file before it is placed, and in check mode (validators). */
+    /** Run on every verified temp file before it is placed, and in check mode, after the validators. */
     steps: readonly VerifiedFileStep[] = [],
+    /** The push's named validators (the first verified-file step); none can run when absent. */
+    private readonly validation = new ValidationStep(settings.validators ?? NO_VALIDATORS),
   ) {
+    const verified = [validation.step, ...steps];
+    const backups = new BackupStep(files, clock, {
+      byDefault: settings.backup,
+      keep: settings.backupKeep ?? DEFAULT_BACKUP_KEEP,
+    });
     this.diffs = new ContentDiff(files, settings.diff ?? DEFAULT_DIFF_SETTINGS);
     this.checkPush = new CheckPush(
       files,
@@ -59,7 +73,7 @@ export class ReceiveFile {
       settings.protectedPaths,
       this.diffs,
       settings.allowSpecialBits,
-      steps,
+      verified,
     );
     this.fetchAndPlace = new FetchAndPlace(
       files,
@@ -67,10 +81,9 @@ export class ReceiveFile {
       privileged,
       ownership,
       settings.protectedPaths,
-      settings.backup,
-      clock,
+      backups,
       this.diffs,
-      steps,
+      verified,
     );
   }
 
@@ -100,6 +113,8 @@ export class ReceiveFile {
         `mode ${formatMode(req.mode)} asks for ${specialBitsIn(req.mode)}, which this client refuses unless ${ALLOW_SPECIAL}; ${check.normalized} left untouched`,
       );
     const dest = check.normalized;
+    const unusableValidator = this.validation.refusal(req, dest);
+    if (unusableValidator) return failure(unusableValidator);
     return this.perDestination.run(dest, () => this.receive(req, dest, onProgress));
   }
 

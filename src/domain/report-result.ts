@@ -29,6 +29,7 @@ export class ReportResult {
         size: outcome.size,
         message: outcome.message,
         changed: outcome.changed,
+        ...(outcome.backup === undefined ? {} : { backup: outcome.backup }),
       },
     });
   }

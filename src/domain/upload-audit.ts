@@ -26,6 +26,8 @@ export class UploadAudit {
       ...upload.ownership,
       client_ids: upload.targets,
       group_ids: groupIds,
+      ...(upload.validate === undefined ? {} : { validate: upload.validate }),
+      ...(upload.backup === undefined ? {} : { backup: upload.backup }),
       ...(upload.check ? { check: true } : {}),
       ...(upload.diff ? { diff: true } : {}),
       ...(upload.offlineTtl === undefined ? {} : { offline_ttl: upload.offlineTtl }),

@@ -1,5 +1,6 @@
 import type { TagOperator, TagSelector } from './target-selector.ts';
 import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
+import { validatorNameProblem } from './validators.ts';
 
 const invalid = (field: string, detail: string): Refused => refused('invalid', field, detail);
 
@@ -64,4 +65,32 @@ export function parseTagsField(values: string[] | undefined): OrRefused<TagSelec
   else if (operator !== undefined && operator !== null && operator !== '')
     return invalid('tags', `tags.operator ${JSON.stringify(operator).slice(0, 40)} must be "OR" or "AND"`);
   return passed({ tags: [...new Set(tags as string[])], operator: op });
+}
+
+/**
+ * `validate` and `backup`, each only when given: a push that names neither sends the agents exactly
+ * what it sent before them. validate is only a name (the agent holds the command); its shape is
+ * checked here so that a command line is refused at the door.
+ */
+export function parsePushExtras(
+  one: (name: string) => string | undefined,
+): OrRefused<{ validate?: string; backup?: boolean }> {
+  const out: { validate?: string; backup?: boolean } = {};
+  const validate = one('validate');
+  if (validate !== undefined && validate !== '') {
+    const bad = validatorNameProblem(validate);
+    if (bad)
+      return invalid(
+        'validate',
+        `validate: ${bad}; it names a validator in the clients' [file-reception.validators], never a command`,
+      );
+    out.validate = validate;
+  }
+  const backupValue = one('backup');
+  if (backupValue !== undefined) {
+    const backup = parseGoBool('backup', backupValue);
+    if (!backup.ok) return backup;
+    out.backup = backup.value;
+  }
+  return passed(out);
 }

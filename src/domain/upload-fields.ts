@@ -3,7 +3,7 @@ import { parseMode, SPECIAL_MODE_BITS, specialBitsIn } from './file-mode.ts';
 import { ownershipProblem, type Ownership } from './ownership.ts';
 import { ProtectedPaths } from './protected-paths.ts';
 import { hasTargets, type TargetSelector } from './target-selector.ts';
-import { parseGoBool, parseTagsField, parseUploadId } from './upload-field-values.ts';
+import { parseGoBool, parsePushExtras, parseTagsField, parseUploadId } from './upload-field-values.ts';
 import { passed, refused, type OrRefused, type Refused } from './upload-rejection.ts';
 
 /** The server's own first line of defence; the agent's protected paths are the real one. */
@@ -23,6 +23,8 @@ export const FORM_FIELDS = [
   'mode',
   'user',
   'group',
+  'validate',
+  'backup',
   'offline_ttl',
   'check',
   'diff',
@@ -39,6 +41,10 @@ export interface UploadParameters {
   offlineTtl?: number;
   /** The caller's uuid for the upload (openrport's `id`), a well-formed UUID. */
   id?: string;
+  /** A validator's name on the agents (`[file-reception.validators]`); never a command. */
+  validate?: string;
+  /** Keep the replaced file as a backup; absent leaves it to each agent's `[file-reception] backup`. */
+  backup?: boolean;
   /** Check mode: the agents say what they would do and change nothing. */
   check: boolean;
   /** Each outcome carries a unified diff of the old file against the new one (when the host allows). */
@@ -95,11 +101,14 @@ export function parseUploadFields(
   if (!targets.ok) return targets;
   const id = parseUploadId(one('id'));
   if (!id.ok) return id;
+  const extras = parsePushExtras(one);
+  if (!extras.ok) return extras;
   const offlineTtl = parseOfflineTtl(one('offline_ttl'));
   if (typeof offlineTtl === 'object') return offlineTtl;
   const preview = checkAndDiffOf(one);
   if (!preview.ok) return preview;
   return passed({
+    ...extras.value,
     destination: dest.normalized,
     force: force.value,
     sync: sync.value,

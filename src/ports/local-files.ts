@@ -9,6 +9,12 @@ export interface FileStatus {
   gid: number;
 }
 
+/** One entry of a directory, as lstat sees it. */
+export interface DirectoryEntry {
+  name: string;
+  type: FileStatus['type'];
+}
+
 /** A verified-size temp file the agent wrote in its own `{data_dir}/filepush/`. */
 export interface TempFile {
   path: string;
@@ -66,8 +72,19 @@ export interface LocalFiles {
    * when the agent's user may not write there.
    */
   place(tempPath: string, destination: string, dirMode: number): Promise<void>;
-  /** Copies an existing destination to `<dest>.<timestamp>.bak`; returns the backup's path. */
+  /**
+   * Keeps an existing destination as `<dest>.<stamp>.bak` beside it, with its bytes, mode and owner
+   * (a hard link, else a copy), created in its pinned directory without following a link: a name
+   * already taken (a link planted there too) fails with EEXIST. Returns the backup's path.
+   */
   backup(destination: string, stamp: string): Promise<string>;
+  /** The entries of the directory holding `path` (its parents already resolved), links not followed. */
+  listBeside(path: string): Promise<DirectoryEntry[]>;
+  /**
+   * Removes the regular file `name` beside `path`, through the pinned directory; anything else by
+   * that name (a link, a directory) is left. True when a file was removed.
+   */
+  removeBeside(path: string, name: string): Promise<boolean>;
   /** Removes a file; a missing file is not an error. */
   remove(path: string): Promise<void>;
 }

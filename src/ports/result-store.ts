@@ -31,6 +31,8 @@ export interface StoredTarget {
   attempt: number;
   /** Whether the push changed the file on the host; null while pending (or stored by an older rportd). */
   changed: boolean | null;
+  /** The backup the push kept of the replaced file; absent when none was kept. */
+  backup?: string;
   /** The diff the push asked for, or why there is none; absent when none was asked for. */
   diff?: string;
   updated_at: string;

@@ -64,3 +64,19 @@ describe('ReportResult', () => {
     expect(heard).to.deep.equal(['b']);
   });
 });
+
+describe('ReportResult: the backup an outcome names (issue 20 item 6)', () => {
+  it('is stored, broadcast and audited with the outcome; absent stays absent', async () => {
+    const s = makeServer();
+    await s.results.begin('u-1', ['c1', 'c2']);
+    const kept = { ...outcome('c1'), backup: '/srv/x.20261204T193000Z.bak' };
+    await s.report.execute(kept, 'admin');
+    await s.report.execute(outcome('c2'), 'admin');
+    const [stored, plain] = await s.results.targets('u-1');
+    expect(stored.backup).to.equal('/srv/x.20261204T193000Z.bak');
+    expect(plain).not.to.have.property('backup');
+    expect(s.broadcaster.published[0].backup).to.equal('/srv/x.20261204T193000Z.bak');
+    expect(s.audit.entries[0].request).to.include({ backup: '/srv/x.20261204T193000Z.bak' });
+    expect(s.audit.entries[1].request).not.to.have.property('backup');
+  });
+});

@@ -181,4 +181,30 @@ describe('upload form fields', () => {
     const r = parseUploadFields(fields({ ...base, user: ' ', group: '' }));
     expect(r.ok && r.value.ownership).to.deep.equal({ user: undefined, group: undefined });
   });
+
+  it('validate: a validator name passes; empty means none; a command line is refused naming validate', () => {
+    const ok = parseUploadFields(fields({ ...base, validate: 'nginx.conf-check_2' }));
+    expect(ok.ok && ok.value.validate).to.equal('nginx.conf-check_2');
+    const none = parseUploadFields(fields({ ...base, validate: '' }));
+    expect(none.ok && 'validate' in none.value).to.equal(false);
+    for (const bad of ['/usr/sbin/nginx -t', 'a;reboot', '-rf', 'x'.repeat(65), '../x']) {
+      const r = parseUploadFields(fields({ ...base, validate: bad }));
+      expect(r.ok, bad).to.equal(false);
+      if (!r.ok) {
+        expect(r.rejection.field).to.equal('validate');
+        expect(r.rejection.detail).to.contain('never a command');
+      }
+    }
+  });
+
+  it("backup: absent leaves it to the agents; true and false are the push's own; anything else names backup", () => {
+    const absent = parseUploadFields(fields(base));
+    expect(absent.ok && 'backup' in absent.value).to.equal(false);
+    const on = parseUploadFields(fields({ ...base, backup: 'true' }));
+    expect(on.ok && on.value.backup).to.equal(true);
+    const off = parseUploadFields(fields({ ...base, backup: '0' }));
+    expect(off.ok && off.value.backup).to.equal(false);
+    const bad = parseUploadFields(fields({ ...base, backup: 'maybe' }));
+    expect(!bad.ok && bad.rejection.field).to.equal('backup');
+  });
 });

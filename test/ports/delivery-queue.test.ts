@@ -114,13 +114,13 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
   it('a database from before offline delivery is migrated, its results at attempt 1', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'rportd-queue-'));
     try {
-      // Today's database with its last two steps (offline delivery, then diffs) taken back.
+      // Today's database with its last three steps (offline delivery, diffs, backups) taken back.
       const before = openSqliteDatabase(dir);
       const latest = before.pragma('user_version', { simple: true }) as number;
       before.exec(
-        'ALTER TABLE upload_results DROP COLUMN diff; DROP TABLE delivery_queue; DROP TABLE kept_uploads; ALTER TABLE upload_results DROP COLUMN attempt;',
+        'ALTER TABLE upload_results DROP COLUMN backup; ALTER TABLE upload_results DROP COLUMN diff; DROP TABLE delivery_queue; DROP TABLE kept_uploads; ALTER TABLE upload_results DROP COLUMN attempt;',
       );
-      before.pragma(`user_version = ${latest - 2}`);
+      before.pragma(`user_version = ${latest - 3}`);
       before
         .prepare(
           `INSERT INTO upload_results (uuid, client_id, status, updated_at) VALUES ('u', 'c1', 'success', 'x')`,
@@ -133,6 +133,7 @@ describe('SqliteResultStore: attempts as the API shows them', () => {
       const [t] = await results.targets('u');
       expect(t.attempt).to.equal(1);
       expect(t, 'a result from before diffs has none').to.not.have.property('diff');
+      expect(t, 'nor a backup').to.not.have.property('backup');
       expect(await new SqliteDeliveryQueue(db).all()).to.deep.equal([]);
       db.close();
     } finally {

@@ -155,6 +155,32 @@ export function uploadResultsContract(name: string, factory: () => Promise<Uploa
       expect((await fx.store.targets('u3'))[0]).to.include({ status: 'success', diff: 'x\n' });
     });
 
+    it('keeps the backup an outcome names, per upload and in listings; a retry takes it away', async () => {
+      const kept = '/x.20261204T193000Z.bak';
+      const placed = {
+        uuid: 'u1',
+        client_id: 'b',
+        status: 'error' as const,
+        message: 'placed, then the prune failed',
+        filepath: '',
+        size: 0,
+        changed: false,
+        backup: kept,
+      };
+      await fx.store.record(placed);
+      const [a, b] = await fx.store.targets('u1');
+      expect(a, 'no backup named: none stored').to.not.have.property('backup');
+      expect(b).to.include({ client_id: 'b', backup: kept });
+      const listed = (await fx.store.listUploads({ ...all, username: 'alice' })).uploads;
+      const u1 = listed.find((u) => u.uuid === 'u1');
+      expect(u1?.targets.find((t) => t.client_id === 'b')).to.include({ backup: kept });
+      expect(await fx.store.reopen('u1')).to.deep.equal(['b']);
+      const [, reopened] = await fx.store.targets('u1');
+      expect(reopened, 'the backup of the first attempt is gone').to.not.have.property('backup');
+      await fx.store.record({ ...placed, status: 'success', backup: '/x.20261205T000000Z.bak' });
+      expect((await fx.store.targets('u1'))[1]).to.include({ backup: '/x.20261205T000000Z.bak' });
+    });
+
     it('of two begins racing for a new uuid, exactly one claims it', async () => {
       const both = await Promise.all([fx.store.begin('u5', ['x']), fx.store.begin('u5', ['y'])]);
       expect(both.sort()).to.deep.equal([false, true]);

@@ -4,6 +4,11 @@ import { parse } from 'smol-toml';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { DEFAULT_PROTECTED_POSIX, DEFAULT_PROTECTED_WINDOWS } from '../../domain/protected-paths.ts';
 import { DEFAULT_DIFF_SETTINGS, type DiffSettings } from '../../domain/content-diff.ts';
+import {
+  parseReceptionExtras,
+  RECEPTION_EXTRA_KEYS,
+  type ReceptionExtras,
+} from './agent-reception-extras.ts';
 
 /** rport.conf, checked: every field has its final value. */
 export interface ClientConfig {
@@ -23,7 +28,7 @@ export interface ClientConfig {
     allowSpecialBits: boolean;
     /** `diff` and `max_diff_size`: whether pushes may get a diff of the old file, and up to what size (the parser always sets it). */
     diff?: DiffSettings;
-  };
+  } & Partial<ReceptionExtras>;
   /** [file-reception] hash_thread: md5 on a thread of its own (faster with a spare core, more RSS; ADR 6). */
   hashThread: boolean;
   /** `[logging]`: level and format; the parser always sets it (optional for configs built in code). */
@@ -43,7 +48,15 @@ export class ClientConfigError extends Error {
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const CLIENT_KEYS = ['server', 'fingerprint', 'auth', 'id', 'name', 'tags', 'data_dir'];
 const DIFF_KEYS = ['diff', 'max_diff_size'];
-const RECEPTION_KEYS = ['enabled', 'protected', 'backup', 'hash_thread', 'allow_special_bits', ...DIFF_KEYS];
+const RECEPTION_KEYS = [
+  'enabled',
+  'protected',
+  'backup',
+  'hash_thread',
+  'allow_special_bits',
+  ...DIFF_KEYS,
+  ...RECEPTION_EXTRA_KEYS,
+];
 const SECTIONS = ['client', 'file-reception', 'logging'];
 
 export async function loadClientConfig(
@@ -188,6 +201,9 @@ export function parseClientConfig(text: string, platform: NodeJS.Platform = proc
       backup,
       allowSpecialBits,
       diff: diffSettings(reception),
+      ...parseReceptionExtras(reception, (key, problem) => {
+        throw new ClientConfigError(key, problem);
+      }),
     },
     hashThread,
     logging,

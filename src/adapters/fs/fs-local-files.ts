@@ -3,7 +3,6 @@ import { constants as C, type Stats } from 'node:fs';
 import {
   chmod,
   lchown,
-  link,
   lstat,
   mkdir,
   open,
@@ -18,6 +17,7 @@ import type { Ownership } from '../../domain/ownership.ts';
 import type {
   AccountIds,
   AttributeChange,
+  DirectoryEntry,
   FileStatus,
   LocalFiles,
   TempFile,
@@ -27,6 +27,7 @@ import { describeError, fsError } from './fs-errors.ts';
 import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
+import { keepBackup } from './keep-backup.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -224,14 +225,32 @@ export class FsLocalFiles implements LocalFiles {
   }
 
   async backup(destination: string, stamp: string): Promise<string> {
-    const target = `${destination}.${stamp}.bak`;
-    // A hard link keeps the old file's bytes, owner and mode for free; the rename that follows leaves it alone.
-    const linked = await link(destination, target).then(
-      () => true,
-      () => false,
-    );
-    if (!linked) await copyFile(destination, target, { keepOwner: 'best-effort' });
-    return target;
+    const dest = posix.normalize(resolve(destination));
+    const name = basename(dest);
+    const dir = await PinnedDirectory.open(dirname(dest));
+    try {
+      return await keepBackup(dir, name, `${name}.${stamp}.bak`);
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async listBeside(path: string): Promise<DirectoryEntry[]> {
+    const dir = await PinnedDirectory.open(dirname(posix.normalize(resolve(path))));
+    try {
+      return await dir.list();
+    } finally {
+      await dir.close();
+    }
+  }
+
+  async removeBeside(path: string, name: string): Promise<boolean> {
+    const dir = await PinnedDirectory.open(dirname(posix.normalize(resolve(path))));
+    try {
+      return await dir.removeFile(name);
+    } finally {
+      await dir.close();
+    }
   }
 
   async remove(path: string): Promise<void> {

@@ -1,5 +1,5 @@
 import { constants as C } from 'node:fs';
-import { lstat, mkdir, open, readlink, type FileHandle } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, readlink, unlink, type FileHandle } from 'node:fs/promises';
 import { describeError, fsError } from './fs-errors.ts';
 
 const DIR_FLAGS = C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW;
@@ -95,6 +95,28 @@ export class PinnedDirectory {
     } finally {
       await file.close().catch(() => undefined);
     }
+  }
+
+  /** The entries of this directory, each typed as lstat would (a link is a link, not its target). */
+  async list(): Promise<{ name: string; type: 'file' | 'directory' | 'symlink' | 'other' }[]> {
+    const listed = VIA_PROC ? `/proc/self/fd/${this.handle.fd}` : this.path;
+    const entries = await readdir(listed, { withFileTypes: true }).catch((e) =>
+      Promise.reject(describeError(e, 'cannot list', this.path)),
+    );
+    return entries.map((e) => ({
+      name: e.name,
+      type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : e.isSymbolicLink() ? 'symlink' : 'other',
+    }));
+  }
+
+  /** Removes `name` only when it is a regular file here; a link, a directory or nothing is left. */
+  async removeFile(name: string): Promise<boolean> {
+    const s = await lstat(this.entry(name)).catch(() => undefined);
+    if (!s?.isFile()) return false;
+    await unlink(this.entry(name)).catch((e) =>
+      Promise.reject(describeError(e, 'cannot remove', this.display(name))),
+    );
+    return true;
   }
 
   async sync(): Promise<void> {

@@ -105,6 +105,7 @@ export class InMemoryResultStore implements ResultStore, UploadResults, PendingT
         size: t.outcome?.size ?? 0,
         attempt: t.attempt,
         changed: t.outcome?.changed ?? null,
+        ...(t.outcome?.backup === undefined ? {} : { backup: t.outcome.backup }),
         ...(t.outcome?.diff === undefined ? {} : { diff: t.outcome.diff }),
         updated_at: t.updatedAt.toISOString(),
       }))

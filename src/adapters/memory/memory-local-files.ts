@@ -8,6 +8,7 @@ import type { Ownership } from '../../domain/ownership.ts';
 import type {
   AccountIds,
   AttributeChange,
+  DirectoryEntry,
   FileStatus,
   LocalFiles,
   TempFile,
@@ -36,6 +37,8 @@ type LocalFilesOp =
   | 'lookup'
   | 'place'
   | 'backup'
+  | 'listBeside'
+  | 'removeBeside'
   | 'remove';
 
 interface MemoryAccounts {
@@ -248,19 +251,34 @@ export class MemoryLocalFiles implements LocalFiles {
 
   async backup(destination: string, stamp: string): Promise<string> {
     this.fault('backup', destination);
-    const node = this.fileAt(destination);
-    if (!this.can(node, 4)) throw errnoError('EACCES', `open '${destination}': permission denied`);
-    const path = `${this.resolve(destination, false)}.${stamp}.bak`;
+    const real = this.resolve(destination, false);
+    const node = this.existing(real, destination);
+    if (node.type !== 'file') throw errnoError('EISDIR', `'${destination}' is not a regular file`);
+    const path = `${real}.${stamp}.bak`;
+    // A hard link's rules: nothing at the new name is replaced or followed, and owner and mode stay.
+    if (this.disk.nodes.has(path)) throw errnoError('EEXIST', `link '${path}': file exists`);
     this.requireWritableDir(posix.dirname(path), path);
-    this.disk.nodes.set(path, {
-      type: 'file',
-      data: Uint8Array.from(node.data),
-      mode: node.mode & 0o777,
-      uid: this.uid,
-      gid: this.gid,
-    });
+    this.disk.nodes.set(path, { ...node, data: Uint8Array.from(node.data) });
     this.changed('backup', path);
     return path;
+  }
+
+  async listBeside(path: string): Promise<DirectoryEntry[]> {
+    this.fault('listBeside', path);
+    const dir = posix.dirname(this.resolve(path, false));
+    const node = this.existing(dir, dir);
+    if (!this.can(node, 4)) throw errnoError('EACCES', `scandir '${dir}': permission denied`);
+    return this.list(dir)
+      .filter((p) => p !== dir && posix.dirname(p) === dir)
+      .map((p) => ({ name: posix.basename(p), type: this.disk.nodes.get(p)!.type }));
+  }
+
+  async removeBeside(path: string, name: string): Promise<boolean> {
+    this.fault('removeBeside', path);
+    const target = posix.join(posix.dirname(this.resolve(path, false)), name);
+    if (this.disk.nodes.get(target)?.type !== 'file') return false;
+    await this.remove(target);
+    return true;
   }
 
   async remove(path: string): Promise<void> {

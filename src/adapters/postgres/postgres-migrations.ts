@@ -111,6 +111,8 @@ export const MIGRATIONS: readonly string[] = [
   // The node pushing each pending target (it began or reopened it): at its start a node ends only
   // its own stranded targets, never those another running node is pushing.
   `ALTER TABLE upload_results ADD COLUMN IF NOT EXISTS node_id text;`,
+  // Backups per push: the backup a push kept of the file it replaced; NULL when none was kept.
+  `ALTER TABLE upload_results ADD COLUMN backup text;`,
 ];
 
 /**

@@ -24,9 +24,10 @@ const SELECTED = `FROM audit_log a
     AND ($5::text IS NULL OR EXISTS
       (SELECT 1 FROM upload_results r WHERE r.uuid = a.upload_uuid AND r.status = $5))`;
 
-interface TargetRow extends Omit<StoredTarget, 'size' | 'diff' | 'updated_at'> {
+interface TargetRow extends Omit<StoredTarget, 'size' | 'diff' | 'backup' | 'updated_at'> {
   size: string;
   diff: string | null;
+  backup: string | null;
   updated_at: Date;
 }
 
@@ -111,13 +112,23 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async record(o: PushOutcome): Promise<boolean> {
     const r = await sql(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, backup, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
          ON CONFLICT (uuid, client_id) DO UPDATE SET status = excluded.status, message = excluded.message,
            filepath = excluded.filepath, size = excluded.size, changed = excluded.changed, diff = excluded.diff,
-           updated_at = excluded.updated_at
+           backup = excluded.backup, updated_at = excluded.updated_at
          WHERE upload_results.status = 'pending'`,
-      [o.uuid, o.client_id, o.status, o.message, o.filepath, o.size, o.changed, o.diff ?? null],
+      [
+        o.uuid,
+        o.client_id,
+        o.status,
+        o.message,
+        o.filepath,
+        o.size,
+        o.changed,
+        o.diff ?? null,
+        o.backup ?? null,
+      ],
     );
     return r.rowCount === 1;
   }
@@ -135,7 +146,7 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
     const { rows } = await sql<{ client_id: string }>(
       this.db,
       `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL, diff = NULL,
-         attempt = attempt + 1, updated_at = now(), node_id = $2
+         backup = NULL, attempt = attempt + 1, updated_at = now(), node_id = $2
          WHERE uuid = $1 AND status = 'error' RETURNING client_id`,
       [uuid, this.nodeId],
     );
@@ -146,14 +157,15 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async targets(uuid: string): Promise<StoredTarget[]> {
     const { rows } = await sql<TargetRow>(
       this.db,
-      `SELECT client_id, status, message, filepath, size, attempt, changed, diff, updated_at FROM upload_results
+      `SELECT client_id, status, message, filepath, size, attempt, changed, diff, backup, updated_at FROM upload_results
          WHERE uuid = $1 ORDER BY client_id COLLATE "C"`,
       [uuid],
     );
-    return rows.map(({ diff, ...r }) => ({
+    return rows.map(({ diff, backup, ...r }) => ({
       ...r,
       size: Number(r.size),
       ...(diff === null ? {} : { diff }),
+      ...(backup === null ? {} : { backup }),
       updated_at: iso(r.updated_at),
     }));
   }

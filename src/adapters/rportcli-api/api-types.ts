@@ -43,6 +43,8 @@ export interface TargetOutcome {
   size: number;
   /** Whether the file on the host changed; undefined from a server that does not say (or while pending). */
   changed?: boolean;
+  /** The backup the push kept of the replaced file; absent when none was kept. */
+  backup?: string;
   /** The diff the upload asked for (`--diff`), or the line saying why there is none. */
   diff?: string;
 }
@@ -81,6 +83,10 @@ export interface UploadRequest {
   mode?: string;
   user?: string;
   group?: string;
+  /** A validator's name in the clients' rport.conf; left out when undefined. */
+  validate?: string;
+  /** true/false: keep (or not) a backup of a replaced file; undefined leaves it to each client. */
+  backup?: boolean;
   /** Check mode: the agents say what they would do and change nothing. */
   check?: boolean;
   /** Each outcome carries a diff of the old file against the new one. */

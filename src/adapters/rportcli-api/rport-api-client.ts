@@ -101,6 +101,8 @@ export class RportApiClient {
     if (req.mode !== undefined) fields.push(['mode', req.mode]);
     if (req.user !== undefined) fields.push(['user', req.user]);
     if (req.group !== undefined) fields.push(['group', req.group]);
+    if (req.validate !== undefined) fields.push(['validate', req.validate]);
+    if (req.backup !== undefined) fields.push(['backup', String(req.backup)]);
     if (req.check) fields.push(['check', 'true']);
     if (req.diff) fields.push(['diff', 'true']);
     if (req.offlineTtl !== undefined) fields.push(['offline_ttl', req.offlineTtl]);
@@ -232,6 +234,7 @@ function statusOf(uuid: string, data: Record<string, unknown>): UploadStatus {
       filepath: typeof t.filepath === 'string' ? t.filepath : '',
       size: typeof t.size === 'number' ? t.size : 0,
       ...(typeof t.changed === 'boolean' ? { changed: t.changed } : {}),
+      ...(typeof t.backup === 'string' ? { backup: t.backup } : {}),
       ...(typeof t.diff === 'string' ? { diff: t.diff } : {}),
     })),
     upload,

@@ -162,6 +162,7 @@ function outcomeOf(m: Record<string, unknown>): LiveOutcome | undefined {
     filepath: typeof m.filepath === 'string' ? m.filepath : '',
     size: typeof m.size === 'number' ? m.size : 0,
     ...(typeof m.changed === 'boolean' ? { changed: m.changed } : {}),
+    ...(typeof m.backup === 'string' ? { backup: m.backup } : {}),
     ...(typeof m.diff === 'string' ? { diff: m.diff } : {}),
   };
 }

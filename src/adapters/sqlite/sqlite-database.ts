@@ -94,6 +94,8 @@ const MIGRATIONS: string[] = [
    CREATE INDEX delivery_queue_client ON delivery_queue(client_id);`,
   // Issue 20 item 4: the diff a push asked for (or why there is none); NULL when none was asked for.
   `ALTER TABLE upload_results ADD COLUMN diff TEXT;`,
+  // Issue 20 item 6: the backup a push kept of the file it replaced; NULL when none was kept.
+  `ALTER TABLE upload_results ADD COLUMN backup TEXT;`,
 ];
 
 const DATABASE_FILE = 'rportd.db';

@@ -25,7 +25,11 @@ const SELECTED = `FROM audit_log a
     AND (@status IS NULL OR EXISTS
       (SELECT 1 FROM upload_results r WHERE r.uuid = a.upload_uuid AND r.status = @status))`;
 
-type StoredRow = Omit<StoredTarget, 'changed' | 'diff'> & { changed: number | null; diff?: string | null };
+type StoredRow = Omit<StoredTarget, 'changed' | 'diff' | 'backup'> & {
+  changed: number | null;
+  diff?: string | null;
+  backup: string | null;
+};
 
 /** A listing holds many uploads: their diffs, each up to tens of KiB, are read one upload at a time. */
 const withoutDiffs = (targets: StoredTarget[]): StoredTarget[] => targets.map(({ diff: _diff, ...t }) => t);
@@ -79,11 +83,18 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
   async record(o: PushOutcome): Promise<boolean> {
     const r = statement(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, updated_at)
-         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @changed, @diff, @now)
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, backup, updated_at)
+         VALUES (@uuid, @client_id, @status, @message, @filepath, @size, @changed, @diff, @backup, @now)
          ON CONFLICT(uuid, client_id) DO UPDATE SET status = @status, message = @message, filepath = @filepath,
-           size = @size, changed = @changed, diff = @diff, updated_at = @now WHERE upload_results.status = 'pending'`,
-    ).run({ ...o, changed: o.changed ? 1 : 0, diff: o.diff ?? null, now: new Date().toISOString() });
+           size = @size, changed = @changed, diff = @diff, backup = @backup, updated_at = @now
+           WHERE upload_results.status = 'pending'`,
+    ).run({
+      ...o,
+      changed: o.changed ? 1 : 0,
+      diff: o.diff ?? null,
+      backup: o.backup ?? null,
+      now: new Date().toISOString(),
+    });
     return r.changes === 1;
   }
 
@@ -98,7 +109,7 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
     const rows = statement(
       this.db,
       `UPDATE upload_results SET status = 'pending', message = '', filepath = '', size = 0, changed = NULL, diff = NULL,
-         attempt = attempt + 1, updated_at = ? WHERE uuid = ? AND status = 'error' RETURNING client_id`,
+         backup = NULL, attempt = attempt + 1, updated_at = ? WHERE uuid = ? AND status = 'error' RETURNING client_id`,
     ).all(new Date().toISOString(), uuid) as { client_id: string }[];
     return rows.map((r) => r.client_id).sort();
   }
@@ -107,12 +118,13 @@ export class SqliteResultStore implements ResultStore, UploadResults, PendingTar
   async targets(uuid: string): Promise<StoredTarget[]> {
     const rows = statement(
       this.db,
-      'SELECT client_id, status, message, filepath, size, attempt, changed, diff, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
+      'SELECT client_id, status, message, filepath, size, attempt, changed, diff, backup, updated_at FROM upload_results WHERE uuid = ? ORDER BY client_id',
     ).all(uuid) as StoredRow[];
-    return rows.map(({ diff, ...r }) => ({
+    return rows.map(({ diff, backup, ...r }) => ({
       ...r,
       changed: r.changed === null ? null : r.changed === 1,
       ...(typeof diff === 'string' ? { diff } : {}),
+      ...(backup === null ? {} : { backup }),
     }));
   }
 

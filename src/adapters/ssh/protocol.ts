@@ -44,6 +44,8 @@ export type AgentMessage =
       message: string;
       /** Whether the file's content, mode or owner changed; older agents leave it out. */
       changed?: boolean;
+      /** The path of the backup the push kept of the replaced file; absent when none was kept. */
+      backup?: string;
       /** Asked for with `diff`: the diff, or a line saying why there is none. */
       diff?: string;
     };

@@ -106,6 +106,7 @@ export class WsResultBroadcaster implements ResultBroadcaster, ProgressBroadcast
       message: outcome.message,
       status: outcome.status,
       changed: outcome.changed,
+      ...(outcome.backup === undefined ? {} : { backup: outcome.backup }),
       ...(outcome.diff === undefined ? {} : { diff: outcome.diff }),
     });
     for (const [ws, l] of this.listeners) {

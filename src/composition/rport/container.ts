@@ -3,11 +3,14 @@ import { hostname } from 'node:os';
 import type { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { flavorOf } from '../../domain/destination.ts';
 import { ProtectedPaths, type RealRoot } from '../../domain/protected-paths.ts';
+import { DEFAULT_VALIDATE_TIMEOUT_MS } from '../../domain/validators.ts';
 import type { ReceiveFile, ReceptionSettings } from '../../domain/receive-file.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
+import type { ValidatorRunner } from '../../ports/validator-runner.ts';
+import { ChildProcessValidatorRunner } from '../../adapters/process/child-process-validator-runner.ts';
 import { FsLocalFiles } from '../../adapters/fs/fs-local-files.ts';
 import { PushLog } from '../../adapters/log/push-log.ts';
 import { BackupLoggingFiles } from './backup-logging-files.ts';
@@ -39,6 +42,7 @@ const T = {
   settings: token<ReceptionSettings>('ReceptionSettings'),
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
+  validatorRunner: token<ValidatorRunner>('ValidatorRunner'),
   connection: token<ServerConnection>('ServerConnection'),
   identity: token<AgentIdentity>('AgentIdentity'),
   source: token<FileSource>('FileSource'),
@@ -60,6 +64,7 @@ const filesModule = (log?: PushLog): ContainerModule =>
       return log ? new BackupLoggingFiles(options, log) : new FsLocalFiles(options);
     });
     provide(bind, T.privileged, [T.config], (c) => new SudoPrivilegedFiles({ dataDir: c.dataDir }));
+    provide(bind, T.validatorRunner, [], () => new ChildProcessValidatorRunner());
   });
 
 /** The [file-reception] settings the use cases run with. */
@@ -72,6 +77,11 @@ const settingsModule = new ContainerModule(({ bind }) => {
       flavor,
       backup: c.fileReception.backup,
       allowSpecialBits: c.fileReception.allowSpecialBits,
+      backupKeep: c.fileReception.backupKeep,
+      validators: c.fileReception.validators && {
+        validators: c.fileReception.validators,
+        timeoutMs: c.fileReception.validateTimeoutMs ?? DEFAULT_VALIDATE_TIMEOUT_MS,
+      },
       diff: c.fileReception.diff,
     };
   });

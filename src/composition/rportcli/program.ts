@@ -17,7 +17,7 @@ import { formatTable, printJson, printLines, type CliIo } from './output.ts';
 import { ask } from './prompt.ts';
 import { runStatus } from './status.ts';
 import { addRetryCommand } from './retry.ts';
-import { runUpload } from './upload.ts';
+import { runUpload, type UploadOptions } from './upload.ts';
 import { addUserCommands } from './user-commands.ts';
 
 interface CommonFlags extends ConnectionFlags {
@@ -201,6 +201,9 @@ in each agent's rport.conf: auth = "${id}:${password}"
         '--offline-ttl <seconds>',
         'an offline client gets the file when it connects within this time (default: [server] offline_ttl)',
       )
+      .option('--validate <name>', "run each client's validator of that name ([file-reception.validators])")
+      .option('--backup', "keep a replaced file as <dest>.<timestamp>.bak (default: each client's setting)")
+      .option('--no-backup', "keep no backup, whatever the client's [file-reception] backup says")
       .addOption(
         new Option('--timeout <seconds>', 'how long to wait for the outcomes once the file is on the server')
           .default(DEFAULT_TIMEOUT_S)
@@ -223,6 +226,8 @@ in each agent's rport.conf: auth = "${id}:${password}"
         check: flags.check,
         diff: flags.diff,
         offlineTtl: flags.offlineTtl,
+        validate: flags.validate,
+        backup: flags.backup,
         timeout: flags.timeout,
         json: flags.json ?? false,
         failOnIgnored: flags.failOnIgnored,
@@ -279,7 +284,7 @@ in each agent's rport.conf: auth = "${id}:${password}"
   }
 }
 
-interface UploadFlags {
+interface UploadFlags extends Pick<UploadOptions, 'validate' | 'backup'> {
   client: string[];
   groupId: string[];
   dest?: string;

@@ -8,7 +8,7 @@ import { follow, listen, type Say } from './follow.ts';
 import { printJson, type CliIo } from './output.ts';
 import { ResultsTable, exitCodeOf, summary, type TargetRow } from './results-table.ts';
 
-interface UploadOptions extends UploadRequest {
+export interface UploadOptions extends UploadRequest {
   /** Seconds to wait for every target's outcome once the file is on the server. */
   timeout: number;
   json: boolean;

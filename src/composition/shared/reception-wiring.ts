@@ -4,10 +4,12 @@
 import { ContainerModule } from 'inversify';
 import { ApplyOwnership } from '../../domain/apply-ownership.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../domain/receive-file.ts';
+import { NO_VALIDATORS, ValidationStep } from '../../domain/validation-step.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { FileSource } from '../../ports/file-source.ts';
 import type { LocalFiles } from '../../ports/local-files.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
+import type { ValidatorRunner } from '../../ports/validator-runner.ts';
 import { provide, type Token } from './typed-wiring.ts';
 
 /** What the use cases are made of (bound by the program) and the use cases (bound here). */
@@ -19,6 +21,7 @@ interface ReceptionTokens {
   clock: Token<Clock>;
   ownership: Token<ApplyOwnership>;
   receive: Token<ReceiveFile>;
+  validatorRunner: Token<ValidatorRunner>;
 }
 
 /** Binds ApplyOwnership and ReceiveFile over the program's bindings of the other tokens. */
@@ -33,9 +36,19 @@ export function receptionModule(t: ReceptionTokens): ContainerModule {
     provide(
       bind,
       t.receive,
-      [t.files, t.source, t.privileged, t.ownership, t.settings, t.clock],
-      (files, source, privileged, ownership, settings, clock) =>
-        new ReceiveFile(files, source, privileged, ownership, settings, clock),
+      [t.files, t.source, t.privileged, t.ownership, t.settings, t.clock, t.validatorRunner],
+      (files, source, privileged, ownership, settings, clock, runner) =>
+        new ReceiveFile(
+          files,
+          source,
+          privileged,
+          ownership,
+          settings,
+          clock,
+          [],
+          // Its step runs on the verified temp file in a real push and in a check alike.
+          new ValidationStep(settings.validators ?? NO_VALIDATORS, runner),
+        ),
     );
   });
 }

@@ -10,6 +10,7 @@ import { InMemoryFileSource, type FileSourceFaults } from '../../adapters/memory
 import { InMemoryLink } from '../../adapters/memory/in-memory-link.ts';
 import { MemoryLocalFiles } from '../../adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../adapters/memory/memory-privileged-files.ts';
+import { InMemoryValidatorRunner } from '../../adapters/memory/in-memory-validator-runner.ts';
 import { receptionModule } from '../shared/reception-wiring.ts';
 import { constant, provide, provideRecord, resolve } from '../shared/typed-wiring.ts';
 import type { SeededRandom } from './prng.ts';
@@ -19,8 +20,11 @@ const AGENT_DATA_DIR = '/var/lib/rport';
 const AGENT_UID = 1001;
 export const APP_UID = 2000;
 export const SIM_DEST_DIR = '/srv/app';
+/** The validator each simulated agent names; the upload asks for it. */
+export const SIM_VALIDATOR = 'config-check';
 
-export type AgentFault = 'none' | 'offline' | 'silent' | 'disconnect' | 'eperm-chown' | 'corrupt' | 'slow';
+export type AgentFault =
+  'none' | 'offline' | 'silent' | 'disconnect' | 'eperm-chown' | 'corrupt' | 'slow' | 'validator-fails';
 export type PreviousContent = 'absent' | 'same' | 'old';
 
 /** What the seed decided for one agent. */
@@ -41,6 +45,7 @@ const FAULT_WEIGHTS: Record<AgentFault, number> = {
   'eperm-chown': 10,
   corrupt: 10,
   slow: 10,
+  'validator-fails': 6,
 };
 const PREVIOUS_WEIGHTS: Record<PreviousContent, number> = { absent: 60, same: 20, old: 20 };
 
@@ -126,7 +131,19 @@ function agentModule(plan: AgentPlan, world: AgentWorld, sourceFaults: FileSourc
       flavor: 'posix' as const,
       backup: false,
       allowSpecialBits: false,
+      validators: {
+        validators: { [SIM_VALIDATOR]: ['/usr/local/bin/config-check', '%s'] },
+        timeoutMs: 30_000,
+      },
     }));
+    provide(bind, S.validatorRunner, [], () =>
+      plan.fault === 'validator-fails'
+        ? new InMemoryValidatorRunner(() => ({
+            exitCode: 1,
+            stderr: 'config-check: line 1: unknown directive\n',
+          }))
+        : new InMemoryValidatorRunner(() => ({ exitCode: 0 })),
+    );
     constant(bind, S.agentClock, world.clock);
     provide(bind, S.agentChannel, [S.receive, S.link], (receive, link) => {
       const faults: ChannelFaults = { silent: plan.fault === 'silent', latencyMs: 20 };
@@ -153,6 +170,7 @@ export function buildAgent(plan: AgentPlan, world: AgentWorld): SimulatedAgent {
       clock: S.agentClock,
       ownership: S.ownership,
       receive: S.receive,
+      validatorRunner: S.validatorRunner,
     }),
   );
   const { files, link, channel } = resolve(container, S.agent);

@@ -26,6 +26,7 @@ import {
   buildAgent,
   planAgents,
   SIM_DEST_DIR,
+  SIM_VALIDATOR,
   type AgentFault,
   type PreviousContent,
   type SimulatedAgent,
@@ -60,6 +61,9 @@ interface AgentResult {
   /** What the destination holds now. */
   destination: 'new' | 'previous' | 'absent' | 'other';
   tempFilesLeft: number;
+  /** The backup the outcome names (the push asks for one), and whether it holds the replaced bytes. */
+  backup?: string;
+  backupHoldsPrevious?: boolean;
 }
 
 export interface SimulationReport {
@@ -145,6 +149,8 @@ function uploadForm(content: Uint8Array, chunkSize: number, offlineTtl: number):
     ['mode', '0640'],
     ['user', 'app'],
     ['group', 'app'],
+    ['validate', SIM_VALIDATOR],
+    ['backup', 'true'],
   ];
   return {
     async *parts(): AsyncIterable<FormPart> {
@@ -260,6 +266,7 @@ function inspect(
       audited: count(audit.entries, id),
       destination,
       tempFilesLeft: a.files.tempFiles().length,
+      ...backupOf(a, outcome),
     };
     if (row.recorded !== 1 || row.broadcast !== 1 || row.audited !== 1)
       violations.push(
@@ -280,6 +287,7 @@ function inspect(
     }
     if (row.status === 'error' && destination === 'new' && a.plan.previous !== 'same')
       violations.push(`${id}: error reported but the new file was placed`);
+    violations.push(...validatorAndBackupViolations(a, row));
     if (row.tempFilesLeft > 0)
       violations.push(`${id}: ${row.tempFilesLeft} temp file(s) left in the agent's filepush dir`);
     return row;
@@ -298,6 +306,34 @@ function inspect(
     queue: { queued: 0, served: 0, expired: 0 },
     violations,
   };
+}
+
+/** The backup an outcome names, and whether it holds what the destination held before. */
+function backupOf(a: SimulatedAgent, outcome: PushOutcome | undefined): Partial<AgentResult> {
+  if (outcome?.backup === undefined) return {};
+  const kept = a.files.read(outcome.backup);
+  return { backup: outcome.backup, backupHoldsPrevious: !!kept && !!a.before && same(kept, a.before) };
+}
+
+/**
+ * A refusing validator never lets a file be placed; a replaced file is always kept (the push asks
+ * for backup=true) and the outcome names the copy, which holds the replaced bytes.
+ */
+function validatorAndBackupViolations(a: SimulatedAgent, row: AgentResult): string[] {
+  const id = a.plan.id;
+  const out: string[] = [];
+  if (a.plan.fault === 'validator-fails' && row.status === 'success')
+    out.push(`${id}: success reported though its validator refused the file`);
+  const replaced = row.status === 'success' && a.plan.previous === 'old';
+  if (replaced && !row.backupHoldsPrevious)
+    out.push(
+      `${id}: the replaced file was not kept as a backup holding its bytes (${row.backup ?? 'none named'})`,
+    );
+  if (!replaced && row.backup !== undefined) out.push(`${id}: a backup is named though nothing was replaced`);
+  const baks = a.files.list(SIM_DEST_DIR).filter((p) => p.endsWith('.bak'));
+  if (baks.length !== (row.backup ? 1 : 0))
+    out.push(`${id}: ${baks.length} backup file(s) beside the destination: ${baks.join(', ')}`);
+  return out;
 }
 
 function same(a: Uint8Array, b: Uint8Array): boolean {

@@ -17,6 +17,7 @@ import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { Clock } from '../../ports/clock.ts';
 import type { PrivilegedFiles } from '../../ports/privileged-files.ts';
+import type { ValidatorRunner } from '../../ports/validator-runner.ts';
 import type { InMemoryAuditLog } from '../../adapters/memory/in-memory-audit-log.ts';
 import type {
   InMemoryClientChannel,
@@ -93,6 +94,7 @@ export const S = {
   agentClock: token<Clock>('AgentClock'),
   ownership: token<ApplyOwnership>('ApplyOwnership'),
   receive: token<ReceiveFile>('ReceiveFile'),
+  validatorRunner: token<ValidatorRunner>('ValidatorRunner'),
   link: token<InMemoryLink>('InMemoryLink'),
   agentChannel: token<InMemoryClientChannel>('InMemoryClientChannel'),
   agent: token<AgentParts>('AgentParts'),

@@ -35,6 +35,9 @@ describe('rport.conf (client config)', () => {
       protected: DEFAULT_PROTECTED_POSIX,
       backup: false,
       allowSpecialBits: false,
+      validators: {},
+      validateTimeoutMs: 30_000,
+      backupKeep: 3,
       diff: { enabled: true, maxSize: 65536 },
     });
     expect(c.hashThread, 'md5 on its own thread is opt-in').to.equal(false);
@@ -58,9 +61,30 @@ describe('rport.conf (client config)', () => {
       protected: ['/etc'],
       backup: true,
       allowSpecialBits: true,
+      validators: {},
+      validateTimeoutMs: 30_000,
+      backupKeep: 3,
       diff: { enabled: false, maxSize: 1000 },
     });
     expect(c.hashThread).to.equal(true);
+  });
+
+  it('reads [file-reception.validators], validate_timeout and backup_keep', () => {
+    const c = parseClientConfig(
+      base +
+        '[file-reception]\nvalidate_timeout = 2.5\nbackup_keep = 5\n' +
+        '[file-reception.validators]\nnginx = ["/usr/sbin/nginx", "-t", "-c", "%s"]\n' +
+        'sshd = ["/usr/sbin/sshd", "-t", "-f%s"]\n',
+      'linux',
+    );
+    expect(c.fileReception).to.deep.include({
+      validators: {
+        nginx: ['/usr/sbin/nginx', '-t', '-c', '%s'],
+        sshd: ['/usr/sbin/sshd', '-t', '-f%s'],
+      },
+      validateTimeoutMs: 2500,
+      backupKeep: 5,
+    });
   });
 
   it('reads a list of servers in its order, TCP and WebSocket forms mixed', () => {
@@ -109,6 +133,38 @@ describe('rport.conf (client config)', () => {
       base + '[file-reception]\nallow_special_bits = "yes"\n',
       '[file-reception] allow_special_bits',
     ],
+    [
+      'a validator as a shell string',
+      base + '[file-reception.validators]\nnginx = "/usr/sbin/nginx -t -c %s"\n',
+      '[file-reception.validators] nginx',
+    ],
+    [
+      'a validator without %s',
+      base + '[file-reception.validators]\nnginx = ["/usr/sbin/nginx", "-t"]\n',
+      '[file-reception.validators] nginx',
+    ],
+    [
+      'a validator with %s twice',
+      base + '[file-reception.validators]\nsh = ["/bin/sh", "-c", "cat %s", "sh", "%s"]\n',
+      '[file-reception.validators] sh',
+    ],
+    [
+      'a validator with a relative program',
+      base + '[file-reception.validators]\nnginx = ["nginx", "-t", "-c", "%s"]\n',
+      '[file-reception.validators] nginx',
+    ],
+    [
+      'a validator name of another shape',
+      base + '[file-reception.validators]\n"-rf" = ["/bin/true", "%s"]\n',
+      '[file-reception.validators] -rf',
+    ],
+    [
+      'validate_timeout of 0',
+      base + '[file-reception]\nvalidate_timeout = 0\n',
+      '[file-reception] validate_timeout',
+    ],
+    ['backup_keep of 0', base + '[file-reception]\nbackup_keep = 0\n', '[file-reception] backup_keep'],
+    ['backup_keep not whole', base + '[file-reception]\nbackup_keep = 2.5\n', '[file-reception] backup_keep'],
     ['diff not a boolean', base + '[file-reception]\ndiff = "no"\n', '[file-reception] diff'],
     [
       'max_diff_size over 256 KiB',

@@ -149,7 +149,7 @@ describe('ReceiveFile + ApplyOwnership on the real filesystem (FsLocalFiles)', (
       await writeFile(dest, 'old');
       expect((await a.push(dest, 'new', { force: true })).status).to.equal('success');
       expect(await readFile(dest, 'utf8')).to.equal('new');
-      expect(await readFile(`${dest}.2024-05-06T07-08-09-010Z.bak`, 'utf8')).to.equal('old');
+      expect(await readFile(`${dest}.20240506T070809Z.bak`, 'utf8')).to.equal('old');
     } finally {
       await a.cleanup();
     }

@@ -208,6 +208,24 @@ describe('SQLite adapters (real better-sqlite3 in a temp data_dir)', () => {
     expect(await results.targets('unknown')).to.deep.equal([]);
   });
 
+  it('SqliteResultStore: the backup an outcome names is stored and read back; absent stays absent', async () => {
+    const results = new SqliteResultStore(db);
+    await results.begin('u-bak', ['a', 'b']);
+    const base = {
+      uuid: 'u-bak',
+      filepath: '/x',
+      size: 1,
+      message: 'm',
+      status: 'success' as const,
+      changed: true,
+    };
+    await results.record({ ...base, client_id: 'a', backup: '/x.20261204T193000Z.bak' });
+    await results.record({ ...base, client_id: 'b' });
+    const [a, b] = await results.targets('u-bak');
+    expect(a.backup).to.equal('/x.20261204T193000Z.bak');
+    expect('backup' in b).to.equal(false);
+  });
+
   it('SqliteResultStore: pendingTargets finds, after a reopen, the targets still pending, with the uploader from the accepted audit entry', async () => {
     const results = new SqliteResultStore(db);
     const audit = new SqliteAuditLog(db);

@@ -1,10 +1,22 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, copyFile, lstat, mkdir, open, readFile, realpath, rename, rm } from 'node:fs/promises';
+import {
+  chmod,
+  copyFile,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+} from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type {
   AccountIds,
   AttributeChange,
+  DirectoryEntry,
   FileStatus,
   LocalFiles,
   TempFile,
@@ -96,6 +108,19 @@ export class TempDirLocalFiles implements LocalFiles {
     const to = `${destination}.${stamp}.bak`;
     await copyFile(destination, to);
     return to;
+  }
+
+  async listBeside(path: string): Promise<DirectoryEntry[]> {
+    const entries = await readdir(dirname(path), { withFileTypes: true });
+    return entries.map((e) => ({
+      name: e.name,
+      type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : 'other',
+    }));
+  }
+
+  async removeBeside(path: string, name: string): Promise<boolean> {
+    await rm(join(dirname(path), name));
+    return true;
   }
 
   remove(path: string): Promise<void> {

@@ -15,7 +15,16 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
 
   it('faults of every kind were injected (disconnect, EPERM on chown, corrupted bytes, slow links, offline, silent)', () => {
     const faults = new Set(first.rows.map((r) => r.fault));
-    for (const f of ['disconnect', 'eperm-chown', 'corrupt', 'slow', 'offline', 'silent', 'none'])
+    for (const f of [
+      'disconnect',
+      'eperm-chown',
+      'corrupt',
+      'slow',
+      'offline',
+      'silent',
+      'validator-fails',
+      'none',
+    ])
       expect(faults, f).to.include(f);
     expect(first.counts.success).to.be.greaterThan(0);
     expect(first.counts.ignored).to.be.greaterThan(0);
@@ -55,6 +64,28 @@ describe('simulation: one server, 200 agents, faults from a seed', function () {
     for (const m of msg('eperm-chown')) expect(m).to.contain('/usr/bin/chown');
     for (const m of msg('disconnect')) expect(m).to.match(/was lost during the push|ECONNRESET/);
     expect(first.rows.filter((r) => r.fault === 'silent').every((r) => r.status === 'error')).to.equal(true);
+  });
+
+  it('a validator that fails never lets its file be placed; every replaced file is kept as the backup the outcome names', () => {
+    const refusing = first.rows.filter((r) => r.fault === 'validator-fails');
+    expect(refusing.length).to.be.greaterThan(0);
+    for (const r of refusing) {
+      expect(r.status, r.clientId).not.to.equal('success');
+      if (r.status === 'error') {
+        expect(r.message).to.contain(
+          'validator "config-check" ([file-reception.validators] config-check) refused',
+        );
+        expect(r.destination, r.clientId).to.equal(r.previous === 'absent' ? 'absent' : 'previous');
+      }
+    }
+    const replaced = first.rows.filter((r) => r.status === 'success' && r.previous === 'old');
+    expect(replaced.length).to.be.greaterThan(0);
+    for (const r of replaced) {
+      expect(r.backup, r.clientId).to.match(/^\/srv\/app\/config\.bin\.\d{8}T\d{6}Z\.bak$/);
+      expect(r.backupHoldsPrevious, r.clientId).to.equal(true);
+    }
+    for (const r of first.rows.filter((x) => !replaced.includes(x)))
+      expect(r.backup, r.clientId).to.equal(undefined);
   });
 
   it('no temp or staged file is left behind, and no live transfer grant', () => {

@@ -4,6 +4,7 @@ import { ProtectedPaths } from '../../../src/domain/protected-paths.ts';
 import type { PushVerdict } from '../../../src/domain/outcome.ts';
 import { stagedName, type PushRequest } from '../../../src/domain/push-request.ts';
 import { ReceiveFile, type ReceptionSettings } from '../../../src/domain/receive-file.ts';
+import { NO_VALIDATORS, ValidationStep } from '../../../src/domain/validation-step.ts';
 import type { VerifiedFileStep } from '../../../src/domain/verified-file-step.ts';
 import {
   InMemoryFileSource,
@@ -13,6 +14,10 @@ import type { InMemoryLink } from '../../../src/adapters/memory/in-memory-link.t
 import { ManualClock } from '../../../src/adapters/memory/manual-clock.ts';
 import { MemoryLocalFiles } from '../../../src/adapters/memory/memory-local-files.ts';
 import { MemoryPrivilegedFiles } from '../../../src/adapters/memory/memory-privileged-files.ts';
+import {
+  InMemoryValidatorRunner,
+  type FakeValidator,
+} from '../../../src/adapters/memory/in-memory-validator-runner.ts';
 
 export const DATA_DIR = '/var/lib/rport';
 export const RPORT_UID = 1001;
@@ -37,7 +42,9 @@ export interface AgentOptions {
   faults?: FileSourceFaults;
   chunkSize?: number;
   link?: InMemoryLink;
-  /** Steps run on each verified temp file (the validators' hook). */
+  /** What the validators run through the fake runner do (default: every one passes). */
+  validator?: FakeValidator;
+  /** Steps run on each verified temp file after the validators (the validators' hook). */
   steps?: VerifiedFileStep[];
 }
 
@@ -77,6 +84,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     allowSpecialBits: false,
     ...opts.settings,
   };
+  const validators = new InMemoryValidatorRunner(opts.validator ?? (() => ({ exitCode: 0 })));
   const receive = new ReceiveFile(
     files,
     source,
@@ -85,6 +93,7 @@ export function makeAgent(opts: AgentOptions = {}) {
     settings,
     clock,
     opts.steps,
+    new ValidationStep(settings.validators ?? NO_VALIDATORS, validators),
   );
   let seq = 0;
 
@@ -107,5 +116,16 @@ export function makeAgent(opts: AgentOptions = {}) {
   const push = (content: string, over: Partial<PushRequest> = {}): Promise<PushVerdict> =>
     receive.execute(request(content, over));
 
-  return { clock, files, privileged, receive, settings, request, push, served, opened: () => opened };
+  return {
+    clock,
+    files,
+    privileged,
+    receive,
+    settings,
+    request,
+    push,
+    served,
+    validators,
+    opened: () => opened,
+  };
 }

@@ -71,8 +71,18 @@ export class AgentConnection implements ClientChannel {
     if (p && typeof bytes === 'number' && Number.isFinite(bytes)) p.onProgress?.({ bytes });
   }
 
-  /** changed and diff may be absent: an agent of an older version does not send them. */
-  result(reqId: unknown, status: unknown, message: unknown, changed?: unknown, diff?: unknown): void {
+  /**
+   * changed and diff may be absent: an agent of an older version does not send them; backup is
+   * absent when none was kept.
+   */
+  result(
+    reqId: unknown,
+    status: unknown,
+    message: unknown,
+    changed?: unknown,
+    diff?: unknown,
+    backup?: unknown,
+  ): void {
     const p = typeof reqId === 'string' ? this.pending.get(reqId) : undefined;
     if (!p || !isOutcomeStatus(status)) return;
     this.pending.delete(reqId as string);
@@ -83,6 +93,7 @@ export class AgentConnection implements ClientChannel {
       message: typeof message === 'string' ? message.slice(0, 4096) : '',
       changed: changedOf(status, changed),
       ...diffOf(p.request, diff),
+      ...(typeof backup === 'string' && backup !== '' ? { backup: backup.slice(0, 4096) } : {}),
     });
   }
 

@@ -116,7 +116,7 @@ export class ControlChannel {
         const fault = malformed(m);
         if (fault) return protocolError(fault);
         if (m.type === 'progress') agent.progress(m.req_id, m.bytes);
-        else agent.result(m.req_id, m.status, m.message, m.changed, m.diff);
+        else agent.result(m.req_id, m.status, m.message, m.changed, m.diff, m.backup);
         return;
       }
       if (checking) return fail('a control line came before the hello was answered');
