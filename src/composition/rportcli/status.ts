@@ -1,4 +1,5 @@
 import type { RportApiClient } from '../../adapters/rportcli-api/rport-api-client.ts';
+import { CliError } from './errors.ts';
 import { follow, listen, type Say } from './follow.ts';
 import { statusLines } from './listings.ts';
 import { printJson, printLines, type CliIo } from './output.ts';
@@ -19,6 +20,9 @@ interface StatusOptions {
  * follows them to the end and exits as upload would. Returns the exit code.
  */
 export async function runStatus(api: RportApiClient, opts: StatusOptions, io: CliIo): Promise<number> {
+  // An empty uuid (an unset shell variable) would read GET /api/v1/files/, the list of uploads.
+  if (!/^[0-9A-Za-z-]+$/.test(opts.uuid))
+    throw new CliError(`status needs the uuid an upload answered with, not "${opts.uuid}"`);
   if (!opts.wait) {
     const status = await api.status(opts.uuid);
     const sync = status.upload.sync === true;

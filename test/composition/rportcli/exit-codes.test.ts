@@ -77,6 +77,13 @@ describe('rportcli exit codes, --wait, --verbose and --version', function () {
     expect((await cli(['status', failed.uuid], env)).code).to.equal(1);
   });
 
+  it('bad input: status with an empty uuid (an unset shell variable) is exit 2, not the list of uploads', async () => {
+    const empty = await cli(['status', ''], env);
+    expect(empty.code).to.equal(2);
+    expect(empty.stderr).to.contain('status needs the uuid an upload answered with');
+    expect(empty.stdout).to.equal('');
+  });
+
   it('status exits 3 while a target is pending; status --wait waits for the outcome, then exits 0', async () => {
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
