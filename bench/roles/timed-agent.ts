@@ -78,6 +78,7 @@ class TimedLocalFiles implements LocalFiles {
   status = (p: string) => this.inner.status(p);
   resolveParents = (p: string) => this.inner.resolveParents(p);
   md5 = (p: string) => this.inner.md5(p);
+  sameBytes = (a: string, b: string) => this.inner.sameBytes(a, b);
   readUpTo = (p: string, max: number) => this.inner.readUpTo(p, max);
   lookup: LocalFiles['lookup'] = (o) => this.inner.lookup(o);
   backup = (d: string, s: string) => this.inner.backup(d, s);

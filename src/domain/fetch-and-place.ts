@@ -22,6 +22,8 @@ interface Placement {
   replacing: boolean;
   /** The replaced file, when it already held the pushed bytes: the push then changes only what its mode and owner do. */
   sameBytesAs?: FileStatus;
+  /** The replaced file, of the same size but not compared yet: compared with the fetched file before the move. */
+  compareWith?: FileStatus;
 }
 
 /**
@@ -75,10 +77,11 @@ export class FetchAndPlace {
         return failure(
           `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
         );
+      const sameBytesAs = to.sameBytesAs ?? (await this.sameAsFetched(temp.path, real, to.compareWith));
       if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
-      const changed = !to.sameBytesAs || (await this.attributesDiffer(real, to.sameBytesAs));
+      const changed = !sameBytesAs || (await this.attributesDiffer(real, sameBytesAs));
       const done = { ...success(SUCCESS_MESSAGE, changed), ...(diff === undefined ? {} : { diff }) };
       return kept ? await this.withBackup(done, real, kept) : done;
     } catch (e) {
@@ -87,6 +90,21 @@ export class FetchAndPlace {
       return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
     } finally {
       if (temp) await this.files.remove(temp.path).catch(() => undefined);
+    }
+  }
+
+  /** `old` when the file at real holds the fetched bytes; a file the agent may not read counts as different. */
+  private async sameAsFetched(
+    temp: string,
+    real: string,
+    old: FileStatus | undefined,
+  ): Promise<FileStatus | undefined> {
+    if (!old) return undefined;
+    try {
+      return (await this.files.sameBytes(temp, real)) ? old : undefined;
+    } catch (e) {
+      if (isPermissionDenied(e)) return undefined;
+      throw e;
     }
   }
 

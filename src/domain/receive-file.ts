@@ -136,7 +136,10 @@ export class ReceiveFile {
         return ignored(`file ${dest} already exists; set force or sync to replace it`);
       }
       // Same bytes already there: whether the push changes anything then rests on mode and owner.
-      const same = existing && existing.size === req.size && (await this.sameContent(real, req.md5));
+      // sync and check need to know before the fetch; a plain force learns it after, by comparing
+      // the fetched file with the old one (FetchAndPlace), which costs less than an md5 of it.
+      const sameSize = existing !== undefined && existing.size === req.size;
+      const same = sameSize && (req.sync || req.check) && (await this.sameContent(real, req.md5));
       if (same && req.sync && !req.force && req.check)
         return await this.checkPush.inPlace(dest, existing, req);
       if (same && req.sync && !req.force) {
@@ -168,6 +171,7 @@ export class ReceiveFile {
         mode,
         replacing: existing !== undefined,
         sameBytesAs: same ? existing : undefined,
+        compareWith: sameSize && !same ? existing : undefined,
       };
       return await this.fetchAndPlace.execute(req, to, onProgress);
     } catch (e) {

@@ -42,6 +42,8 @@ export interface LocalFiles {
   /** The path with the symlinks of its existing parent directories resolved (where a write would really land). */
   resolveParents(path: string): Promise<string>;
   md5(path: string): Promise<string>;
+  /** Whether two regular files hold the same bytes (neither opened through a final link). */
+  sameBytes(a: string, b: string): Promise<boolean>;
   /**
    * The bytes of the regular file at path (its parents already resolved), opened without following a
    * final link; undefined when it holds more than maxBytes (at most maxBytes + 1 are read). Throws

@@ -51,6 +51,17 @@ export function localFilesContract(name: string, factory: () => Promise<LocalFil
       expect(await files.md5(t.path)).to.equal(md5('hello world'));
     });
 
+    it('sameBytes tells equal files from ones that differ in a byte or in size', async () => {
+      await put(`${root}/a`, 'same bytes', 'a');
+      await put(`${root}/b`, 'same bytes', 'b');
+      await put(`${root}/c`, 'same byteZ', 'c');
+      await put(`${root}/d`, 'same bytes!', 'd');
+      expect(await files.sameBytes(`${root}/a`, `${root}/b`)).to.equal(true);
+      expect(await files.sameBytes(`${root}/a`, `${root}/c`)).to.equal(false);
+      expect(await files.sameBytes(`${root}/a`, `${root}/d`)).to.equal(false);
+      expect((await rejection(files.sameBytes(`${root}/a`, `${root}/missing`))).code).to.equal('ENOENT');
+    });
+
     it('writeTemp is exclusive: a second temp file of the same name fails and the first keeps its bytes', async () => {
       const t = await files.writeTemp('c2_rport_filepush', bytes('first'));
       await rejection(files.writeTemp('c2_rport_filepush', bytes('second')));

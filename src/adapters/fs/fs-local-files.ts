@@ -28,6 +28,7 @@ import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
 import { keepBackup } from './keep-backup.ts';
+import { sameBytes } from './same-bytes.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -85,6 +86,10 @@ export class FsLocalFiles implements LocalFiles {
         dir = dirname(dir);
       }
     }
+  }
+
+  sameBytes(a: string, b: string): Promise<boolean> {
+    return sameBytes(a, b);
   }
 
   async md5(path: string): Promise<string> {

@@ -146,6 +146,12 @@ export class MemoryLocalFiles implements LocalFiles {
     return createHash('md5').update(node.data).digest('hex');
   }
 
+  async sameBytes(a: string, b: string): Promise<boolean> {
+    const [na, nb] = [this.fileAt(a), this.fileAt(b)];
+    if (!this.can(na, 4) || !this.can(nb, 4)) throw errnoError('EACCES', `open: permission denied`);
+    return Buffer.from(na.data).equals(Buffer.from(nb.data));
+  }
+
   async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
     this.fault('readUpTo', path);
     const node = this.existing(this.resolve(path, false), path);

@@ -50,6 +50,10 @@ export class TempDirLocalFiles implements LocalFiles {
     }
   }
 
+  async sameBytes(a: string, b: string): Promise<boolean> {
+    return (await readFile(a)).equals(await readFile(b));
+  }
+
   async md5(path: string): Promise<string> {
     const h = createHash('md5');
     for await (const c of createReadStream(path)) h.update(c as Buffer);
