@@ -57,7 +57,8 @@ export class TestPostgres {
     private readonly bin: string,
     readonly port: number,
     private readonly password: string,
-    readonly pid: number,
+    /** The postmaster's pid; a new one after resume(). */
+    public pid: number,
   ) {}
 
   static async start(bin: string): Promise<TestPostgres> {
@@ -90,18 +91,7 @@ export class TestPostgres {
       );
       rmSync(pwfile);
       const port = await freePort();
-      // Durability is no concern for a throwaway server: no fsync makes each CREATE DATABASE quick.
-      const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-      execFileSync(
-        join(bin, 'pg_ctl'),
-        ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'],
-        {
-          ...as,
-          stdio: 'pipe',
-          cwd: dir,
-        },
-      );
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+      const pid = pgCtlStart(bin, dir, port);
       const server = new TestPostgres(dir, bin, port, password, pid);
       process.once('exit', () => server.stopSync());
       return server;
@@ -160,6 +150,22 @@ export class TestPostgres {
     await this.admin(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
   }
 
+  /** Stops the server but keeps its data, as an outage would; resume() starts it again on the same port. */
+  pause(): void {
+    execFileSync(
+      join(this.bin, 'pg_ctl'),
+      ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop'],
+      {
+        ...(runAs() ?? {}),
+        stdio: 'pipe',
+      },
+    );
+  }
+
+  resume(): void {
+    this.pid = pgCtlStart(this.bin, this.dir, this.port);
+  }
+
   /** Stops the server (fast shutdown, by its pid) and removes its folder. */
   stopSync(): void {
     if (!existsSync(this.dir)) return;
@@ -174,6 +180,23 @@ export class TestPostgres {
     if (alive(this.pid)) process.kill(this.pid, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Starts the server of dir on 127.0.0.1:port and waits until it accepts connections; its pid. */
+function pgCtlStart(bin: string, dir: string, port: number): number {
+  const data = join(dir, 'data');
+  // Durability is no concern for a throwaway server: no fsync makes each CREATE DATABASE quick.
+  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
+  execFileSync(
+    join(bin, 'pg_ctl'),
+    ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'],
+    {
+      ...(runAs() ?? {}),
+      stdio: 'pipe',
+      cwd: dir,
+    },
+  );
+  return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
 function alive(pid: number): boolean {
@@ -192,6 +215,21 @@ let shared: Promise<TestPostgres> | undefined;
  * Without Debian's binaries: under CI=true a failure, elsewhere a loud skip of the calling suite.
  */
 export async function sharedPostgres(ctx: Mocha.Context, tests: string): Promise<TestPostgres> {
+  const bin = requirePostgresBin(ctx, tests);
+  ctx.timeout(120_000);
+  shared ??= TestPostgres.start(bin);
+  return shared;
+}
+
+/** A server of the calling suite's own, for tests that stop it: the caller stops it with stopSync(). */
+export async function privatePostgres(ctx: Mocha.Context, tests: string): Promise<TestPostgres> {
+  const bin = requirePostgresBin(ctx, tests);
+  ctx.timeout(120_000);
+  return TestPostgres.start(bin);
+}
+
+/** Debian's PostgreSQL binaries; without them, under CI=true a failure, elsewhere a loud skip. */
+function requirePostgresBin(ctx: Mocha.Context, tests: string): string {
   const bin = postgresBin();
   if (!bin) {
     if (process.env.CI === 'true')
@@ -203,9 +241,7 @@ export async function sharedPostgres(ctx: Mocha.Context, tests: string): Promise
     );
     ctx.skip();
   }
-  ctx.timeout(120_000);
-  shared ??= TestPostgres.start(bin!);
-  return shared;
+  return bin!;
 }
 
 /** One test's database: a fresh copy of the current schema, its pool, and how to end both. */

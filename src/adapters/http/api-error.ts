@@ -27,6 +27,7 @@ const TITLES: Record<number, string> = {
   429: 'Too Many Requests',
   500: 'Internal Server Error',
   501: 'Not Implemented',
+  503: 'Service Unavailable',
 };
 
 export const titleOf = (status: number): string => TITLES[status] ?? 'Error';

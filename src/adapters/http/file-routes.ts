@@ -11,6 +11,7 @@ import { KoaUploadForm } from './koa-upload-form.ts';
 import { boundaryOf } from './multipart-parser.ts';
 import { declaredTooLarge } from './declared-size.ts';
 import { RateLimitedWarnings } from './rate-limited-warnings.ts';
+import { databaseDown } from './health-route.ts';
 import type { UploadRejection } from '../../domain/upload-rejection.ts';
 
 /** After an early answer, bytes still arriving are read and dropped (up to this many) so the client sees the answer. */
@@ -20,6 +21,16 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
   const unauthenticated = new RateLimitedWarnings(d.logger, 'upload refused: not authenticated');
   router.post(
     '/api/v1/files',
+    async (ctx, next) => {
+      // Before auth and the body: nothing is staged that the database could not record.
+      const db = await d.health.database.check();
+      if (!db.ok) {
+        // The outage itself is logged once by the health adapter, not once per refused request.
+        finishBody(ctx.req);
+        throw databaseDown(db.detail);
+      }
+      await next();
+    },
     async (ctx, next) => {
       try {
         await next();

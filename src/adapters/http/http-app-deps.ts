@@ -9,6 +9,7 @@ import type { ClientGroupEditor } from '../../ports/client-group-store.ts';
 import type { ClientCredentialEditor } from '../../ports/client-credentials.ts';
 import type { UploadResults } from '../../ports/result-store.ts';
 import type { Logger } from '../../ports/logger.ts';
+import type { DatabaseHealth } from '../../ports/database-health.ts';
 import type { ApiAuth } from './api-auth.ts';
 
 export interface HttpAppDeps {
@@ -29,4 +30,6 @@ export interface HttpAppDeps {
   logger: Logger;
   /** `[server] enable_ws_test_endpoints`. */
   enableTestEndpoints: boolean;
+  /** GET /api/v1/health; uploads are refused while the database does not answer. */
+  health: { nodeId: string; database: DatabaseHealth };
 }

@@ -8,6 +8,7 @@ import { clientKeyRoutes } from './client-key-routes.ts';
 import { clientRoutes } from './client-routes.ts';
 import { errorDocuments } from './api-error.ts';
 import { fileRoutes } from './file-routes.ts';
+import { healthRoute } from './health-route.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
 import { loginRoutes } from './login-routes.ts';
 import { meRoutes } from './me-routes.ts';
@@ -37,6 +38,7 @@ export function createHttpApp(d: HttpAppDeps): Koa {
   meRoutes(router, d);
   testPageRoutes(router, d.enableTestEndpoints);
   openapiRoute(router);
+  healthRoute(router, d.health);
   app.use(async (ctx, next) => {
     const started = Date.now();
     await next();

@@ -9,7 +9,6 @@ import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
-import type { PostgresStores } from '../../adapters/postgres/postgres-stores.ts';
 import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
@@ -23,6 +22,7 @@ import type { ReportResult } from '../../domain/report-result.ts';
 import type { RetryPush } from '../../domain/retry-push.ts';
 import { ServeOnConnect } from '../../domain/serve-on-connect.ts';
 import type { StagedRetention } from '../../domain/staged-retention.ts';
+import type { DatabaseHealth } from '../../ports/database-health.ts';
 import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
 import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
@@ -35,6 +35,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
+import type { ClusterStores } from './cluster-stores.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 import {
   storeModule,
@@ -105,6 +106,8 @@ export const T = {
   endStranded: token<EndStrandedPushes>('EndStrandedPushes'),
   queue: token<DeliveryQueue>('DeliveryQueue'),
   archive: token<UploadArchive>('UploadArchive'),
+  /** Whether the database answers: GET /api/v1/health, and uploads refused while it does not. */
+  dbHealth: token<DatabaseHealth>('DatabaseHealth'),
   keepStagedMs: token<number>('KeepStagedMs'),
   retention: token<StagedRetention>('StagedRetention'),
   offline: token<OfflineDelivery>('OfflineDelivery'),
@@ -205,6 +208,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.userGroups,
       T.identity,
       T.retry,
+      T.dbHealth,
     ],
     (
       c,
@@ -221,6 +225,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       userGroups,
       identity,
       retry,
+      database,
     ) =>
       createHttpApp({
         auth,
@@ -239,6 +244,7 @@ const httpModule = new ContainerModule(({ bind }) => {
         identity,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
+        health: { nodeId: c.cluster.node_id, database },
       }),
   );
   provideRecord(bind, T.rportd, {
@@ -264,7 +270,7 @@ const httpModule = new ContainerModule(({ bind }) => {
  * The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs.
  * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's.
  */
-export function buildServerContainer(config: ServerConfig, logger: Logger, pg?: PostgresStores): Container {
+export function buildServerContainer(config: ServerConfig, logger: Logger, pg?: ClusterStores): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const basics = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);

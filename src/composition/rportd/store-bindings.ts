@@ -12,7 +12,6 @@ import type { PostgresClientGroupStore } from '../../adapters/postgres/postgres-
 import type { PostgresClientKeys } from '../../adapters/postgres/postgres-client-keys.ts';
 import type { PostgresClientRegistry } from '../../adapters/postgres/postgres-client-registry.ts';
 import type { PostgresResultStore } from '../../adapters/postgres/postgres-result-store.ts';
-import type { PostgresStores } from '../../adapters/postgres/postgres-stores.ts';
 import type { PostgresUserGroups } from '../../adapters/postgres/postgres-user-groups.ts';
 import { SqliteApiUsers } from '../../adapters/sqlite/sqlite-api-users.ts';
 import { SqliteAuditLog } from '../../adapters/sqlite/sqlite-audit-log.ts';
@@ -21,12 +20,15 @@ import { SqliteClientGroupStore } from '../../adapters/sqlite/sqlite-client-grou
 import { SqliteClientKeys } from '../../adapters/sqlite/sqlite-client-keys.ts';
 import { SqliteClientRegistry } from '../../adapters/sqlite/sqlite-client-registry.ts';
 import { openSqliteDatabase, type SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
+import { SqliteHealth } from '../../adapters/sqlite/sqlite-health.ts';
 import { SqliteDeliveryQueue } from '../../adapters/sqlite/sqlite-delivery-queue.ts';
 import { SqliteResultStore } from '../../adapters/sqlite/sqlite-result-store.ts';
 import { SqliteUploadArchive } from '../../adapters/sqlite/sqlite-upload-archive.ts';
 import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
+import type { DatabaseHealth } from '../../ports/database-health.ts';
 import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
 import { constant, provide, type Token } from '../shared/typed-wiring.ts';
+import type { ClusterStores } from './cluster-stores.ts';
 
 export type DbApiUsers = SqliteApiUsers | PostgresApiUsers;
 export type DbUserGroups = SqliteUserGroups | PostgresUserGroups;
@@ -52,6 +54,7 @@ interface StoreTokens {
   audit: Token<DbAuditLog>;
   queue: Token<DeliveryQueue>;
   archive: Token<UploadArchive>;
+  dbHealth: Token<DatabaseHealth>;
 }
 
 /** The offline queue and kept uploads, when this build's PostgreSQL stores hold them too. */
@@ -65,7 +68,7 @@ interface SharedQueue {
  * SQLite. rportd.db in data_dir is opened either way: without PostgreSQL stores for the offline
  * queue and the kept uploads, those stay in it, per node, beside the staged files they name.
  */
-export function storeModule(t: StoreTokens, pg?: PostgresStores): ContainerModule {
+export function storeModule(t: StoreTokens, pg?: ClusterStores): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(bind, t.db, [t.config], (c) => openSqliteDatabase(c.server.data_dir));
     provide(bind, t.staging, [t.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
@@ -77,6 +80,7 @@ export function storeModule(t: StoreTokens, pg?: PostgresStores): ContainerModul
       provide(bind, t.queue, [t.db], (db) => new SqliteDeliveryQueue(db));
       provide(bind, t.archive, [t.db], (db) => new SqliteUploadArchive(db));
     }
+    constant(bind, t.dbHealth, pg ? pg.health : new SqliteHealth());
     if (pg) {
       constant(bind, t.dbUsers, pg.apiUsers);
       constant(bind, t.userGroups, pg.userGroups);
