@@ -15,6 +15,13 @@ const UNKNOWN_REQUESTER = 'rportd';
 
 const keyOf = (t: { uuid: string; client_id: string }): string => `${t.uuid}\n${t.client_id}`;
 
+/**
+ * What a claim's lease adds to the push timeout: the work around one push (reading its upload
+ * before, removing its row and recording its outcome after) must finish under the lease, or
+ * another node could claim the target and push it a second time.
+ */
+const LEASE_MARGIN_MS = 30_000;
+
 /** The error a queued target ends with when its client did not come back in time. */
 export function notConnectedWithin(clientId: string, offlineTtl: number): string {
   return `client ${clientId} did not connect within ${spoken(offlineTtl * 1000)} (offline_ttl); the file was not pushed to it`;
@@ -66,20 +73,36 @@ export class OfflineDelivery {
       );
   }
 
-  /** A client connected: pushes what waits for it, oldest first. Returns how many targets ended. */
+  /**
+   * A client connected: pushes what waits for it, oldest first, each target only under this node's
+   * claim (several nodes share the queue, and the client may be connected to another). Returns how
+   * many targets ended.
+   */
   async serve(clientId: string): Promise<number> {
+    // One push is bounded by the push timeout, so a lease of that plus a margin covers it. The
+    // claim is renewed before each push rather than sized for the whole queue: a node that dies
+    // then holds its client's targets for one lease at most.
+    const leaseMs = this.pusher.timeoutMs + LEASE_MARGIN_MS;
+    const tried = new Set<string>();
     let ended = 0;
-    for (const t of await this.queue.forClient(clientId)) {
+    for (;;) {
+      const t = (await this.queue.claim(clientId, leaseMs)).find(
+        (q) => !tried.has(keyOf(q)) && !this.inFlight.has(keyOf(q)),
+      );
+      if (!t) return ended;
       const key = keyOf(t);
-      if (this.inFlight.has(key)) continue;
+      tried.add(key);
       this.inFlight.add(key);
+      let done = false;
       try {
-        if (await this.deliver(t)) ended += 1;
+        done = await this.deliver(t);
+        if (done) ended += 1;
       } finally {
         this.inFlight.delete(key);
+        // Still queued (its client dropped again): free for the node where the client connects next.
+        if (!done) await this.queue.release(t.uuid, t.client_id);
       }
     }
-    return ended;
   }
 
   /**

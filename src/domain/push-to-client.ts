@@ -33,7 +33,7 @@ export class PushToClient {
     private readonly transfers: LiveTransfers,
     private readonly clock: Clock,
     /** How long one client may take for one push before it gets an error outcome. */
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     /** Where a client's progress goes while its push is live; none is passed on without it. */
     private readonly progress?: ReportProgress,
   ) {}

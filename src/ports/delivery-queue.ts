@@ -18,6 +18,17 @@ export interface DeliveryQueue {
   forClient(clientId: string): Promise<QueuedTarget[]>;
   /** Every queued target, oldest first. */
   all(): Promise<QueuedTarget[]>;
+  /**
+   * The targets of one client this node may push now, oldest first, each held for `leaseMs`: while
+   * the lease lasts no other node pushes or ends it. Claiming again renews this node's own. Where
+   * one node is all there is (memory, SQLite) nobody else could race for them: it is a listing.
+   */
+  claim(clientId: string, leaseMs: number): Promise<QueuedTarget[]>;
+  /**
+   * Gives back this node's claim on a target that stays queued (its client dropped again); false
+   * when this node held none on it (it was not queued, or another node holds it).
+   */
+  release(uuid: string, clientId: string): Promise<boolean>;
 }
 
 /** An accepted upload as kept for later pushes (queued targets, retries). */

@@ -66,6 +66,26 @@ export function deliveryStoresContract(
       expect(await s.queue.all()).to.deep.equal([]);
     });
 
+    it("a node's claim hands it a client's targets, oldest first, again when renewed; release keeps them queued", async () => {
+      await s.queue.enqueue({ uuid: U1, client_id: 'c1', expires_at: at(10) });
+      await s.queue.enqueue({ uuid: U2, client_id: 'c2', expires_at: at(20) });
+      await s.queue.enqueue({ uuid: U2, client_id: 'c1', expires_at: at(30) });
+      const c1 = [
+        { uuid: U1, client_id: 'c1', expires_at: at(10) },
+        { uuid: U2, client_id: 'c1', expires_at: at(30) },
+      ];
+      expect(await s.queue.claim('c1', 60_000)).to.deep.equal(c1);
+      expect(await s.queue.claim('c1', 60_000), 'a claim again renews its own').to.deep.equal(c1);
+      expect(await s.queue.claim('c9', 60_000)).to.deep.equal([]);
+      expect(await s.queue.release(U1, 'c1')).to.equal(true);
+      expect(await s.queue.release(U1, 'c3'), 'never queued').to.equal(false);
+      expect(await s.queue.all(), 'released, not removed').to.have.length(3);
+      expect(await s.queue.claim('c1', 60_000), 'a released target can be claimed again').to.deep.equal(c1);
+      expect(await s.queue.remove(U2, 'c1'), 'its own claim does not stop the node ending it').to.equal(true);
+      expect(await s.queue.release(U2, 'c1'), 'ended: nothing to release').to.equal(false);
+      expect(await s.queue.claim('c1', 60_000)).to.deep.equal([c1[0]]);
+    });
+
     it('the archive gives back the upload as saved; a second save keeps the first', async () => {
       await s.archive.save(upload(U1));
       await s.archive.save({ ...upload(U1), destination: '/elsewhere' });

@@ -24,4 +24,14 @@ export class InMemoryDeliveryQueue implements DeliveryQueue {
   async all(): Promise<QueuedTarget[]> {
     return [...this.targets.values()].map((t) => ({ ...t, expires_at: new Date(t.expires_at) }));
   }
+
+  /** One node, no one to race: every target of the client is this node's. */
+  async claim(clientId: string, _leaseMs: number): Promise<QueuedTarget[]> {
+    return this.forClient(clientId);
+  }
+
+  /** Nothing to give back; true when the target is queued (and so was this node's). */
+  async release(uuid: string, clientId: string): Promise<boolean> {
+    return this.targets.has(keyOf(uuid, clientId));
+  }
 }

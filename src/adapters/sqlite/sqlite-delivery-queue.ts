@@ -48,4 +48,19 @@ export class SqliteDeliveryQueue implements DeliveryQueue {
     ).all() as Row[];
     return rows.map(targetOf);
   }
+
+  /** rportd.db belongs to one node, so no one races for its targets: every one is this node's. */
+  async claim(clientId: string): Promise<QueuedTarget[]> {
+    return this.forClient(clientId);
+  }
+
+  /** Nothing to give back; true when the target is queued (and so was this node's). */
+  async release(uuid: string, clientId: string): Promise<boolean> {
+    return (
+      statement(this.db, 'SELECT 1 FROM delivery_queue WHERE uuid = ? AND client_id = ?').get(
+        uuid,
+        clientId,
+      ) !== undefined
+    );
+  }
 }
