@@ -35,20 +35,32 @@ export function publicKeyOf(key: string): KeyObject | string {
   return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
 }
 
-/** True when proof is the key's signature over this challenge, id and key. */
+/**
+ * True when proof is the key's signature over this challenge, id and key. Checked on libuv's thread
+ * pool (crypto.verify with a callback), not on rportd's event loop, which a storm of agents
+ * reconnecting at once keeps busy with handshakes.
+ */
 export function verifyProof(
   publicKey: KeyObject,
   proof: string,
   challenge: string,
   clientId: string,
   key: string,
-): boolean {
-  if (!BASE64.test(proof)) return false;
-  try {
-    return verify(null, proofPayload(challenge, clientId, key), publicKey, Buffer.from(proof, 'base64'));
-  } catch {
-    return false;
-  }
+): Promise<boolean> {
+  if (!BASE64.test(proof)) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    try {
+      verify(
+        null,
+        proofPayload(challenge, clientId, key),
+        publicKey,
+        Buffer.from(proof, 'base64'),
+        (err, ok) => resolve(!err && ok),
+      );
+    } catch {
+      resolve(false);
+    }
+  });
 }
 
 /** The 32 bytes of an ed25519 public KeyObject, in base64: the form `hello.key` carries. */

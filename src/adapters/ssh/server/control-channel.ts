@@ -126,35 +126,36 @@ export class ControlChannel {
       if (typeof publicKey === 'string') return fail(publicKey);
       checking = true;
       claimed = hello.info.id;
-      const proven = verifyProof(publicKey, hello.proof, challenge, hello.info.id, hello.key);
-      this.admit(hello, proven).then(
-        (refusal) => {
-          if (this.gone) return;
-          if (refusal !== undefined) return fail(refusal);
-          const info = hello.info;
-          if (deps.channels.has(info.id)) return fail(`client id ${info.id} is already connected`);
-          const connected = new AgentConnection(info.id, channel, hello.features);
-          deps.channels.add(connected);
-          agent = connected;
-          // Only now, for an agent that proved the id's key, do the client's stored facts change.
-          const announced = deps.presence.announce(info);
-          this.agent = connected;
-          this.announced = announced;
-          this.helloTaken();
-          announced
-            .then(() => {
-              log.info(
-                { client_id: info.id, client_name: info.name, hostname: info.hostname },
-                'client connected',
-              );
-              send({ type: 'welcome', protocol: PROTOCOL_VERSION, max_read: MAX_READ });
-            })
-            .catch((e: unknown) => {
-              fail(`the server could not register client ${info.id}: ${messageOf(e)}`);
-            });
-        },
-        (e: unknown) => fail(`the server could not check the key of client ${claimed}: ${messageOf(e)}`),
-      );
+      verifyProof(publicKey, hello.proof, challenge, hello.info.id, hello.key)
+        .then((proven) => this.admit(hello, proven))
+        .then(
+          (refusal) => {
+            if (this.gone) return;
+            if (refusal !== undefined) return fail(refusal);
+            const info = hello.info;
+            if (deps.channels.has(info.id)) return fail(`client id ${info.id} is already connected`);
+            const connected = new AgentConnection(info.id, channel, hello.features);
+            deps.channels.add(connected);
+            agent = connected;
+            // Only now, for an agent that proved the id's key, do the client's stored facts change.
+            const announced = deps.presence.announce(info);
+            this.agent = connected;
+            this.announced = announced;
+            this.helloTaken();
+            announced
+              .then(() => {
+                log.info(
+                  { client_id: info.id, client_name: info.name, hostname: info.hostname },
+                  'client connected',
+                );
+                send({ type: 'welcome', protocol: PROTOCOL_VERSION, max_read: MAX_READ });
+              })
+              .catch((e: unknown) => {
+                fail(`the server could not register client ${info.id}: ${messageOf(e)}`);
+              });
+          },
+          (e: unknown) => fail(`the server could not check the key of client ${claimed}: ${messageOf(e)}`),
+        );
     }, fail);
     channel.on('data', (chunk: Buffer) => splitter.push(chunk));
     channel.on('error', () => undefined);

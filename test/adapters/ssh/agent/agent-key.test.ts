@@ -35,11 +35,14 @@ describe("the agent's own key (issue 17 item 5)", () => {
     const pub = publicKeyOf(first.publicKey);
     if (typeof pub === 'string') throw new Error(pub);
     const proof = again.prove('challenge-1', 'web-1');
-    expect(verifyProof(pub, proof, 'challenge-1', 'web-1', first.publicKey)).to.equal(true);
-    expect(verifyProof(pub, proof, 'challenge-2', 'web-1', first.publicKey), 'another challenge').to.equal(
+    expect(await verifyProof(pub, proof, 'challenge-1', 'web-1', first.publicKey)).to.equal(true);
+    expect(
+      await verifyProof(pub, proof, 'challenge-2', 'web-1', first.publicKey),
+      'another challenge',
+    ).to.equal(false);
+    expect(await verifyProof(pub, proof, 'challenge-1', 'web-2', first.publicKey), 'another id').to.equal(
       false,
     );
-    expect(verifyProof(pub, proof, 'challenge-1', 'web-2', first.publicKey), 'another id').to.equal(false);
   });
 
   it('a key file an older install left readable by others is tightened to 0600', async () => {
