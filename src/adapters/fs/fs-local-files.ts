@@ -28,7 +28,7 @@ import { HashWorker } from './hash-worker.ts';
 import { HashingWriter } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
 import { keepBackup } from './keep-backup.ts';
-import { sameBytes } from './same-bytes.ts';
+import { fileMd5, readUpTo, sameBytes } from './file-reads.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -92,40 +92,12 @@ export class FsLocalFiles implements LocalFiles {
     return sameBytes(a, b);
   }
 
-  async md5(path: string): Promise<string> {
-    const handle = await open(path, READ_NO_FOLLOW).catch((e) =>
-      Promise.reject(describeError(e, 'cannot read', path)),
-    );
-    try {
-      const hash = createHash('md5');
-      for await (const chunk of handle.createReadStream({ autoClose: false })) hash.update(chunk as Buffer);
-      return hash.digest('hex');
-    } catch (e) {
-      throw describeError(e, 'cannot read', path);
-    } finally {
-      await handle.close();
-    }
+  md5(path: string): Promise<string> {
+    return fileMd5(path);
   }
 
-  async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-    const handle = await open(path, READ_NO_FOLLOW).catch((e) =>
-      Promise.reject(describeError(e, 'cannot read', path)),
-    );
-    try {
-      if (!(await handle.stat()).isFile()) throw fsError('EINVAL', `${path} is not a regular file`);
-      // One byte more than allowed tells "too large" without reading the rest.
-      const buffer = Buffer.alloc(maxBytes + 1);
-      let filled = 0;
-      for (;;) {
-        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
-        if (bytesRead === 0 || (filled += bytesRead) === buffer.length) break;
-      }
-      return filled > maxBytes ? undefined : buffer.subarray(0, filled);
-    } catch (e) {
-      throw describeError(e, 'cannot read', path);
-    } finally {
-      await handle.close();
-    }
+  readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
+    return readUpTo(path, maxBytes);
   }
 
   async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sameBytes } from '../../../src/adapters/fs/same-bytes.ts';
+import { sameBytes } from '../../../src/adapters/fs/file-reads.ts';
 
 describe('sameBytes (real files): a forced push tells whether it changed the content', () => {
   let dir: string;
