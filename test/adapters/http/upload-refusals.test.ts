@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { RateLimitedWarnings } from '../../../src/adapters/http/rate-limited-warnings.ts';
-import { clientInfo, startTestServer, type TestServer } from './http-harness.ts';
+import { clientInfo, eventually, startTestServer, type TestServer } from './http-harness.ts';
 
 const MAX = 256 * 1024;
 
@@ -63,7 +63,11 @@ describe('HTTP API: every refused upload of a user is audited; unauthenticated o
   }> => {
     const before = await rejections();
     const { status, body } = await send();
-    const after = await rejections();
+    // Polled: the assertion is that the entry comes, one and only one, not how soon it is readable.
+    const after = await eventually(async () => {
+      const now = await rejections();
+      return now.length > before.length ? now : undefined;
+    }, "the refusal's audit entry");
     expect(after.length, 'one new audit entry').to.equal(before.length + 1);
     expect(await readdir(t.filepush), 'nothing staged').to.deep.equal([]);
     return { status, doc: JSON.parse(body) as never, entry: after[0] };
