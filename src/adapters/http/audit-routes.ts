@@ -1,11 +1,10 @@
 import type Router from '@koa/router';
 import type { ParsedUrlQuery } from 'node:querystring';
-import { badRequest } from './api-error.ts';
 import { callerOf } from './api-auth.ts';
 import type { AuditQuery } from '../../ports/audit-log.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
+import { queryReader } from './query-params.ts';
 
-const MAX_LIMIT = 1000;
 const FILTERS = ['application', 'action', 'username', 'client_id', 'upload_uuid'] as const;
 const KNOWN = new Set([
   ...FILTERS.map((f) => `filter[${f}]`),
@@ -31,34 +30,9 @@ export function auditRoutes(router: Router, d: HttpAppDeps): void {
 }
 
 function filterOf(q: ParsedUrlQuery): AuditQuery {
-  const one = (key: string): string | undefined => {
-    const v = q[key];
-    if (Array.isArray(v)) throw badRequest(`${key} was given more than once`);
-    return v === undefined || v === '' ? undefined : v;
-  };
-  for (const key of Object.keys(q)) {
-    if (!KNOWN.has(key))
-      throw badRequest(`${key} is not a known query parameter; known: ${[...KNOWN].join(', ')}`);
-  }
-  const int = (key: string, dflt: number, min: number, max: number): number => {
-    const v = one(key);
-    if (v === undefined) return dflt;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!(n >= min && n <= max))
-      throw badRequest(`${key} must be a whole number from ${min} to ${max}, got "${v}"`);
-    return n;
-  };
-  const time = (key: string): Date | undefined => {
-    const v = one(key);
-    if (v === undefined) return undefined;
-    const t = new Date(v);
-    if (Number.isNaN(t.getTime()))
-      throw badRequest(`${key} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z, got "${v}"`);
-    return t;
-  };
+  const { one, time, page } = queryReader(q, KNOWN);
   const f: AuditQuery = {
-    limit: int('page[limit]', 50, 1, MAX_LIMIT),
-    offset: int('page[offset]', 0, 0, Number.MAX_SAFE_INTEGER),
+    ...page(),
     since: time('filter[since]'),
     until: time('filter[until]'),
   };

@@ -5,8 +5,8 @@ import type { ListedUpload, TargetStatus, UploadQuery } from '../../ports/result
 import { callerOf } from './api-auth.ts';
 import { badRequest } from './api-error.ts';
 import type { HttpAppDeps } from './http-app-deps.ts';
+import { queryReader } from './query-params.ts';
 
-const MAX_LIMIT = 1000;
 const STATUSES: TargetStatus[] = ['pending', 'success', 'ignored', 'error'];
 const SORTS = ['created_at', '-created_at'];
 const KNOWN = new Set([
@@ -54,31 +54,7 @@ export function shown(u: ListedUpload): Record<string, unknown> {
 }
 
 export function uploadQueryOf(q: ParsedUrlQuery): UploadQuery {
-  for (const key of Object.keys(q)) {
-    if (!KNOWN.has(key))
-      throw badRequest(`${key} is not a known query parameter; known: ${[...KNOWN].join(', ')}`);
-  }
-  const one = (key: string): string | undefined => {
-    const v = q[key];
-    if (Array.isArray(v)) throw badRequest(`${key} was given more than once`);
-    return v === undefined || v === '' ? undefined : v;
-  };
-  const int = (key: string, dflt: number, min: number, max: number): number => {
-    const v = one(key);
-    if (v === undefined) return dflt;
-    const n = /^\d+$/.test(v) ? Number(v) : NaN;
-    if (!(n >= min && n <= max))
-      throw badRequest(`${key} must be a whole number from ${min} to ${max}, got "${v}"`);
-    return n;
-  };
-  const time = (key: string): Date | undefined => {
-    const v = one(key);
-    if (v === undefined) return undefined;
-    const t = new Date(v);
-    if (Number.isNaN(t.getTime()))
-      throw badRequest(`${key} must be an ISO 8601 time, e.g. 2026-01-31T12:00:00Z, got "${v}"`);
-    return t;
-  };
+  const { one, time, page } = queryReader(q, KNOWN);
   const status = one('filter[status]');
   if (status !== undefined && !STATUSES.includes(status as TargetStatus))
     throw badRequest(`filter[status] must be one of ${STATUSES.join(', ')}, got "${status}"`);
@@ -91,7 +67,6 @@ export function uploadQueryOf(q: ParsedUrlQuery): UploadQuery {
     since: time('filter[since]'),
     until: time('filter[until]'),
     order: sort === 'created_at' ? 'asc' : 'desc',
-    limit: int('page[limit]', 50, 1, MAX_LIMIT),
-    offset: int('page[offset]', 0, 0, Number.MAX_SAFE_INTEGER),
+    ...page(),
   };
 }
