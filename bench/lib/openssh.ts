@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand, type Children } from './children.ts';
 import { freePort, waitForPort } from './net.ts';
@@ -27,14 +28,23 @@ export function opensshMissing(): string | undefined {
   return undefined;
 }
 
-/** A private OpenSSH sshd on a loopback port, with its own config, host key and authorized key in dir. */
-export async function startPrivateSshd(children: Children, dir: string): Promise<PrivateSshd> {
+/** A running private sshd: its port, its process, and the key the clients log in with. */
+export interface RunningSshd {
+  port: number;
+  sshd: ChildProcess;
+  userKey: string;
+}
+
+/**
+ * Starts OpenSSH's sshd on a free loopback port, with its own host key, config and authorized key
+ * in dir; `extra` lines go at the end of sshd_config (Match blocks must come last).
+ */
+export async function startSshd(children: Children, dir: string, extra: string[] = []): Promise<RunningSshd> {
   await mkdir(dir, { recursive: true });
   const hostKey = join(dir, 'host_ed25519');
   const userKey = join(dir, 'user_ed25519');
   await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
   await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
-  const { readFile } = await import('node:fs/promises');
   await writeFile(join(dir, 'authorized_keys'), await readFile(`${userKey}.pub`), { mode: 0o600 });
   // sshd insists on its privilege separation directory.
   await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
@@ -56,17 +66,24 @@ export async function startPrivateSshd(children: Children, dir: string): Promise
       'KbdInteractiveAuthentication no',
       'Subsystem sftp internal-sftp',
       'LogLevel ERROR',
+      ...extra,
       '',
     ].join('\n'),
   );
   const sshd = children.spawn(SSHD, ['-f', config, '-D', '-e']);
   let log = '';
-  sshd.stderr?.on('data', (c: Buffer) => (log += c.toString()));
+  sshd.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4096)));
   const exited = new Promise<never>((_, reject) =>
     sshd.once('exit', (code) => reject(new Error(`sshd exited with ${code}: ${log.trim()}`))),
   );
   exited.catch(() => undefined);
   await waitForPort(port, 10_000, 'the private sshd', exited);
+  return { port, sshd, userKey };
+}
+
+/** A private OpenSSH sshd on a loopback port, with its own config, host key and authorized key in dir. */
+export async function startPrivateSshd(children: Children, dir: string): Promise<PrivateSshd> {
+  const { port, sshd, userKey } = await startSshd(children, dir);
   const user = (await import('node:os')).userInfo().username;
   return {
     port,

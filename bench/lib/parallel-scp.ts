@@ -1,12 +1,10 @@
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { runCommand, type Children } from './children.ts';
-import { freePort, waitForPort } from './net.ts';
-import { opensshMissing } from './openssh.ts';
+import { opensshMissing, startSshd } from './openssh.ts';
 
-const SSHD = '/usr/sbin/sshd';
 const PARALLEL_SCP = '/usr/bin/parallel-scp';
 
 /** Why the parallel-scp reference cannot run here, or undefined when it can. */
@@ -33,42 +31,15 @@ export interface SshdHosts {
  * separate machines. OpenSSH's scp speaks SFTP by default, so it goes through that forced subsystem.
  */
 export async function startSshdHosts(children: Children, dir: string, count: number): Promise<SshdHosts> {
-  await mkdir(dir, { recursive: true });
-  const hostKey = join(dir, 'host_ed25519');
-  const userKey = join(dir, 'user_ed25519');
-  await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-  await runCommand(children, 'ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', userKey]);
-  await writeFile(join(dir, 'authorized_keys'), await readFile(`${userKey}.pub`), { mode: 0o600 });
-  // sshd insists on its privilege separation directory.
-  await mkdir('/run/sshd', { recursive: true, mode: 0o755 });
-  const port = await freePort();
   const names = Array.from({ length: count }, (_, i) => `host-${String(i).padStart(2, '0')}`);
   const sources = names.map((_, i) => `127.0.0.${i + 2}`);
   const destDirs = names.map((name) => join(dir, name));
   for (const d of destDirs) await mkdir(d, { recursive: true });
-  const config = join(dir, 'sshd_config');
-  await writeFile(
-    config,
-    [
-      `Port ${port}`,
-      'ListenAddress 127.0.0.1',
-      `HostKey ${hostKey}`,
-      `PidFile ${join(dir, 'sshd.pid')}`,
-      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-      'UsePAM no',
-      'StrictModes no',
-      'PermitRootLogin prohibit-password',
-      'PubkeyAuthentication yes',
-      'PasswordAuthentication no',
-      'KbdInteractiveAuthentication no',
-      // Every host logs in at once: the default (10:30:100) drops some of them at random.
-      'MaxStartups 200',
-      'Subsystem sftp internal-sftp',
-      'LogLevel ERROR',
-      ...sources.flatMap((a, i) => [`Match Address ${a}`, `  ForceCommand internal-sftp -d ${destDirs[i]}`]),
-      '',
-    ].join('\n'),
-  );
+  const { port, sshd, userKey } = await startSshd(children, dir, [
+    // Every host logs in at once: the default (10:30:100) drops some of them at random.
+    'MaxStartups 200',
+    ...sources.flatMap((a, i) => [`Match Address ${a}`, `  ForceCommand internal-sftp -d ${destDirs[i]}`]),
+  ]);
   const clientConfig = join(dir, 'ssh_config');
   await writeFile(
     clientConfig,
@@ -85,14 +56,6 @@ export async function startSshdHosts(children: Children, dir: string, count: num
       '',
     ].join('\n'),
   );
-  const sshd = children.spawn(SSHD, ['-f', config, '-D', '-e']);
-  let log = '';
-  sshd.stderr?.on('data', (c: Buffer) => (log = (log + c.toString()).slice(-4096)));
-  const exited = new Promise<never>((_, reject) =>
-    sshd.once('exit', (code) => reject(new Error(`sshd exited with ${code}: ${log.trim()}`))),
-  );
-  exited.catch(() => undefined);
-  await waitForPort(port, 10_000, 'the private sshd', exited);
   const hosts = join(dir, 'hosts');
   await writeFile(hosts, names.map((name) => `${name}\n`).join(''));
   return {
