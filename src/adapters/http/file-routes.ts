@@ -11,7 +11,7 @@ import { KoaUploadForm } from './koa-upload-form.ts';
 import { boundaryOf } from './multipart-parser.ts';
 import { declaredTooLarge } from './declared-size.ts';
 import { RateLimitedWarnings } from './rate-limited-warnings.ts';
-import { databaseDown } from './health-route.ts';
+import { databaseDown, natsDown } from './health-route.ts';
 import type { UploadRejection } from '../../domain/upload-rejection.ts';
 
 /** After an early answer, bytes still arriving are read and dropped (up to this many) so the client sees the answer. */
@@ -28,6 +28,11 @@ export function fileRoutes(router: Router, d: HttpAppDeps): void {
         // The outage itself is logged once by the health adapter, not once per refused request.
         finishBody(ctx.req);
         throw databaseDown(db.detail);
+      }
+      const nats = await d.health.nats?.check();
+      if (nats && !nats.ok) {
+        finishBody(ctx.req);
+        throw natsDown(nats.detail);
       }
       await next();
     },

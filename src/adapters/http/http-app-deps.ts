@@ -10,6 +10,7 @@ import type { ClientCredentialEditor } from '../../ports/client-credentials.ts';
 import type { UploadResults } from '../../ports/result-store.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { DatabaseHealth } from '../../ports/database-health.ts';
+import type { MessageBusHealth } from '../../ports/message-bus-health.ts';
 import type { ApiAuth } from './api-auth.ts';
 
 export interface HttpAppDeps {
@@ -30,6 +31,6 @@ export interface HttpAppDeps {
   logger: Logger;
   /** `[server] enable_ws_test_endpoints`. */
   enableTestEndpoints: boolean;
-  /** GET /api/v1/health; uploads are refused while the database does not answer. */
-  health: { nodeId: string; database: DatabaseHealth };
+  /** GET /api/v1/health; uploads are refused while the database (or NATS, when set) does not answer. */
+  health: { nodeId: string; database: DatabaseHealth; nats?: MessageBusHealth };
 }

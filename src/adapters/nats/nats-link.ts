@@ -36,7 +36,8 @@ export class NatsLink {
     let connection: NatsConnection | undefined;
     try {
       connection = await connect({
-        servers: opts.url,
+        // `[cluster] nats_url` may list several servers, separated by commas.
+        servers: opts.url.split(',').map((s) => s.trim()),
         name: 'rportd',
         timeout,
         maxReconnectAttempts: -1,

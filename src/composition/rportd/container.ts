@@ -13,6 +13,9 @@ import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
+import type { NatsHealth } from '../../adapters/nats/nats-health.ts';
+import type { NatsLink } from '../../adapters/nats/nats-link.ts';
+import type { LocalBroadcaster, NatsOutcomeRelay } from '../../adapters/nats/nats-outcome-relay.ts';
 import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import { ClientIdentity } from '../../domain/client-identity.ts';
 import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
@@ -35,6 +38,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
+import { clusterEventsModule } from './cluster-events.ts';
 import type { ClusterStores } from './cluster-stores.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 import {
@@ -62,6 +66,9 @@ export interface Rportd {
   app: Koa;
   auth: ApiAuth;
   broadcaster: WsResultBroadcaster;
+  /** With `[cluster] nats_url`: outcomes and progress to and from the other nodes, and NATS's health. */
+  relay: NatsOutcomeRelay | undefined;
+  natsHealth: NatsHealth | undefined;
   presence: ClientPresence;
   identity: ClientIdentity;
   credentials: ClientCredentials;
@@ -92,6 +99,10 @@ export const T = {
   results: token<DbResults>('ResultStore'),
   audit: token<DbAuditLog>('AuditLog'),
   broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
+  natsHealth: token<NatsHealth | undefined>('NatsHealth'),
+  relay: token<NatsOutcomeRelay | undefined>('NatsOutcomeRelay'),
+  /** Where outcomes and progress go: the local listeners, and with NATS the other nodes' too. */
+  events: token<LocalBroadcaster>('ClusterEvents'),
   /** What the use cases publish to: the broadcaster behind a line in the log per outcome. */
   outcomes: token<ResultBroadcaster>('LoggedOutcomes'),
   transfers: token<LiveTransfers>('LiveTransfers'),
@@ -185,7 +196,8 @@ const distributionModule = new ContainerModule(({ bind }) => {
       new EndStrandedPushes(results, staging, report, { queue, archive }),
   );
   provide(bind, T.broadcaster, [T.logger], (logger) => new WsResultBroadcaster(logger));
-  provide(bind, T.outcomes, [T.broadcaster, T.logger], (ws, logger) => new LoggedOutcomes(ws, logger));
+  // Logged on the node that pushed, once per target; outcomes from other nodes are not logged again.
+  provide(bind, T.outcomes, [T.events, T.logger], (events, logger) => new LoggedOutcomes(events, logger));
 });
 
 /** The HTTP API, and the record start-up takes. */
@@ -209,6 +221,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       T.identity,
       T.retry,
       T.dbHealth,
+      T.natsHealth,
     ],
     (
       c,
@@ -226,6 +239,7 @@ const httpModule = new ContainerModule(({ bind }) => {
       identity,
       retry,
       database,
+      nats,
     ) =>
       createHttpApp({
         auth,
@@ -244,7 +258,7 @@ const httpModule = new ContainerModule(({ bind }) => {
         identity,
         logger,
         enableTestEndpoints: c.server.enable_ws_test_endpoints,
-        health: { nodeId: c.cluster.node_id, database },
+        health: { nodeId: c.cluster.node_id, database, ...(nats ? { nats } : {}) },
       }),
   );
   provideRecord(bind, T.rportd, {
@@ -257,6 +271,8 @@ const httpModule = new ContainerModule(({ bind }) => {
     app: T.app,
     auth: T.auth,
     broadcaster: T.broadcaster,
+    relay: T.relay,
+    natsHealth: T.natsHealth,
     presence: T.presence,
     identity: T.identity,
     credentials: T.credentials,
@@ -268,9 +284,15 @@ const httpModule = new ContainerModule(({ bind }) => {
 
 /**
  * The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs.
- * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's.
+ * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's; with
+ * `nats` (`[cluster] nats_url`) outcomes and progress also go to and come from the other nodes.
  */
-export function buildServerContainer(config: ServerConfig, logger: Logger, pg?: ClusterStores): Container {
+export function buildServerContainer(
+  config: ServerConfig,
+  logger: Logger,
+  pg?: ClusterStores,
+  nats?: NatsLink,
+): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const basics = new ContainerModule(({ bind }) => {
     constant(bind, T.config, config);
@@ -285,7 +307,8 @@ export function buildServerContainer(config: ServerConfig, logger: Logger, pg?: 
     storeModule(T, pg),
     identityModule,
     distributionModule,
-    useCaseModule({ ...T, broadcaster: T.outcomes, progress: T.broadcaster }),
+    clusterEventsModule(T, nats),
+    useCaseModule({ ...T, broadcaster: T.outcomes, progress: T.events }),
     httpModule,
   );
   return container;

@@ -16,6 +16,8 @@ import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
 import { openClusterStores, DATABASE_KEY } from './cluster-stores.ts';
+import { openClusterNats } from './cluster-nats.ts';
+import type { NatsLink } from '../../adapters/nats/nats-link.ts';
 import { buildServerContainer, T } from './container.ts';
 import { resetAdminPassword } from './reset-admin-password.ts';
 import { dataDirKey, listenError, naming, prepareDataDir, startFailed } from './start-errors.ts';
@@ -127,12 +129,22 @@ export async function startServer(
     lock.release();
     throw e;
   });
+  const cluster: { nats?: NatsLink } = {};
+  // The cluster's connections, NATS's then PostgreSQL's, closed after all that uses them.
   const closePg = async (): Promise<void> => {
+    await cluster.nats
+      ?.close()
+      .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'NATS connection close failed'));
     await pg
       ?.close()
       .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'PostgreSQL pool close failed'));
   };
-  const container = buildServerContainer(config, logger, pg);
+  const nats = (cluster.nats = await openClusterNats(config, logger).catch(async (e: unknown) => {
+    await closePg();
+    lock.release();
+    throw e;
+  }));
+  const container = buildServerContainer(config, logger, pg, nats);
   // The stores' own steps at start name the database they are on.
   const storesKey = pg ? DATABASE_KEY : dataDirKey(config.server.data_dir);
   // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
@@ -155,6 +167,8 @@ export async function startServer(
   const stopTimers = (): void => {
     rportd.offline.close();
     rportd.retention.close();
+    rportd.relay?.close();
+    rportd.natsHealth?.stop();
   };
   let http: HttpServer;
   let initialAdmin: RunningServer['initialAdmin'];
