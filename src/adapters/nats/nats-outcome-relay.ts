@@ -76,6 +76,7 @@ export class NatsOutcomeRelay implements ResultBroadcaster, ProgressBroadcaster 
 
   /** Stops listening to the bus (shutdown); what is published afterwards reaches local listeners only. */
   close(): void {
+    if (this.closed) return;
     this.closed = true;
     for (const s of this.subscriptions) s.unsubscribe();
     this.dropped.flush();
