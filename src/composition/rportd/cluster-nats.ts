@@ -16,8 +16,9 @@ export async function openClusterNats(config: ServerConfig, logger: Logger): Pro
     link = await NatsLink.open({ url });
   } catch (e) {
     const reason = withoutPasswords((e as Error).message, url);
+    // The line starts with the key, as every start error does; the reason may name the URL again.
     throw new ConfigError(
-      reason.includes(NATS_KEY) ? reason : `${NATS_KEY}: cannot use NATS at ${shown(url)}: ${reason}`,
+      `${NATS_KEY}: cannot use NATS${reason.includes(shown(url)) ? '' : ` at ${shown(url)}`}: ${reason}`,
     );
   }
   logger.info({ node_id, nats: shown(url) }, 'connected to NATS');

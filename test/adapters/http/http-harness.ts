@@ -114,6 +114,8 @@ export interface TestServerOptions {
   server?: Record<string, unknown>;
   /** The real SSH listener on [server] address instead of in-memory agents (`agents` stays empty then). */
   sshAgents?: boolean;
+  /** A `[cluster]` section, e.g. nats_url. */
+  cluster?: Record<string, unknown>;
 }
 
 /** Each running test server's answers that docs/openapi.json does not describe, and how many have a test named. */
@@ -167,6 +169,7 @@ export async function startTestServer(opts: TestServerOptions = {}): Promise<Tes
       // Many tests here send wrong passwords on purpose: the ban has its own test (auth-api.test.ts).
       api: { address: '127.0.0.1:0', max_failed_login: 1000, ...opts.api },
       logging: { level: 'debug' },
+      ...(opts.cluster ? { cluster: opts.cluster } : {}),
     },
     dataDir,
   );
