@@ -7,7 +7,7 @@ export interface ClusterSection {
   node_id: string;
   /** postgres://…: every store on PostgreSQL instead of SQLite in data_dir; undefined = SQLite. */
   database_url?: string;
-  /** nats://… (one URL, or several separated by commas): checked, not used yet. */
+  /** nats://… (one URL, or several separated by commas): outcomes and progress across nodes. */
   nats_url?: string;
 }
 
