@@ -95,10 +95,14 @@ describe('rportd with [cluster] nats_url (in process, a real nats-server, answer
     });
 
     await nats.stop();
-    const down = await eventually(async () => {
-      const h = await health(t);
-      return h.status === 503 ? h : undefined;
-    }, 'a degraded /health');
+    const down = await eventually(
+      async () => {
+        const h = await health(t);
+        return h.status === 503 ? h : undefined;
+      },
+      'a degraded /health',
+      1200,
+    );
     expect(down.body.data).to.deep.include({ status: 'degraded', database: { kind: 'sqlite', ok: true } });
     expect(down.body.data.nats).to.deep.include({ kind: 'nats', ok: false });
     expect(down.body.data.nats!.detail).to.be.a('string');
@@ -113,6 +117,7 @@ describe('rportd with [cluster] nats_url (in process, a real nats-server, answer
     const up = await eventually(
       async () => ((await health(t)).status === 200 ? true : undefined),
       '/health 200',
+      1200,
     );
     expect(up).to.equal(true);
     const accepted = await upload(t, token, 'after.txt');
@@ -138,6 +143,7 @@ describe('rportd with [cluster] nats_url (in process, a real nats-server, answer
     await eventually(
       async () => (adminTwo.raw.length > 0 && adminOne.raw.length > 0 ? true : undefined),
       'outcomes',
+      1200,
     );
     expect(adminTwo.raw).to.deep.equal(adminOne.raw);
     expect(JSON.parse(adminTwo.raw[0])).to.deep.include({ uuid, client_id: 'web-1', status: 'success' });

@@ -26,10 +26,14 @@ describe('NatsHealth (a real nats-server stopped and started again)', function (
     expect(health.connected).to.equal(true);
 
     await server.stop();
-    const down = await eventually(async () => {
-      const s = await health.check();
-      return s.ok ? undefined : s;
-    }, 'the outage');
+    const down = await eventually(
+      async () => {
+        const s = await health.check();
+        return s.ok ? undefined : s;
+      },
+      'the outage',
+      1200,
+    );
     expect(down.detail).to.match(/connection to .* was lost|no answer to a PING/);
     // Asked many times while down, it still says so once.
     for (let i = 0; i < 5; i++) expect((await health.check()).ok).to.equal(false);
@@ -38,7 +42,7 @@ describe('NatsHealth (a real nats-server stopped and started again)', function (
     await server.resume();
     await back;
     expect(
-      await eventually(async () => ((await health.check()).ok ? true : undefined), 'the return'),
+      await eventually(async () => ((await health.check()).ok ? true : undefined), 'the return', 1200),
     ).to.equal(true);
     expect(health.connected).to.equal(true);
     expect(changes.map((c) => c.ok)).to.deep.equal([false, true]);

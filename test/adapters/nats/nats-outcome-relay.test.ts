@@ -229,6 +229,19 @@ describe('NatsOutcomeRelay: two nodes on a real nats-server, real WebSocket list
     expect(b.relay.droppedCount).to.equal(50);
   });
 
+  it('an outcome too large for one NATS message reaches the other node with its diff replaced by a line', async () => {
+    const [adminA, adminB] = [await on(a, 'root', { admin: true }), await on(b, 'root', { admin: true })];
+    const diff = `@@ -1 +1 @@\n-${'a'.repeat(600 * 1024)}\n+${'b'.repeat(600 * 1024)}\n`;
+    a.relay.publish(outcome('u-big', 'web-1', { diff }), 'alice');
+    await arrived('u-big', 1, adminA, adminB);
+    expect((JSON.parse(of(adminA, 'u-big')[0]) as PushOutcome).diff, 'node A: the diff itself').to.equal(
+      diff,
+    );
+    const there = JSON.parse(of(adminB, 'u-big')[0]) as PushOutcome;
+    expect(there).to.deep.equal(outcome('u-big', 'web-1', { diff: there.diff }));
+    expect(there.diff).to.match(/^no diff: over the 1048576 bytes a message between rportd nodes may hold$/);
+  });
+
   it('drops what is not a valid event, with a rate-limited warning, and keeps relaying', async () => {
     const adminB = await on(b, 'root', { admin: true });
     const good = { v: 1, node: 'node-c', requested_by: 'alice', outcome: outcome('u-ok', 'web-1') };
