@@ -37,7 +37,8 @@ export class NatsHealth implements MessageBusHealth {
     this.now = opts.now ?? Date.now;
     // Start-up has just connected and opened the bucket: NATS answered.
     this.probedAt = this.now();
-    void this.watch();
+    // The events end with the connection; a failing iterator only stops them, never the process.
+    this.watch().catch(() => undefined);
   }
 
   /** Whether the connection is up now, as far as the client knows (no probe). */
