@@ -152,6 +152,16 @@ describe('rportd start errors (bin/rportd.js): each names the key and file to fi
     expectStartError(r, path, '[api] cert_file', join(dir, 'no-cert.pem'), 'ENOENT');
   });
 
+  it('a NATS it cannot reach names [cluster] nats_url, with the password masked', async () => {
+    const { port, holder } = await busyPort();
+    await new Promise((r) => holder.close(r)); // closed again: a connect is refused
+    const url = `nats://rport:nats-secret-1@127.0.0.1:${port}`;
+    const path = await conf([], ['[cluster]', 'node_id = "start-errors"', `nats_url = "${url}"`]);
+    const r = await rportd(path);
+    expectStartError(r, path, '[cluster] nats_url: cannot use NATS', `nats://rport:***@127.0.0.1:${port}`);
+    expect(r.stderr).not.to.contain('nats-secret-1');
+  });
+
   it('config file errors: missing, not TOML, an unknown key: exit 2 naming the file (and key)', async () => {
     const missing = join(dir, 'missing.conf');
     expectStartError(await rportd(missing), missing, 'cannot read the configuration file', 'ENOENT');
