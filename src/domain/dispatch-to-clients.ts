@@ -85,6 +85,8 @@ export class DispatchToClients {
     const worker = async (): Promise<void> => {
       for (let clientId = queue.shift(); clientId !== undefined; clientId = queue.shift()) {
         const verdict = await this.pusher.push(clientId, upload);
+        if (isUnreachable(verdict) && this.later && (await this.handedOff(clientId, upload, expiresAt)))
+          continue;
         if (isUnreachable(verdict) && expiresAt && this.later) {
           const queued = await this.later.offline.enqueue(clientId, upload, expiresAt, verdict.message).then(
             () => true,
@@ -113,9 +115,25 @@ export class DispatchToClients {
       await first?.();
       const workers = Math.max(1, Math.min(this.settings.concurrency, queue.length));
       await Promise.all(Array.from({ length: workers }, worker));
+      await this.later?.offline.settled(upload.staged.uuid);
     } finally {
       await this.letGo(upload.staged.uuid);
     }
+  }
+
+  /**
+   * On a cluster node, a target whose client is connected to another node goes to that node. A
+   * failure to hand it over leaves it to this node's own handling (queued, or its error).
+   */
+  private async handedOff(clientId: string, upload: AcceptedUpload, expiresAt?: Date): Promise<boolean> {
+    if (this.pusher.connected(clientId)) return false;
+    return this.later!.offline.handOff(clientId, upload, expiresAt).catch((e: unknown) => {
+      this.logger.error(
+        { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
+        'handing a target to the node of its client failed',
+      );
+      return false;
+    });
   }
 
   private async letGo(uuid: string): Promise<void> {
