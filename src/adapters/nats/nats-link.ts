@@ -36,7 +36,7 @@ export class NatsLink {
     let connection: NatsConnection | undefined;
     try {
       connection = await connect({
-        servers: opts.url,
+        servers: opts.url.split(',').map((s) => s.trim()),
         name: 'rportd',
         timeout,
         maxReconnectAttempts: -1,
