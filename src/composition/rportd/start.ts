@@ -15,6 +15,8 @@ import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
+import { openClusterNats } from './cluster-nats.ts';
+import { clusterRouting } from './cluster-routing.ts';
 import { openClusterStores, DATABASE_KEY } from './cluster-stores.ts';
 import { buildServerContainer, T } from './container.ts';
 import { resetAdminPassword } from './reset-admin-password.ts';
@@ -127,12 +129,22 @@ export async function startServer(
     lock.release();
     throw e;
   });
+  const nats = await openClusterNats(config, logger).catch(async (e: unknown) => {
+    await pg?.close().catch(() => undefined);
+    lock.release();
+    throw e;
+  });
+  const routing = nats && pg ? clusterRouting(config, nats, pg, logger) : undefined;
   const closePg = async (): Promise<void> => {
+    routing?.close();
+    await nats
+      ?.close()
+      .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'NATS connection close failed'));
     await pg
       ?.close()
       .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'PostgreSQL pool close failed'));
   };
-  const container = buildServerContainer(config, logger, pg);
+  const container = buildServerContainer(config, logger, pg, routing);
   // The stores' own steps at start name the database they are on.
   const storesKey = pg ? DATABASE_KEY : dataDirKey(config.server.data_dir);
   // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
@@ -206,6 +218,8 @@ export async function startServer(
     throw e;
   });
   rportd.channels.source = clientSide.channels;
+  // Wake-ups from other nodes are served once this node's clients can be reached.
+  routing?.start(rportd.offline, config.server.push_concurrency);
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
   if (clientSide.endSessionsOf)
     rportd.sessions.source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };
