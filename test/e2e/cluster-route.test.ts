@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { runToExit } from '../support/exit-run.ts';
 import { NatsServerProcess, natsServerOrSkip } from '../support/nats-server.ts';
 import { sharedPostgres, type TestPostgres } from '../support/postgres.ts';
 import { eventually } from './helpers/eventually.ts';
@@ -184,5 +185,56 @@ data_dir = "${join(dir, 'agent-data', id)}"
         await nc.close();
       }
     }, 30_000);
+  });
+
+  it('a NATS outage is logged once by each node; after it, a push to node-2 reaches node-1’s agents', async () => {
+    const [one, two] = nodes;
+    await nats!.stop();
+    for (const n of nodes) await n.proc!.waitFor(/NATS unreachable/, 30_000);
+    await nats!.resume();
+    for (const n of nodes) await n.proc!.waitFor(/NATS answers again/, 30_000);
+    for (const n of nodes) expect(n.proc!.output().match(/NATS unreachable/g), n.name).to.have.length(1);
+
+    const content = Buffer.from('after the outage\n');
+    const { body, contentType } = multipart([
+      { name: 'upload', filename: 'after.txt', content },
+      ['client_id', 'a1'],
+      ['dest', join(dir, 'host', 'after.txt')],
+    ]);
+    const res = await call(two, 'POST', '/api/v1/files', {
+      headers: { 'content-type': contentType },
+      body: new Uint8Array(body),
+    });
+    expect(res.status).to.equal(200);
+    const { uuid } = ((await res.json()) as { data: { uuid: string } }).data;
+    await eventually(async () => {
+      expect((await targets(one, uuid)).map((t) => [t.client_id, t.status])).to.deep.equal([
+        ['a1', 'success'],
+      ]);
+    }, 60_000);
+    expect(md5(await readFile(join(dir, 'hosts', 'a1', 'after.txt')))).to.equal(md5(content));
+    await eventually(async () => {
+      expect(await staged(one)).to.deep.equal([]);
+      expect(await staged(two)).to.deep.equal([]);
+    }, 30_000);
+  });
+
+  it('an unreachable NATS, or nats_url without database_url, stops the start with exit 2 naming the key', async () => {
+    const down = `nats://rport:hidden-secret@127.0.0.1:${await freePort()}`;
+    for (const [cluster, expected] of [
+      [`database_url = "${dbUrl}"\nnats_url = "${down}"`, '[cluster] nats_url: cannot use NATS'],
+      [`nats_url = "${nats!.url}"`, '[cluster] nats_url: needs [cluster] database_url'],
+    ]) {
+      const conf = join(dir, 'bad.conf');
+      await writeFile(
+        conf,
+        `[server]\naddress = "127.0.0.1:0"\ndata_dir = "bad-data"\n[api]\naddress = "127.0.0.1:0"\n` +
+          `auth = "admin:${admin.password}"\n[cluster]\nnode_id = "bad"\n${cluster}\n`,
+      );
+      const r = await runToExit([process.execPath, BIN.rportd, '--config', conf], { cwd: dir });
+      expect(r.code, r.stderr).to.equal(2);
+      expect(r.stderr).to.contain(`${conf}: ${expected}`);
+      expect(r.stderr + r.stdout).not.to.contain('hidden-secret');
+    }
   });
 });
