@@ -73,6 +73,7 @@ address = "127.0.0.1:${n.ssh}"
 data_dir = "${name}-data"
 auth = "${agentAuth}"
 keep_staged_for = 0
+max_filepush_size = 134217728
 
 [api]
 address = "127.0.0.1:${n.api}"
@@ -185,6 +186,38 @@ data_dir = "${join(dir, 'agent-data', id)}"
         await nc.close();
       }
     }, 30_000);
+  });
+
+  it('a 64 MiB upload routed to node-2: neither node’s peak RSS grows by the file’s size', async () => {
+    const [one, two] = nodes;
+    const size = 64 * 1024 * 1024;
+    const peak = async (n: Node): Promise<number> => {
+      const status = await readFile(`/proc/${n.proc!.child.pid}/status`, 'utf8');
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) * 1024;
+    };
+    const before = [await peak(one), await peak(two)];
+    const content = randomBytes(size);
+    const { body, contentType } = multipart([
+      { name: 'upload', filename: 'big.bin', content },
+      ['client_id', 'b1'],
+      ['dest', join(dir, 'host', 'big.bin')],
+    ]);
+    const res = await call(one, 'POST', '/api/v1/files', {
+      headers: { 'content-type': contentType },
+      body: new Uint8Array(body),
+    });
+    expect(res.status).to.equal(200);
+    const { uuid } = ((await res.json()) as { data: { uuid: string } }).data;
+    await eventually(async () => {
+      expect((await targets(two, uuid)).map((t) => t.status)).to.deep.equal(['success']);
+    }, 120_000);
+    expect(md5(await readFile(join(dir, 'hosts', 'b1', 'big.bin')))).to.equal(md5(content));
+    const growth = [(await peak(one)) - before[0], (await peak(two)) - before[1]];
+    expect(growth[0], `node-1 peak RSS grew by ${growth[0]} bytes`).to.be.below(size);
+    expect(growth[1], `node-2 peak RSS grew by ${growth[1]} bytes`).to.be.below(size);
+    console.log(
+      `      peak RSS growth for a ${size}-byte upload: node-1 ${growth[0]}, node-2 ${growth[1]} bytes`,
+    );
   });
 
   it('a NATS outage is logged once by each node; after it, a push to node-2 reaches node-1’s agents', async () => {
