@@ -44,9 +44,14 @@ export class NatsNodeRouting implements NodeRouting {
     return node === undefined || node === this.nodeId ? undefined : node;
   }
 
-  async wake(nodeId: string, clientId: string): Promise<void> {
-    this.connection.publish(serveSubject(nodeId), JSON.stringify({ client_id: clientId }));
-    await Promise.resolve();
+  /** Publishes at once (a closed connection rejects); NATS delivers it to the node if it listens. */
+  wake(nodeId: string, clientId: string): Promise<void> {
+    try {
+      this.connection.publish(serveSubject(nodeId), JSON.stringify({ client_id: clientId }));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
   }
 
   /**

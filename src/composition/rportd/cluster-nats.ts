@@ -22,7 +22,9 @@ export async function openClusterNats(config: ServerConfig, logger: Logger): Pro
   } catch (e) {
     throw new ConfigError(`${NATS_KEY}: cannot use NATS: ${masked((e as Error).message, url, shown)}`);
   }
-  void watchOutages(link, node_id, shown, logger);
+  watchOutages(link, node_id, shown, logger).catch((e: unknown) =>
+    logger.warn({ node_id, reason: (e as Error).message }, 'watching the NATS connection failed'),
+  );
   logger.info({ node_id, nats: shown, bucket: link.bucket }, 'staged files and routing on NATS');
   return link;
 }
