@@ -85,6 +85,8 @@ export class DispatchToClients {
     const worker = async (): Promise<void> => {
       for (let clientId = queue.shift(); clientId !== undefined; clientId = queue.shift()) {
         const verdict = await this.pusher.push(clientId, upload);
+        if (isUnreachable(verdict) && this.later && (await this.handedOff(clientId, upload, expiresAt)))
+          continue;
         if (isUnreachable(verdict) && expiresAt && this.later) {
           const queued = await this.later.offline.enqueue(clientId, upload, expiresAt, verdict.message).then(
             () => true,
@@ -116,6 +118,24 @@ export class DispatchToClients {
     } finally {
       await this.letGo(upload.staged.uuid);
     }
+    // After the local file is let go: the shared object's removal may wait on the bus, and this
+    // node's file must not wait with it.
+    await this.later?.offline.settled(upload.staged.uuid);
+  }
+
+  /**
+   * On a cluster node, a target whose client is connected to another node goes to that node. A
+   * failure to hand it over leaves it to this node's own handling (queued, or its error).
+   */
+  private async handedOff(clientId: string, upload: AcceptedUpload, expiresAt?: Date): Promise<boolean> {
+    if (this.pusher.connected(clientId)) return false;
+    return this.later!.offline.handOff(clientId, upload, expiresAt).catch((e: unknown) => {
+      this.logger.error(
+        { client_id: clientId, uuid: upload.staged.uuid, err: messageOf(e) },
+        'handing a target to the node of its client failed',
+      );
+      return false;
+    });
   }
 
   private async letGo(uuid: string): Promise<void> {

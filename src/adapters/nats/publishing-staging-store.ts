@@ -20,6 +20,11 @@ export class PublishingStagingStore implements StagingStore {
     private readonly local: StagingStore,
     private readonly shared: SharedStagedFiles,
     private readonly readLocal: ReadStaged,
+    /**
+     * Whether targets of the upload still wait, on any node, for the shared object: then remove()
+     * leaves it, for the node that ends the last of them. Without it remove() always unpublishes.
+     */
+    private readonly stillNeeded: (uuid: string) => Promise<boolean> = () => Promise.resolve(false),
   ) {}
 
   async stage(uuid: string, content: AsyncIterable<Uint8Array>, maxBytes: number): Promise<StagedFile> {
@@ -70,9 +75,17 @@ export class PublishingStagingStore implements StagingStore {
     return moved;
   }
 
-  /** Removes the local file and the shared object; both are attempted, the first failure is thrown. */
+  /**
+   * Removes the local file, and the shared object unless other nodes' targets still need it; both
+   * are attempted, the first failure is thrown.
+   */
   async remove(uuid: string): Promise<void> {
-    await this.removeBoth(uuid);
+    const results = await Promise.allSettled([
+      this.local.remove(uuid),
+      this.stillNeeded(uuid).then((needed) => (needed ? undefined : this.shared.remove(uuid))),
+    ]);
+    const failed = results.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   async sweep(): Promise<number> {

@@ -9,7 +9,7 @@ export const NATS_KEY = '[cluster] nats_url';
 
 /** The node's link to NATS; undefined without a nats_url (a node alone then, or on PostgreSQL only). */
 export async function openClusterNats(config: ServerConfig, logger: Logger): Promise<NatsLink | undefined> {
-  const { nats_url: url, node_id } = config.cluster;
+  const { nats_url: url, node_id, database_url } = config.cluster;
   if (url === undefined) return undefined;
   let link: NatsLink;
   try {
@@ -21,7 +21,16 @@ export async function openClusterNats(config: ServerConfig, logger: Logger): Pro
       `${NATS_KEY}: cannot use NATS${reason.includes(shown(url)) ? '' : ` at ${shown(url)}`}: ${reason}`,
     );
   }
-  logger.info({ node_id, nats: shown(url) }, 'connected to NATS');
+  // Routing reads which node holds each client from the shared registry. Checked after the connect,
+  // so that an unreachable NATS is named first whatever else is missing.
+  if (database_url === undefined) {
+    await link.close();
+    throw new ConfigError(`${NATS_KEY}: needs [cluster] database_url (the nodes share their clients there)`);
+  }
+  logger.info(
+    { node_id, nats: shown(url), bucket: link.bucket },
+    'staged files and routing on NATS, outcomes relayed to every node',
+  );
   return link;
 }
 

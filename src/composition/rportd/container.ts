@@ -26,6 +26,7 @@ import type { RetryPush } from '../../domain/retry-push.ts';
 import { ServeOnConnect } from '../../domain/serve-on-connect.ts';
 import type { StagedRetention } from '../../domain/staged-retention.ts';
 import type { DatabaseHealth } from '../../ports/database-health.ts';
+import type { StagingStore } from '../../ports/staging-store.ts';
 import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
 import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
 import type { ClientCredentials } from '../../ports/client-credentials.ts';
@@ -39,6 +40,7 @@ import { constant, provide, provideRecord, token } from '../shared/typed-wiring.
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { clusterEventsModule } from './cluster-events.ts';
+import type { ClusterRouting } from './cluster-routing.ts';
 import type { ClusterStores } from './cluster-stores.ts';
 import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
 import {
@@ -86,6 +88,8 @@ export const T = {
   ids: token<IdGenerator>('IdGenerator'),
   db: token<SqliteDb>('SqliteDb'),
   staging: token<FsStagingStore>('StagingStore'),
+  /** What the use cases stage with: the local store, or on a cluster node one that also publishes. */
+  useCaseStaging: token<StagingStore>('UseCaseStagingStore'),
   users: token<ApiUserDirectory>('ApiUserDirectory'),
   dbUsers: token<DbApiUsers>('DbApiUsers'),
   userGroups: token<DbUserGroups>('UserGroups'),
@@ -191,7 +195,7 @@ const distributionModule = new ContainerModule(({ bind }) => {
   provide(
     bind,
     T.endStranded,
-    [T.results, T.staging, T.report, T.queue, T.archive],
+    [T.results, T.useCaseStaging, T.report, T.queue, T.archive],
     (results, staging, report, queue, archive) =>
       new EndStrandedPushes(results, staging, report, { queue, archive }),
   );
@@ -285,13 +289,15 @@ const httpModule = new ContainerModule(({ bind }) => {
 /**
  * The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs.
  * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's; with
- * `nats` (`[cluster] nats_url`) outcomes and progress also go to and come from the other nodes.
+ * `nats` (`[cluster] nats_url`) outcomes and progress also go to and come from the other nodes, and
+ * with `routing` uploads are published to NATS and targets go where their client is.
  */
 export function buildServerContainer(
   config: ServerConfig,
   logger: Logger,
   pg?: ClusterStores,
   nats?: NatsLink,
+  routing?: ClusterRouting,
 ): Container {
   const container = new Container({ defaultScope: 'Singleton' });
   const basics = new ContainerModule(({ bind }) => {
@@ -304,11 +310,14 @@ export function buildServerContainer(
   });
   container.load(
     basics,
-    storeModule(T, pg),
+    storeModule(T, pg, routing?.staging),
     identityModule,
     distributionModule,
     clusterEventsModule(T, nats),
-    useCaseModule({ ...T, broadcaster: T.outcomes, progress: T.events }),
+    useCaseModule(
+      { ...T, staging: T.useCaseStaging, broadcaster: T.outcomes, progress: T.events },
+      routing?.delivery,
+    ),
     httpModule,
   );
   return container;

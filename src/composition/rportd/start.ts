@@ -15,6 +15,7 @@ import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
 import { sshClientSide, type ClientSideFactory } from './agent-side.ts';
 import { packageVersion } from '../shared/package-version.ts';
+import { clusterRouting, type ClusterRouting } from './cluster-routing.ts';
 import { openClusterStores, DATABASE_KEY } from './cluster-stores.ts';
 import { openClusterNats } from './cluster-nats.ts';
 import type { NatsLink } from '../../adapters/nats/nats-link.ts';
@@ -129,9 +130,10 @@ export async function startServer(
     lock.release();
     throw e;
   });
-  const cluster: { nats?: NatsLink } = {};
-  // The cluster's connections, NATS's then PostgreSQL's, closed after all that uses them.
+  const cluster: { nats?: NatsLink; routing?: ClusterRouting } = {};
+  // The cluster's parts, routing, NATS then PostgreSQL, closed after all that uses them.
   const closePg = async (): Promise<void> => {
+    cluster.routing?.close();
     await cluster.nats
       ?.close()
       .catch((e: unknown) => logger.warn({ reason: (e as Error).message }, 'NATS connection close failed'));
@@ -144,7 +146,8 @@ export async function startServer(
     lock.release();
     throw e;
   }));
-  const container = buildServerContainer(config, logger, pg, nats);
+  const routing = (cluster.routing = nats && pg ? clusterRouting(config, nats, pg, logger) : undefined);
+  const container = buildServerContainer(config, logger, pg, nats, routing);
   // The stores' own steps at start name the database they are on.
   const storesKey = pg ? DATABASE_KEY : dataDirKey(config.server.data_dir);
   // Each file rportd keeps in data_dir that cannot be opened, read or written names data_dir.
@@ -220,6 +223,8 @@ export async function startServer(
     throw e;
   });
   rportd.channels.source = clientSide.channels;
+  // Wake-ups from other nodes are served once this node's clients can be reached.
+  routing?.start(rportd.offline, config.server.push_concurrency);
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
   if (clientSide.endSessionsOf)
     rportd.sessions.source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };

@@ -27,6 +27,7 @@ import { SqliteUploadArchive } from '../../adapters/sqlite/sqlite-upload-archive
 import { SqliteUserGroups } from '../../adapters/sqlite/sqlite-user-groups.ts';
 import type { DatabaseHealth } from '../../ports/database-health.ts';
 import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
+import type { StagingStore } from '../../ports/staging-store.ts';
 import { constant, provide, type Token } from '../shared/typed-wiring.ts';
 import type { ClusterStores } from './cluster-stores.ts';
 
@@ -44,6 +45,7 @@ interface StoreTokens {
   config: Token<ServerConfig>;
   db: Token<SqliteDb>;
   staging: Token<FsStagingStore>;
+  useCaseStaging: Token<StagingStore>;
   dbUsers: Token<DbApiUsers>;
   userGroups: Token<DbUserGroups>;
   registry: Token<DbClientRegistry>;
@@ -68,10 +70,17 @@ interface SharedQueue {
  * SQLite. rportd.db in data_dir is opened either way: without PostgreSQL stores for the offline
  * queue and the kept uploads, those stay in it, per node, beside the staged files they name.
  */
-export function storeModule(t: StoreTokens, pg?: ClusterStores): ContainerModule {
+export function storeModule(
+  t: StoreTokens,
+  pg?: ClusterStores,
+  sharedStaging?: StagingStore,
+): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(bind, t.db, [t.config], (c) => openSqliteDatabase(c.server.data_dir));
     provide(bind, t.staging, [t.config], (c) => new FsStagingStore(join(c.server.data_dir, 'filepush')));
+    // On a cluster node (`[cluster] nats_url`) the use cases also publish what they stage.
+    if (sharedStaging) constant(bind, t.useCaseStaging, sharedStaging);
+    else provide(bind, t.useCaseStaging, [t.staging], (s) => s);
     const shared = pg as SharedQueue | undefined;
     if (shared?.queue && shared.archive) {
       constant(bind, t.queue, shared.queue);

@@ -4,7 +4,7 @@
 import { ContainerModule } from 'inversify';
 import { AcceptUpload } from '../../domain/accept-upload.ts';
 import { DispatchToClients, type DispatchSettings } from '../../domain/dispatch-to-clients.ts';
-import { OfflineDelivery } from '../../domain/offline-delivery.ts';
+import { OfflineDelivery, type ClusterDelivery } from '../../domain/offline-delivery.ts';
 import { PushToClient } from '../../domain/push-to-client.ts';
 import { ReportProgress } from '../../domain/report-progress.ts';
 import { ReportResult } from '../../domain/report-result.ts';
@@ -59,8 +59,11 @@ interface UseCaseTokens {
   retry: Token<RetryPush>;
 }
 
-/** Binds report, dispatch and accept over the program's bindings of the other tokens. */
-export function useCaseModule(t: UseCaseTokens): ContainerModule {
+/**
+ * Binds report, dispatch and accept over the program's bindings of the other tokens; with `cluster`
+ * (a cluster node) offline delivery also routes targets to the nodes holding their clients.
+ */
+export function useCaseModule(t: UseCaseTokens, cluster?: ClusterDelivery): ContainerModule {
   return new ContainerModule(({ bind }) => {
     provide(
       bind,
@@ -107,6 +110,7 @@ export function useCaseModule(t: UseCaseTokens): ContainerModule {
           ),
           clock,
           logger,
+          cluster,
         ),
     );
     provide(

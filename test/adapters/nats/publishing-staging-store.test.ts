@@ -128,6 +128,25 @@ describe('PublishingStagingStore (FsStagingStore + NatsStagedFiles, real nats-se
     expect((await caught(b.files.fetchToLocal(uuid))).code).to.equal('ENOENT');
   });
 
+  it('remove leaves the object while targets on other nodes still need it, then removes it', async () => {
+    const uuid = randomUUID();
+    let needed = true;
+    const local = new FsStagingStore(a.dir);
+    const cluster = new PublishingStagingStore(
+      local,
+      a.files,
+      (u) => createReadStream(local.pathOf(u)),
+      async (u) => u === uuid && needed,
+    );
+    await cluster.stage(uuid, chunks(big(3, 'n')), 1 << 20);
+    await cluster.remove(uuid);
+    expect(await namesIn(a), 'the local file goes').to.deep.equal([]);
+    expect((await b.files.fetchToLocal(uuid)).size, 'the object stays').to.equal(150_000);
+    needed = false;
+    await cluster.remove(uuid);
+    expect(await objects()).to.equal(0);
+  });
+
   it('rename publishes under the new uuid and unpublishes the old one', async () => {
     const [first, chosen] = [randomUUID(), randomUUID()];
     const staged = await store.stage(first, chunks(['renamed ', 'bytes']), 100);
