@@ -4,23 +4,14 @@
  * stopped by its pid.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { constants } from 'node:fs';
-import { access, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { findSystemBinary } from './private-nats.ts';
 
 /** The haproxy binary (Debian puts it in /usr/sbin, often not on a user's PATH), or undefined. */
-export async function findHaproxy(): Promise<string | undefined> {
-  const onPath = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const d of [...onPath, '/usr/sbin', '/usr/local/sbin']) {
-    try {
-      await access(join(d, 'haproxy'), constants.X_OK);
-      return join(d, 'haproxy');
-    } catch {
-      // not here: try the next place
-    }
-  }
-  return undefined;
+export function findHaproxy(): Promise<string | undefined> {
+  return findSystemBinary('haproxy');
 }
 
 export interface HaproxyFrontend {
