@@ -126,6 +126,7 @@ try {
   say(`Killing ${victim} (pid ${node.program.child.pid}) with SIGKILL; it holds ${moving.join(', ')}`);
   const killedAt = Date.now();
   await node.program.kill9();
+  running.relabel(`${victim} `, `${victim} (pid ${node.program.child.pid}, killed with SIGKILL above)`);
   const survivors = cluster.nodes.filter((n) => n !== node).map((n: ClusterNode) => n.name);
   placement = await waitForPlacement(
     db,

@@ -44,6 +44,12 @@ export class Running {
     this.items.push({ label, stop });
   }
 
+  /** Renames the entry whose label starts with prefix (a node the demo killed itself). */
+  relabel(prefix: string, label: string): void {
+    const item = this.items.find((i) => i.label.startsWith(prefix));
+    if (item) item.label = label;
+  }
+
   /** Stops everything, newest first (agents before nodes before the services); returns the labels. */
   async stopAll(): Promise<string[]> {
     const labels = this.items.map((i) => i.label);

@@ -97,7 +97,7 @@ describe('npm run demo -- --cluster 3 --once (dist/composition/demo/main.js as a
     const last = out.trimEnd().split('\n').at(-1)!;
     const m = last.match(/^--once: \d+ of \d+ checks held: stopped (.*); removed (\S+)\.$/);
     expect(m, last).to.not.equal(null);
-    const pids = [...m![1].matchAll(/\(pid (\d+)\)/g)].map((p) => Number(p[1]));
+    const pids = [...m![1].matchAll(/\(pid (\d+)[,)]/g)].map((p) => Number(p[1]));
     // PostgreSQL, nats-server, HAProxy, three nodes and nine agents.
     expect(pids).to.have.length(15);
     expect(pids.filter(alive)).to.deep.equal([]);
