@@ -51,6 +51,8 @@ export interface ServerSection {
   ban_time: number;
   /** CIDR ranges whose SSH logins are never penalised (trusted networks); empty by default. */
   ban_exempt: string[];
+  /** CIDR ranges of proxies (HAProxy) whose connections start with a PROXY protocol header; empty by default. */
+  proxy_protocol_from: string[];
   /** Seconds an offline target waits for its client when the push names no offline_ttl; 0 = not at all. */
   offline_ttl: number;
   /** Seconds a staged file is kept after its last push, for retries; 0 = removed at once. */
@@ -74,6 +76,8 @@ interface ApiSection {
   max_failed_login: number;
   /** Seconds a ban lasts, and how long failures are remembered. */
   ban_time: number;
+  /** CIDR ranges of proxies whose connections start with a PROXY protocol header; empty by default. */
+  proxy_protocol_from: string[];
 }
 
 export interface ServerConfig {
@@ -128,6 +132,7 @@ const SERVER_KEYS = [
   'max_failed_login',
   'ban_time',
   'ban_exempt',
+  'proxy_protocol_from',
   'offline_ttl',
   'keep_staged_for',
   'allow_special_bits',
@@ -141,6 +146,7 @@ const API_KEYS = [
   'key_file',
   'max_failed_login',
   'ban_time',
+  'proxy_protocol_from',
 ] as const;
 const MIN_JWT_SECRET = 32;
 
@@ -239,6 +245,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     handshake_timeout: positiveInt(s, 'server', 'handshake_timeout', SERVER_DEFAULTS.handshake_timeout, 3600),
     ...loginBan(s, 'server', SERVER_DEFAULTS),
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
+    proxy_protocol_from: cidrList(s, 'server', 'proxy_protocol_from'),
     allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
   };
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
@@ -251,6 +258,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     cert_file: path(a, 'api', 'cert_file'),
     key_file: path(a, 'api', 'key_file'),
     ...loginBan(a, 'api', API_DEFAULTS),
+    proxy_protocol_from: cidrList(a, 'api', 'proxy_protocol_from'),
   };
   if (api.jwt_secret !== undefined && api.jwt_secret.length < MIN_JWT_SECRET) {
     fail(

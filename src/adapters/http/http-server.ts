@@ -5,8 +5,10 @@ import {
   type ServerResponse,
 } from 'node:http';
 import { createServer as createHttps } from 'node:https';
+import { createServer as createTcp, type Server as TcpServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type Koa from 'koa';
+import type { ProxyProtocolGate } from '../net/proxy-protocol-gate.ts';
 
 /** Handles an HTTP upgrade (WebSocket) on one path; it owns the socket from then on. */
 export type UpgradeHandler = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -23,8 +25,15 @@ export interface TlsFiles {
 export class HttpServer {
   readonly server: Server;
   private readonly upgrades = new Map<string, UpgradeHandler>();
+  /** With a PROXY protocol gate, the TCP listener that reads the header first and hands the socket on. */
+  private front: TcpServer | undefined;
 
-  constructor(app: Koa, tls?: TlsFiles) {
+  constructor(
+    app: Koa,
+    private readonly tls?: TlsFiles,
+    /** `[api] proxy_protocol_from`: off when the gate trusts no proxy. */
+    private readonly proxyGate?: ProxyProtocolGate,
+  ) {
     const handler = app.callback() as (req: IncomingMessage, res: ServerResponse) => void;
     this.server = tls ? createHttps({ cert: tls.cert, key: tls.key }, handler) : createHttp(handler);
     this.server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
@@ -34,6 +43,13 @@ export class HttpServer {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
       else socket.destroy();
     });
+    // TLS wraps the TCP socket in a new one: the header's address is carried over, before any request.
+    if (tls && proxyGate?.enabled)
+      this.server.prependListener('secureConnection', (t: Socket & { _parent?: Socket }) => {
+        const address = t._parent?.remoteAddress;
+        if (address !== undefined)
+          Object.defineProperty(t, 'remoteAddress', { value: address, configurable: true });
+      });
   }
 
   /** Registers the handler of WebSocket upgrades on an exact path (query string ignored). */
@@ -49,11 +65,23 @@ export class HttpServer {
 
   /** Listens on host:port (port 0 picks one); resolves with the bound port. */
   listen(host: string, port: number): Promise<number> {
+    const gate = this.proxyGate;
+    if (gate?.enabled)
+      this.front = createTcp((socket) =>
+        gate.take(socket, () => {
+          this.server.emit('connection', socket);
+          // Plain HTTP reads through the stream, which the gate left paused; TLS takes the handle over.
+          if (!this.tls) socket.resume();
+        }),
+      );
+    const listener = this.front ?? this.server;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        const a = this.server.address();
+      listener.once('error', reject);
+      listener.listen(port, host, () => {
+        listener.off('error', reject);
+        // The HTTP server's request timeouts and connection tracking start on its 'listening'.
+        if (this.front) this.server.emit('listening');
+        const a = listener.address();
         resolve(typeof a === 'object' && a ? a.port : port);
       });
     });
@@ -62,8 +90,15 @@ export class HttpServer {
   /** Stops accepting, ends idle keep-alive connections and waits for the rest. */
   close(): Promise<void> {
     return new Promise((resolve) => {
-      if (!this.server.listening) return resolve();
-      this.server.close(() => resolve());
+      const front = this.front;
+      if (front) {
+        if (!front.listening) return resolve();
+        this.proxyGate?.close();
+        front.close(() => resolve());
+        // Stops the request-timeout timer; the HTTP server itself was never bound.
+        this.server.close(() => undefined);
+      } else if (!this.server.listening) return resolve();
+      else this.server.close(() => resolve());
       this.server.closeIdleConnections();
       // Requests still running get a moment, then their sockets go.
       setTimeout(() => this.server.closeAllConnections(), 2000).unref();

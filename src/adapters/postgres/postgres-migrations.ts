@@ -113,6 +113,9 @@ export const MIGRATIONS: readonly string[] = [
   `ALTER TABLE upload_results ADD COLUMN IF NOT EXISTS node_id text;`,
   // Backups per push: the backup a push kept of the file it replaced; NULL when none was kept.
   `ALTER TABLE upload_results ADD COLUMN backup text;`,
+  // Routing: the node that recorded a target's final outcome, which is the node that pushed it (a
+  // target routed to another node is ended there); NULL while pending.
+  `ALTER TABLE upload_results ADD COLUMN pushed_by text;`,
 ];
 
 /**

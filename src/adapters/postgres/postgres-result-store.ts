@@ -112,11 +112,11 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
   async record(o: PushOutcome): Promise<boolean> {
     const r = await sql(
       this.db,
-      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, backup, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
+      `INSERT INTO upload_results (uuid, client_id, status, message, filepath, size, changed, diff, backup, updated_at, pushed_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), $10)
          ON CONFLICT (uuid, client_id) DO UPDATE SET status = excluded.status, message = excluded.message,
            filepath = excluded.filepath, size = excluded.size, changed = excluded.changed, diff = excluded.diff,
-           backup = excluded.backup, updated_at = excluded.updated_at
+           backup = excluded.backup, updated_at = excluded.updated_at, pushed_by = excluded.pushed_by
          WHERE upload_results.status = 'pending'`,
       [
         o.uuid,
@@ -128,6 +128,7 @@ export class PostgresResultStore implements ResultStore, UploadResults, PendingT
         o.changed,
         o.diff ?? null,
         o.backup ?? null,
+        this.nodeId,
       ],
     );
     return r.rowCount === 1;

@@ -27,8 +27,12 @@ export class Program {
     bin: string,
     args: string[],
     onLine: (label: string, line: string) => void = () => undefined,
+    cwd?: string,
   ) {
-    this.child = spawn(process.execPath, [BIN_DIR + bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [BIN_DIR + bin, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd,
+    });
     const take = (chunk: Buffer): void => {
       const text = chunk.toString();
       this.output += text;
@@ -66,6 +70,19 @@ export class Program {
         },
       });
     });
+  }
+
+  /** Everything it printed so far. */
+  get printed(): string {
+    return this.output;
+  }
+
+  /** SIGKILL by pid, as a crash would end it; resolves once it is gone. */
+  async kill9(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const gone = new Promise<void>((r) => this.child.once('exit', () => r()));
+    process.kill(this.child.pid!, 'SIGKILL');
+    await gone;
   }
 
   /** SIGTERM, then SIGKILL if it has not gone within 5 s. */

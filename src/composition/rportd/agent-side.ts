@@ -78,6 +78,7 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
       maxHandshakesPerAddress: s.max_handshakes_per_address,
       handshakeTimeoutMs: s.handshake_timeout * 1000,
       maxTransfers: s.push_concurrency,
+      proxyProtocolFrom: s.proxy_protocol_from,
       auth: {
         ...DEFAULT_AUTH_GUARD,
         maxFailures: s.max_failed_login,

@@ -10,6 +10,7 @@ import { loadServerConfig, type ServerConfig } from '../../adapters/config/serve
 import { HttpServer, type TlsFiles } from '../../adapters/http/http-server.ts';
 import { UPLOADS_SOCKET_PATH, uploadsSocket } from '../../adapters/http/uploads-socket.ts';
 import { openLogger } from '../../adapters/log/pino-logger.ts';
+import { ProxyProtocolGate } from '../../adapters/net/proxy-protocol-gate.ts';
 import { DataDirLock } from '../../adapters/sqlite/data-dir-lock.ts';
 import type { Logger } from '../../ports/logger.ts';
 import { resolve } from '../shared/typed-wiring.ts';
@@ -195,7 +196,7 @@ export async function startServer(
     initialAdmin = config.api.auth
       ? undefined
       : await naming(storesKey, () => rportd.apiUsers.ensureInitialAdmin());
-    http = httpServerOf(rportd.app, tls, config);
+    http = httpServerOf(rportd.app, tls, config, logger);
   } catch (e) {
     stopTimers();
     broadcaster.close();
@@ -263,10 +264,14 @@ export async function startServer(
 }
 
 /** The API's server; a certificate and key that TLS cannot use name their keys. */
-function httpServerOf(app: Koa, tls: TlsFiles | undefined, config: ServerConfig): HttpServer {
-  if (!tls) return new HttpServer(app);
+function httpServerOf(app: Koa, tls: TlsFiles | undefined, config: ServerConfig, logger: Logger): HttpServer {
+  const gate = new ProxyProtocolGate(
+    { from: config.api.proxy_protocol_from, key: '[api] proxy_protocol_from' },
+    logger,
+  );
+  if (!tls) return new HttpServer(app, undefined, gate);
   try {
-    return new HttpServer(app, tls);
+    return new HttpServer(app, tls, gate);
   } catch (e) {
     throw new ConfigError(
       `[api] cert_file ${config.api.cert_file} / key_file ${config.api.key_file}: not a usable certificate and key: ${(e as Error).message}`,

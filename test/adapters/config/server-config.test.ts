@@ -120,6 +120,17 @@ log_level = "debug"
     );
     await failsWith('[server]\noffline_ttl = 2592001', /\[server\] offline_ttl: must be at most 2592000/);
   });
+  it('proxy_protocol_from: empty by default in [server] and [api], CIDR lists, a bad entry named', async () => {
+    const d = await load('');
+    expect([d.server.proxy_protocol_from, d.api.proxy_protocol_from]).to.deep.equal([[], []]);
+    const c = await load(
+      '[server]\nproxy_protocol_from = ["10.0.0.5", "fd00::/8"]\n[api]\nproxy_protocol_from = ["127.0.0.1"]\n',
+    );
+    expect(c.server.proxy_protocol_from).to.deep.equal(['10.0.0.5', 'fd00::/8']);
+    expect(c.api.proxy_protocol_from).to.deep.equal(['127.0.0.1']);
+    await failsWith('[api]\nproxy_protocol_from = ["haproxy"]', /\[api\] proxy_protocol_from.*"haproxy"/);
+    await failsWith('[server]\nproxy_protocol_from = "10.0.0.5"', /\[server\] proxy_protocol_from/);
+  });
   it('bad enable_ws_test_endpoints names the key', () =>
     failsWith(
       '[server]\nenable_ws_test_endpoints = "yes please"',

@@ -7,6 +7,7 @@ import type { Logger } from '../../../ports/logger.ts';
 import type { LiveTransfers } from '../../../ports/live-transfers.ts';
 import type { ClientIdentity } from '../../../domain/client-identity.ts';
 import { messageOf } from '../../../domain/errors.ts';
+import { ProxyProtocolGate } from '../../net/proxy-protocol-gate.ts';
 import { fastSigningHostKey, type HostKey } from '../host-key.ts';
 import { MAX_READ } from '../protocol.ts';
 import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
@@ -58,6 +59,8 @@ export class AgentListener {
   /** Small staged files in memory while they are fetched: a fan-out reads each from disk once. */
   private readonly contents = new StagedContents();
   private readonly tcp: NetServer[] = [];
+  /** `[server] proxy_protocol_from`: reads a trusted proxy's header before the handshake queue sees the socket. */
+  private readonly proxyGate: ProxyProtocolGate;
   /** The connections whose agent already tells its grants when a push is settled. */
   private readonly followed = new WeakSet<PushGrants>();
 
@@ -77,6 +80,10 @@ export class AgentListener {
       },
       (client, info) => this.onConnection(client, info.ip),
     );
+    this.proxyGate = new ProxyProtocolGate(
+      { from: this.settings.proxyProtocolFrom, key: '[server] proxy_protocol_from' },
+      deps.logger,
+    );
     this.handshakes = new HandshakeQueue(this.settings, (stream) => this.ssh.injectSocket(stream as Socket));
   }
 
@@ -86,7 +93,9 @@ export class AgentListener {
 
   /** Listens for raw TCP SSH; resolves with the bound port. */
   listen(port: number, host: string): Promise<number> {
-    const server = createServer((socket) => this.accept(socket, socket.remoteAddress ?? 'unknown'));
+    const server = createServer((socket) =>
+      this.proxyGate.take(socket, (address) => this.accept(socket, address)),
+    );
     this.tcp.push(server);
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -126,6 +135,7 @@ export class AgentListener {
       this.tcp.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))),
     );
     // net.Server#close waits for open connections, so drop them first.
+    this.proxyGate.close();
     this.handshakes.close();
     await stopped;
   }

@@ -19,6 +19,8 @@ export interface AgentListenerSettings {
   maxHandshakesPerAddress: number;
   /** Addresses (CIDR, or a bare address) maxHandshakesPerAddress does not apply to; loopback by default (see handshake-queue.ts). */
   handshakeCapExempt: readonly string[];
+  /** Proxies (CIDR) whose connections start with a PROXY protocol header naming the real peer; none by default. */
+  proxyProtocolFrom: readonly string[];
   keepaliveIntervalMs: number;
   keepaliveCountMax: number;
   /** SFTP files served at once across all agents. */
@@ -40,6 +42,7 @@ export const DEFAULT_LISTENER_SETTINGS: AgentListenerSettings = {
   maxQueuedHandshakes: 4096,
   maxHandshakesPerAddress: 8,
   handshakeCapExempt: ['127.0.0.0/8', '::1/128'],
+  proxyProtocolFrom: [],
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
   maxTransfers: 32,
