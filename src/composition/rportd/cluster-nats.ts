@@ -21,12 +21,13 @@ export async function openClusterNats(config: ServerConfig, logger: Logger): Pro
       `${NATS_KEY}: cannot use NATS${reason.includes(shown(url)) ? '' : ` at ${shown(url)}`}: ${reason}`,
     );
   }
-  // Routing reads which node holds each client from the shared registry. Checked after the connect,
-  // so that an unreachable NATS is named first whatever else is missing.
-  if (database_url === undefined) {
-    await link.close();
-    throw new ConfigError(`${NATS_KEY}: needs [cluster] database_url (the nodes share their clients there)`);
-  }
+  // Routing reads which node holds each client from the shared registry: without it each node's
+  // database is its own, so outcomes are relayed but targets stay with the node that accepted them.
+  if (database_url === undefined)
+    logger.warn(
+      { node_id },
+      `${NATS_KEY} is set without [cluster] database_url: outcomes are relayed to every node, but each node pushes only to its own agents (routing needs the shared database)`,
+    );
   logger.info(
     { node_id, nats: shown(url), bucket: link.bucket },
     'staged files and routing on NATS, outcomes relayed to every node',
