@@ -100,8 +100,9 @@ const onePush: BenchCase = {
 
     const missing = productMissing();
     // Both transports on one rportd (file_tls_address set), one timed agent each, alternated push by push.
-    const ways = ['sftp', 'tls'] as const;
-    const runs: Record<(typeof ways)[number], TimedPush[]> = { sftp: [], tls: [] };
+    // 'tls-hash': the TLS agent with `[file-reception] hash_thread = true` (md5 on its own thread).
+    const ways = ['sftp', 'tls', 'tls-hash'] as const;
+    const runs: Record<(typeof ways)[number], TimedPush[]> = { sftp: [], tls: [], 'tls-hash': [] };
     if (missing) ctx.log(`ours skipped: ${missing}`);
     else {
       const server = await startRportd(ctx, { maxFilepushSize: size * 2, fileTls: true });
@@ -120,7 +121,8 @@ const onePush: BenchCase = {
           credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
           dataDir: join(ctx.tmp, `agent-data-${way}`),
           id: `push-agent-${way}`,
-          tls: way === 'tls',
+          tls: way !== 'sftp',
+          hashThread: way === 'tls-hash',
         });
         agents.set(way, { role, id });
       }
@@ -128,9 +130,9 @@ const onePush: BenchCase = {
       for (let i = 1; i <= reps; i++) {
         for (const way of i % 2 === 1 ? ways : [...ways].reverse()) {
           const { role, id } = agents.get(way)!;
-          const label = way === 'sftp' ? 'ours (SFTP)' : 'ours (TLS)';
+          const label = `ours (${way})`;
           const run = await timedPush(ctx, server, role, { id, file, dest, size, label });
-          if (way === 'tls' && run.phases.fallbacks > 0)
+          if (way !== 'sftp' && run.phases.fallbacks > 0)
             throw new Error('the TLS agent fell back to SFTP: the TLS row would measure SFTP');
           runs[way].push(run);
         }
@@ -213,6 +215,16 @@ const onePush: BenchCase = {
       ratio: tlsCpu && cpu ? tlsCpu / cpu : undefined,
       target: 'report',
       note: `ratio = TLS / SFTP (lower is better); OpenSSH's (aes128-gcm) was ${seconds(aesCpu)}`,
+    });
+    const hashPush = median(runs['tls-hash'].map((r) => r.ms));
+    const hashCpu = median(runs['tls-hash'].map((r) => r.cpu).filter(Number.isFinite));
+    ctx.add({
+      figure: `one push ${mib} over TLS with hash_thread: accepted to in place, vs over TLS without`,
+      ours: seconds(hashPush),
+      reference: seconds(tlsPush),
+      ratio: speedRatio(hashPush, tlsPush),
+      target: 'report',
+      note: `a third timed agent, over TLS with [file-reception] hash_thread = true (md5 on the hashing thread, docs/adr/0006); CPU of both ends ${seconds(hashCpu)} against ${seconds(tlsCpu)} without`,
     });
     const bareTime = median(bareMs);
     ctx.add({

@@ -151,7 +151,7 @@ const clock: Clock = {
 let connection: ServerConnection | undefined;
 
 async function start(a: Record<string, unknown>): Promise<{ id: string }> {
-  const { port, fingerprint, credential, dataDir, id, tls } = a as {
+  const { port, fingerprint, credential, dataDir, id, tls, hashThread } = a as {
     port: number;
     fingerprint: string;
     credential: string;
@@ -159,9 +159,11 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
     id: string;
     /** Announce tls-fetch and take rportd's TLS offers (TlsFileSource over SFTP), as rport does. */
     tls?: boolean;
+    /** `[file-reception] hash_thread = true`: md5 on the shared hashing thread (ADR 0006 addendum). */
+    hashThread?: boolean;
   };
   await mkdir(dataDir, { recursive: true });
-  const files = new TimedLocalFiles(new FsLocalFiles({ dataDir }));
+  const files = new TimedLocalFiles(new FsLocalFiles({ dataDir, hashWorker: hashThread === true }));
   const privileged = new SudoPrivilegedFiles({ dataDir });
   // The file source and the connection refer to each other, as in src/composition/rport/container.ts.
   const link: { sftp?: SftpFileSource; tls?: TlsFileSource } = {};
