@@ -38,6 +38,9 @@ interface TlsFileSourceOptions {
   connectTimeoutMs?: number;
   /** A stream that delivers nothing for this long fails. */
   idleTimeoutMs?: number;
+  /** After a TLS connection to a listener fails, its offers are passed over (straight to SFTP) this long. */
+  retryAfterMs?: number;
+  now?: () => number;
 }
 
 /** Bytes taken from the socket and not yet asked for by the consumer; beyond it the socket pauses. */
@@ -58,6 +61,11 @@ interface Opened {
  */
 export class TlsFileSource implements FileSource {
   private readonly active = new Map<string, Set<(e: Error) => void>>();
+  /**
+   * Listeners that could not be reached, until when they are passed over: behind a firewall that
+   * drops the port, every push would otherwise wait out the connect timeout before its SFTP fetch.
+   */
+  private readonly unreachable = new Map<string, number>();
 
   constructor(private readonly o: TlsFileSourceOptions) {}
 
@@ -70,16 +78,29 @@ export class TlsFileSource implements FileSource {
   async *open(request: PushRequest): AsyncIterable<Uint8Array> {
     const offer = this.o.offers.take(request.sourceName);
     if (!offer) return yield* this.o.fallback.open(request);
+    const server = `${offer.host}:${offer.port}`;
+    const now = this.o.now ?? Date.now;
+    if ((this.unreachable.get(server) ?? 0) > now()) return yield* this.o.fallback.open(request);
     let opened: Opened;
     try {
       opened = await this.connect(offer, request);
     } catch (e) {
+      const failure = e as Error & { reached?: boolean };
+      const retryAfterMs = this.o.retryAfterMs ?? 300_000;
+      // A listener that answered (a refused token, another certificate) is tried again at the next push.
+      if (!failure.reached) this.unreachable.set(server, now() + retryAfterMs);
       this.o.logger.warn(
-        { source: request.sourceName, server: `${offer.host}:${offer.port}`, err: (e as Error).message },
+        {
+          source: request.sourceName,
+          server,
+          err: failure.message,
+          ...(failure.reached ? {} : { tls_passed_over_for_s: retryAfterMs / 1000 }),
+        },
         'TLS fetch failed; fetching by SFTP instead',
       );
       return yield* this.o.fallback.open(request);
     }
+    this.unreachable.delete(server);
     yield* this.stream(opened, request);
   }
 
@@ -147,17 +168,20 @@ export class TlsFileSource implements FileSource {
         ...(isIP(offer.host) ? {} : { servername: offer.host }),
       });
       let settled = false;
+      /** True once the TLS handshake finished: the listener is there. */
+      let reached = false;
       const fail = (why: string): void => {
         socket.destroy();
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        reject(new Error(why));
+        reject(Object.assign(new Error(why), { reached }));
       };
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000} s`), timeoutMs);
       socket.on('error', (e) => fail(e.message));
       socket.once('close', () => fail('the server closed the connection'));
       socket.once('secureConnect', () => {
+        reached = true;
         socket.setNoDelay(true);
         const seen = certificateFingerprint(socket.getPeerCertificate().raw);
         if (seen !== offer.fingerprint)

@@ -141,6 +141,7 @@ describe('file fetch over TLS (FileTlsListener and TlsFileSource on loopback)', 
     expect(bytes.toString()).to.equal('fallback');
     const warn = agentLog.lines.find((l) => l.message === 'TLS fetch failed; fetching by SFTP instead');
     expect(String(warn?.fields.err)).to.contain(`not the pinned ${other}`);
+    expect(warn?.fields).to.not.have.property('tls_passed_over_for_s'); // it answered: tried again next time
     // The token never left: it still works once.
     expect(listener.stats.tokens).to.equal(1);
     const answer = await rawFetch(port, requestLine(offer.token, request.sourceName));

@@ -57,9 +57,17 @@ describe('pushes over the file TLS listener, offered on the real SSH control cha
     const [o] = await server.push(content, ['tls-agent'], dest);
     expect(o.status, o.message).to.equal('success');
     expect(md5(await readFile(dest))).to.equal(md5(content));
-    const warn = agent.logger.lines.find((l) => l.message === 'TLS fetch failed; fetching by SFTP instead');
-    expect(String(warn?.fields.err)).to.match(/ECONNREFUSED/);
+    const warns = (): Record<string, unknown>[] =>
+      agent.logger.lines
+        .filter((l) => l.message === 'TLS fetch failed; fetching by SFTP instead')
+        .map((l) => l.fields);
+    expect(String(warns()[0]?.err)).to.match(/ECONNREFUSED/);
+    expect(warns()[0].tls_passed_over_for_s).to.equal(300);
     // The push was settled: its unused token went with it.
     expect(server.fileTls!.stats.tokens).to.equal(0);
+    // The next push does not try the unreachable listener again (no second connect, no second warning).
+    const [again] = await server.push(content, ['tls-agent'], dest);
+    expect(again.status, again.message).to.equal('success');
+    expect(warns()).to.have.length(1);
   });
 });
