@@ -5,9 +5,10 @@
  * the staged file of a push live for the client the token was sent to, through that client's own
  * grants, so the file and the transfer slot are the ones its SFTP sessions would have shared.
  */
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../ports/logger.ts';
+import { AddressList, sourceKey } from '../auth/address-list.ts';
 import type { GrantedFile } from '../ssh/server/push-grants.ts';
 import { ReadBuffers } from '../ssh/server/read-buffers.ts';
 import type { FileTlsCertificate } from './file-tls-certificate.ts';
@@ -21,6 +22,10 @@ export interface FileTlsSettings {
   requestTimeoutMs: number;
   /** TLS connections open at once; more are dropped at accept. */
   maxConnections: number;
+  /** Connections one address may have before a request is accepted (handshake, request line); more are dropped at accept. */
+  maxUnprovenPerAddress: number;
+  /** Addresses (CIDR, or bare) that cap does not apply to: loopback, as for the SSH listener's. */
+  capExempt: readonly string[];
   /** Read buffers of readSize shared by every connection: bounds the file bytes read ahead server-wide. */
   maxReads: number;
   readSize: number;
@@ -30,6 +35,8 @@ export const DEFAULT_FILE_TLS_SETTINGS: FileTlsSettings = {
   handshakeTimeoutMs: 10_000,
   requestTimeoutMs: 10_000,
   maxConnections: 256,
+  maxUnprovenPerAddress: 8,
+  capExempt: ['127.0.0.0/8', '::1/128'],
   maxReads: 64,
   readSize: 256 * 1024,
 };
@@ -43,6 +50,11 @@ export class FileTlsListener {
   private readonly buffers: ReadBuffers;
   private readonly server: Server;
   private readonly open = new Set<TLSSocket>();
+  private readonly exempt: AddressList;
+  /** Per source: connections not yet past an accepted request. */
+  private readonly unproven = new Map<string, number>();
+  /** By "address|port": takes a connection off its source's count once its request is accepted. */
+  private readonly uncount = new Map<string, () => void>();
   /** The host put in offers; undefined when listening on every address (the agent uses its SSH host). */
   private host: string | undefined;
   private port = 0;
@@ -67,6 +79,8 @@ export class FileTlsListener {
       (socket) => this.onSecure(socket),
     );
     this.server.maxConnections = this.settings.maxConnections;
+    this.exempt = new AddressList(this.settings.capExempt);
+    this.server.on('connection', (raw: Socket) => this.onTcp(raw));
     this.server.on('tlsClientError', (e, socket) => {
       this.logger.debug({ address: socket.remoteAddress, err: e.message }, 'file TLS handshake failed');
     });
@@ -120,6 +134,34 @@ export class FileTlsListener {
     await stopped;
   }
 
+  /**
+   * Before the TLS handshake: an address with too many connections not yet past a request is cut,
+   * so one peer cannot keep the handshakes' CPU to itself (the SSH listener caps logins the same way).
+   */
+  private onTcp(raw: Socket): void {
+    const address = raw.remoteAddress ?? 'unknown';
+    if (this.exempt.has(address)) return;
+    const key = sourceKey(address);
+    const n = this.unproven.get(key) ?? 0;
+    if (n >= this.settings.maxUnprovenPerAddress) {
+      this.logger.debug({ address }, 'file TLS connection dropped at accept: too many from this address');
+      return void raw.destroy();
+    }
+    this.unproven.set(key, n + 1);
+    const id = `${address}|${raw.remotePort}`;
+    let counted = true;
+    const uncount = (): void => {
+      if (!counted) return;
+      counted = false;
+      this.uncount.delete(id);
+      const left = (this.unproven.get(key) ?? 1) - 1;
+      if (left > 0) this.unproven.set(key, left);
+      else this.unproven.delete(key);
+    };
+    this.uncount.set(id, uncount);
+    raw.once('close', uncount);
+  }
+
   private onSecure(socket: TLSSocket): void {
     const address = socket.remoteAddress ?? 'unknown';
     this.open.add(socket);
@@ -159,6 +201,7 @@ export class FileTlsListener {
     if (grant.name !== request.name)
       return this.refuse(socket, address, `the token is not for ${request.name}`, who);
     if (!grant.isLive()) return this.refuse(socket, address, 'the push is no longer live', who);
+    this.uncount.get(`${address}|${socket.remotePort}`)?.();
     const held = grant.grants.take(grant.name);
     let given = false;
     const unwatch = grant.grants.onRevoke(held, () => socket.destroy());

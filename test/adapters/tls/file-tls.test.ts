@@ -217,6 +217,51 @@ describe('file fetch over TLS (FileTlsListener and TlsFileSource on loopback)', 
     expect(grants.held).to.equal(0);
   });
 
+  it('caps the connections one address holds before a request is accepted; loopback is exempt by default', async () => {
+    const capped = new FileTlsListener(await loadOrCreateFileTlsCertificate(dir), logger, {
+      maxUnprovenPerAddress: 2,
+      capExempt: [],
+    });
+    const cappedPort = await capped.listen(0, '127.0.0.1');
+    const silent: TLSSocket[] = [];
+    try {
+      // Two connections that finish the handshake and then say nothing hold the address's two places.
+      for (let i = 0; i < 2; i++) {
+        const s = connect({ host: '127.0.0.1', port: cappedPort, rejectUnauthorized: false });
+        s.on('error', () => undefined);
+        await new Promise((r) => s.once('secureConnect', r));
+        silent.push(s);
+      }
+      // The third is cut before its handshake: no secureConnect, only a close.
+      const third = connect({ host: '127.0.0.1', port: cappedPort, rejectUnauthorized: false });
+      let secured = false;
+      third.once('secureConnect', () => (secured = true));
+      third.on('error', () => undefined);
+      await new Promise((r) => third.once('close', r));
+      expect(secured).to.equal(false);
+      // With one place freed, a fetch gets in.
+      silent.pop()!.destroy();
+      await eventually(async () => expect(capped.stats.connections).to.equal(1));
+      const offer = capped.offer({ clientId: 'web-1', name: request.sourceName, grants, isLive: () => live });
+      const answer = await rawFetch(cappedPort, requestLine(offer.token, request.sourceName));
+      expect(answer.startsWith(`OK ${content.length}\n`)).to.equal(true);
+    } finally {
+      for (const s of silent) s.destroy();
+      await capped.close();
+    }
+    // The default listener exempts loopback: ten silent connections from 127.0.0.1 all finish their handshake.
+    const many = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        const s = connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+        s.on('error', () => undefined);
+        await new Promise((r) => s.once('secureConnect', r));
+        return s;
+      }),
+    );
+    await eventually(async () => expect(listener.stats.connections).to.equal(10));
+    for (const s of many) s.destroy();
+  });
+
   it('a client that never reads holds a few buffers, not the file; settling the push cuts it', async () => {
     const big = randomBytes(64 * MiB);
     await writeFile(join(staging, request.sourceName), big);
