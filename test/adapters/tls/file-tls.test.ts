@@ -241,7 +241,7 @@ describe('file fetch over TLS (FileTlsListener and TlsFileSource on loopback)', 
       expect(secured).to.equal(false);
       // With one place freed, a fetch gets in.
       silent.pop()!.destroy();
-      await eventually(async () => expect(capped.stats.connections).to.equal(1));
+      await eventually(async () => void expect(capped.stats.connections).to.equal(1));
       const offer = capped.offer({ clientId: 'web-1', name: request.sourceName, grants, isLive: () => live });
       const answer = await rawFetch(cappedPort, requestLine(offer.token, request.sourceName));
       expect(answer.startsWith(`OK ${content.length}\n`)).to.equal(true);
@@ -258,7 +258,7 @@ describe('file fetch over TLS (FileTlsListener and TlsFileSource on loopback)', 
         return s;
       }),
     );
-    await eventually(async () => expect(listener.stats.connections).to.equal(10));
+    await eventually(async () => void expect(listener.stats.connections).to.equal(10));
     for (const s of many) s.destroy();
   });
 
