@@ -20,6 +20,8 @@ interface Round {
   ms: number;
   /** CPU milliseconds of every process of that side (see the figure's note). */
   cpu: number;
+  /** Of which rportd's and the agents' process's (ours only). */
+  parts?: { rportd: number; agents: number };
 }
 
 /** CPU of this process and the children it reaped (curl; parallel-scp, its scp and ssh), plus the given processes (reaped children included). */
@@ -36,6 +38,7 @@ async function ourPush(
   dest: string,
 ): Promise<Round> {
   const cpu0 = cpuNow([server.pid, fleetPid]);
+  const [server0, fleet0] = [cpuMsOf(server.pid, true) ?? NaN, cpuMsOf(fleetPid, true) ?? NaN];
   const t0 = performance.now();
   const r = await upload(ctx.children, {
     url: server.uploadUrl,
@@ -47,10 +50,14 @@ async function ourPush(
     throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), ids.length, 300_000);
   const cpu = cpuNow([server.pid, fleetPid]) - cpu0;
+  const parts = {
+    rportd: (cpuMsOf(server.pid, true) ?? NaN) - server0,
+    agents: (cpuMsOf(fleetPid, true) ?? NaN) - fleet0,
+  };
   const failed = outcomes.filter((o) => o.status !== 'success');
   if (failed.length)
     throw new Error(`${failed.length} of ${ids.length} pushes did not succeed: ${failed[0].message}`);
-  return { ms: lastAt - t0, cpu };
+  return { ms: lastAt - t0, cpu, parts };
 }
 
 /** parallel-scp to every host, then removes what it wrote (after the clock stops). */
@@ -132,7 +139,7 @@ const largeFanOut: BenchCase = {
           if (more > 0)
             throw new Error(`${w.name}: the agents logged ${more} warnings during the push (a fallback?)`);
           ctx.log(
-            `round ${round}: ${w.name} ${seconds(o.ms)} (${throughput(size * n, o.ms)}), CPU ${seconds(o.cpu)}`,
+            `round ${round}: ${w.name} ${seconds(o.ms)} (${throughput(size * n, o.ms)}), CPU ${seconds(o.cpu)} (rportd ${seconds(o.parts?.rportd)}, agents ${seconds(o.parts?.agents)})`,
           );
         }
         if (hosts) {
