@@ -83,7 +83,7 @@ const largeFanOut: BenchCase = {
   name: 'large-fan-out',
   summary:
     'a 64 MiB file to 20 agents, against pssh parallel-scp to 20 hosts of a private sshd and the CPU floor (AES-GCM, md5, write)',
-  timeoutMs: 420_000,
+  timeoutMs: 600_000,
   async run(ctx) {
     const size = (ctx.quick ? 8 : 64) * MiB;
     const n = ctx.quick ? 5 : 20;
