@@ -20,6 +20,8 @@ interface Round {
   ms: number;
   /** CPU milliseconds of every process of that side (see the figure's note). */
   cpu: number;
+  /** Of which rportd's and the agents' process's (ours only). */
+  parts?: { rportd: number; agents: number };
 }
 
 /** CPU of this process and the children it reaped (curl; parallel-scp, its scp and ssh), plus the given processes (reaped children included). */
@@ -36,6 +38,7 @@ async function ourPush(
   dest: string,
 ): Promise<Round> {
   const cpu0 = cpuNow([server.pid, fleetPid]);
+  const [server0, fleet0] = [cpuMsOf(server.pid, true) ?? NaN, cpuMsOf(fleetPid, true) ?? NaN];
   const t0 = performance.now();
   const r = await upload(ctx.children, {
     url: server.uploadUrl,
@@ -47,10 +50,14 @@ async function ourPush(
     throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), ids.length, 300_000);
   const cpu = cpuNow([server.pid, fleetPid]) - cpu0;
+  const parts = {
+    rportd: (cpuMsOf(server.pid, true) ?? NaN) - server0,
+    agents: (cpuMsOf(fleetPid, true) ?? NaN) - fleet0,
+  };
   const failed = outcomes.filter((o) => o.status !== 'success');
   if (failed.length)
     throw new Error(`${failed.length} of ${ids.length} pushes did not succeed: ${failed[0].message}`);
-  return { ms: lastAt - t0, cpu };
+  return { ms: lastAt - t0, cpu, parts };
 }
 
 /** parallel-scp to every host, then removes what it wrote (after the clock stops). */
@@ -76,7 +83,7 @@ const largeFanOut: BenchCase = {
   name: 'large-fan-out',
   summary:
     'a 64 MiB file to 20 agents, against pssh parallel-scp to 20 hosts of a private sshd and the CPU floor (AES-GCM, md5, write)',
-  timeoutMs: 420_000,
+  timeoutMs: 600_000,
   async run(ctx) {
     const size = (ctx.quick ? 8 : 64) * MiB;
     const n = ctx.quick ? 5 : 20;
@@ -100,18 +107,39 @@ const largeFanOut: BenchCase = {
       if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
       ids = s.ids;
     }
+    // The TLS FileSource (docs/adr/0009): a second rportd with file_tls_address and its own fleet.
+    const tlsServer = missing ? undefined : await startRportd(ctx, { name: 'rportd-tls', fileTls: true });
+    const tlsFleet = tlsServer ? forkFleet(ctx, tlsServer, 'large-fan-out-tls-agents') : undefined;
+    let tlsIds: string[] = [];
+    if (tlsFleet) {
+      const s = await tlsFleet.start(n, 'tls-agent', 60_000);
+      if (s.failed) throw new Error(`${s.failed} TLS agents did not register: ${s.lastError ?? ''}`);
+      tlsIds = s.ids;
+    }
     const dest = join(ctx.tmp, 'dest', 'large-fan-out.bin');
     const ours: Round[] = [];
+    const oursTls: Round[] = [];
     const refs: Round[] = [];
     const floors: CpuFloor[] = [];
     try {
       // Each round runs the three one after the other, so each sees the machine as the others did.
       for (let round = 1; round <= rounds; round++) {
-        if (server && fleet) {
-          const o = await ourPush(ctx, server, fleet.pid, ids, file, dest);
-          ours.push(o);
+        // SFTP and TLS alternate which goes first.
+        const ways = [
+          { name: 'ours', server, fleet, ids, into: ours },
+          { name: 'ours over TLS', server: tlsServer, fleet: tlsFleet, ids: tlsIds, into: oursTls },
+        ];
+        for (const w of round % 2 === 1 ? ways : ways.reverse()) {
+          if (!w.server || !w.fleet) continue;
+          const warned = (await w.fleet.stats()).warn;
+          const o = await ourPush(ctx, w.server, w.fleet.pid, w.ids, file, dest);
+          w.into.push(o);
+          // A TLS fetch that fell back to SFTP logs a warning: the TLS row would then measure SFTP.
+          const more = (await w.fleet.stats()).warn - warned;
+          if (more > 0)
+            throw new Error(`${w.name}: the agents logged ${more} warnings during the push (a fallback?)`);
           ctx.log(
-            `round ${round}: ours ${seconds(o.ms)} (${throughput(size * n, o.ms)}), CPU ${seconds(o.cpu)}`,
+            `round ${round}: ${w.name} ${seconds(o.ms)} (${throughput(size * n, o.ms)}), CPU ${seconds(o.cpu)} (rportd ${seconds(o.parts?.rportd)}, agents ${seconds(o.parts?.agents)})`,
           );
         }
         if (hosts) {
@@ -130,6 +158,8 @@ const largeFanOut: BenchCase = {
     } finally {
       await fleet?.stop();
       await server?.stop();
+      await tlsFleet?.stop();
+      await tlsServer?.stop();
       await hosts?.stop();
     }
     loads.push(load());
@@ -160,6 +190,16 @@ const largeFanOut: BenchCase = {
         `the floor: CPU time (process.cpuUsage, every thread) to seal and open the ${n} copies with AES-128-GCM (node:crypto, 256 KiB pieces), md5 them, and write them (no fsync) to the filesystem the agents write to, divided by the ${floors[0]?.cores ?? 'n/a'} cores; median of ${floors.length}. ` +
         `Parts: seal ${part('seal')}, open ${part('open')}, md5 ${part('md5')}, write ${part('write')}. No schedule of that work alone finishes sooner; ours also uploads and stages the file once, and ssh2 works in 32 KiB packets`,
     });
+    const tls = median(oursTls.map((r) => r.ms));
+    const cpuTls = median(oursTls.map((r) => r.cpu).filter(Number.isFinite));
+    ctx.add({
+      figure: `${label} over TLS (file_tls_address): upload start to the last outcome, vs pssh parallel-scp`,
+      ours: seconds(tls),
+      reference: seconds(ref),
+      ratio: speedRatio(tls, ref),
+      target: 'report',
+      note: `the same push to a second rportd with [server] file_tls_address and its own process of ${n} agents, which fetch over TLS 1.3 (docs/adr/0009); rounds alternate which of SFTP and TLS goes first. Against the floor: ${speedRatio(tls, floor)?.toFixed(2) ?? 'n/a'}x; against SFTP in the same rounds: ${speedRatio(tls, our)?.toFixed(2) ?? 'n/a'}x (above 1: TLS faster)`,
+    });
     const cpuOurs = median(ours.map((r) => r.cpu).filter(Number.isFinite));
     const cpuRef = median(refs.map((r) => r.cpu).filter(Number.isFinite));
     const cpuFloor = median(floors.map((f) => f.all));
@@ -180,6 +220,14 @@ const largeFanOut: BenchCase = {
       ratio: cpuOurs && cpuFloor ? cpuOurs / cpuFloor : undefined,
       target: 'report',
       note: 'ratio = ours / the floor (lower is better): how much more CPU than the least the work needs',
+    });
+    ctx.add({
+      figure: `${label}: CPU time of every process, ours over TLS vs over SFTP`,
+      ours: seconds(cpuTls),
+      reference: seconds(cpuOurs),
+      ratio: cpuTls && cpuOurs ? cpuTls / cpuOurs : undefined,
+      target: 'report',
+      note: `ratio = TLS / SFTP (lower is better); TLS against the floor's CPU: ${cpuTls && cpuFloor ? (cpuTls / cpuFloor).toFixed(2) : 'n/a'}x, against parallel-scp's: ${cpuTls && cpuRef ? (cpuTls / cpuRef).toFixed(2) : 'n/a'}x`,
     });
   },
 };

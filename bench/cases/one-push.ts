@@ -1,44 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BenchCase } from '../lib/bench-case.ts';
 import { median, seconds, speedRatio, throughput } from '../lib/figures.ts';
 import { opensshMissing, startPrivateSshd } from '../lib/openssh.ts';
-import { cpuMsOfAll, cpuMsOfStat } from '../lib/proc-cpu.ts';
+import { cpuMsOfAll } from '../lib/proc-cpu.ts';
+import type { Role } from '../lib/children.ts';
+import { timedPush, type TimedPush } from '../lib/timed-push.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
-import { AGENT_CREDENTIAL, productMissing, profileArgs, startRportd, uuidOf } from '../lib/product.ts';
+import { AGENT_CREDENTIAL, productMissing, profileArgs, startRportd } from '../lib/product.ts';
 import { MiB } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
-import { upload } from '../lib/upload-client.ts';
-import type { PushPhases } from '../roles/timed-agent.ts';
-
-/** CPU seconds used so far by each thread of a process (Linux /proc), keyed "main" for the main thread, else by thread name and id. */
-function threadCpu(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      out.set(Number(tid) === pid ? 'main' : `${name}+${Number(tid) - pid}`, cpuMsOfStat(stat) / 1000);
-    }
-  } catch {
-    // not Linux, or gone: no figure
-  }
-  return out;
-}
-
-/** Per-thread CPU seconds between two threadCpu readings: the main thread, the busiest other threads, and the sum. */
-function cpuSpent(before: Map<string, number>, after: Map<string, number>): string {
-  const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
-  const total = d.reduce((a, [, v]) => a + v, 0);
-  const others = d
-    .filter(([k]) => k !== 'main')
-    .sort((a, b) => b[1] - a[1])
-    .slice(0, 6);
-  return `${total.toFixed(2)} s CPU (main ${(after.get('main')! - (before.get('main') ?? 0)).toFixed(2)}${others.map(([k, v]) => `, ${k} ${v.toFixed(2)}`).join('')})`;
-}
 
 const onePush: BenchCase = {
   name: 'one-push',
@@ -126,71 +99,52 @@ const onePush: BenchCase = {
     }
 
     const missing = productMissing();
-    const ours: number[] = [];
-    const oursCpu: number[] = [];
-    const wholes: number[] = [];
-    let phases: PushPhases | undefined;
-    let latency: { toAgent: number; toOutcome: number } | undefined;
+    // Both transports on one rportd (file_tls_address set), one timed agent each, alternated push by push.
+    // 'tls-hash': the TLS agent with `[file-reception] hash_thread = true` (md5 on its own thread).
+    const ways = ['sftp', 'tls', 'tls-hash'] as const;
+    const runs: Record<(typeof ways)[number], TimedPush[]> = { sftp: [], tls: [], 'tls-hash': [] };
     if (missing) ctx.log(`ours skipped: ${missing}`);
     else {
-      const server = await startRportd(ctx, { maxFilepushSize: size * 2 });
-      const agent = ctx.children.fork(
-        'timed agent',
-        new URL('../roles/timed-agent.ts', import.meta.url),
-        [],
-        { nodeArgs: profileArgs(ctx, 'agent') },
-      );
-      await agent.ready;
-      const { id } = await agent.call<{ id: string }>('start', {
-        port: server.sshPort,
-        fingerprint: server.fingerprint,
-        credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
-        dataDir: join(ctx.tmp, 'agent-data'),
-        id: 'push-agent',
-      });
+      const server = await startRportd(ctx, { maxFilepushSize: size * 2, fileTls: true });
+      const agents = new Map<string, { role: Role; id: string }>();
+      for (const way of ways) {
+        const role = ctx.children.fork(
+          `timed agent (${way})`,
+          new URL('../roles/timed-agent.ts', import.meta.url),
+          [],
+          { nodeArgs: profileArgs(ctx, `agent-${way}`) },
+        );
+        await role.ready;
+        const { id } = await role.call<{ id: string }>('start', {
+          port: server.sshPort,
+          fingerprint: server.fingerprint,
+          credential: `${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}`,
+          dataDir: join(ctx.tmp, `agent-data-${way}`),
+          id: `push-agent-${way}`,
+          tls: way !== 'sftp',
+          hashThread: way === 'tls-hash',
+        });
+        agents.set(way, { role, id });
+      }
       const dest = join(ctx.tmp, 'dest', 'pushed.bin');
       for (let i = 1; i <= reps; i++) {
-        const t0 = performance.now();
-        const r = await upload(ctx.children, {
-          url: server.uploadUrl,
-          file,
-          headers: server.authHeaders,
-          fields: [
-            ['client_id', id],
-            ['dest', dest],
-            ['force', 'true'],
-          ],
-        });
-        if (r.status !== 200 && r.status !== 201)
-          throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
-        const accepted = t0 + r.ms;
-        // CPU from the answer to the outcome (the upload's own CPU is mostly before it).
-        const [agentCpu, serverCpu] = [threadCpu(agent.pid), threadCpu(server.pid)];
-        const cpuBefore = cpuMsOfAll([agent.pid, server.pid]);
-        const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), 1, 120_000);
-        const cpuUsed = cpuMsOfAll([agent.pid, server.pid]) - cpuBefore;
-        if (Number.isFinite(cpuUsed)) oursCpu.push(cpuUsed);
-        ctx.log(
-          `CPU during the push: agent ${cpuSpent(agentCpu, threadCpu(agent.pid))}; rportd ${cpuSpent(serverCpu, threadCpu(server.pid))}`,
-        );
-        if (outcomes[0].status !== 'success') throw new Error(`the push failed: ${outcomes[0].message}`);
-        ours.push(lastAt - accepted);
-        wholes.push(lastAt - t0);
-        phases = await agent.call<PushPhases>('phases');
-        // Both clocks are this host's wall clock.
-        latency = {
-          toAgent: phases.receivedAt - (performance.timeOrigin + accepted),
-          toOutcome: performance.timeOrigin + lastAt - phases.verdictAt,
-        };
-        ctx.log(
-          `ours: upload ${seconds(r.ms)}, push ${seconds(lastAt - accepted)} (${throughput(size, lastAt - accepted)}), upload to outcome ${seconds(lastAt - t0)}`,
-        );
-        await rm(dest, { force: true });
+        for (const way of i % 2 === 1 ? ways : [...ways].reverse()) {
+          const { role, id } = agents.get(way)!;
+          const label = `ours (${way})`;
+          const run = await timedPush(ctx, server, role, { id, file, dest, size, label });
+          if (way !== 'sftp' && run.phases.fallbacks > 0)
+            throw new Error('the TLS agent fell back to SFTP: the TLS row would measure SFTP');
+          runs[way].push(run);
+        }
       }
-      await agent.call('stop');
+      for (const { role } of agents.values()) await role.call('stop');
       await server.stop();
       void md5;
     }
+    const ours = runs.sftp.map((r) => r.ms);
+    const oursCpu = runs.sftp.map((r) => r.cpu).filter(Number.isFinite);
+    const wholes = runs.sftp.map((r) => r.whole);
+    const { phases, latency } = runs.sftp.at(-1) ?? {};
 
     const push = median(ours);
     for (const [cipher, times] of Object.entries(refs)) {
@@ -233,6 +187,44 @@ const onePush: BenchCase = {
       note:
         'Our CPU time spread perfectly over every core, with nothing else running: no schedule of the same work finishes sooner. ' +
         'Below 1.00x, the one-push target cannot be met on this machine without doing less work per byte.',
+    });
+    // The TLS FileSource (docs/adr/0009), measured beside SFTP on the same rportd, pushes alternated.
+    const tlsPush = median(runs.tls.map((r) => r.ms));
+    const tlsCpu = median(runs.tls.map((r) => r.cpu).filter(Number.isFinite));
+    const tlsPhases = runs.tls.at(-1)?.phases;
+    ctx.add({
+      figure: `one push ${mib} over TLS (file_tls_address): accepted to in place, vs OpenSSH sftp (aes128-gcm)`,
+      ours: seconds(tlsPush),
+      reference: seconds(aesMs),
+      ratio: speedRatio(tlsPush, aesMs),
+      target: 'report',
+      note: `median of ${reps}; the same rportd and the same kind of timed agent as the SFTP row, announcing tls-fetch: the file comes over TLS 1.3 (AES-128-GCM, OpenSSL) from rportd's file listener; md5, fsync and rename as in the SFTP row. Transfer wait ${seconds(tlsPhases?.transferWait)}, hash + write ${seconds(tlsPhases?.hashAndWrite)} in the last push`,
+    });
+    ctx.add({
+      figure: `one push ${mib}: over TLS vs over SFTP (same run, alternated)`,
+      ours: seconds(tlsPush),
+      reference: seconds(push),
+      ratio: speedRatio(tlsPush, push),
+      target: 'report',
+      note: 'ratio = SFTP time / TLS time (above 1.00x: TLS is faster)',
+    });
+    ctx.add({
+      figure: `one push ${mib}: CPU time of both ends (rportd + agent), over TLS vs over SFTP`,
+      ours: seconds(tlsCpu),
+      reference: seconds(cpu),
+      ratio: tlsCpu && cpu ? tlsCpu / cpu : undefined,
+      target: 'report',
+      note: `ratio = TLS / SFTP (lower is better); OpenSSH's (aes128-gcm) was ${seconds(aesCpu)}`,
+    });
+    const hashPush = median(runs['tls-hash'].map((r) => r.ms));
+    const hashCpu = median(runs['tls-hash'].map((r) => r.cpu).filter(Number.isFinite));
+    ctx.add({
+      figure: `one push ${mib} over TLS with hash_thread: accepted to in place, vs over TLS without`,
+      ours: seconds(hashPush),
+      reference: seconds(tlsPush),
+      ratio: speedRatio(hashPush, tlsPush),
+      target: 'report',
+      note: `a third timed agent, over TLS with [file-reception] hash_thread = true (md5 on the hashing thread, docs/adr/0006); CPU of both ends ${seconds(hashCpu)} against ${seconds(tlsCpu)} without`,
     });
     const bareTime = median(bareMs);
     ctx.add({

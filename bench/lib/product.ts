@@ -68,6 +68,8 @@ export interface RportdOptions {
   name?: string;
   dataDir?: string;
   sshPort?: number;
+  /** Start the file-fetch TLS listener too (`[server] file_tls_address`, docs/adr/0009). */
+  fileTls?: boolean;
 }
 
 /** Starts the real rportd (its own process, real SQLite, HTTP API and SSH listener) with a bench config. */
@@ -89,6 +91,7 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
       `max_filepush_size = ${o.maxFilepushSize ?? 512 * 1024 * 1024}`,
       `auth = "${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}"`,
       ...(o.pushConcurrency ? [`push_concurrency = ${o.pushConcurrency}`] : []),
+      ...(o.fileTls ? [`file_tls_address = "127.0.0.1:${await freePort()}"`] : []),
       '',
       '[api]',
       `address = "127.0.0.1:${apiPort}"`,

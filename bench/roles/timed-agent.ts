@@ -8,6 +8,8 @@ import { TcpTransport } from '../../src/adapters/ssh/agent/transport.ts';
 import { MAX_READ } from '../../src/adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../src/adapters/ssh/agent/sftp-file-source.ts';
 import { ServerConnection } from '../../src/adapters/ssh/agent/server-connection.ts';
+import { TLS_FETCH_FEATURE } from '../../src/adapters/tls/fetch-offer.ts';
+import { FetchOffers, TlsFileSource } from '../../src/adapters/tls/tls-file-source.ts';
 import { loadOrCreateAgentKey } from '../../src/adapters/ssh/agent/agent-key.ts';
 import { ScavengePacer } from '../../src/adapters/system/scavenge-pacer.ts';
 import { SudoPrivilegedFiles } from '../../src/adapters/sudo/sudo-privileged-files.ts';
@@ -45,12 +47,15 @@ export interface PushPhases {
   /** Wall clock (epoch ms) when the push request arrived and when the verdict was ready. */
   receivedAt: number;
   verdictAt: number;
+  /** TLS fetches that fell back to SFTP since the start (the TLS row must show none). */
+  fallbacks: number;
 }
 
 const now = (): number => performance.now();
 let phases: Partial<PushPhases> = {};
 let handleStarted = 0;
 let fetchStarted = 0;
+let fallbacks = 0;
 
 class TimedFileSource implements FileSource {
   constructor(private readonly inner: FileSource) {}
@@ -146,19 +151,24 @@ const clock: Clock = {
 let connection: ServerConnection | undefined;
 
 async function start(a: Record<string, unknown>): Promise<{ id: string }> {
-  const { port, fingerprint, credential, dataDir, id } = a as {
+  const { port, fingerprint, credential, dataDir, id, tls, hashThread } = a as {
     port: number;
     fingerprint: string;
     credential: string;
     dataDir: string;
     id: string;
+    /** Announce tls-fetch and take rportd's TLS offers (TlsFileSource over SFTP), as rport does. */
+    tls?: boolean;
+    /** `[file-reception] hash_thread = true`: md5 on the shared hashing thread (ADR 0006 addendum). */
+    hashThread?: boolean;
   };
   await mkdir(dataDir, { recursive: true });
-  const files = new TimedLocalFiles(new FsLocalFiles({ dataDir }));
+  const files = new TimedLocalFiles(new FsLocalFiles({ dataDir, hashWorker: hashThread === true }));
   const privileged = new SudoPrivilegedFiles({ dataDir });
   // The file source and the connection refer to each other, as in src/composition/rport/container.ts.
-  const link: { sftp?: SftpFileSource } = {};
-  const source = new TimedFileSource({ open: (req) => link.sftp!.open(req) });
+  const link: { sftp?: SftpFileSource; tls?: TlsFileSource } = {};
+  const offers = new FetchOffers();
+  const source = new TimedFileSource({ open: (req) => (link.tls ?? link.sftp!).open(req) });
   const receive = new ReceiveFile(
     files,
     source,
@@ -187,7 +197,9 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
       tags: ['bench'],
       version: '0.1.0',
       file_reception: { enabled: true, protected: DEFAULT_PROTECTED_POSIX },
+      ...(tls ? { features: [TLS_FETCH_FEATURE] } : {}),
     },
+    ...(tls ? { fetchOffers: offers } : {}),
     identity: await loadOrCreateAgentKey(dataDir),
     handler: {
       handle: async (req, onProgress) => {
@@ -198,13 +210,21 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
         phases.verdictAt = Date.now();
         return verdict;
       },
-      cancel: (req) => link.sftp?.cancel(req.sourceName),
+      cancel: (req) => (link.tls ?? link.sftp)?.cancel(req.sourceName),
     },
     logger: quiet,
   });
   // As src/composition/rport/container.ts: a scavenge every 2 MiB received (its cost belongs in the figure).
   const pacer = new ScavengePacer();
   link.sftp = new SftpFileSource(connection, READS_IN_FLIGHT, (bytes) => pacer.moved(bytes));
+  if (tls)
+    link.tls = new TlsFileSource({
+      offers,
+      fallback: link.sftp,
+      // A fallback to SFTP shows in the bench's log: the TLS row would otherwise measure SFTP.
+      logger: { ...quiet, warn: (f, m) => (fallbacks++, console.error(m, f)) },
+      received: (bytes) => pacer.moved(bytes),
+    });
   const connected = connection.waitConnected();
   connection.start();
   await connected;
@@ -213,6 +233,6 @@ async function start(a: Record<string, unknown>): Promise<{ id: string }> {
 
 serveRole({
   start,
-  phases: () => ({ ...phases, hashAlone: hashAlone(phases.bytes ?? 0) }),
+  phases: () => ({ ...phases, hashAlone: hashAlone(phases.bytes ?? 0), fallbacks }),
   stop: () => connection?.stop(),
 });

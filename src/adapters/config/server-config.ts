@@ -59,6 +59,11 @@ export interface ServerSection {
   keep_staged_for: number;
   /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
   allow_special_bits: boolean;
+  /** "host:port" of the file-fetch TLS listener (docs/adr/0009); undefined = off, every push by SFTP. */
+  file_tls_address?: string;
+  /** The admin's certificate and key for it (both or neither); otherwise made in data_dir. */
+  file_tls_cert_file?: string;
+  file_tls_key_file?: string;
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -136,6 +141,9 @@ const SERVER_KEYS = [
   'offline_ttl',
   'keep_staged_for',
   'allow_special_bits',
+  'file_tls_address',
+  'file_tls_cert_file',
+  'file_tls_key_file',
 ] as const;
 const API_KEYS = [
   'address',
@@ -247,7 +255,15 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
     proxy_protocol_from: cidrList(s, 'server', 'proxy_protocol_from'),
     allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
+    file_tls_address:
+      s.file_tls_address === undefined ? undefined : address(s, 'server', 'file_tls_address', ''),
+    file_tls_cert_file: path(s, 'server', 'file_tls_cert_file'),
+    file_tls_key_file: path(s, 'server', 'file_tls_key_file'),
   };
+  if ((server.file_tls_cert_file === undefined) !== (server.file_tls_key_file === undefined))
+    fail('server', 'file_tls_cert_file', 'give both file_tls_cert_file and file_tls_key_file, or neither');
+  if (server.file_tls_cert_file !== undefined && server.file_tls_address === undefined)
+    fail('server', 'file_tls_cert_file', 'is set but file_tls_address is not (the file TLS listener is off)');
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 
   const api: ApiSection = {

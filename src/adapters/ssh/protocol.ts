@@ -2,6 +2,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { ClientInfo } from '../../domain/client.ts';
 import type { OutcomeStatus } from '../../domain/outcome.ts';
 import type { PushRequest } from '../../domain/push-request.ts';
+import { TLS_FETCH_FEATURE, type FetchOffer } from '../tls/fetch-offer.ts';
 
 /** docs/protocol.md: the version lives in the subsystem name so that both ends can tell at once. */
 export const PROTOCOL_VERSION = 2;
@@ -54,7 +55,7 @@ export type ServerMessage =
   | { type: 'challenge'; protocol: number; challenge: string }
   | { type: 'welcome'; protocol: number; max_read: number }
   | { type: 'error'; message: string }
-  | { type: 'push'; req_id: string; request: PushRequest }
+  | { type: 'push'; req_id: string; request: PushRequest; tls?: FetchOffer }
   | { type: 'cancel'; req_id: string };
 
 export const encodeLine = (m: AgentMessage | ServerMessage): string => JSON.stringify(m) + '\n';
@@ -131,7 +132,7 @@ export interface ParsedHello {
 }
 
 /** The optional push fields this agent acts on: a server sends a check only to an agent that announces it. */
-export const AGENT_FEATURES = ['check', 'diff'];
+export const AGENT_FEATURES = ['check', 'diff', TLS_FETCH_FEATURE];
 
 /** Checks a hello; returns what it announces or a sentence naming the bad field. */
 export function parseHello(m: Record<string, unknown>): ParsedHello | string {

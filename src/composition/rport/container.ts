@@ -21,6 +21,7 @@ import { transportFor } from '../../adapters/ssh/agent/transport.ts';
 import { AGENT_FEATURES } from '../../adapters/ssh/protocol.ts';
 import { READS_IN_FLIGHT, SftpFileSource } from '../../adapters/ssh/agent/sftp-file-source.ts';
 import { ScavengePacer } from '../../adapters/system/scavenge-pacer.ts';
+import { FetchOffers, TlsFileSource } from '../../adapters/tls/tls-file-source.ts';
 import { ServerConnection } from '../../adapters/ssh/agent/server-connection.ts';
 import { loadOrCreateAgentKey, type AgentIdentity } from '../../adapters/ssh/agent/agent-key.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
@@ -109,13 +110,18 @@ async function protectedRoots(config: ClientConfig, logger?: Logger): Promise<Re
   return found.roots;
 }
 
-/** The SSH link; the file source and the connection refer to each other through a late lookup. */
+/**
+ * The SSH link; the file source and the connection refer to each other through a late lookup. A push
+ * that offers TLS is fetched over it, any other (or one whose TLS fetch fails at once) by SFTP.
+ */
 const linkModule = new ContainerModule(({ bind }) => {
   let connection: ServerConnection | undefined;
+  let source: TlsFileSource | undefined;
+  const offers = new FetchOffers();
   // One pacer per agent, counting its own transfer since the process's last scavenge: a process holding
   // many agents (the bench's fleets) then scavenges about as often as each agent would on its own host.
   const pacer = new ScavengePacer();
-  const source = new SftpFileSource(
+  const sftp = new SftpFileSource(
     {
       openSftp: () => connection!.openSftp(),
       corked: (send) => connection!.corked(send),
@@ -126,7 +132,18 @@ const linkModule = new ContainerModule(({ bind }) => {
     READS_IN_FLIGHT,
     (bytes) => pacer.moved(bytes),
   );
-  constant(bind, T.source, source);
+  provide(
+    bind,
+    T.source,
+    [T.logger],
+    (logger) =>
+      (source = new TlsFileSource({
+        offers,
+        fallback: sftp,
+        logger,
+        received: (bytes) => pacer.moved(bytes),
+      })),
+  );
   provide(
     bind,
     T.connection,
@@ -148,6 +165,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           features: AGENT_FEATURES,
         },
         identity,
+        fetchOffers: offers,
         handler: {
           handle: async (req, onProgress) => {
             try {
@@ -161,7 +179,7 @@ const linkModule = new ContainerModule(({ bind }) => {
           },
           cancel: (req) => {
             log.cancelled(req);
-            source.cancel(req.sourceName);
+            (source ?? sftp).cancel(req.sourceName);
           },
         },
         logger,

@@ -6,6 +6,8 @@ import type { HttpServer } from '../../adapters/http/http-server.ts';
 import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
 import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
 import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
+import { loadOrCreateFileTlsCertificate } from '../../adapters/tls/file-tls-certificate.ts';
+import { FileTlsListener } from '../../adapters/tls/file-tls-listener.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
 import { dataDirKey, listenError, naming } from './start-errors.ts';
 import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
@@ -65,6 +67,8 @@ interface ClientListenerConfig {
   /** `[server] data_dir`: the host key lives here. */
   dataDir: string;
   settings?: Partial<AgentListenerSettings>;
+  /** `[server] file_tls_address` and its cert/key files: the file-fetch TLS listener, off when absent. */
+  fileTls?: { address: string; certFile?: string; keyFile?: string };
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
@@ -72,6 +76,9 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
   return {
     address: s.address,
     dataDir: s.data_dir,
+    fileTls: s.file_tls_address
+      ? { address: s.file_tls_address, certFile: s.file_tls_cert_file, keyFile: s.file_tls_key_file }
+      : undefined,
     settings: {
       keepaliveIntervalMs: s.keep_alive * 1000,
       maxHandshakes: s.max_concurrent_handshakes,
@@ -99,6 +106,8 @@ export interface StartedClientListener {
   acceptWebSocket(ws: WebSocket, address: string): void;
   /** Ends the connections that logged in with this client credential; returns how many. */
   endSessionsOf(credentialId: string): number;
+  /** The file-fetch TLS listener, when `[server] file_tls_address` is set. */
+  fileTls?: FileTlsListener;
   close(): Promise<void>;
 }
 
@@ -118,7 +127,9 @@ interface ClientListenerDependencies {
 export async function startClientListener(d: ClientListenerDependencies): Promise<StartedClientListener> {
   warnIfNoCryptoBinding(d.logger);
   const hostKey = await naming(dataDirKey(d.config.dataDir), () => loadOrCreateHostKey(d.config.dataDir));
+  const fileTls = d.config.fileTls && (await startFileTls(d.config.fileTls, d.config.dataDir, d.logger));
   const listener = new AgentListener({
+    fileTls,
     hostKey,
     credentials: d.credentials,
     presence: d.presence,
@@ -136,6 +147,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     const { host, port: wanted } = parseAddress(address, '[server] address');
     port = await listener.listen(wanted, host).catch(async (e: unknown) => {
       await listener.close();
+      await fileTls?.close();
       throw listenError('[server] address', address, e);
     });
   }
@@ -149,6 +161,32 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     port,
     acceptWebSocket: (ws, address) => acceptAgentWebSocket(listener, ws, address),
     endSessionsOf: (credentialId) => listener.endSessionsOf(credentialId),
-    close: () => listener.close(),
+    fileTls,
+    close: async () => {
+      await listener.close();
+      await fileTls?.close();
+    },
   };
+}
+
+/** The file-fetch TLS listener: its certificate (made in data_dir unless the admin gave one), then the port. */
+async function startFileTls(
+  c: NonNullable<ClientListenerConfig['fileTls']>,
+  dataDir: string,
+  logger: Logger,
+): Promise<FileTlsListener> {
+  const files = c.certFile && c.keyFile ? { certFile: c.certFile, keyFile: c.keyFile } : undefined;
+  const cert = await naming(files ? '[server] file_tls_cert_file' : dataDirKey(dataDir), () =>
+    loadOrCreateFileTlsCertificate(dataDir, files),
+  );
+  const tls = new FileTlsListener(cert, logger);
+  const { host, port: wanted } = parseAddress(c.address, '[server] file_tls_address');
+  const port = await tls.listen(wanted, host).catch((e: unknown) => {
+    throw listenError('[server] file_tls_address', c.address, e);
+  });
+  logger.info(
+    { address: c.address, port, fingerprint: cert.fingerprint },
+    'file TLS listener ready: agents that can are offered their pushes over TLS',
+  );
+  return tls;
 }

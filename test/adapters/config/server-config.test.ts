@@ -151,6 +151,27 @@ log_level = "debug"
     failsWith('[api]\njwt_secret = "short"', /\[api\] jwt_secret: must be at least 32/));
   it('cert_file without key_file names the missing key', () =>
     failsWith('[api]\ncert_file = "c.pem"', /\[api\] key_file: HTTPS needs both/));
+  it('file_tls_address: off by default; read, resolved with its files, and bad values named', async () => {
+    expect(loadServerConfig().server.file_tls_address).to.equal(undefined);
+    const c = await load(
+      '[server]\nfile_tls_address = "0.0.0.0:8443"\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"',
+    );
+    expect(c.server.file_tls_address).to.equal('0.0.0.0:8443');
+    expect(c.server.file_tls_cert_file).to.equal(join(dir, 'c.pem'));
+    await failsWith(
+      '[server]\nfile_tls_address = "8443"',
+      /\[server\] file_tls_address: must be "host:port"/,
+    );
+    await failsWith(
+      '[server]\nfile_tls_address = ":8443"\nfile_tls_cert_file = "c.pem"',
+      /\[server\] file_tls_cert_file: give both file_tls_cert_file and file_tls_key_file/,
+    );
+    await failsWith('[server]\nfile_tls_key_file = "k.pem"', /file_tls_cert_file: give both/);
+    await failsWith(
+      '[server]\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"',
+      /\[server\] file_tls_cert_file: is set but file_tls_address is not/,
+    );
+  });
   it('bad log_level names the key', () =>
     failsWith(
       '[logging]\nlog_level = "loud"',

@@ -14,6 +14,7 @@ import { ReportResult } from '../../../src/domain/report-result.ts';
 import { TcpTransport, type AgentTransport } from '../../../src/adapters/ssh/agent/transport.ts';
 import { SftpFileSource } from '../../../src/adapters/ssh/agent/sftp-file-source.ts';
 import { ServerConnection } from '../../../src/adapters/ssh/agent/server-connection.ts';
+import { FetchOffers, TlsFileSource } from '../../../src/adapters/tls/tls-file-source.ts';
 import type { AgentListenerSettings } from '../../../src/adapters/ssh/server/agent-listener.ts';
 import {
   startClientListener,
@@ -94,6 +95,8 @@ export async function startServer(
     credentials?: ClientCredentials;
     /** The client key bindings (to keep them across a restart); new and empty by default. */
     keys?: ClientKeys;
+    /** Start the file-fetch TLS listener too (`[server] file_tls_address`), on a free loopback port. */
+    fileTls?: boolean;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
@@ -107,7 +110,12 @@ export async function startServer(
   const audit = new InMemoryAuditLog();
   const identity = new ClientIdentity(keys, audit, realClock);
   const started = await startClientListener({
-    config: { address: `127.0.0.1:${opts.port ?? 0}`, dataDir, settings: opts.settings },
+    config: {
+      address: `127.0.0.1:${opts.port ?? 0}`,
+      dataDir,
+      settings: opts.settings,
+      ...(opts.fileTls ? { fileTls: { address: '127.0.0.1:0' } } : {}),
+    },
     credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,
     identity,
@@ -212,13 +220,16 @@ export async function startAgent(
     identity?: AgentIdentity;
     /** hello.features: the optional push fields the agent announces (none, as an older agent, by default). */
     features?: string[];
+    /** Take TLS fetch offers (TlsFileSource over the SFTP source); add `tls-fetch` to features to be offered any. */
+    tls?: boolean;
   } = {},
 ): Promise<TestAgent> {
   const dataDir = opts.dataDir ?? (await tempDir(`agent-${id}`));
   const files = new TempDirLocalFiles(dataDir);
   const privileged = new NoPrivileges();
   const logger = quietLogger();
-  const late: { source?: SftpFileSource } = {};
+  const late: { source?: SftpFileSource | TlsFileSource } = {};
+  const offers = new FetchOffers();
   const receive = new ReceiveFile(
     files,
     { open: (req) => late.source!.open(req) },
@@ -255,8 +266,10 @@ export async function startAgent(
     },
     logger,
     backoff: { initialMs: opts.backoffMs ?? 100, maxMs: 1000 },
+    ...(opts.tls ? { fetchOffers: offers } : {}),
   });
-  late.source = new SftpFileSource(connection);
+  const sftp = new SftpFileSource(connection);
+  late.source = opts.tls ? new TlsFileSource({ offers, fallback: sftp, logger }) : sftp;
   const failures: Error[] = [];
   connection.on('failure', (e: Error) => failures.push(e));
   const connected = connection.waitConnected();

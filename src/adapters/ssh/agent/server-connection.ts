@@ -23,6 +23,8 @@ import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
 import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
 import { ServerRotation } from './server-rotation.ts';
 import { corked } from '../ssh-socket.ts';
+import { hostOfServer, parseFetchOffer } from '../../tls/fetch-offer.ts';
+import type { FetchOffers } from '../../tls/tls-file-source.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
 interface PushHandler {
@@ -47,6 +49,8 @@ interface ServerConnectionOptions {
   keepaliveCountMax?: number;
   readyTimeoutMs?: number;
   backoff?: { initialMs: number; maxMs: number };
+  /** Where a push's TLS offer goes for the file source to take; without it, offers are ignored (SFTP). */
+  fetchOffers?: FetchOffers;
 }
 
 /**
@@ -225,7 +229,7 @@ export class ServerConnection extends EventEmitter {
       typeof m.request === 'object' &&
       m.request !== null
     ) {
-      void this.runPush(client, m.req_id, m.request as PushRequest, send);
+      void this.runPush(client, m.req_id, m.request as PushRequest, send, m.tls);
     } else if (m.type === 'cancel' && typeof m.req_id === 'string') {
       const req = this.live.get(m.req_id);
       if (req) this.o.handler.cancel(req);
@@ -237,8 +241,12 @@ export class ServerConnection extends EventEmitter {
     reqId: string,
     request: PushRequest,
     send: (m: AgentMessage) => void,
+    tls?: unknown,
   ): Promise<void> {
     this.live.set(reqId, request);
+    const offers = this.o.fetchOffers;
+    const offer = offers && parseFetchOffer(tls);
+    if (offer) offers!.set(request.sourceName, { ...offer, host: offer.host ?? hostOfServer(this.server) });
     // A short push, or a small file, sends no progress line, only its result.
     const onProgress = pacedProgress(request.size, Date.now, (bytes) =>
       send({ type: 'progress', req_id: reqId, bytes }),
@@ -250,6 +258,7 @@ export class ServerConnection extends EventEmitter {
       verdict = failure(`the client failed unexpectedly: ${messageOf(e)}`);
     } finally {
       this.live.delete(reqId);
+      if (offer) offers!.delete(request.sourceName);
     }
     if (this.client === client) send({ type: 'result', req_id: reqId, ...verdict });
   }

@@ -2,6 +2,7 @@ import type { ServerChannel } from 'ssh2';
 import type { ClientChannel, PushProgress } from '../../../ports/client-channel.ts';
 import { changedOf, failure, type PushVerdict } from '../../../domain/outcome.ts';
 import type { PushRequest } from '../../../domain/push-request.ts';
+import { TLS_FETCH_FEATURE, type FetchOffer } from '../../tls/fetch-offer.ts';
 import { encodeLine, isOutcomeStatus, type ServerMessage } from '../protocol.ts';
 
 interface Pending {
@@ -18,6 +19,8 @@ export class AgentConnection implements ClientChannel {
   private nextId = 1;
   private lostReason: string | undefined;
   private readonly settledListeners: ((stagedName: string) => void)[] = [];
+  /** Makes a TLS fetch offer for a push (set when rportd's file TLS listener is on). */
+  private offerOf: ((request: PushRequest) => FetchOffer) | undefined;
 
   constructor(
     readonly clientId: string,
@@ -25,6 +28,11 @@ export class AgentConnection implements ClientChannel {
     /** The optional push fields the agent announced in its hello (check, diff). */
     private readonly features: readonly string[] = [],
   ) {}
+
+  /** Offers each push to an agent that announced `tls-fetch` over TLS too (FileTlsListener). */
+  offerFetches(offerOf: (request: PushRequest) => FetchOffer): void {
+    this.offerOf = offerOf;
+  }
 
   push(
     request: PushRequest,
@@ -51,7 +59,9 @@ export class AgentConnection implements ClientChannel {
       signal.addEventListener('abort', onAbort, { once: true });
       const detach = (): void => signal.removeEventListener('abort', onAbort);
       this.pending.set(reqId, { request, resolve, reject, onProgress, detach });
-      this.send({ type: 'push', req_id: reqId, request });
+      // Older agents are never offered TLS: they fetch by SFTP as before.
+      const tls = this.features.includes(TLS_FETCH_FEATURE) ? this.offerOf?.(request) : undefined;
+      this.send({ type: 'push', req_id: reqId, request, ...(tls ? { tls } : {}) });
     });
   }
 

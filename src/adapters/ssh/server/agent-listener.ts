@@ -25,6 +25,8 @@ import { DEFAULT_LISTENER_SETTINGS, type AgentListenerSettings } from './listene
 import { ReadBuffers } from './read-buffers.ts';
 import { StagedContents } from './staged-contents.ts';
 import { TransferSlots } from './transfer-slots.ts';
+import type { FetchOffer } from '../../tls/fetch-offer.ts';
+import type { FetchGrant } from '../../tls/fetch-tokens.ts';
 
 export { DEFAULT_LISTENER_SETTINGS, type AgentListenerSettings } from './listener-settings.ts';
 
@@ -40,6 +42,8 @@ export interface AgentListenerDeps {
   settings?: Partial<AgentListenerSettings>;
   /** Told every SFTP byte sent, to pace young-generation GCs (ScavengePacer); none in tests. */
   pacer?: { moved(bytes: number): void };
+  /** rportd's file TLS listener (`[server] file_tls_address`): pushes are offered over it too. */
+  fileTls?: { offer(grant: FetchGrant): FetchOffer; revoke(clientId: string, name: string): void };
 }
 
 /**
@@ -153,7 +157,13 @@ export class AgentListener {
     const control = new ControlChannel(
       client,
       peer.address,
-      { channels: this.channels, presence: this.deps.presence, identity: this.deps.identity, logger: log },
+      {
+        channels: this.channels,
+        presence: this.deps.presence,
+        identity: this.deps.identity,
+        logger: log,
+        onAgent: (agent) => this.offerTls(agent, grants),
+      },
       () => clearTimeout(peer.timer), // the hello timer ('ready' came first and freed the handshake slot)
       () => this.credentialSessions.credentialIdOf(client),
     );
@@ -183,6 +193,28 @@ export class AgentListener {
       control.closed(peer.address);
       grants.closeAll();
     });
+  }
+
+  /** With the file TLS listener on: each push carries a one-time token, void once the push is settled. */
+  private offerTls(agent: AgentConnection, grants: PushGrants): void {
+    const tls = this.deps.fileTls;
+    if (!tls) return;
+    const clientId = agent.clientId;
+    const transfers = this.deps.transfers;
+    this.followed.add(grants);
+    agent.onSettled((name) => {
+      grants.settled(name);
+      tls.revoke(clientId, name);
+    });
+    agent.offerFetches((request) =>
+      tls.offer({
+        clientId,
+        name: request.sourceName,
+        grants,
+        isLive: () =>
+          agent.isServing(request.sourceName) && transfers.isAllowed(clientId, request.sourceName),
+      }),
+    );
   }
 
   /** An SFTP session of an agent that said hello: it reads only that agent's live staged files. */

@@ -32,6 +32,8 @@ interface ControlChannelDeps {
   /** Which agent key each client id belongs to. */
   identity: ClientIdentity;
   logger: Logger;
+  /** Told of the agent as soon as it is made, before it is registered and can get a push. */
+  onAgent?: (agent: AgentConnection) => void;
 }
 
 /**
@@ -135,6 +137,7 @@ export class ControlChannel {
             const info = hello.info;
             if (deps.channels.has(info.id)) return fail(`client id ${info.id} is already connected`);
             const connected = new AgentConnection(info.id, channel, hello.features);
+            deps.onAgent?.(connected);
             deps.channels.add(connected);
             agent = connected;
             // Only now, for an agent that proved the id's key, do the client's stored facts change.
