@@ -64,23 +64,22 @@ async function ours(ctx: BenchContext, n: number): Promise<FleetStart & Storm> {
   const fleet = forkFleet(ctx, server, 'storm-agents');
   const cpu0 = [mainThreadTimesOf(server.pid), cpuTimesOf(server.pid)];
   // The agents' process first builds its agents (keys, configs) outside the timed storm: its CPU
-  // counts from the last reading before rportd got busy (20 ms of CPU within 100 ms), when the
-  // first agents connect. rportd's own timers tick while the agents are built, so no absolute mark.
-  let agents0 = cpuTimesOf(fleet.pid);
-  const recent: number[] = [];
+  // counts from the start of the first half second in which rportd used 50 ms of CPU, when the first
+  // agents connect (rportd's own timers tick while the agents are built, far slower than that).
+  const recent: { server: number; agents: CpuTimes | undefined }[] = [];
+  let agents0: CpuTimes | undefined;
   const watch = setInterval(() => {
-    const now = cpuTimesOf(server.pid)?.all ?? NaN;
-    recent.push(now);
-    if (recent.length > 20) recent.shift();
-    if (now - recent[0] < 20) agents0 = cpuTimesOf(fleet.pid);
-  }, 5);
+    recent.push({ server: cpuTimesOf(server.pid)?.all ?? NaN, agents: cpuTimesOf(fleet.pid) });
+    if (recent.length > 50) recent.shift();
+    if (!agents0 && recent[recent.length - 1].server - recent[0].server >= 50) agents0 = recent[0].agents;
+  }, 10);
   try {
     const r = await fleet.start(n, 'storm', 180_000);
     clearInterval(watch);
     const cpu = {
       serverMain: mainSince(server.pid, cpu0[0]),
       server: cpuSince(server.pid, cpu0[1]).all,
-      clients: cpuSince(fleet.pid, agents0).all,
+      clients: cpuSince(fleet.pid, agents0 ?? recent[0]?.agents).all,
     };
     await new Promise((res) => setTimeout(res, 1500));
     return { ...r, idle: rssOf(server.pid), cpu };
