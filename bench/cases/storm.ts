@@ -2,16 +2,29 @@ import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import { median, megabytes, rate, seconds } from '../lib/figures.ts';
 import { forkFleet, productMissing, startRportd, type FleetStart } from '../lib/product.ts';
 import { MB, rssOf } from '../lib/proc-memory.ts';
+import { cpuSince, cpuTimesOf, mainThreadTimesOf, type CpuTimes } from '../lib/proc-cpu.ts';
 import { DEFAULT_LISTENER_SETTINGS } from '../../src/adapters/ssh/server/agent-listener.ts';
 
 /** Storms on each side in a full run. */
 const STORMS = 3;
 
-/** One storm: until all were in (ms), how many never were, the server's RSS idle afterwards. */
+/**
+ * One storm: until all were in (ms), how many never were, the server's RSS idle afterwards, and the
+ * CPU milliseconds the storm took: the server's main thread, the server's process, the clients'.
+ */
 interface Storm {
   ms: number;
   failed: number;
   idle: number;
+  cpu: { serverMain: number; server: number; clients: number };
+}
+
+const cpuText = (c: Storm['cpu']): string =>
+  `CPU: server main thread ${seconds(c.serverMain)}, server ${seconds(c.server)}, clients ${seconds(c.clients)}`;
+
+/** CPU used since before by the main thread alone (NaN when either reading failed). */
+function mainSince(pid: number, before: CpuTimes | undefined): number {
+  return (mainThreadTimesOf(pid)?.all ?? NaN) - (before?.all ?? NaN);
 }
 
 async function bare(ctx: BenchContext, n: number): Promise<Storm> {
@@ -26,28 +39,52 @@ async function bare(ctx: BenchContext, n: number): Promise<Storm> {
   clients.on('progress', (m) => ctx.log(`bare ssh2: ${String(m.done)}/${String(m.count)} authenticated`));
   const { port } = await server.ready;
   await clients.ready;
+  const cpu0 = [mainThreadTimesOf(server.pid), cpuTimesOf(server.pid), cpuTimesOf(clients.pid)];
   // The same bound on handshakes in flight as rportd's max_concurrent_handshakes default.
   const r = await clients.call<{ ms: number; failed: number }>('connect', {
     port,
     count: n,
     inflight: DEFAULT_LISTENER_SETTINGS.maxHandshakes,
   });
+  const cpu = {
+    serverMain: mainSince(server.pid, cpu0[0]),
+    server: cpuSince(server.pid, cpu0[1]).all,
+    clients: cpuSince(clients.pid, cpu0[2]).all,
+  };
   await new Promise((res) => setTimeout(res, 1500));
   const idle = rssOf(server.pid);
   await clients.call('close').catch(() => undefined);
   await ctx.children.kill(clients);
   await ctx.children.kill(server);
-  return { ...r, idle };
+  return { ...r, idle, cpu };
 }
 
-async function ours(ctx: BenchContext, n: number): Promise<FleetStart & { idle: number }> {
+async function ours(ctx: BenchContext, n: number): Promise<FleetStart & Storm> {
   const server = await startRportd(ctx, { name: 'rportd' });
   const fleet = forkFleet(ctx, server, 'storm-agents');
+  const cpu0 = [mainThreadTimesOf(server.pid), cpuTimesOf(server.pid)];
+  // The agents' process first builds its agents (keys, configs) outside the timed storm: its CPU
+  // counts from the start of the first half second in which rportd used 50 ms of CPU, when the first
+  // agents connect (rportd's own timers tick while the agents are built, far slower than that).
+  const recent: { server: number; agents: CpuTimes | undefined }[] = [];
+  let agents0: CpuTimes | undefined;
+  const watch = setInterval(() => {
+    recent.push({ server: cpuTimesOf(server.pid)?.all ?? NaN, agents: cpuTimesOf(fleet.pid) });
+    if (recent.length > 50) recent.shift();
+    if (!agents0 && recent[recent.length - 1].server - recent[0].server >= 50) agents0 = recent[0].agents;
+  }, 10);
   try {
     const r = await fleet.start(n, 'storm', 180_000);
+    clearInterval(watch);
+    const cpu = {
+      serverMain: mainSince(server.pid, cpu0[0]),
+      server: cpuSince(server.pid, cpu0[1]).all,
+      clients: cpuSince(fleet.pid, agents0 ?? recent[0]?.agents).all,
+    };
     await new Promise((res) => setTimeout(res, 1500));
-    return { ...r, idle: rssOf(server.pid) };
+    return { ...r, idle: rssOf(server.pid), cpu };
   } finally {
+    clearInterval(watch);
     await fleet.stop();
     await server.stop();
   }
@@ -72,13 +109,13 @@ const storm: BenchCase = {
       const b = await bare(ctx, n);
       bareRuns.push(b);
       ctx.log(
-        `bare ssh2: ${n} authenticated in ${seconds(b.ms)} (${rate(rateOf(b), '/s')}), ${b.failed} failed, server idle ${megabytes(b.idle)}`,
+        `bare ssh2: ${n} authenticated in ${seconds(b.ms)} (${rate(rateOf(b), '/s')}), ${b.failed} failed, server idle ${megabytes(b.idle)}; ${cpuText(b.cpu)}`,
       );
       if (missing) continue;
       const r = await ours(ctx, n);
       ourRuns.push(r);
       ctx.log(
-        `ours: ${n - r.failed} registered in ${seconds(r.ms)} (${rate(rateOf(r), '/s')}), ${r.failed} never registered, ${r.retries} retried attempts, server idle ${megabytes(r.idle)}`,
+        `ours: ${n - r.failed} registered in ${seconds(r.ms)} (${rate(rateOf(r), '/s')}), ${r.failed} never registered, ${r.retries} retried attempts, server idle ${megabytes(r.idle)}; ${cpuText(r.cpu)}`,
       );
     }
     const total = (xs: number[]): number => xs.reduce((t, x) => t + x, 0);

@@ -9,8 +9,6 @@ import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from
 /** Bytes of an ed25519 public key, and of the challenge. */
 const KEY_BYTES = 32;
 const CHALLENGE_BYTES = 32;
-/** SPKI DER of an ed25519 public key is this prefix and the key's 32 bytes (RFC 8410). */
-const ED25519_SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 export const newChallenge = (): string => randomBytes(CHALLENGE_BYTES).toString('base64');
@@ -27,12 +25,23 @@ export function keyFingerprint(key: string): string {
   );
 }
 
-/** The ed25519 public key a hello names, or a sentence naming what is wrong with hello.key. */
+/**
+ * The ed25519 public key a hello names, or a sentence naming what is wrong with hello.key. Imported
+ * as a JWK, not as SPKI DER: OpenSSL's DER decoder costs several times the JWK path for the same key,
+ * and rportd does this once per hello on its event loop.
+ */
 export function publicKeyOf(key: string): KeyObject | string {
   const raw = BASE64.test(key) ? Buffer.from(key, 'base64') : undefined;
-  if (!raw || raw.length !== KEY_BYTES || raw.toString('base64') !== key)
-    return `hello.key must be an ed25519 public key: base64 of ${KEY_BYTES} bytes`;
-  return createPublicKey({ key: Buffer.concat([ED25519_SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
+  const wrong = `hello.key must be an ed25519 public key: base64 of ${KEY_BYTES} bytes`;
+  if (!raw || raw.length !== KEY_BYTES || raw.toString('base64') !== key) return wrong;
+  try {
+    return createPublicKey({
+      key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') },
+      format: 'jwk',
+    });
+  } catch (e) {
+    return `${wrong} (${(e as Error).message})`;
+  }
 }
 
 /**

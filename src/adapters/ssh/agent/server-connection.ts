@@ -25,6 +25,7 @@ import { ServerRotation } from './server-rotation.ts';
 import { corked } from '../ssh-socket.ts';
 import { hostOfServer, parseFetchOffer } from '../../tls/fetch-offer.ts';
 import type { FetchOffers } from '../../tls/tls-file-source.ts';
+import { fasterHostKeyVerify, fasterKeyExchange } from '../ssh2-key-paths.ts';
 
 /** What the agent does with a push (ReceiveFile, in production). */
 interface PushHandler {
@@ -74,6 +75,7 @@ export class ServerConnection extends EventEmitter {
 
   constructor(private readonly o: ServerConnectionOptions) {
     super();
+    fasterHostKeyVerify();
     this.servers = new ServerRotation(Array.isArray(o.transport) ? o.transport : [o.transport]);
   }
 
@@ -148,7 +150,10 @@ export class ServerConnection extends EventEmitter {
     let hostKeyProblem: string | undefined;
     let failure: Error | undefined;
     client.on('error', (e) => (failure ??= hostKeyProblem ? new Error(hostKeyProblem) : e));
-    client.on('ready', () => this.openControl(client));
+    client.on('ready', () => {
+      fasterKeyExchange(client);
+      this.openControl(client);
+    });
     client.on('close', () => {
       if (this.client === client) this.client = undefined;
       this.lost(failure ?? new Error('the connection to the server was closed'));

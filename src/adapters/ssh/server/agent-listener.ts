@@ -12,6 +12,7 @@ import { fastSigningHostKey, type HostKey } from '../host-key.ts';
 import { MAX_READ } from '../protocol.ts';
 import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
 import { corked, socketOf } from '../ssh-socket.ts';
+import { fasterKeyExchange } from '../ssh2-key-paths.ts';
 import { AgentChannels } from './agent-channels.ts';
 import type { AgentConnection } from './agent-connection.ts';
 import { AgentLogin } from './agent-login.ts';
@@ -181,6 +182,7 @@ export class AgentListener {
     });
     this.login.attach(client, peer.address);
     client.on('ready', () => {
+      fasterKeyExchange(client);
       // The login is done: the key exchange, the CPU the cap is for, is behind us, so the slot goes to
       // the next waiting connection now, not after the control channel and hello (three more round trips).
       this.handshakes.handshakeOver(peer);
