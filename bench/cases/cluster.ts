@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import type pg from 'pg';
 import type { BenchCase, BenchContext } from '../lib/bench-case.ts';
 import { clusterBinaries, ClusterRig } from '../lib/cluster-rig.ts';
 import { megabytes, seconds, type Figure } from '../lib/figures.ts';
-import { cpuSince, cpuTimesOf } from '../lib/proc-cpu.ts';
+import { watchClusterCpu } from '../lib/cluster-cpu.ts';
 import { MiB, PeakWatch, rssOf } from '../lib/proc-memory.ts';
 import { writeRandomFile } from '../lib/test-file.ts';
 import { upload } from '../lib/upload-client.ts';
@@ -98,7 +99,14 @@ async function measure(
   await writeRandomFile(file, MiB);
   await mkdir(join(ctx.tmp, 'dest'), { recursive: true });
   const watch = new PeakWatch(nodes.map((n) => pidOf(n.name)));
-  const cpu0 = nodes.map((n) => cpuTimesOf(pidOf(n.name)));
+  const stopCpu = watchClusterCpu({
+    nodes: nodes.map((n) => ({ name: n.name, pid: pidOf(n.name) })),
+    fleets: rig.fleets.map((f) => f.pid),
+    postgres: rig.cluster.pg.pid,
+    nats: rig.cluster.nats.pid,
+    haproxy: rig.cluster.haproxy.pid,
+  });
+  const startedAt = Date.now();
   const p0 = performance.now();
   const r = await upload(ctx.children, {
     url: `${rig.cluster.apiUrl}/api/v1/files`,
@@ -116,22 +124,19 @@ async function measure(
   const outcomes = await readOutcomes(db, uuid, total, 900_000);
   const pushMs = performance.now() - p0;
   const peaks = watch.stop();
-  const cpu = nodes.map((n, i) => `${n.name} ${seconds(cpuSince(pidOf(n.name), cpu0[i]).all)}`).join(', ');
+  const cpu = stopCpu().text;
+  const when = await timeline(db, uuid, startedAt);
   const ok = outcomes.filter((o) => o.status === 'success');
   const final = outcomes.filter((o) => o.status !== 'pending');
   const failed = final.filter((o) => o.status !== 'success');
-  const pushedBy = [...new Set(ok.map((o) => o.pushedBy ?? '?'))]
-    .sort()
-    .map((n) => `${n} ${ok.filter((o) => o.pushedBy === n).length}`)
-    .join(', ');
   ctx.log(
-    `1 MiB to ${total}: accepted after ${seconds(r.ms)}, every outcome final after ${seconds(pushMs)}: ${ok.length} success, ${failed.length} other${failed[0] ? ` (${failed[0].message})` : ''}, ${total - final.length} not final; pushed by ${pushedBy}; CPU ${cpu}`,
+    `1 MiB to ${total}: accepted after ${seconds(r.ms)}, every outcome final after ${seconds(pushMs)}: ${ok.length} success, ${failed.length} other${failed[0] ? ` (${failed[0].message})` : ''}, ${total - final.length} not final; ${when}; CPU ${cpu}`,
   );
   ctx.add({
     figure: `cluster: 1 MiB to ${total} agents through HAProxy, time until every outcome is final`,
     ours: final.length === total ? seconds(pushMs) : `not all final after ${seconds(pushMs)}`,
     target: 'report',
-    note: `from the upload (curl, to HAProxy's API address, a client group of all ${total}) to the moment every target's row in upload_results (PostgreSQL, polled every 250 ms) is final; pushed by ${pushedBy}; the nodes' CPU during it: ${cpu}`,
+    note: `from the upload (curl, to HAProxy's API address, a client group of all ${total}) to the moment every target's row in upload_results (PostgreSQL, polled every 250 ms) is final; ${when}; CPU during it: ${cpu}`,
   });
   ctx.add({
     figure: `cluster: 1 MiB to ${total} agents, targets that succeeded`,
@@ -184,6 +189,25 @@ async function measure(
     target: 'report',
     note: `from the SIGKILL of ${victim} until every agent's row in clients (PostgreSQL, polled every 250 ms) is connected with a node_id other than the killed one; afterwards ${spreadText(after)}. The agents' first retry waits their backoff (1 s, with jitter); HAProxy marks the node DOWN after two failed 1 s checks and redispatches`,
   });
+}
+
+/** Which node accepted the upload, and when each node's outcomes came, from upload_results. */
+async function timeline(db: pg.Pool, uuid: string, startedAt: number): Promise<string> {
+  const { rows } = await db.query<{ pushed_by: string | null; n: string; first: string; last: string }>(
+    `SELECT pushed_by, count(*) AS n, extract(epoch FROM min(updated_at)) * 1000 AS first,
+            extract(epoch FROM max(updated_at)) * 1000 AS last
+       FROM upload_results WHERE uuid = $1 AND status <> 'pending'
+      GROUP BY pushed_by ORDER BY pushed_by`,
+    [uuid],
+  );
+  const accepted = await db.query<{ node_id: string }>(
+    'SELECT DISTINCT node_id FROM upload_results WHERE uuid = $1',
+    [uuid],
+  );
+  const at = (ms: string): string => seconds(Number(ms) - startedAt)!;
+  return `accepted by ${accepted.rows.map((r) => r.node_id).join(', ')}; outcomes by the node that pushed them: ${rows
+    .map((r) => `${r.pushed_by ?? '?'} ${r.n} from ${at(r.first)} to ${at(r.last)}`)
+    .join(', ')}`;
 }
 
 export default cluster;

@@ -78,6 +78,11 @@ export class ClusterRig {
       new URL('../roles/agent-fleet.ts', import.meta.url),
     );
     this.fleets.push(role);
+    role.on('progress', (m) =>
+      this.ctx.log(
+        `${prefix}: ${String(m.connected)}/${String(m.count)} connected, ${String(m.retries)} retried`,
+      ),
+    );
     await role.ready;
     return role.call<FleetStartResult>('start', {
       server: `127.0.0.1:${this.cluster.frontSsh}`,
