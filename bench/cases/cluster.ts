@@ -83,12 +83,16 @@ async function measure(
   if (placement.size !== total)
     throw new Error(`${placement.size} of ${total} agents are in the clients table`);
   const spread = byNode(placement);
-  ctx.log(`${total} agents connected in ${seconds(startMs)}, spread ${spreadText(spread)}`);
+  const retries = started.reduce((t, s) => t + s.retries, 0);
+  const why = started.find((s) => s.lastError)?.lastError;
+  ctx.log(
+    `${total} agents connected in ${seconds(startMs)} after ${retries} retried attempts${why ? ` (the last logged: ${why})` : ''}, spread ${spreadText(spread)}`,
+  );
   ctx.add({
     figure: `cluster: ${total} agents connecting at once through HAProxy, time until all registered`,
     ours: seconds(startMs),
     target: 'report',
-    note: `${fleets} agent processes of ${perFleet}; spread over the nodes by HAProxy (leastconn): ${spreadText(spread)}`,
+    note: `${fleets} agent processes of ${perFleet}; ${retries} attempts failed and were retried after the agents' backoff${why ? `, the last one logged: ${why.slice(0, 200)}` : ''}; spread over the nodes by HAProxy (leastconn): ${spreadText(spread)}`,
   });
 
   await settle();
