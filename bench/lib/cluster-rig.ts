@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import type { BenchContext } from './bench-case.ts';
 import type { Role } from './children.ts';
+import { profileArgs } from './product.ts';
 import { DemoCluster, Running } from '../../src/composition/demo/cluster-setup.ts';
 import { findHaproxy } from '../../src/composition/demo/haproxy.ts';
 import { findSystemBinary } from '../../src/composition/demo/private-nats.ts';
@@ -76,6 +77,8 @@ export class ClusterRig {
     const role = this.ctx.children.fork(
       `${prefix} agents`,
       new URL('../roles/agent-fleet.ts', import.meta.url),
+      [],
+      { nodeArgs: profileArgs(this.ctx, prefix) },
     );
     this.fleets.push(role);
     role.on('progress', (m) =>
