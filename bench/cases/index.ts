@@ -1,4 +1,5 @@
 import type { BenchCase } from '../lib/bench-case.ts';
+import cluster from './cluster.ts';
 import fanOut from './fan-out.ts';
 import ingest from './ingest.ts';
 import largeFanOut from './large-fan-out.ts';
@@ -8,4 +9,4 @@ import parsers from './parsers.ts';
 import storm from './storm.ts';
 
 /** In the order a full run takes them. */
-export const CASES: BenchCase[] = [ingest, parsers, onePush, memory, fanOut, largeFanOut, storm];
+export const CASES: BenchCase[] = [ingest, parsers, onePush, memory, fanOut, largeFanOut, storm, cluster];

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DemoCluster, Running, type ClusterNode } from './cluster-setup.ts';
+import { byNode, waitForPlacement } from './cluster-placement.ts';
 import { placedOn, pushThrough, readOutcomes, showOutcomes, type Outcome } from './cluster-pushes.ts';
 import { findHaproxy } from './haproxy.ts';
 import { findSystemBinary } from './private-nats.ts';
@@ -173,39 +174,6 @@ Everything runs from ${dir}. Press Ctrl-C to stop the cluster and remove it.`);
 } catch (e) {
   console.error(`\ndemo failed: ${e instanceof Error ? e.message : String(e)}`);
   await stopAll(1, 'demo failed');
-}
-
-/** The node each agent is connected to, per the clients table, once every agent satisfies where(). */
-async function waitForPlacement(
-  pool: pg.Pool,
-  ids: string[],
-  where: (id: string, node: string) => boolean,
-  ms: number,
-  onChange: (id: string, node: string) => void = () => undefined,
-): Promise<Map<string, string>> {
-  const deadline = Date.now() + ms;
-  const seen = new Map<string, string>();
-  let shown = -1;
-  for (;;) {
-    const { rows } = await pool.query<{ id: string; node_id: string | null }>(
-      'SELECT id, node_id FROM clients WHERE connected AND id = ANY($1)',
-      [ids],
-    );
-    const at = new Map(rows.filter((r) => r.node_id !== null).map((r) => [r.id, r.node_id!]));
-    for (const [id, n] of at) if (seen.get(id) !== n && where(id, n)) onChange(id, n);
-    for (const [id, n] of at) seen.set(id, n);
-    const good = [...at].filter(([id, n]) => where(id, n));
-    if (good.length !== shown) console.log(`connected: ${good.length}/${ids.length}`);
-    shown = good.length;
-    if (good.length === ids.length || Date.now() > deadline) return new Map(good);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
-function byNode(placement: Map<string, string>): Map<string, string[]> {
-  const nodes = new Map<string, string[]>();
-  for (const [id, n] of [...placement].sort()) nodes.set(n, [...(nodes.get(n) ?? []), id]);
-  return new Map([...nodes].sort());
 }
 
 async function waitFor(test: () => Promise<boolean>, ms: number): Promise<boolean> {
