@@ -7,7 +7,6 @@ import type { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
 import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
-import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
 import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
@@ -36,13 +35,14 @@ import type { IdGenerator } from '../../ports/id-generator.ts';
 import type { LiveTransfers } from '../../ports/live-transfers.ts';
 import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
-import { constant, provide, provideRecord, token } from '../shared/typed-wiring.ts';
+import { constant, provide, token } from '../shared/typed-wiring.ts';
 import type { FieldRules } from '../../domain/upload-fields.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { clusterEventsModule } from './cluster-events.ts';
+import { httpModule } from './http-bindings.ts';
 import type { ClusterRouting } from './cluster-routing.ts';
 import type { ClusterStores } from './cluster-stores.ts';
-import { LateClientChannels, LateCredentialSessions, RevokingCredentialEditor } from './late-bindings.ts';
+import { LateClientChannels, LateCredentialSessions } from './late-bindings.ts';
 import {
   storeModule,
   type DbApiUsers,
@@ -204,88 +204,6 @@ const distributionModule = new ContainerModule(({ bind }) => {
   provide(bind, T.outcomes, [T.events, T.logger], (events, logger) => new LoggedOutcomes(events, logger));
 });
 
-/** The HTTP API, and the record start-up takes. */
-const httpModule = new ContainerModule(({ bind }) => {
-  provide(
-    bind,
-    T.app,
-    [
-      T.config,
-      T.auth,
-      T.accept,
-      T.results,
-      T.audit,
-      T.registry,
-      T.groups,
-      T.logger,
-      T.dbCredentials,
-      T.sessions,
-      T.dbUsers,
-      T.userGroups,
-      T.identity,
-      T.retry,
-      T.dbHealth,
-      T.natsHealth,
-    ],
-    (
-      c,
-      auth,
-      accept,
-      results,
-      audit,
-      registry,
-      groups,
-      logger,
-      credentials,
-      sessions,
-      users,
-      userGroups,
-      identity,
-      retry,
-      database,
-      nats,
-    ) =>
-      createHttpApp({
-        auth,
-        acceptUpload: accept,
-        retryPush: retry,
-        results,
-        audit,
-        clients: registry,
-        groups,
-        clientAuth:
-          c.server.auth || c.server.auth_file
-            ? undefined
-            : new RevokingCredentialEditor(credentials, sessions),
-        // With [api] auth the one user lives in rportd.conf: the users API answers 400 then.
-        userAdmin: c.api.auth ? undefined : { users, groups: userGroups },
-        identity,
-        logger,
-        enableTestEndpoints: c.server.enable_ws_test_endpoints,
-        health: { nodeId: c.cluster.node_id, database, ...(nats ? { nats } : {}) },
-      }),
-  );
-  provideRecord(bind, T.rportd, {
-    db: T.db,
-    staging: T.staging,
-    apiUsers: T.dbUsers,
-    endStranded: T.endStranded,
-    offline: T.offline,
-    retention: T.retention,
-    app: T.app,
-    auth: T.auth,
-    broadcaster: T.broadcaster,
-    relay: T.relay,
-    natsHealth: T.natsHealth,
-    presence: T.presence,
-    identity: T.identity,
-    credentials: T.credentials,
-    transfers: T.transfers,
-    channels: T.channels,
-    sessions: T.sessions,
-  });
-});
-
 /**
  * The server's object graph; T.channels and T.sessions are pointed at the agents' side once it runs.
  * With `pg` (opened for `[cluster] database_url`) the stores are PostgreSQL's, else SQLite's; with
@@ -318,7 +236,7 @@ export function buildServerContainer(
       { ...T, staging: T.useCaseStaging, broadcaster: T.outcomes, progress: T.events },
       routing?.delivery,
     ),
-    httpModule,
+    httpModule(T),
   );
   return container;
 }
