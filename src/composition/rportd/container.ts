@@ -1,137 +1,30 @@
 import { Container, ContainerModule } from 'inversify';
-import type Koa from 'koa';
 import type { ServerConfig } from '../../adapters/config/server-config.ts';
 import { StaticApiUser, StaticCredentials, readAuthFile } from '../../adapters/config/server-static-auth.ts';
 import { loadOrCreateJwtSecret } from '../../adapters/config/server-jwt-secret.ts';
-import type { FsStagingStore } from '../../adapters/fs/fs-staging-store.ts';
 import { AuthGuard } from '../../adapters/auth/auth-guard.ts';
 import { LoggedOutcomes } from '../../adapters/log/logged-outcomes.ts';
 import { ApiAuth } from '../../adapters/http/api-auth.ts';
 import { InMemoryLiveTransfers } from '../../adapters/memory/in-memory-live-transfers.ts';
-import type { SqliteDb } from '../../adapters/sqlite/sqlite-database.ts';
 import { RandomUuidGenerator } from '../../adapters/system/random-uuid-generator.ts';
 import { SystemClock } from '../../adapters/system/system-clock.ts';
 import { WsResultBroadcaster } from '../../adapters/ws/ws-result-broadcaster.ts';
-import type { NatsHealth } from '../../adapters/nats/nats-health.ts';
 import type { NatsLink } from '../../adapters/nats/nats-link.ts';
-import type { LocalBroadcaster, NatsOutcomeRelay } from '../../adapters/nats/nats-outcome-relay.ts';
-import type { AcceptUpload } from '../../domain/accept-upload.ts';
 import { ClientIdentity } from '../../domain/client-identity.ts';
-import type { DispatchSettings, DispatchToClients } from '../../domain/dispatch-to-clients.ts';
 import { EndStrandedPushes } from '../../domain/end-stranded-pushes.ts';
-import type { OfflineDelivery } from '../../domain/offline-delivery.ts';
-import type { ReportResult } from '../../domain/report-result.ts';
-import type { RetryPush } from '../../domain/retry-push.ts';
 import { ServeOnConnect } from '../../domain/serve-on-connect.ts';
-import type { StagedRetention } from '../../domain/staged-retention.ts';
-import type { DatabaseHealth } from '../../ports/database-health.ts';
-import type { StagingStore } from '../../ports/staging-store.ts';
-import type { DeliveryQueue, UploadArchive } from '../../ports/delivery-queue.ts';
-import type { ApiUserDirectory } from '../../ports/api-user-directory.ts';
-import type { ClientCredentials } from '../../ports/client-credentials.ts';
-import type { ClientPresence } from '../../ports/client-presence.ts';
-import type { Clock } from '../../ports/clock.ts';
-import type { IdGenerator } from '../../ports/id-generator.ts';
-import type { LiveTransfers } from '../../ports/live-transfers.ts';
-import type { ResultBroadcaster } from '../../ports/result-broadcaster.ts';
 import type { Logger } from '../../ports/logger.ts';
-import { constant, provide, token } from '../shared/typed-wiring.ts';
-import type { FieldRules } from '../../domain/upload-fields.ts';
+import { constant, provide } from '../shared/typed-wiring.ts';
 import { useCaseModule } from '../shared/use-case-wiring.ts';
 import { clusterEventsModule } from './cluster-events.ts';
 import { httpModule } from './http-bindings.ts';
 import type { ClusterRouting } from './cluster-routing.ts';
 import type { ClusterStores } from './cluster-stores.ts';
 import { LateClientChannels, LateCredentialSessions } from './late-bindings.ts';
-import {
-  storeModule,
-  type DbApiUsers,
-  type DbAuditLog,
-  type DbClientCredentials,
-  type DbClientGroups,
-  type DbClientKeys,
-  type DbClientRegistry,
-  type DbResults,
-  type DbUserGroups,
-} from './store-bindings.ts';
+import { storeModule } from './store-bindings.ts';
+import { T, type Rportd } from './server-tokens.ts';
 
-/** What rportd's start-up takes from the graph, in one piece. */
-export interface Rportd {
-  db: SqliteDb;
-  staging: FsStagingStore;
-  apiUsers: DbApiUsers;
-  /** Run at start, before the API and the agents' side open. */
-  endStranded: EndStrandedPushes;
-  /** Run at start after endStranded, in this order: the queue takes its holds, then the kept files. */
-  offline: OfflineDelivery;
-  retention: StagedRetention;
-  app: Koa;
-  auth: ApiAuth;
-  broadcaster: WsResultBroadcaster;
-  /** With `[cluster] nats_url`: outcomes and progress to and from the other nodes, and NATS's health. */
-  relay: NatsOutcomeRelay | undefined;
-  natsHealth: NatsHealth | undefined;
-  presence: ClientPresence;
-  identity: ClientIdentity;
-  credentials: ClientCredentials;
-  transfers: LiveTransfers;
-  /** Pointed at the agents' side once it runs (the use cases are built before it). */
-  channels: LateClientChannels;
-  sessions: LateCredentialSessions;
-}
-
-/** rportd's token table: one token per binding, typed with what it is bound to. */
-export const T = {
-  config: token<ServerConfig>('ServerConfig'),
-  logger: token<Logger>('Logger'),
-  clock: token<Clock>('Clock'),
-  ids: token<IdGenerator>('IdGenerator'),
-  db: token<SqliteDb>('SqliteDb'),
-  staging: token<FsStagingStore>('StagingStore'),
-  /** What the use cases stage with: the local store, or on a cluster node one that also publishes. */
-  useCaseStaging: token<StagingStore>('UseCaseStagingStore'),
-  users: token<ApiUserDirectory>('ApiUserDirectory'),
-  dbUsers: token<DbApiUsers>('DbApiUsers'),
-  userGroups: token<DbUserGroups>('UserGroups'),
-  registry: token<DbClientRegistry>('ClientRegistry'),
-  groups: token<DbClientGroups>('ClientGroupStore'),
-  credentials: token<ClientCredentials>('ClientCredentials'),
-  /** The database's client credentials (SQLite or PostgreSQL), editable through the API. */
-  dbCredentials: token<DbClientCredentials>('DbClientCredentials'),
-  clientKeys: token<DbClientKeys>('ClientKeys'),
-  identity: token<ClientIdentity>('ClientIdentity'),
-  results: token<DbResults>('ResultStore'),
-  audit: token<DbAuditLog>('AuditLog'),
-  broadcaster: token<WsResultBroadcaster>('ResultBroadcaster'),
-  natsHealth: token<NatsHealth | undefined>('NatsHealth'),
-  relay: token<NatsOutcomeRelay | undefined>('NatsOutcomeRelay'),
-  /** Where outcomes and progress go: the local listeners, and with NATS the other nodes' too. */
-  events: token<LocalBroadcaster>('ClusterEvents'),
-  /** What the use cases publish to: the broadcaster behind a line in the log per outcome. */
-  outcomes: token<ResultBroadcaster>('LoggedOutcomes'),
-  transfers: token<LiveTransfers>('LiveTransfers'),
-  channels: token<LateClientChannels>('ClientChannels'),
-  sessions: token<LateCredentialSessions>('CredentialSessions'),
-  dispatchSettings: token<DispatchSettings>('DispatchSettings'),
-  maxUploadBytes: token<number>('MaxUploadBytes'),
-  fieldRules: token<FieldRules>('FieldRules'),
-  report: token<ReportResult>('ReportResult'),
-  dispatch: token<DispatchToClients>('DispatchToClients'),
-  accept: token<AcceptUpload>('AcceptUpload'),
-  endStranded: token<EndStrandedPushes>('EndStrandedPushes'),
-  queue: token<DeliveryQueue>('DeliveryQueue'),
-  archive: token<UploadArchive>('UploadArchive'),
-  /** Whether the database answers: GET /api/v1/health, and uploads refused while it does not. */
-  dbHealth: token<DatabaseHealth>('DatabaseHealth'),
-  keepStagedMs: token<number>('KeepStagedMs'),
-  retention: token<StagedRetention>('StagedRetention'),
-  offline: token<OfflineDelivery>('OfflineDelivery'),
-  retry: token<RetryPush>('RetryPush'),
-  presence: token<ClientPresence>('ClientPresence'),
-  auth: token<ApiAuth>('ApiAuth'),
-  app: token<Koa>('KoaApp'),
-  rportd: token<Rportd>('Rportd'),
-};
+export { T, type Rportd };
 
 /** Who may log in (API users) and who may connect (client credentials), per rportd.conf. */
 const identityModule = new ContainerModule(({ bind }) => {

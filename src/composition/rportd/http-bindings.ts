@@ -3,7 +3,7 @@
 import { ContainerModule } from 'inversify';
 import { createHttpApp } from '../../adapters/http/http-app.ts';
 import { provide, provideRecord } from '../shared/typed-wiring.ts';
-import type { T as Tokens } from './container.ts';
+import type { T as Tokens } from './server-tokens.ts';
 import { RevokingCredentialEditor } from './late-bindings.ts';
 
 type ServerTokens = typeof Tokens;
