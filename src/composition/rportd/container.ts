@@ -64,6 +64,8 @@ export interface Rportd {
   endStranded: EndStrandedPushes;
   /** Run at start after endStranded, in this order: the queue takes its holds, then the kept files. */
   offline: OfflineDelivery;
+  /** Outcomes of targets a cluster node takes over from a node that stopped. */
+  report: ReportResult;
   retention: StagedRetention;
   app: Koa;
   auth: ApiAuth;
@@ -271,6 +273,7 @@ const httpModule = new ContainerModule(({ bind }) => {
     apiUsers: T.dbUsers,
     endStranded: T.endStranded,
     offline: T.offline,
+    report: T.report,
     retention: T.retention,
     app: T.app,
     auth: T.auth,
