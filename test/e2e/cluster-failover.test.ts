@@ -208,4 +208,61 @@ describe('e2e: failover of rportd nodes on PostgreSQL and NATS', function () {
         `pushed by ${final.map((r) => `${r.client_id}:${r.pushed_by}`).join(' ')}`,
     );
   });
+
+  it('PostgreSQL restarts under the cluster: 503 and /health meanwhile; no live node’s target is taken', async () => {
+    const [, two, three] = c.nodes;
+    const health = async (n: ClusterNode): Promise<number> =>
+      (await fetch(`http://127.0.0.1:${n.api}/health`)).status;
+    // c1 goes away, so that node-2's target for it stays pending (queued, offline_ttl) across the outage.
+    await c.agents.get('c1')!.stop();
+    await eventually(async () => void expect((await holders()).c1).to.equal(undefined), 30_000);
+    const content = Buffer.from('waits across the outage\n');
+    const res = await c.upload(two, { name: 'upload', filename: 'later.txt', content }, [
+      ['client_id', 'c1'],
+      ['dest', c.dest('fo3/later.txt')],
+      ['offline_ttl', '600'],
+    ]);
+    expect(res.status).to.equal(200);
+    const { uuid } = ((await res.json()) as { data: { uuid: string } }).data;
+    const marks = [two, three].map((n) => n.proc!.output().length);
+
+    server!.pause();
+    for (const n of [two, three]) {
+      await n.proc!.waitFor(/PostgreSQL unreachable/, 60_000, marks[c.nodes.indexOf(n) - 1]);
+      await eventually(async () => void expect(await health(n), n.name).to.equal(503), 60_000);
+      const refused = await c.upload(n, { name: 'upload', filename: 'x.txt', content }, [
+        ['client_id', 'a1'],
+        ['dest', c.dest('fo3/x.txt')],
+      ]);
+      expect(refused.status, n.name).to.equal(503);
+      expect(await c.staged(n), `${n.name} staged nothing`).to.deep.equal(
+        n === two ? [`${uuid}_rport_filepush`] : [],
+      );
+    }
+    // Longer than the heartbeat bound: every heartbeat in the database is old when it comes back.
+    await new Promise((r) => setTimeout(r, 12_000));
+    server!.resume();
+    for (const n of [two, three]) {
+      await n.proc!.waitFor(/PostgreSQL answers again/, 60_000, marks[c.nodes.indexOf(n) - 1]);
+      await eventually(async () => void expect(await health(n), n.name).to.equal(200), 60_000);
+    }
+    // Long enough for both nodes to judge heartbeats again: neither may take the other's live target.
+    await new Promise((r) => setTimeout(r, 15_000));
+    const owner = await db!.query<{ node_id: string; status: string }>(
+      `SELECT node_id, status FROM upload_results WHERE uuid = $1`,
+      [uuid],
+    );
+    expect(owner.rows).to.deep.equal([{ node_id: 'node-2', status: 'pending' }]);
+    for (const n of [two, three])
+      expect(n.proc!.output().slice(marks[c.nodes.indexOf(n) - 1])).not.to.contain('took over');
+
+    // c1 comes back (to node-3): its target is pushed there, and the nodes went on without a restart.
+    await c.startAgent('c1', [at(three), at(two)]);
+    await eventually(
+      async () => void expect((await rows(uuid)).map((r) => r.status)).to.deep.equal(['success']),
+      60_000,
+    );
+    expect(await readFile(c.onHost('c1', 'fo3/later.txt'), 'utf8')).to.equal(content.toString());
+    expect([two, three].every((n) => n.proc!.running)).to.equal(true);
+  });
 });
