@@ -224,12 +224,17 @@ describe('e2e: failover of rportd nodes on PostgreSQL and NATS', function () {
     ]);
     expect(res.status).to.equal(200);
     const { uuid } = ((await res.json()) as { data: { uuid: string } }).data;
+    // Queued (by node-2, for c1's return) before the database goes.
+    await eventually(async () => {
+      const q = await db!.query(`SELECT 1 FROM delivery_queue WHERE uuid = $1`, [uuid]);
+      expect(q.rowCount).to.equal(1);
+    }, 30_000);
     const marks = [two, three].map((n) => n.proc!.output().length);
 
     server!.pause();
     for (const n of [two, three]) {
-      await n.proc!.waitFor(/PostgreSQL unreachable/, 60_000, marks[c.nodes.indexOf(n) - 1]);
       await eventually(async () => void expect(await health(n), n.name).to.equal(503), 60_000);
+      await n.proc!.waitFor(/PostgreSQL unreachable/, 60_000, marks[c.nodes.indexOf(n) - 1]);
       const refused = await c.upload(n, { name: 'upload', filename: 'x.txt', content }, [
         ['client_id', 'a1'],
         ['dest', c.dest('fo3/x.txt')],
@@ -241,10 +246,16 @@ describe('e2e: failover of rportd nodes on PostgreSQL and NATS', function () {
     }
     // Longer than the heartbeat bound: every heartbeat in the database is old when it comes back.
     await new Promise((r) => setTimeout(r, 12_000));
+    // node-2 is frozen while PostgreSQL comes back, so node-3 beats first and sees node-2's old
+    // heartbeat: it must wait to judge it until it has beaten steadily for the bound.
+    process.kill(two.proc!.pid, 'SIGSTOP');
     server!.resume();
+    await eventually(async () => void expect(await health(three)).to.equal(200), 60_000);
+    await new Promise((r) => setTimeout(r, 6_000));
+    process.kill(two.proc!.pid, 'SIGCONT');
     for (const n of [two, three]) {
-      await n.proc!.waitFor(/PostgreSQL answers again/, 60_000, marks[c.nodes.indexOf(n) - 1]);
       await eventually(async () => void expect(await health(n), n.name).to.equal(200), 60_000);
+      await n.proc!.waitFor(/PostgreSQL answers again/, 60_000, marks[c.nodes.indexOf(n) - 1]);
     }
     // Long enough for both nodes to judge heartbeats again: neither may take the other's live target.
     await new Promise((r) => setTimeout(r, 15_000));
