@@ -113,6 +113,7 @@ export class AcceptUpload {
       ...(params.diff ? { diff: true } : {}),
       ...(params.offlineTtl === undefined ? {} : { offlineTtl: params.offlineTtl }),
     };
+    await this.dispatch.keep(upload);
     await this.audit.accepted(caller, uuid, upload, params.targets.groupIds);
     return { ok: true, upload, distributed: this.dispatch.execute(upload), ignoredFields };
   }

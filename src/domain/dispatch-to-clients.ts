@@ -55,14 +55,23 @@ export class DispatchToClients {
     this.pusher = new PushToClient(channels, transfers, clock, settings.timeoutMs, progress);
   }
 
+  /**
+   * Keeps the upload for later pushes before it is answered: on a cluster, a node that dies right
+   * after its answer leaves the upload to the others (execute keeps it too; the first save stays).
+   */
+  async keep(upload: AcceptedUpload): Promise<void> {
+    await this.later?.archive.save(this.withTtl(upload));
+  }
+
   /** The first round of a new upload; settles when each target has its outcome or is queued. */
   async execute(upload: AcceptedUpload): Promise<void> {
-    const withTtl: AcceptedUpload = {
-      ...upload,
-      offlineTtl: upload.offlineTtl ?? this.settings.offlineTtl ?? 0,
-    };
+    const withTtl = this.withTtl(upload);
     this.later?.retention.hold(upload.staged.uuid);
     return this.round(withTtl, withTtl.targets, () => this.later?.archive.save(withTtl));
+  }
+
+  private withTtl(upload: AcceptedUpload): AcceptedUpload {
+    return { ...upload, offlineTtl: upload.offlineTtl ?? this.settings.offlineTtl ?? 0 };
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { DeliveryQueue, QueuedTarget } from '../../ports/delivery-queue.ts';
 import { sql, type PgDb } from './postgres-database.ts';
+import { lapsedNodes } from './postgres-node-liveness.ts';
 
 interface Row {
   uuid: string;
@@ -13,8 +14,18 @@ const targetOf = (r: Row): QueuedTarget => ({
   expires_at: new Date(r.expires_at),
 });
 
-/** A row no other node holds: never claimed, claimed by this node ($n), or its lease over. */
-const FREE_FOR = (n: number) => `(claimed_by IS NULL OR claimed_by = $${n} OR claimed_until <= now())`;
+/**
+ * A row no other node holds: never claimed, claimed by this node ($node), its lease over, or its
+ * node's heartbeat lapsed (judged only while this node's own heartbeat is steady: $ready, $lapse).
+ */
+const FREE_FOR = (node: number, ready: number, lapse: number) =>
+  `(claimed_by IS NULL OR claimed_by = $${node} OR claimed_until <= now() OR ${lapsedNodes(ready, lapse)})`;
+
+/** Whose heartbeat this queue trusts when judging other nodes' claims. */
+export interface ClaimJudge {
+  readonly ready: boolean;
+  readonly timing: { lapseMs: number };
+}
 
 /**
  * The queue of targets waiting for their client, shared by every node. A node that pushes a target
@@ -25,7 +36,14 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   constructor(
     private readonly db: PgDb,
     readonly nodeId: string,
+    /** Without it (one node, or tests of the lease alone) a claim lapses only when its lease ends. */
+    private readonly liveness?: ClaimJudge,
   ) {}
+
+  /** The values of FREE_FOR's $ready and $lapse. */
+  private judging(): [boolean, number] {
+    return [this.liveness?.ready ?? false, this.liveness?.timing.lapseMs ?? 0];
+  }
 
   async enqueue(t: QueuedTarget): Promise<void> {
     // An upsert that keeps the row, so its place in the queue (seq) and any claim on it.
@@ -44,8 +62,8 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
   async remove(uuid: string, clientId: string): Promise<boolean> {
     const r = await sql(
       this.db,
-      `DELETE FROM delivery_queue WHERE uuid = $1 AND client_id = $2 AND ${FREE_FOR(3)}`,
-      [uuid, clientId, this.nodeId],
+      `DELETE FROM delivery_queue WHERE uuid = $1 AND client_id = $2 AND ${FREE_FOR(3, 4, 5)}`,
+      [uuid, clientId, this.nodeId, ...this.judging()],
     );
     return r.rowCount === 1;
   }
@@ -76,11 +94,11 @@ export class PostgresDeliveryQueue implements DeliveryQueue {
     const { rows } = await sql<Row & { seq: string }>(
       this.db,
       `UPDATE delivery_queue q SET claimed_by = $2, claimed_until = now() + $3 * interval '1 millisecond'
-         FROM (SELECT uuid, client_id FROM delivery_queue WHERE client_id = $1 AND ${FREE_FOR(2)}
+         FROM (SELECT uuid, client_id FROM delivery_queue WHERE client_id = $1 AND ${FREE_FOR(2, 4, 5)}
                  ORDER BY seq FOR UPDATE SKIP LOCKED) free
          WHERE q.uuid = free.uuid AND q.client_id = free.client_id
          RETURNING q.uuid, q.client_id, q.expires_at, q.seq`,
-      [clientId, this.nodeId, leaseMs],
+      [clientId, this.nodeId, leaseMs, ...this.judging()],
     );
     return rows.sort((a, b) => Number(a.seq) - Number(b.seq)).map(targetOf);
   }

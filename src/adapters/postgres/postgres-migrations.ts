@@ -116,6 +116,13 @@ export const MIGRATIONS: readonly string[] = [
   // Routing: the node that recorded a target's final outcome, which is the node that pushed it (a
   // target routed to another node is ended there); NULL while pending.
   `ALTER TABLE upload_results ADD COLUMN pushed_by text;`,
+  // Failover: each node's heartbeat, on the database's clock. A node whose heartbeat lapsed loses
+  // its claims at once, and the survivors take over its pending targets (found by the index).
+  `CREATE TABLE nodes (
+     node_id text PRIMARY KEY,
+     heartbeat_at timestamptz NOT NULL
+   );
+   CREATE INDEX upload_results_pending_node ON upload_results(node_id) WHERE status = 'pending';`,
 ];
 
 /**

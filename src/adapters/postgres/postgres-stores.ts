@@ -6,6 +6,7 @@ import { PostgresClientKeys } from './postgres-client-keys.ts';
 import { PostgresClientRegistry } from './postgres-client-registry.ts';
 import { openPostgresDatabase, type PgDb, type PostgresOptions } from './postgres-database.ts';
 import { PostgresDeliveryQueue } from './postgres-delivery-queue.ts';
+import { PostgresNodeLiveness } from './postgres-node-liveness.ts';
 import { PostgresResultStore } from './postgres-result-store.ts';
 import { PostgresUploadArchive } from './postgres-upload-archive.ts';
 import { PostgresUserGroups } from './postgres-user-groups.ts';
@@ -23,6 +24,8 @@ export interface PostgresStores {
   clientKeys: PostgresClientKeys;
   queue: PostgresDeliveryQueue;
   archive: PostgresUploadArchive;
+  /** This node's heartbeat; the queue judges other nodes' claims by it. */
+  liveness: PostgresNodeLiveness;
   close(): Promise<void>;
 }
 
@@ -37,6 +40,7 @@ export async function openPostgresStores(
 ): Promise<PostgresStores> {
   const db = await openPostgresDatabase(url, opts);
   try {
+    const liveness = new PostgresNodeLiveness(db, nodeId);
     return {
       db,
       apiUsers: new PostgresApiUsers(db),
@@ -47,8 +51,9 @@ export async function openPostgresStores(
       results: new PostgresResultStore(db, nodeId),
       audit: new PostgresAuditLog(db),
       clientKeys: new PostgresClientKeys(db),
-      queue: new PostgresDeliveryQueue(db, nodeId),
+      queue: new PostgresDeliveryQueue(db, nodeId, liveness),
       archive: new PostgresUploadArchive(db, nodeId),
+      liveness,
       close: () => db.end(),
     };
   } catch (e) {

@@ -14,9 +14,11 @@ import { PublishingStagingStore } from '../../adapters/nats/publishing-staging-s
 import { PostgresOpenTargets } from '../../adapters/postgres/postgres-open-targets.ts';
 import { messageOf } from '../../domain/errors.ts';
 import type { ClusterDelivery, OfflineDelivery } from '../../domain/offline-delivery.ts';
+import type { ReportResult } from '../../domain/report-result.ts';
 import { SharedCopies } from '../../domain/shared-copies.ts';
 import type { Logger } from '../../ports/logger.ts';
 import type { StagingStore } from '../../ports/staging-store.ts';
+import { startHeartbeat } from './cluster-heartbeat.ts';
 import type { ClusterStores } from './cluster-stores.ts';
 
 /** How often a node serves its connected clients' queued targets without being told to. */
@@ -27,8 +29,12 @@ export interface ClusterRouting {
   delivery: ClusterDelivery;
   /** The use cases' staging store: stages locally and publishes in one pass. */
   staging: StagingStore;
-  /** Serves wake-ups and sweeps, once offline delivery is built; `serve` is how many at once. */
-  start(offline: OfflineDelivery, serve: number): void;
+  /**
+   * Serves wake-ups and sweeps, once offline delivery is built; `serve` is how many at once. Starts
+   * the heartbeat, which also takes over what nodes whose heartbeat lapsed left (`report` ends those
+   * it cannot push).
+   */
+  start(offline: OfflineDelivery, serve: number, report: ReportResult): void;
   close(): void;
 }
 
@@ -46,6 +52,7 @@ export function clusterRouting(
   );
   let subscription: Subscription | undefined;
   let sweeper: NodeJS.Timeout | undefined;
+  let stopHeartbeat: (() => void) | undefined;
   return {
     delivery: { routing, copies: new SharedCopies(shared, local, open, logger) },
     staging: new PublishingStagingStore(
@@ -54,7 +61,7 @@ export function clusterRouting(
       (uuid) => createReadStream(local.pathOf(uuid)),
       (uuid) => open.anyOpen(uuid),
     ),
-    start(offline, serve) {
+    start(offline, serve, report) {
       const wakeUps = new ServeQueue(offline, Math.max(1, serve), logger);
       subscription = routing.listen(
         (clientId) => wakeUps.add(clientId),
@@ -73,8 +80,10 @@ export function clusterRouting(
           .finally(() => (sweeping = false));
       }, SWEEP_MS);
       sweeper.unref();
+      stopHeartbeat = startHeartbeat(pg, offline, routing, report, config.server.push_timeout * 1000, logger);
     },
     close() {
+      stopHeartbeat?.();
       clearInterval(sweeper);
       subscription?.unsubscribe();
     },

@@ -76,6 +76,7 @@ export function httpModule(T: ServerTokens): ContainerModule {
       apiUsers: T.dbUsers,
       endStranded: T.endStranded,
       offline: T.offline,
+      report: T.report,
       retention: T.retention,
       app: T.app,
       auth: T.auth,

@@ -50,6 +50,8 @@ export interface Rportd {
   endStranded: EndStrandedPushes;
   /** Run at start after endStranded, in this order: the queue takes its holds, then the kept files. */
   offline: OfflineDelivery;
+  /** Outcomes of targets a cluster node takes over from a node that stopped. */
+  report: ReportResult;
   retention: StagedRetention;
   app: Koa;
   auth: ApiAuth;

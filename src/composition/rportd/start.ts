@@ -225,7 +225,7 @@ export async function startServer(
   });
   rportd.channels.source = clientSide.channels;
   // Wake-ups from other nodes are served once this node's clients can be reached.
-  routing?.start(rportd.offline, config.server.push_concurrency);
+  routing?.start(rportd.offline, config.server.push_concurrency, rportd.report);
   // Called through clientSide, so a ClientSide written as a class keeps its `this`.
   if (clientSide.endSessionsOf)
     rportd.sessions.source = { endSessionsOf: (id) => clientSide.endSessionsOf!(id) };

@@ -162,6 +162,9 @@ export function makeClusterNode(name: string, s: SharedState, timeoutMs = 30_000
     logger,
     offline,
     accept,
+    archive,
+    report,
+    routing,
     /** The client connects to this node: its channel is up, the registry says so, its queue is served. */
     async connect(id: string, channel: ClientChannel): Promise<void> {
       channels.connect(id, channel);
