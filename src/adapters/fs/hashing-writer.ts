@@ -10,6 +10,14 @@ const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
 export const WRITE_BATCH = 1024 * 1024;
 
 /**
+ * A WRITE_BATCH buffer from the writers' spare list, for other passes over a file's bytes (the byte
+ * comparison of a forced push): a fresh buffer per file made the collector run for each push.
+ */
+export const takeBatchBuffer = (): Buffer => sharedBatchBuffers.take(WRITE_BATCH);
+/** Gives a buffer of takeBatchBuffer back; the caller must not touch it afterwards. */
+export const giveBatchBuffer = (b: Buffer): void => sharedBatchBuffers.give(b);
+
+/**
  * Hashes whole batches somewhere else (a worker thread, see HashWorker): the writer hands it each
  * batch as it starts writing it, and refills that buffer only once both the write and the hash are done.
  */
