@@ -29,6 +29,14 @@ export interface BatchHasher {
 }
 
 /**
+ * Compares each batch with the same range of another file as it is written (ByteComparer): the batch
+ * stays unchanged until check() settles, which never rejects.
+ */
+export interface BatchComparer {
+  check(batch: Uint8Array, pos: number): Promise<void>;
+}
+
+/**
  * Hashes every chunk as it arrives (or, given a BatchHasher, each full batch off this thread) and
  * copies it into a ring of fixed batch buffers (two by default) of WRITE_BATCH bytes; a full batch is
  * written (and handed to the BatchHasher) while the next one fills, so hashing overlaps the disk. A
@@ -51,6 +59,8 @@ export class HashingWriter {
   private readonly sync: EarlySync;
   private released = false;
   size = 0;
+  /** Bytes handed to writes so far: where the next batch starts in the file. */
+  private flushed = 0;
 
   private readonly hashes: Hash[];
   private readonly batchHasher: BatchHasher | undefined;
@@ -60,6 +70,8 @@ export class HashingWriter {
     hashing: Hash[] | BatchHasher,
     batchBytes = WRITE_BATCH,
     batchCount = 2,
+    /** Compares every batch with another file's bytes at the same place, before its buffer is refilled. */
+    private readonly comparer?: BatchComparer,
   ) {
     this.hashes = Array.isArray(hashing) ? hashing : [];
     this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
@@ -131,7 +143,9 @@ export class HashingWriter {
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
     const write = this.writing.then(() => writeAll(this.file, batch));
     this.writing = write;
-    const done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
+    let done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
+    if (this.comparer) done = bothSettled(done, this.comparer.check(batch, this.flushed));
+    this.flushed += batch.byteLength;
     // Awaited when this buffer comes round again or at finish/abandon; handled here so it never counts as unhandled meanwhile.
     done.catch(() => undefined);
     this.busy[this.current] = done;
