@@ -108,7 +108,7 @@ export class FsLocalFiles implements LocalFiles {
     // With a hashing thread, md5 runs there past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
     const job = this.hashWorker?.job(['md5']);
     const md5 = job ? undefined : createHash('md5');
-    const comparer = compareWith === undefined ? undefined : await ByteComparer.open(compareWith);
+    const comparer = compareWith === undefined ? undefined : new ByteComparer(compareWith);
     const writer = new HashingWriter(handle, job ?? [md5!], WRITE_BATCH, 2, comparer);
     let digest: string;
     let sameAs: boolean | undefined;
