@@ -83,7 +83,6 @@ class TimedLocalFiles implements LocalFiles {
   status = (p: string) => this.inner.status(p);
   resolveParents = (p: string) => this.inner.resolveParents(p);
   md5 = (p: string) => this.inner.md5(p);
-  sameBytes = (a: string, b: string) => this.inner.sameBytes(a, b);
   readUpTo = (p: string, max: number) => this.inner.readUpTo(p, max);
   lookup: LocalFiles['lookup'] = (o) => this.inner.lookup(o);
   backup = (d: string, s: string) => this.inner.backup(d, s);
@@ -101,7 +100,7 @@ class TimedLocalFiles implements LocalFiles {
     await this.inner.chown(p, ids);
     phases.ownership = (phases.ownership ?? 0) + now() - t;
   }
-  async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
+  async writeTemp(name: string, content: AsyncIterable<Uint8Array>, compareWith?: string): Promise<TempFile> {
     fetchStarted = now();
     phases.checks = fetchStarted - handleStarted;
     let lastChunkDone = 0;
@@ -109,7 +108,7 @@ class TimedLocalFiles implements LocalFiles {
       yield* content;
       lastChunkDone = now();
     }
-    const temp = await this.inner.writeTemp(name, marked());
+    const temp = await this.inner.writeTemp(name, marked(), compareWith);
     const end = now();
     phases.fsync = end - lastChunkDone;
     phases.hashAndWrite = lastChunkDone - fetchStarted - (phases.firstByte ?? 0) - (phases.transferWait ?? 0);

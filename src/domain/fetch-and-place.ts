@@ -22,7 +22,7 @@ interface Placement {
   replacing: boolean;
   /** The replaced file, when it already held the pushed bytes: the push then changes only what its mode and owner do. */
   sameBytesAs?: FileStatus;
-  /** The replaced file, of the same size but not compared yet: compared with the fetched file before the move. */
+  /** The replaced file, of the same size but not compared yet: compared with the bytes as they are fetched. */
   compareWith?: FileStatus;
 }
 
@@ -50,7 +50,13 @@ export class FetchAndPlace {
     let temp: TempFile | undefined;
     let kept: string | undefined;
     try {
-      temp = await this.files.writeTemp(req.sourceName, counted(this.source.open(req), onProgress));
+      // A same-size file is compared as the bytes arrive: the fetched file is never read back.
+      const compareWith = to.compareWith ? real : undefined;
+      temp = await this.files.writeTemp(
+        req.sourceName,
+        counted(this.source.open(req), onProgress),
+        compareWith,
+      );
     } catch (e) {
       return failure(
         `fetching ${req.sourceName} from the server failed: ${messageOf(e)}; ${dest} left untouched`,
@@ -77,7 +83,7 @@ export class FetchAndPlace {
         return failure(
           `${dest} now leads to ${now} instead of ${real}: a parent changed during the push; ${dest} left untouched`,
         );
-      const sameBytesAs = to.sameBytesAs ?? (await this.sameAsFetched(temp.path, real, to.compareWith));
+      const sameBytesAs = to.sameBytesAs ?? (temp.sameAs ? to.compareWith : undefined);
       if (to.replacing && this.backups.wanted(req)) kept = await this.backups.keep(real);
       await this.place(temp.path, real);
       temp = undefined;
@@ -90,21 +96,6 @@ export class FetchAndPlace {
       return failure(`placing ${dest} failed: ${messageOf(e)}; ${dest} left untouched`);
     } finally {
       if (temp) await this.files.remove(temp.path).catch(() => undefined);
-    }
-  }
-
-  /** `old` when the file at real holds the fetched bytes; a file the agent may not read counts as different. */
-  private async sameAsFetched(
-    temp: string,
-    real: string,
-    old: FileStatus | undefined,
-  ): Promise<FileStatus | undefined> {
-    if (!old) return undefined;
-    try {
-      return (await this.files.sameBytes(temp, real)) ? old : undefined;
-    } catch (e) {
-      if (isPermissionDenied(e)) return undefined;
-      throw e;
     }
   }
 

@@ -136,8 +136,8 @@ export class ReceiveFile {
         return ignored(`file ${dest} already exists; set force or sync to replace it`);
       }
       // Same bytes already there: whether the push changes anything then rests on mode and owner.
-      // sync and check need to know before the fetch; a plain force learns it after, by comparing
-      // the fetched file with the old one (FetchAndPlace), which costs less than an md5 of it.
+      // sync and check need to know before the fetch; a plain force learns it during the fetch, by
+      // comparing the bytes with the old file's as they arrive (FetchAndPlace), cheaper than an md5.
       const sameSize = existing !== undefined && existing.size === req.size;
       const same = sameSize && (req.sync || req.check) && (await this.sameContent(real, req.md5));
       if (same && req.sync && !req.force && req.check)

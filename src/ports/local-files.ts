@@ -20,6 +20,11 @@ export interface TempFile {
   path: string;
   size: number;
   md5: string;
+  /**
+   * Given writeTemp's compareWith: whether the temp file holds exactly the bytes of that file, which
+   * did not change while the temp file was written. Absent without compareWith.
+   */
+  sameAs?: boolean;
 }
 
 export interface AccountIds {
@@ -42,8 +47,6 @@ export interface LocalFiles {
   /** The path with the symlinks of its existing parent directories resolved (where a write would really land). */
   resolveParents(path: string): Promise<string>;
   md5(path: string): Promise<string>;
-  /** Whether two regular files hold the same bytes (neither opened through a final link). */
-  sameBytes(a: string, b: string): Promise<boolean>;
   /**
    * The bytes of the regular file at path (its parents already resolved), opened without following a
    * final link; undefined when it holds more than maxBytes (at most maxBytes + 1 are read). Throws
@@ -53,8 +56,11 @@ export interface LocalFiles {
   /**
    * Streams content into a new temp file `{data_dir}/filepush/<name>`, opened exclusively without
    * following links, mode 0600, hashing while writing; fsyncs it. Removes it when content fails.
+   * compareWith (a path, its parents already resolved): the file a forced push replaces, compared
+   * with the bytes as they are written (TempFile.sameAs); opened without following a final link, and
+   * any file that cannot be read or is no regular file counts as different.
    */
-  writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile>;
+  writeTemp(name: string, content: AsyncIterable<Uint8Array>, compareWith?: string): Promise<TempFile>;
   chmod(path: string, mode: number): Promise<void>;
   /** Plain chown by ids (no privilege escalation); throws EPERM when the agent's user may not. */
   chown(path: string, ids: AccountIds): Promise<void>;

@@ -51,15 +51,20 @@ export function localFilesContract(name: string, factory: () => Promise<LocalFil
       expect(await files.md5(t.path)).to.equal(md5('hello world'));
     });
 
-    it('sameBytes tells equal files from ones that differ in a byte or in size', async () => {
+    it('writeTemp with compareWith tells a file of the same bytes from one differing in a byte or in size', async () => {
       await put(`${root}/a`, 'same bytes', 'a');
-      await put(`${root}/b`, 'same bytes', 'b');
       await put(`${root}/c`, 'same byteZ', 'c');
       await put(`${root}/d`, 'same bytes!', 'd');
-      expect(await files.sameBytes(`${root}/a`, `${root}/b`)).to.equal(true);
-      expect(await files.sameBytes(`${root}/a`, `${root}/c`)).to.equal(false);
-      expect(await files.sameBytes(`${root}/a`, `${root}/d`)).to.equal(false);
-      expect((await rejection(files.sameBytes(`${root}/a`, `${root}/missing`))).code).to.equal('ENOENT');
+      const against = async (id: string, path: string): Promise<boolean | undefined> =>
+        (await files.writeTemp(`${id}_rport_filepush`, bytes('same ', 'bytes'), path)).sameAs;
+      expect(await against('k1', `${root}/a`)).to.equal(true);
+      expect(await against('k2', `${root}/c`)).to.equal(false);
+      expect(await against('k3', `${root}/d`)).to.equal(false);
+      expect(await against('k4', `${root}/missing`)).to.equal(false);
+      expect(await against('k5', root)).to.equal(false);
+      const plain = await files.writeTemp('k6_rport_filepush', bytes('same bytes'));
+      expect(plain).to.not.have.property('sameAs');
+      expect(await files.md5(plain.path)).to.equal(md5('same bytes'));
     });
 
     it('writeTemp is exclusive: a second temp file of the same name fails and the first keeps its bytes', async () => {

@@ -25,10 +25,11 @@ import type {
 import { lookupAccountId } from './account-lookup.ts';
 import { describeError, fsError } from './fs-errors.ts';
 import { HashWorker } from './hash-worker.ts';
-import { HashingWriter } from './hashing-writer.ts';
+import { ByteComparer } from './byte-comparer.ts';
+import { HashingWriter, WRITE_BATCH } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
 import { keepBackup } from './keep-backup.ts';
-import { fileMd5, readUpTo, sameBytes } from './file-reads.ts';
+import { fileMd5, readUpTo } from './file-reads.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
 
 /** `<id>_rport_filepush`: the only names the temp dir holds, and the only ones the sudo helper accepts. */
@@ -88,10 +89,6 @@ export class FsLocalFiles implements LocalFiles {
     }
   }
 
-  sameBytes(a: string, b: string): Promise<boolean> {
-    return sameBytes(a, b);
-  }
-
   md5(path: string): Promise<string> {
     return fileMd5(path);
   }
@@ -100,7 +97,7 @@ export class FsLocalFiles implements LocalFiles {
     return readUpTo(path, maxBytes);
   }
 
-  async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
+  async writeTemp(name: string, content: AsyncIterable<Uint8Array>, compareWith?: string): Promise<TempFile> {
     if (!TEMP_NAME.test(name))
       throw fsError('EINVAL', `temp file name "${name}" is not of the form <id>_rport_filepush`);
     await this.ensureTempDir();
@@ -111,22 +108,26 @@ export class FsLocalFiles implements LocalFiles {
     // With a hashing thread, md5 runs there past the first batch: this thread is left ssh2's decryption, SFTP and the writes.
     const job = this.hashWorker?.job(['md5']);
     const md5 = job ? undefined : createHash('md5');
-    const writer = new HashingWriter(handle, job ?? [md5!]);
+    const comparer = compareWith === undefined ? undefined : new ByteComparer(compareWith);
+    const writer = new HashingWriter(handle, job ?? [md5!], WRITE_BATCH, 2, comparer);
     let digest: string;
+    let sameAs: boolean | undefined;
     try {
       for await (const chunk of content) await writer.add(chunk);
       await writer.finish();
       digest = job ? (await job.digest())[0] : md5!.digest('hex');
+      sameAs = await comparer?.finish(writer.size);
       await handle.sync();
       await handle.close();
     } catch (e) {
       job?.dispose();
       await writer.abandon();
+      await comparer?.close();
       await handle.close().catch(() => undefined);
       await unlink(path).catch(() => undefined);
       throw describeError(e, 'cannot write temp file', path);
     }
-    return { path, size: writer.size, md5: digest };
+    return { path, size: writer.size, md5: digest, ...(sameAs === undefined ? {} : { sameAs }) };
   }
 
   async chmod(path: string, mode: number): Promise<void> {

@@ -10,6 +10,14 @@ const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
 export const WRITE_BATCH = 1024 * 1024;
 
 /**
+ * A WRITE_BATCH buffer from the writers' spare list, for other passes over a file's bytes (the byte
+ * comparison of a forced push): a fresh buffer per file made the collector run for each push.
+ */
+export const takeBatchBuffer = (): Buffer => sharedBatchBuffers.take(WRITE_BATCH);
+/** Gives a buffer of takeBatchBuffer back; the caller must not touch it afterwards. */
+export const giveBatchBuffer = (b: Buffer): void => sharedBatchBuffers.give(b);
+
+/**
  * Hashes whole batches somewhere else (a worker thread, see HashWorker): the writer hands it each
  * batch as it starts writing it, and refills that buffer only once both the write and the hash are done.
  */
@@ -18,6 +26,14 @@ export interface BatchHasher {
   allocate(bytes: number): Buffer;
   /** Hashes the batch, after every earlier one; it stays unchanged until this settles. last: no batch follows. */
   update(batch: Buffer, last: boolean): Promise<void>;
+}
+
+/**
+ * Compares each batch with the same range of another file as it is written (ByteComparer): the batch
+ * stays unchanged until check() settles, which never rejects.
+ */
+export interface BatchComparer {
+  check(batch: Uint8Array, pos: number): Promise<void>;
 }
 
 /**
@@ -43,6 +59,8 @@ export class HashingWriter {
   private readonly sync: EarlySync;
   private released = false;
   size = 0;
+  /** Bytes handed to writes so far: where the next batch starts in the file. */
+  private flushed = 0;
 
   private readonly hashes: Hash[];
   private readonly batchHasher: BatchHasher | undefined;
@@ -52,6 +70,8 @@ export class HashingWriter {
     hashing: Hash[] | BatchHasher,
     batchBytes = WRITE_BATCH,
     batchCount = 2,
+    /** Compares every batch with another file's bytes at the same place, before its buffer is refilled. */
+    private readonly comparer?: BatchComparer,
   ) {
     this.hashes = Array.isArray(hashing) ? hashing : [];
     this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
@@ -123,7 +143,9 @@ export class HashingWriter {
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
     const write = this.writing.then(() => writeAll(this.file, batch));
     this.writing = write;
-    const done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
+    let done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
+    if (this.comparer) done = bothSettled(done, this.comparer.check(batch, this.flushed));
+    this.flushed += batch.byteLength;
     // Awaited when this buffer comes round again or at finish/abandon; handled here so it never counts as unhandled meanwhile.
     done.catch(() => undefined);
     this.busy[this.current] = done;

@@ -146,12 +146,6 @@ export class MemoryLocalFiles implements LocalFiles {
     return createHash('md5').update(node.data).digest('hex');
   }
 
-  async sameBytes(a: string, b: string): Promise<boolean> {
-    const [na, nb] = [this.fileAt(a), this.fileAt(b)];
-    if (!this.can(na, 4) || !this.can(nb, 4)) throw errnoError('EACCES', `open: permission denied`);
-    return Buffer.from(na.data).equals(Buffer.from(nb.data));
-  }
-
   async readUpTo(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
     this.fault('readUpTo', path);
     const node = this.existing(this.resolve(path, false), path);
@@ -161,7 +155,7 @@ export class MemoryLocalFiles implements LocalFiles {
     return node.data.byteLength > maxBytes ? undefined : Uint8Array.from(node.data);
   }
 
-  async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
+  async writeTemp(name: string, content: AsyncIterable<Uint8Array>, compareWith?: string): Promise<TempFile> {
     this.fault('writeTemp', name);
     if (name.includes('/') || name === '' || name === '.' || name === '..')
       throw errnoError('EINVAL', `temp file name "${name}" is not a plain file name`);
@@ -172,6 +166,7 @@ export class MemoryLocalFiles implements LocalFiles {
     this.disk.nodes.set(path, node);
     this.changed('writeTemp', path);
     const md5 = createHash('md5');
+    const old = compareWith === undefined ? undefined : this.comparable(compareWith);
     try {
       for await (const chunk of content) {
         md5.update(chunk);
@@ -183,7 +178,29 @@ export class MemoryLocalFiles implements LocalFiles {
       this.changed('remove', path);
       throw e;
     }
-    return { path, size: node.data.byteLength, md5: md5.digest('hex') };
+    const result = { path, size: node.data.byteLength, md5: md5.digest('hex') };
+    if (compareWith === undefined) return result;
+    // Unchanged while written: the same node still there, its bytes not replaced since.
+    const same =
+      old !== undefined &&
+      this.disk.nodes.get(old.real) === old.node &&
+      old.node.data === old.data &&
+      Buffer.from(old.data).equals(Buffer.from(node.data));
+    return { ...result, sameAs: same };
+  }
+
+  /** The regular file at path (no final link followed) that this user may read, with its bytes now. */
+  private comparable(
+    path: string,
+  ): { real: string; node: Node & { type: 'file' }; data: Uint8Array } | undefined {
+    try {
+      const real = this.resolve(path, false);
+      const node = this.disk.nodes.get(real);
+      if (node?.type !== 'file' || !this.can(node, 4)) return undefined;
+      return { real, node, data: node.data };
+    } catch {
+      return undefined;
+    }
   }
 
   async chmod(path: string, mode: number): Promise<void> {

@@ -50,10 +50,6 @@ export class TempDirLocalFiles implements LocalFiles {
     }
   }
 
-  async sameBytes(a: string, b: string): Promise<boolean> {
-    return (await readFile(a)).equals(await readFile(b));
-  }
-
   async md5(path: string): Promise<string> {
     const h = createHash('md5');
     for await (const c of createReadStream(path)) h.update(c as Buffer);
@@ -65,7 +61,7 @@ export class TempDirLocalFiles implements LocalFiles {
     return data.byteLength > maxBytes ? undefined : data;
   }
 
-  async writeTemp(name: string, content: AsyncIterable<Uint8Array>): Promise<TempFile> {
+  async writeTemp(name: string, content: AsyncIterable<Uint8Array>, compareWith?: string): Promise<TempFile> {
     const dir = join(this.dataDir, 'filepush');
     await mkdir(dir, { recursive: true });
     const path = join(dir, name);
@@ -80,7 +76,10 @@ export class TempDirLocalFiles implements LocalFiles {
       }
       await fh.sync();
       await fh.close();
-      return { path, size, md5: h.digest('hex') };
+      const temp = { path, size, md5: h.digest('hex') };
+      if (compareWith === undefined) return temp;
+      const old = await readFile(compareWith).catch(() => undefined);
+      return { ...temp, sameAs: old !== undefined && old.equals(await readFile(path)) };
     } catch (e) {
       await fh.close().catch(() => undefined);
       await rm(path, { force: true });
