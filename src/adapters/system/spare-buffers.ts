@@ -15,6 +15,8 @@ export class SpareBuffers {
   private readonly spare = new Map<number, Buffer[]>();
   private kept = 0;
   private timer: NodeJS.Timeout | undefined;
+  /** When the last give() was (ms, monotonic): the idle timer checks it instead of being re-armed per give. */
+  private lastGive = 0;
 
   constructor(
     readonly maxBytes: number,
@@ -38,8 +40,19 @@ export class SpareBuffers {
     list.push(b);
     this.spare.set(b.length, list);
     this.kept += b.length;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.clear(), this.idleMs).unref();
+    this.lastGive = performance.now();
+    // One timer per idle period, not one per give: re-arming a timer on every give was a visible
+    // share of a busy agent process's thread (timer list inserts).
+    this.timer ??= this.armIdleTimer(this.idleMs);
+  }
+
+  private armIdleTimer(ms: number): NodeJS.Timeout {
+    return setTimeout(() => {
+      this.timer = undefined;
+      const idle = performance.now() - this.lastGive;
+      if (idle >= this.idleMs) this.clear();
+      else if (this.kept > 0) this.timer = this.armIdleTimer(this.idleMs - idle);
+    }, ms).unref();
   }
 
   /** Bytes kept now. */
@@ -49,6 +62,7 @@ export class SpareBuffers {
 
   clear(): void {
     clearTimeout(this.timer);
+    this.timer = undefined;
     this.spare.clear();
     this.kept = 0;
   }
