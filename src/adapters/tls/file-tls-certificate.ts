@@ -103,7 +103,9 @@ const time = (d: Date): Buffer => {
 export function selfSignedCertificate(now = new Date()): { cert: string; key: string } {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const serial = randomBytes(16);
-  serial[0] &= 0x7f; // a positive INTEGER
+  // A positive INTEGER in minimal DER: the top bit clear, and the first byte never 0 (a leading zero
+  // byte before a byte under 0x80 is "illegal padding", which OpenSSL refuses).
+  serial[0] = (serial[0] & 0x7f) | 0x01;
   const from = new Date(now.getTime() - 3600_000);
   const until = new Date(now.getTime() + 30 * 365 * 86_400_000);
   const subject = name('rportd file fetch');
