@@ -1,43 +1,18 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pg from 'pg';
 import { openPostgresDatabase, type PgDb } from '../../src/adapters/postgres/postgres-database.ts';
 import { migrate } from '../../src/adapters/postgres/postgres-migrations.ts';
+import {
+  initCluster,
+  pgCtlStart,
+  pgCtlStop,
+  postgresBin,
+  startFailure,
+} from '../../src/composition/demo/private-postgres.ts';
 
-/** Debian's server binaries: the newest /usr/lib/postgresql/<version>/bin holding initdb and pg_ctl. */
-export function postgresBin(): string | undefined {
-  const root = '/usr/lib/postgresql';
-  if (!existsSync(root)) return undefined;
-  return readdirSync(root)
-    .filter((v) => /^\d+$/.test(v))
-    .sort((a, b) => Number(b) - Number(a))
-    .map((v) => join(root, v, 'bin'))
-    .find((bin) => existsSync(join(bin, 'initdb')) && existsSync(join(bin, 'pg_ctl')));
-}
-
-/** The account the server runs as: ourselves, or (PostgreSQL refuses root) Debian's postgres, else nobody. */
-function runAs(): { uid: number; gid: number } | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  for (const name of ['postgres', 'nobody']) {
-    const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
-    const [, , uid, gid] = r.stdout.trim().split(':');
-    if (r.status === 0 && uid) return { uid: Number(uid), gid: Number(gid) };
-  }
-  throw new Error('running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as');
-}
+// Durability is no concern for a throwaway server: no fsync makes each CREATE DATABASE quick.
+const SERVER_OPTIONS = ['fsync=off', 'synchronous_commit=off', 'full_page_writes=off'];
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -62,48 +37,19 @@ export class TestPostgres {
   ) {}
 
   static async start(bin: string): Promise<TestPostgres> {
-    const dir = mkdtempSync(join(tmpdir(), 'rport-pg-'));
-    const owner = runAs();
-    const as = owner ? { uid: owner.uid, gid: owner.gid } : {};
+    let dir: string | undefined;
     try {
-      if (owner) chownSync(dir, owner.uid, owner.gid);
-      chmodSync(dir, 0o700);
-      const password = randomBytes(18).toString('base64url');
-      const pwfile = join(dir, 'pw');
-      writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-      if (owner) chownSync(pwfile, owner.uid, owner.gid);
-      const data = join(dir, 'data');
-      execFileSync(
-        join(bin, 'initdb'),
-        [
-          '-D',
-          data,
-          '-U',
-          'rport',
-          `--pwfile=${pwfile}`,
-          '--auth=scram-sha-256',
-          '-E',
-          'UTF8',
-          '--locale=C',
-          '--no-sync',
-        ],
-        { ...as, stdio: 'pipe', cwd: dir },
-      );
-      rmSync(pwfile);
+      const made = initCluster(bin, 'rport-pg-');
+      dir = made.dir;
       const port = await freePort();
-      const pid = pgCtlStart(bin, dir, port);
-      const server = new TestPostgres(dir, bin, port, password, pid);
+      const pid = pgCtlStart(bin, dir, port, SERVER_OPTIONS);
+      const server = new TestPostgres(dir, bin, port, made.password, pid);
       process.once('exit', () => server.stopSync());
       return server;
     } catch (e) {
-      const log = join(dir, 'server.log');
-      const detail = existsSync(log) ? `\n${readFileSync(log, 'utf8')}` : '';
-      rmSync(dir, { recursive: true, force: true });
-      const err = e as Error & { stderr?: Buffer };
-      throw new Error(
-        `could not start a test PostgreSQL: ${err.message} ${err.stderr?.toString() ?? ''}${detail}`,
-        { cause: e },
-      );
+      const detail = dir ? startFailure(e, dir) : (e as Error).message;
+      if (dir) rmSync(dir, { recursive: true, force: true });
+      throw new Error(`could not start a test PostgreSQL: ${detail}`, { cause: e });
     }
   }
 
@@ -152,51 +98,20 @@ export class TestPostgres {
 
   /** Stops the server but keeps its data, as an outage would; resume() starts it again on the same port. */
   pause(): void {
-    execFileSync(
-      join(this.bin, 'pg_ctl'),
-      ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop'],
-      {
-        ...(runAs() ?? {}),
-        stdio: 'pipe',
-      },
-    );
+    pgCtlStop(this.bin, this.dir, 'fast', false);
   }
 
   resume(): void {
-    this.pid = pgCtlStart(this.bin, this.dir, this.port);
+    this.pid = pgCtlStart(this.bin, this.dir, this.port, SERVER_OPTIONS);
   }
 
   /** Stops the server (fast shutdown, by its pid) and removes its folder. */
   stopSync(): void {
     if (!existsSync(this.dir)) return;
-    spawnSync(
-      join(this.bin, 'pg_ctl'),
-      ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop'],
-      {
-        ...(runAs() ?? {}),
-        stdio: 'ignore',
-      },
-    );
+    pgCtlStop(this.bin, this.dir, 'fast', true);
     if (alive(this.pid)) process.kill(this.pid, 'SIGKILL');
     rmSync(this.dir, { recursive: true, force: true });
   }
-}
-
-/** Starts the server of dir on 127.0.0.1:port and waits until it accepts connections; its pid. */
-function pgCtlStart(bin: string, dir: string, port: number): number {
-  const data = join(dir, 'data');
-  // Durability is no concern for a throwaway server: no fsync makes each CREATE DATABASE quick.
-  const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off`;
-  execFileSync(
-    join(bin, 'pg_ctl'),
-    ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'],
-    {
-      ...(runAs() ?? {}),
-      stdio: 'pipe',
-      cwd: dir,
-    },
-  );
-  return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
 }
 
 function alive(pid: number): boolean {

@@ -1,7 +1,8 @@
 /**
  * A private PostgreSQL for the cluster demo, from Debian's binaries: initdb in a folder of its own
  * (as the unprivileged postgres user when we run as root: the server refuses root), listening on
- * 127.0.0.1 only with a random password, stopped by pg_ctl and then by its pid.
+ * 127.0.0.1 only with a random password, stopped by pg_ctl and then by its pid. The steps are
+ * exported for the tests' server (test/support/postgres.ts), which adds pause, resume and databases.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -31,7 +32,7 @@ export function postgresBin(): string | undefined {
 }
 
 /** The account the server runs as: ourselves, or (as root) Debian's postgres user, else nobody. */
-function runAs(): { uid: number; gid: number } | undefined {
+export function runAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
   for (const name of ['postgres', 'nobody']) {
     const r = spawnSync('getent', ['passwd', name], { encoding: 'utf8' });
@@ -39,6 +40,64 @@ function runAs(): { uid: number; gid: number } | undefined {
     if (r.status === 0 && uid) return { uid: Number(uid), gid: Number(gid) };
   }
   throw new Error('running as root, and neither a postgres nor a nobody user exists to run PostgreSQL as');
+}
+
+/**
+ * A new folder holding an initdb'd cluster (data/) owned by runAs(), with superuser rport and a
+ * random password. On failure the folder is removed and the error names initdb's output.
+ */
+export function initCluster(bin: string, prefix: string): { dir: string; password: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const owner = runAs();
+  try {
+    if (owner) chownSync(dir, owner.uid, owner.gid);
+    chmodSync(dir, 0o700);
+    const password = randomBytes(18).toString('base64url');
+    const pwfile = join(dir, 'pw');
+    writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
+    if (owner) chownSync(pwfile, owner.uid, owner.gid);
+    const initdb = ['-D', join(dir, 'data'), '-U', 'rport', `--pwfile=${pwfile}`, '--auth=scram-sha-256'];
+    execFileSync(join(bin, 'initdb'), [...initdb, '-E', 'UTF8', '--locale=C', '--no-sync'], {
+      ...(owner ?? {}),
+      stdio: 'pipe',
+      cwd: dir,
+    });
+    rmSync(pwfile);
+    return { dir, password };
+  } catch (e) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(startFailure(e, dir), { cause: e });
+  }
+}
+
+/** Starts the cluster of dir on 127.0.0.1:port with extra `-c` options and waits until it accepts connections; its pid. */
+export function pgCtlStart(bin: string, dir: string, port: number, options: string[]): number {
+  const data = join(dir, 'data');
+  const o = [`-c listen_addresses=127.0.0.1 -p ${port} -k ${dir}`, ...options.map((c) => `-c ${c}`)].join(
+    ' ',
+  );
+  execFileSync(
+    join(bin, 'pg_ctl'),
+    ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', o, 'start'],
+    { ...(runAs() ?? {}), stdio: 'pipe', cwd: dir },
+  );
+  return Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+}
+
+/** pg_ctl stop in a mode (fast waits up to 30 s); throws when pg_ctl fails unless `quiet`. */
+export function pgCtlStop(bin: string, dir: string, mode: 'fast' | 'immediate', quiet: boolean): void {
+  const args = ['-D', join(dir, 'data'), '-m', mode, ...(mode === 'fast' ? ['-w', '-t', '30'] : []), 'stop'];
+  const as = runAs() ?? {};
+  if (quiet) spawnSync(join(bin, 'pg_ctl'), args, { ...as, stdio: 'ignore' });
+  else execFileSync(join(bin, 'pg_ctl'), args, { ...as, stdio: 'pipe' });
+}
+
+/** A start's error with what pg_ctl and the server log said. */
+export function startFailure(e: unknown, dir: string): string {
+  const log = join(dir, 'server.log');
+  const detail = existsSync(log) ? `\n${readFileSync(log, 'utf8')}` : '';
+  const err = e as Error & { stderr?: Buffer };
+  return `${err.message} ${err.stderr?.toString() ?? ''}${detail}`;
 }
 
 export class PrivatePostgres {
@@ -52,48 +111,23 @@ export class PrivatePostgres {
 
   /** initdb, start, and a database named `rport`. */
   static async start(bin: string, port: number): Promise<PrivatePostgres> {
-    const dir = mkdtempSync(join(tmpdir(), 'rport-demo-pg-'));
-    const owner = runAs();
-    const as = owner ?? {};
+    let dir: string | undefined;
     try {
-      if (owner) chownSync(dir, owner.uid, owner.gid);
-      chmodSync(dir, 0o700);
-      const password = randomBytes(18).toString('base64url');
-      const pwfile = join(dir, 'pw');
-      writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
-      if (owner) chownSync(pwfile, owner.uid, owner.gid);
-      const data = join(dir, 'data');
-      const initdb = ['-D', data, '-U', 'rport', `--pwfile=${pwfile}`, '--auth=scram-sha-256'];
-      execFileSync(join(bin, 'initdb'), [...initdb, '-E', 'UTF8', '--locale=C', '--no-sync'], {
-        ...as,
-        stdio: 'pipe',
-        cwd: dir,
-      });
-      rmSync(pwfile);
-      const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`;
-      execFileSync(
-        join(bin, 'pg_ctl'),
-        ['-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60', '-o', options, 'start'],
-        { ...as, stdio: 'pipe', cwd: dir },
-      );
-      const pid = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      const server = new PrivatePostgres(dir, bin, port, password, pid);
+      const made = initCluster(bin, 'rport-demo-pg-');
+      dir = made.dir;
+      const pid = pgCtlStart(bin, dir, port, ['fsync=off']);
+      const server = new PrivatePostgres(dir, bin, port, made.password, pid);
       const c = new pg.Client({ connectionString: server.url('postgres') });
       await c.connect();
       await c.query('CREATE DATABASE rport TEMPLATE template0').finally(() => c.end());
       return server;
     } catch (e) {
-      const log = join(dir, 'server.log');
-      const detail = existsSync(log) ? `\n${readFileSync(log, 'utf8')}` : '';
-      spawnSync(join(bin, 'pg_ctl'), ['-D', join(dir, 'data'), '-m', 'immediate', 'stop'], {
-        ...as,
-        stdio: 'ignore',
-      });
-      rmSync(dir, { recursive: true, force: true });
-      const err = e as Error & { stderr?: Buffer };
-      throw new Error(`could not start PostgreSQL: ${err.message} ${err.stderr?.toString() ?? ''}${detail}`, {
-        cause: e,
-      });
+      const detail = dir ? startFailure(e, dir) : (e as Error).message;
+      if (dir) {
+        pgCtlStop(bin, dir, 'immediate', true);
+        rmSync(dir, { recursive: true, force: true });
+      }
+      throw new Error(`could not start PostgreSQL: ${detail}`, { cause: e });
     }
   }
 
@@ -104,14 +138,7 @@ export class PrivatePostgres {
   /** Stops the server (fast shutdown, then SIGKILL by pid if it lingers) and removes its folder. */
   stop(): void {
     if (!existsSync(this.dir)) return;
-    spawnSync(
-      join(this.bin, 'pg_ctl'),
-      ['-D', join(this.dir, 'data'), '-m', 'fast', '-w', '-t', '30', 'stop'],
-      {
-        ...(runAs() ?? {}),
-        stdio: 'ignore',
-      },
-    );
+    pgCtlStop(this.bin, this.dir, 'fast', true);
     try {
       process.kill(this.pid, 'SIGKILL');
     } catch {
