@@ -28,6 +28,9 @@ export function parseCidr(text: string): Cidr | undefined {
   return prefix <= max ? { network: m[1], prefix, family } : undefined;
 }
 
+/** Loopback, v4 and v6: exempt by default from the per-address caps of rportd's listeners. */
+export const LOOPBACK_RANGES: readonly string[] = ['127.0.0.0/8', '::1/128'];
+
 /** Addresses inside any of a list of CIDR ranges. */
 export class AddressList {
   private readonly blocks = new BlockList();

@@ -8,7 +8,7 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../ports/logger.ts';
-import { AddressList, sourceKey } from '../auth/address-list.ts';
+import { AddressList, LOOPBACK_RANGES, sourceKey } from '../auth/address-list.ts';
 import type { GrantedFile } from '../ssh/server/push-grants.ts';
 import { ReadBuffers } from '../ssh/server/read-buffers.ts';
 import type { FileTlsCertificate } from './file-tls-certificate.ts';
@@ -36,7 +36,7 @@ export const DEFAULT_FILE_TLS_SETTINGS: FileTlsSettings = {
   requestTimeoutMs: 10_000,
   maxConnections: 256,
   maxUnprovenPerAddress: 8,
-  capExempt: ['127.0.0.0/8', '::1/128'],
+  capExempt: LOOPBACK_RANGES,
   maxReads: 64,
   readSize: 256 * 1024,
 };

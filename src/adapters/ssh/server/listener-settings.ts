@@ -4,6 +4,7 @@
  */
 import { DEFAULT_AUTH_GUARD } from '../../auth/auth-guard.ts';
 import type { PenaltySettings } from '../../auth/penalty-rules.ts';
+import { LOOPBACK_RANGES } from '../../auth/address-list.ts';
 
 export interface AgentListenerSettings {
   /**
@@ -41,7 +42,7 @@ export const DEFAULT_LISTENER_SETTINGS: AgentListenerSettings = {
   maxHandshakes: 64,
   maxQueuedHandshakes: 4096,
   maxHandshakesPerAddress: 8,
-  handshakeCapExempt: ['127.0.0.0/8', '::1/128'],
+  handshakeCapExempt: LOOPBACK_RANGES,
   proxyProtocolFrom: [],
   keepaliveIntervalMs: 15_000,
   keepaliveCountMax: 3,
