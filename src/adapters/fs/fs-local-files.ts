@@ -37,6 +37,8 @@ export const TEMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}_rport_filepush$/;
 const TEMP_DIR_MODE = 0o700;
 const TEMP_FILE_MODE = 0o600;
 const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
+/** The temp file again, for the writer's whole batches past the page cache (HashingWriter); Linux only. */
+const DIRECT_WRITE = C.O_DIRECT === undefined ? undefined : C.O_WRONLY | C.O_NOFOLLOW | C.O_DIRECT;
 const READ_NO_FOLLOW = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 
 interface FsLocalFilesOptions {
@@ -49,6 +51,12 @@ interface FsLocalFilesOptions {
    * memory eats into issue 4's 100 MB budget for a 1 GiB push (docs/adr/0006-agent-memory.md).
    */
   hashWorker?: HashWorker | boolean;
+  /**
+   * Whole write batches of a temp file go to the disk with O_DIRECT, past the page cache (HashingWriter
+   * says why). On by default where the platform has O_DIRECT; a file system that refuses it gets the
+   * page cache, as with false.
+   */
+  directWrites?: boolean;
 }
 
 /** One hashing thread per process, however many agents it holds (the bench's fleets). */
@@ -58,9 +66,11 @@ const sharedHashWorker = new HashWorker();
 export class FsLocalFiles implements LocalFiles {
   readonly tempDir: string;
   private readonly hashWorker: HashWorker | undefined;
+  private readonly directWrites: boolean;
 
   constructor(options: FsLocalFilesOptions) {
     this.tempDir = join(resolve(options.dataDir), 'filepush');
+    this.directWrites = options.directWrites !== false && DIRECT_WRITE !== undefined;
     const w = options.hashWorker;
     this.hashWorker = w === true ? sharedHashWorker : w || undefined;
   }
@@ -109,7 +119,8 @@ export class FsLocalFiles implements LocalFiles {
     const job = this.hashWorker?.job(['md5']);
     const md5 = job ? undefined : createHash('md5');
     const comparer = compareWith === undefined ? undefined : new ByteComparer(compareWith);
-    const writer = new HashingWriter(handle, job ?? [md5!], WRITE_BATCH, 2, comparer);
+    const openDirect = this.directWrites ? () => reopenDirect(handle, path) : undefined;
+    const writer = new HashingWriter(handle, job ?? [md5!], WRITE_BATCH, 2, comparer, openDirect);
     let digest: string;
     let sameAs: boolean | undefined;
     try {
@@ -304,3 +315,16 @@ function toStatus(s: Stats): FileStatus {
 
 const isMissing = (e: unknown): boolean =>
   ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * The temp file opened again with O_DIRECT, if the file system allows it and the path still names the
+ * file we created (the temp dir is ours alone, and this checks it anyway).
+ */
+async function reopenDirect(created: FileHandle, path: string): Promise<FileHandle | undefined> {
+  const direct = await open(path, DIRECT_WRITE).catch(() => undefined);
+  if (!direct) return undefined;
+  const [a, b] = await Promise.all([created.stat(), direct.stat()]);
+  if (a.dev === b.dev && a.ino === b.ino) return direct;
+  await direct.close();
+  return undefined;
+}

@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { HASH_WORKER_SCRIPT } from './hash-worker-script.ts';
 import { fsError } from './fs-errors.ts';
 import type { BatchHasher } from './hashing-writer.ts';
+import { allocateAligned } from './aligned-buffers.ts';
 import { SpareBuffers } from '../system/spare-buffers.ts';
 
 /** The code of every failure of the hashing thread, so callers word it like any other file error. */
@@ -35,9 +36,7 @@ export class HashWorker {
    * every page faults on first use, two per file (for a fan-out of small files, most of the agents'
    * system time). Kept like the writer's own batches: 64 MiB at most, none after 10 s idle.
    */
-  readonly spare = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) =>
-    Buffer.from(new SharedArrayBuffer(size)),
-  );
+  readonly spare = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) => allocateAligned(size, true));
   /** Threads started so far (for tests and diagnostics). */
   started = 0;
 

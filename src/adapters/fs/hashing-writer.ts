@@ -1,10 +1,14 @@
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { SpareBuffers } from '../system/spare-buffers.ts';
+import { DIRECT_ALIGN, allocateAligned, isDirectWritable } from './aligned-buffers.ts';
 import { EarlySync } from './early-sync.ts';
 
-/** Batch buffers kept between files, shared by every HashingWriter of the process (64 MiB at most, none when idle). */
-const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024);
+/**
+ * Batch buffers kept between files, shared by every HashingWriter of the process (64 MiB at most, none
+ * when idle); page-aligned, so that whole batches can go to the file with O_DIRECT.
+ */
+const sharedBatchBuffers = new SpareBuffers(64 * 1024 * 1024, 10_000, (size) => allocateAligned(size));
 
 /** Bytes gathered before one write: few thread-pool round trips; the writer holds two of these buffers. */
 export const WRITE_BATCH = 1024 * 1024;
@@ -37,10 +41,25 @@ export interface BatchComparer {
 }
 
 /**
+ * The same file opened with O_DIRECT, asked for at the first whole batch; undefined when the file
+ * system refuses it. The writer closes it.
+ */
+export type OpenDirect = () => Promise<FileHandle | undefined>;
+
+/**
  * Hashes every chunk as it arrives (or, given a BatchHasher, each full batch off this thread) and
  * copies it into a ring of fixed batch buffers (two by default) of WRITE_BATCH bytes; a full batch is
  * written (and handed to the BatchHasher) while the next one fills, so hashing overlaps the disk. A
  * data sync starts every SYNC_EVERY bytes so that the caller's final fsync is short.
+ *
+ * Given openDirect, every whole batch goes to the file with O_DIRECT: from the batch buffer to the
+ * disk, past the page cache; the last, partial batch goes through the page cache. Why: copying a
+ * large push into the page cache was the agent's largest cost per byte, and on a virtual machine
+ * whose host takes back free memory it cost 2.7 ms of system time per MiB, each new page being
+ * faulted in again at the host (docs/benchmarks.md, "One push"). A package is written once and read
+ * once by its installer, so caching it evicts more useful pages for nothing. If the file system
+ * refuses O_DIRECT (at open or at a write: EINVAL), that batch and every later one go through the
+ * page cache; bytes already written stay, since every write names its offset.
  *
  * Why copy: the caller's chunk is free to be reused or dropped as soon as add() resolves. A writer that
  * kept the chunks until written made every chunk outlive a young-generation GC, so V8 promoted them and
@@ -61,6 +80,10 @@ export class HashingWriter {
   size = 0;
   /** Bytes handed to writes so far: where the next batch starts in the file. */
   private flushed = 0;
+  /** The O_DIRECT handle: not asked for yet, being opened, or settled (undefined: none, write through the page cache). */
+  private direct: Promise<FileHandle | undefined> | undefined;
+  /** Bytes written with O_DIRECT (tests and diagnostics). */
+  directBytes = 0;
 
   private readonly hashes: Hash[];
   private readonly batchHasher: BatchHasher | undefined;
@@ -72,6 +95,8 @@ export class HashingWriter {
     batchCount = 2,
     /** Compares every batch with another file's bytes at the same place, before its buffer is refilled. */
     private readonly comparer?: BatchComparer,
+    /** Opens the file with O_DIRECT for the whole batches (see the class). */
+    private readonly openDirect?: OpenDirect,
   ) {
     this.hashes = Array.isArray(hashing) ? hashing : [];
     this.batchHasher = Array.isArray(hashing) ? undefined : hashing;
@@ -116,6 +141,7 @@ export class HashingWriter {
     await this.flush(true);
     await Promise.all(this.busy);
     await this.sync.settled();
+    await this.closeDirect();
     this.sync.check();
     this.release();
   }
@@ -125,7 +151,15 @@ export class HashingWriter {
     this.filled = 0;
     await Promise.allSettled(this.busy);
     await this.sync.settled();
+    await this.closeDirect().catch(() => undefined);
     this.release();
+  }
+
+  /** Closes the O_DIRECT handle once every write is over (the caller's fsync on its own handle covers the file). */
+  private async closeDirect(): Promise<void> {
+    const direct = await this.direct;
+    this.direct = Promise.resolve(undefined);
+    await direct?.close();
   }
 
   /** Every write and hash is over: the batch buffers go back for the next writer (not the hasher's own). */
@@ -140,8 +174,12 @@ export class HashingWriter {
     this.sync.check();
     if (this.filled === 0) return;
     const batch = this.target.subarray(0, this.filled);
+    const at = this.flushed;
+    const direct = this.openDirect !== undefined && isDirectWritable(batch) && at % DIRECT_ALIGN === 0;
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
-    const write = this.writing.then(() => writeAll(this.file, batch));
+    const write = this.writing.then(() =>
+      direct ? this.writeDirect(batch, at) : writeAll(this.file, batch, at),
+    );
     this.writing = write;
     let done = this.batchHasher ? bothSettled(write, this.batchHasher.update(batch, last)) : write;
     if (this.comparer) done = bothSettled(done, this.comparer.check(batch, this.flushed));
@@ -151,8 +189,30 @@ export class HashingWriter {
     this.busy[this.current] = done;
     this.current = (this.current + 1) % this.buffers.length;
     this.filled = 0;
-    this.sync.wrote(batch.byteLength, write);
+    // Bytes written with O_DIRECT are on their way to the disk already: only the page cache's need an early sync.
+    if (!direct) this.sync.wrote(batch.byteLength, write);
     await this.busy[this.current];
+  }
+
+  /** Writes a whole aligned batch with O_DIRECT, or through the page cache once the file system refused it. */
+  private async writeDirect(batch: Buffer, at: number): Promise<void> {
+    this.direct ??= this.openDirect!().catch(() => undefined);
+    const handle = await this.direct;
+    if (handle) {
+      try {
+        const { bytesWritten } = await handle.write(batch, 0, batch.length, at);
+        this.directBytes += bytesWritten;
+        if (bytesWritten === batch.length) return;
+        // A short write (a full disk, say): the rest through the page cache, which reports the error.
+        return await writeAll(this.file, batch.subarray(bytesWritten), at + bytesWritten);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
+        // The file system takes no O_DIRECT after all: this batch and the rest through the page cache.
+        this.direct = Promise.resolve(undefined);
+        await handle.close().catch(() => undefined);
+      }
+    }
+    await writeAll(this.file, batch, at);
   }
 }
 
@@ -163,11 +223,12 @@ async function bothSettled(a: Promise<void>, b: Promise<void>): Promise<void> {
   if (y.status === 'rejected') throw y.reason;
 }
 
-/** write until every byte is written (a short write resumes where it stopped). */
-async function writeAll(file: FileHandle, batch: Buffer): Promise<void> {
-  let rest = batch;
+/** write at offset `at` until every byte is written (a short write resumes where it stopped). */
+async function writeAll(file: FileHandle, batch: Buffer, at: number): Promise<void> {
+  let [rest, pos] = [batch, at];
   while (rest.length > 0) {
-    const { bytesWritten } = await file.write(rest, 0, rest.length);
+    const { bytesWritten } = await file.write(rest, 0, rest.length, pos);
     rest = rest.subarray(bytesWritten);
+    pos += bytesWritten;
   }
 }
