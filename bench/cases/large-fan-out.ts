@@ -28,17 +28,46 @@ interface Round {
 const cpuNow = (pids: number[]): number =>
   (cpuMsOf('self', true) ?? NaN) + pids.reduce((sum, pid) => sum + (cpuMsOf(pid, true) ?? NaN), 0);
 
+/** CPU milliseconds of these processes (reaped children included). */
+const cpuOfAll = (pids: number[]): number => pids.reduce((sum, pid) => sum + (cpuMsOf(pid, true) ?? NaN), 0);
+
+type Ctx = Parameters<BenchCase['run']>[0];
+
+/**
+ * n agents as deployed: one rport process per host, each holding one agent (parallel-scp, likewise,
+ * runs one scp and one ssh per host). The bench's fleets hold many agents in one process to reach
+ * 1,000; for 20 hosts that would put every agent's md5 and decryption on one thread, which no real
+ * fleet does.
+ */
+async function startAgents(ctx: Ctx, server: Rportd, name: string, n: number) {
+  const fleets = Array.from({ length: n }, (_, i) => forkFleet(ctx, server, `${name}-${i}`));
+  const started = await Promise.all(fleets.map((f, i) => f.start(1, `${name}-${i}`, 60_000)));
+  const failed = started.filter((s) => s.failed);
+  if (failed.length)
+    throw new Error(`${failed.length} ${name} did not register: ${failed[0].lastError ?? ''}`);
+  return {
+    ids: started.flatMap((s) => s.ids),
+    pids: fleets.map((f) => f.pid),
+    /** Warnings logged by every agent so far (a TLS fetch that fell back to SFTP logs one). */
+    warnings: async () => (await Promise.all(fleets.map((f) => f.stats()))).reduce((a, s) => a + s.warn, 0),
+    stop: () => Promise.all(fleets.map((f) => f.stop())),
+  };
+}
+
 /** Our push to every agent: upload start to the last outcome on the results WebSocket. */
 async function ourPush(
-  ctx: Parameters<BenchCase['run']>[0],
+  ctx: Ctx,
   server: Rportd,
-  fleetPid: number,
+  agentPids: number[],
   ids: string[],
   file: string,
   dest: string,
 ): Promise<Round> {
-  const cpu0 = cpuNow([server.pid, fleetPid]);
-  const [server0, fleet0] = [cpuMsOf(server.pid, true) ?? NaN, cpuMsOf(fleetPid, true) ?? NaN];
+  // Every round writes a new file, as a first rollout does and as parallel-scp's rounds do: a forced
+  // push over an identical file would also compare the old bytes (the outcome's `changed`).
+  await rm(dest, { force: true });
+  const cpu0 = cpuNow([server.pid, ...agentPids]);
+  const [server0, fleet0] = [cpuMsOf(server.pid, true) ?? NaN, cpuOfAll(agentPids)];
   const t0 = performance.now();
   const r = await upload(ctx.children, {
     url: server.uploadUrl,
@@ -49,10 +78,10 @@ async function ourPush(
   if (r.status !== 200 && r.status !== 201)
     throw new Error(`upload: HTTP ${r.status}: ${r.body.slice(0, 300)}`);
   const { lastAt, outcomes } = await server.outcomes(uuidOf(r.body), ids.length, 300_000);
-  const cpu = cpuNow([server.pid, fleetPid]) - cpu0;
+  const cpu = cpuNow([server.pid, ...agentPids]) - cpu0;
   const parts = {
     rportd: (cpuMsOf(server.pid, true) ?? NaN) - server0,
-    agents: (cpuMsOf(fleetPid, true) ?? NaN) - fleet0,
+    agents: cpuOfAll(agentPids) - fleet0,
   };
   const failed = outcomes.filter((o) => o.status !== 'success');
   if (failed.length)
@@ -100,22 +129,10 @@ const largeFanOut: BenchCase = {
     const missing = productMissing();
     if (missing) ctx.log(`ours skipped: ${missing}`);
     const server = missing ? undefined : await startRportd(ctx, { name: 'rportd' });
-    const fleet = server ? forkFleet(ctx, server, 'large-fan-out-agents') : undefined;
-    let ids: string[] = [];
-    if (fleet) {
-      const s = await fleet.start(n, 'agent', 60_000);
-      if (s.failed) throw new Error(`${s.failed} agents did not register: ${s.lastError ?? ''}`);
-      ids = s.ids;
-    }
-    // The TLS FileSource (docs/adr/0009): a second rportd with file_tls_address and its own fleet.
+    const agents = server ? await startAgents(ctx, server, 'agent', n) : undefined;
+    // The TLS FileSource (docs/adr/0009): a second rportd with file_tls_address and its own agents.
     const tlsServer = missing ? undefined : await startRportd(ctx, { name: 'rportd-tls', fileTls: true });
-    const tlsFleet = tlsServer ? forkFleet(ctx, tlsServer, 'large-fan-out-tls-agents') : undefined;
-    let tlsIds: string[] = [];
-    if (tlsFleet) {
-      const s = await tlsFleet.start(n, 'tls-agent', 60_000);
-      if (s.failed) throw new Error(`${s.failed} TLS agents did not register: ${s.lastError ?? ''}`);
-      tlsIds = s.ids;
-    }
+    const tlsAgents = tlsServer ? await startAgents(ctx, tlsServer, 'tls-agent', n) : undefined;
     const dest = join(ctx.tmp, 'dest', 'large-fan-out.bin');
     const ours: Round[] = [];
     const oursTls: Round[] = [];
@@ -126,16 +143,16 @@ const largeFanOut: BenchCase = {
       for (let round = 1; round <= rounds; round++) {
         // SFTP and TLS alternate which goes first.
         const ways = [
-          { name: 'ours', server, fleet, ids, into: ours },
-          { name: 'ours over TLS', server: tlsServer, fleet: tlsFleet, ids: tlsIds, into: oursTls },
+          { name: 'ours', server, agents, into: ours },
+          { name: 'ours over TLS', server: tlsServer, agents: tlsAgents, into: oursTls },
         ];
         for (const w of round % 2 === 1 ? ways : ways.reverse()) {
-          if (!w.server || !w.fleet) continue;
-          const warned = (await w.fleet.stats()).warn;
-          const o = await ourPush(ctx, w.server, w.fleet.pid, w.ids, file, dest);
+          if (!w.server || !w.agents) continue;
+          const warned = await w.agents.warnings();
+          const o = await ourPush(ctx, w.server, w.agents.pids, w.agents.ids, file, dest);
           w.into.push(o);
           // A TLS fetch that fell back to SFTP logs a warning: the TLS row would then measure SFTP.
-          const more = (await w.fleet.stats()).warn - warned;
+          const more = (await w.agents.warnings()) - warned;
           if (more > 0)
             throw new Error(`${w.name}: the agents logged ${more} warnings during the push (a fallback?)`);
           ctx.log(
@@ -156,9 +173,9 @@ const largeFanOut: BenchCase = {
         );
       }
     } finally {
-      await fleet?.stop();
+      await agents?.stop();
       await server?.stop();
-      await tlsFleet?.stop();
+      await tlsAgents?.stop();
       await tlsServer?.stop();
       await hosts?.stop();
     }
@@ -176,7 +193,7 @@ const largeFanOut: BenchCase = {
       met: our && ref ? ref / our >= 4 : undefined,
       note:
         `median of ${rounds} rounds, each ours, then parallel-scp, then the CPU floor; load average ${loads.join(' at start, ')} at the end. ` +
-        `Ours: curl's upload to rportd naming the ${n} agents (one process of real agents), to the last outcome on the results WebSocket (md5, fsync, rename), ${throughput(size * n, our) ?? 'n/a'} in all. ` +
+        `Ours: curl's upload to rportd naming the ${n} agents (one process per agent, as deployed; each round starts without the destination file), to the last outcome on the results WebSocket (md5, fsync, rename), ${throughput(size * n, our) ?? 'n/a'} in all. ` +
         `Reference: \`parallel-scp -p ${n}\` (pssh, which runs \`scp -qC\`: compressed, default cipher) to ${n} ports of one private sshd, each port's sessions confined to a directory of their own, process start to exit${noRef ? `; not measured: ${noRef}` : ''}${missing ? `; ours not measured: ${missing}` : ''}`,
     });
     ctx.add({
@@ -198,7 +215,7 @@ const largeFanOut: BenchCase = {
       reference: seconds(ref),
       ratio: speedRatio(tls, ref),
       target: 'report',
-      note: `the same push to a second rportd with [server] file_tls_address and its own process of ${n} agents, which fetch over TLS 1.3 (docs/adr/0009); rounds alternate which of SFTP and TLS goes first. Against the floor: ${speedRatio(tls, floor)?.toFixed(2) ?? 'n/a'}x; against SFTP in the same rounds: ${speedRatio(tls, our)?.toFixed(2) ?? 'n/a'}x (above 1: TLS faster)`,
+      note: `the same push to a second rportd with [server] file_tls_address and its own ${n} agent processes, which fetch over TLS 1.3 (docs/adr/0009); rounds alternate which of SFTP and TLS goes first. Against the floor: ${speedRatio(tls, floor)?.toFixed(2) ?? 'n/a'}x; against SFTP in the same rounds: ${speedRatio(tls, our)?.toFixed(2) ?? 'n/a'}x (above 1: TLS faster)`,
     });
     const cpuOurs = median(ours.map((r) => r.cpu).filter(Number.isFinite));
     const cpuRef = median(refs.map((r) => r.cpu).filter(Number.isFinite));
@@ -210,7 +227,7 @@ const largeFanOut: BenchCase = {
       ratio: cpuOurs && cpuRef ? cpuOurs / cpuRef : undefined,
       target: 'report',
       note:
-        "user + system, all threads, median: ours is rportd, the agents' process and curl (with the bench's own process); parallel-scp's is parallel-scp, its scp and ssh processes (reaped by the bench) and sshd's session processes (reaped by sshd). " +
+        "user + system, all threads, median: ours is rportd, the agents' processes and curl (with the bench's own process); parallel-scp's is parallel-scp, its scp and ssh processes (reaped by the bench) and sshd's session processes (reaped by sshd). " +
         'Unlike the times, CPU time hardly depends on what else runs on the machine. ratio = ours / reference (lower is better)',
     });
     ctx.add({
