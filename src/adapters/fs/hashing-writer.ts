@@ -84,6 +84,8 @@ export class HashingWriter {
   private direct: Promise<FileHandle | undefined> | undefined;
   /** Bytes written with O_DIRECT (tests and diagnostics). */
   directBytes = 0;
+  /** Set once O_DIRECT was refused: later batches are known to go through the page cache (and count for EarlySync). */
+  private directRefused = false;
 
   private readonly hashes: Hash[];
   private readonly batchHasher: BatchHasher | undefined;
@@ -175,7 +177,11 @@ export class HashingWriter {
     if (this.filled === 0) return;
     const batch = this.target.subarray(0, this.filled);
     const at = this.flushed;
-    const direct = this.openDirect !== undefined && isDirectWritable(batch) && at % DIRECT_ALIGN === 0;
+    const direct =
+      this.openDirect !== undefined &&
+      !this.directRefused &&
+      isDirectWritable(batch) &&
+      at % DIRECT_ALIGN === 0;
     // A failed write fails every later one (then() passes the rejection on), so no batch lands after a gap.
     const write = this.writing.then(() =>
       direct ? this.writeDirect(batch, at) : writeAll(this.file, batch, at),
@@ -198,7 +204,8 @@ export class HashingWriter {
   private async writeDirect(batch: Buffer, at: number): Promise<void> {
     this.direct ??= this.openDirect!().catch(() => undefined);
     const handle = await this.direct;
-    if (handle) {
+    if (!handle) this.directRefused = true;
+    else {
       try {
         const { bytesWritten } = await handle.write(batch, 0, batch.length, at);
         this.directBytes += bytesWritten;
@@ -208,6 +215,7 @@ export class HashingWriter {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
         // The file system takes no O_DIRECT after all: this batch and the rest through the page cache.
+        this.directRefused = true;
         this.direct = Promise.resolve(undefined);
         await handle.close().catch(() => undefined);
       }
