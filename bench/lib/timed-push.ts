@@ -84,6 +84,9 @@ export async function timedPush(
   ctx.log(
     `${o.label}: upload ${seconds(r.ms)}, push ${seconds(lastAt - accepted)} (${throughput(o.size, lastAt - accepted)}), upload to outcome ${seconds(lastAt - t0)}, CPU ${seconds(cpu)}`,
   );
+  ctx.log(
+    `${o.label}: at the agent: total ${seconds(phases.total)}, first byte ${seconds(phases.firstByte)}, waiting for the network ${seconds(phases.transferWait)}, hash + write ${seconds(phases.hashAndWrite)}, fsync ${seconds(phases.fsync)}, place ${seconds(phases.place)}`,
+  );
   await rm(o.dest, { force: true });
   return { ms: lastAt - accepted, whole: lastAt - t0, cpu, phases, latency };
 }
