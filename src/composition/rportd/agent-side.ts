@@ -67,8 +67,11 @@ interface ClientListenerConfig {
   /** `[server] data_dir`: the host key lives here. */
   dataDir: string;
   settings?: Partial<AgentListenerSettings>;
-  /** `[server] file_tls_address` and its cert/key files: the file-fetch TLS listener, off when absent. */
-  fileTls?: { address: string; certFile?: string; keyFile?: string };
+  /**
+   * `[server] file_tls`, `file_tls_address` and the cert/key files: the TLS fetch, off when absent;
+   * without an address it is served on the SSH port.
+   */
+  fileTls?: { address?: string; certFile?: string; keyFile?: string };
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
@@ -76,7 +79,7 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
   return {
     address: s.address,
     dataDir: s.data_dir,
-    fileTls: s.file_tls_address
+    fileTls: s.file_tls
       ? { address: s.file_tls_address, certFile: s.file_tls_cert_file, keyFile: s.file_tls_key_file }
       : undefined,
     settings: {
@@ -106,7 +109,7 @@ export interface StartedClientListener {
   acceptWebSocket(ws: WebSocket, address: string): void;
   /** Ends the connections that logged in with this client credential; returns how many. */
   endSessionsOf(credentialId: string): number;
-  /** The file-fetch TLS listener, when `[server] file_tls_address` is set. */
+  /** The file-fetch TLS listener, when `[server] file_tls` is on (on the SSH port, or its own). */
   fileTls?: FileTlsListener;
   close(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
   const fileTls = d.config.fileTls && (await startFileTls(d.config.fileTls, d.config.dataDir, d.logger));
   const listener = new AgentListener({
     fileTls,
+    fileTlsOnSshPort: fileTls !== undefined && d.config.fileTls?.address === undefined,
     hostKey,
     credentials: d.credentials,
     presence: d.presence,
@@ -169,7 +173,10 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
   };
 }
 
-/** The file-fetch TLS listener: its certificate (made in data_dir unless the admin gave one), then the port. */
+/**
+ * The file-fetch TLS listener: its certificate (made in data_dir unless the admin gave one), then
+ * its own port when file_tls_address names one (otherwise it takes its connections from the SSH port).
+ */
 async function startFileTls(
   c: NonNullable<ClientListenerConfig['fileTls']>,
   dataDir: string,
@@ -180,12 +187,20 @@ async function startFileTls(
     loadOrCreateFileTlsCertificate(dataDir, files),
   );
   const tls = new FileTlsListener(cert, logger);
-  const { host, port: wanted } = parseAddress(c.address, '[server] file_tls_address');
+  const address = c.address;
+  if (address === undefined) {
+    logger.info(
+      { fingerprint: cert.fingerprint },
+      'file TLS fetch on the SSH port: agents that can are offered their pushes over TLS',
+    );
+    return tls;
+  }
+  const { host, port: wanted } = parseAddress(address, '[server] file_tls_address');
   const port = await tls.listen(wanted, host).catch((e: unknown) => {
-    throw listenError('[server] file_tls_address', c.address, e);
+    throw listenError('[server] file_tls_address', address, e);
   });
   logger.info(
-    { address: c.address, port, fingerprint: cert.fingerprint },
+    { address, port, fingerprint: cert.fingerprint },
     'file TLS listener ready: agents that can are offered their pushes over TLS',
   );
   return tls;

@@ -95,8 +95,11 @@ export async function startServer(
     credentials?: ClientCredentials;
     /** The client key bindings (to keep them across a restart); new and empty by default. */
     keys?: ClientKeys;
-    /** Start the file-fetch TLS listener too (`[server] file_tls_address`), on a free loopback port. */
-    fileTls?: boolean;
+    /**
+     * The TLS fetch: true, its own listener on a free loopback port (`[server] file_tls_address`);
+     * 'ssh-port', on the SSH port (`[server] file_tls`, rportd's default).
+     */
+    fileTls?: boolean | 'ssh-port';
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
@@ -114,7 +117,8 @@ export async function startServer(
       address: `127.0.0.1:${opts.port ?? 0}`,
       dataDir,
       settings: opts.settings,
-      ...(opts.fileTls ? { fileTls: { address: '127.0.0.1:0' } } : {}),
+      ...(opts.fileTls === true ? { fileTls: { address: '127.0.0.1:0' } } : {}),
+      ...(opts.fileTls === 'ssh-port' ? { fileTls: {} } : {}),
     },
     credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,
