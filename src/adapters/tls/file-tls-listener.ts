@@ -76,7 +76,11 @@ export class FileTlsListener {
       if (!this.taken.has(raw)) this.admit(raw, raw.remoteAddress ?? 'unknown');
     });
     this.server.on('tlsClientError', (e, socket) => {
-      this.drops.warn({ address: this.peerOf(socket).address, why: `TLS handshake failed: ${e.message}` });
+      // OpenSSL's own message carries its source file and line; its reason is what a reader needs.
+      const cause = (e as { reason?: string }).reason ?? e.message.trim();
+      this.drops.warn({ address: this.peerOf(socket).address, why: `TLS handshake failed: ${cause}` });
+      // Node reports a handshake timeout here and leaves the socket open: without this it would stay.
+      socket.destroy();
     });
   }
 

@@ -7,7 +7,7 @@ import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
 import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
 import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
 import { loadOrCreateFileTlsCertificate } from '../../adapters/tls/file-tls-certificate.ts';
-import { FileTlsListener } from '../../adapters/tls/file-tls-listener.ts';
+import { FileTlsListener, type FileTlsSettings } from '../../adapters/tls/file-tls-listener.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
 import { dataDirKey, listenError, naming } from './start-errors.ts';
 import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
@@ -71,7 +71,7 @@ interface ClientListenerConfig {
    * `[server] file_tls`, `file_tls_address` and the cert/key files: the TLS fetch, off when absent;
    * without an address it is served on the SSH port.
    */
-  fileTls?: { address?: string; certFile?: string; keyFile?: string };
+  fileTls?: { address?: string; certFile?: string; keyFile?: string; settings?: Partial<FileTlsSettings> };
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
@@ -186,7 +186,7 @@ async function startFileTls(
   const cert = await naming(files ? '[server] file_tls_cert_file' : dataDirKey(dataDir), () =>
     loadOrCreateFileTlsCertificate(dataDir, files),
   );
-  const tls = new FileTlsListener(cert, logger);
+  const tls = new FileTlsListener(cert, logger, c.settings);
   const address = c.address;
   if (address === undefined) {
     logger.info(

@@ -1,0 +1,114 @@
+import { expect } from 'chai';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { WebSocketServer } from 'ws';
+import { WebSocketTransport } from '../../../src/adapters/ssh/agent/transport.ts';
+import { AGENT_FEATURES } from '../../../src/adapters/ssh/protocol.ts';
+import { tlsHolder } from './tls-peers.ts';
+import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from '../ssh/harness.ts';
+
+const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
+
+describe('the TLS fetch on the SSH port ([server] file_tls, told apart by the first byte)', function () {
+  this.timeout(30_000);
+  let server: TestServer | undefined;
+  const agents: TestAgent[] = [];
+  let destDir: string;
+  const content = randomBytes(5 * 1024 * 1024 + 77);
+
+  const tlsStarts = (): unknown[] =>
+    server!.logger.lines.filter((l) => l.message === 'file TLS fetch started').map((l) => l.fields.client_id);
+
+  beforeEach(async () => (destDir = await tempDir('dest')));
+
+  afterEach(async () => {
+    await Promise.all(agents.splice(0).map((a) => a.stop()));
+    await server?.stop();
+    if (server) await rm(server.dataDir, { recursive: true, force: true });
+    server = undefined;
+    await rm(destDir, { recursive: true, force: true });
+  });
+
+  it('an agent announcing tls-fetch fetches over TLS on the port it reached: md5 right, bytes through the TLS listener', async () => {
+    server = await startServer({ fileTls: 'ssh-port' });
+    const agent = await startAgent(server, 'tls-agent', { features: AGENT_FEATURES, tls: true });
+    agents.push(agent);
+    const dest = join(destDir, 'pkg.bin');
+    const [o] = await server.push(content, ['tls-agent'], dest);
+    expect(o.status, o.message).to.equal('success');
+    expect(md5(await readFile(dest))).to.equal(md5(content));
+    expect(tlsStarts()).to.deep.equal(['tls-agent']);
+    // Every byte of the file went through the TLS listener (SFTP would have left it at 0).
+    expect(server.fileTls!.stats.sentBytes).to.be.at.least(content.length);
+    expect(server.fileTls!.stats.tokens).to.equal(0);
+    expect(agent.logger.lines.map((l) => l.message)).to.not.include(
+      'TLS fetch failed; fetching by SFTP instead',
+    );
+  });
+
+  it('a TLS peer frees its handshake slot at once: with the only slot taken by it, an agent logs in', async () => {
+    server = await startServer({ fileTls: 'ssh-port', settings: { maxHandshakes: 1 } });
+    const holder = await tlsHolder(server.port);
+    try {
+      agents.push(await startAgent(server, 'after-tls', { features: AGENT_FEATURES, tls: true }));
+      expect(holder.destroyed, 'the TLS peer is still in its request phase').to.equal(false);
+      expect(server.fileTls!.stats.connections).to.equal(1);
+    } finally {
+      holder.destroy();
+    }
+  });
+
+  it('a WebSocket agent is not offered the same-port fetch and fetches by SFTP', async () => {
+    server = await startServer({ fileTls: 'ssh-port' });
+    const s = server;
+    const wss = new WebSocketServer({ noServer: true });
+    const http: Server = createServer((_req, res) => res.writeHead(404).end());
+    http.on('upgrade', (req, socket, head) =>
+      wss.handleUpgrade(req, socket, head, (ws) =>
+        s.acceptWebSocket(ws, req.socket.remoteAddress ?? 'unknown'),
+      ),
+    );
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `ws://127.0.0.1:${(http.address() as AddressInfo).port}/agents`;
+      agents.push(
+        await startAgent(s, 'ws-agent', {
+          transport: new WebSocketTransport(url),
+          features: AGENT_FEATURES,
+          tls: true,
+        }),
+      );
+      const dest = join(destDir, 'ws.bin');
+      const [o] = await s.push(content, ['ws-agent'], dest);
+      expect(o.status, o.message).to.equal('success');
+      expect(md5(await readFile(dest))).to.equal(md5(content));
+      expect(tlsStarts()).to.deep.equal([]);
+      expect(s.fileTls!.stats.sentBytes).to.equal(0);
+    } finally {
+      for (const c of wss.clients) c.terminate();
+      wss.close();
+      await new Promise((r) => http.close(r));
+    }
+  });
+
+  it('file_tls = false: no offers, every push by SFTP, and a ClientHello on the SSH port goes to ssh2, which refuses it', async () => {
+    server = await startServer();
+    expect(server.fileTls).to.equal(undefined);
+    agents.push(await startAgent(server, 'sftp-agent', { features: AGENT_FEATURES, tls: true }));
+    const dest = join(destDir, 'pkg.bin');
+    const [o] = await server.push(content, ['sftp-agent'], dest);
+    expect(o.status, o.message).to.equal('success');
+    expect(md5(await readFile(dest))).to.equal(md5(content));
+    expect(tlsStarts()).to.deep.equal([]);
+    // ssh2 answers with its own identification: not TLS, so the client's handshake fails.
+    const err = await tlsHolder(server.port).then(
+      (s) => (s.destroy(), 'connected'),
+      (e: Error) => e.message,
+    );
+    expect(err).to.not.equal('connected');
+    expect(err).to.match(/wrong version number|packet length too long|ECONNRESET|socket disconnected/i);
+  });
+});
