@@ -115,12 +115,15 @@ export class FileTlsListener {
 
   /**
    * A one-time token for this push's file, for the client it is sent to. sshPort: the listener
-   * takes its connections on the SSH port, and this is the one the agent reached; the offer then
-   * names no host, so the agent fetches from the host it reached over SSH.
+   * takes its connections on the SSH port, and this is the one the agent's connection came in on;
+   * the offer then names no host and says same_port, so the agent fetches from the host and port
+   * it reached over SSH.
    */
   offer(grant: FetchGrant, sshPort?: number): FetchOffer {
-    if (sshPort !== undefined)
-      return { port: sshPort, fingerprint: this.certificate.fingerprint, token: this.tokens.issue(grant) };
+    if (sshPort !== undefined) {
+      const token = this.tokens.issue(grant);
+      return { port: sshPort, fingerprint: this.certificate.fingerprint, token, same_port: true };
+    }
     return {
       ...(this.host ? { host: this.host } : {}),
       port: this.port,

@@ -1,11 +1,17 @@
 import { expect } from 'chai';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import {
+  connect as netConnect,
+  createServer as createNetServer,
+  type AddressInfo,
+  type Socket,
+} from 'node:net';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { WebSocketServer } from 'ws';
-import { WebSocketTransport } from '../../../src/adapters/ssh/agent/transport.ts';
+import { TcpTransport, WebSocketTransport } from '../../../src/adapters/ssh/agent/transport.ts';
+import { parseFetchOffer, portOfServer } from '../../../src/adapters/tls/fetch-offer.ts';
 import { AGENT_FEATURES } from '../../../src/adapters/ssh/protocol.ts';
 import { tlsHolder } from './tls-peers.ts';
 import { startAgent, startServer, tempDir, type TestAgent, type TestServer } from '../ssh/harness.ts';
@@ -47,6 +53,57 @@ describe('the TLS fetch on the SSH port ([server] file_tls, told apart by the fi
     expect(agent.logger.lines.map((l) => l.message)).to.not.include(
       'TLS fetch failed; fetching by SFTP instead',
     );
+  });
+
+  it("an agent behind a port forward fetches through the port it reached, not rportd's own", async () => {
+    server = await startServer({ fileTls: 'ssh-port' });
+    const s = server;
+    // A plain TCP forward on another port, counting its connections and the bytes it carried back.
+    let connections = 0;
+    let carried = 0;
+    const pipes = new Set<Socket>();
+    const forward = createNetServer((agentSide) => {
+      connections += 1;
+      const serverSide = netConnect(s.port, '127.0.0.1');
+      for (const x of [agentSide, serverSide]) {
+        pipes.add(x);
+        x.on('error', () => undefined);
+        x.on('close', () => (agentSide.destroy(), serverSide.destroy()));
+      }
+      serverSide.on('data', (c: Buffer) => (carried += c.length));
+      agentSide.pipe(serverSide).pipe(agentSide);
+    });
+    await new Promise<void>((resolve) => forward.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (forward.address() as AddressInfo).port;
+      const agent = await startAgent(s, 'forwarded', {
+        transport: new TcpTransport('127.0.0.1', port),
+        features: AGENT_FEATURES,
+        tls: true,
+      });
+      agents.push(agent);
+      const dest = join(destDir, 'fwd.bin');
+      const [o] = await s.push(content, ['forwarded'], dest);
+      expect(o.status, o.message).to.equal('success');
+      expect(md5(await readFile(dest))).to.equal(md5(content));
+      expect(tlsStarts()).to.deep.equal(['forwarded']);
+      // The SSH connection and the TLS fetch both came through the forward.
+      expect(connections).to.equal(2);
+      expect(carried).to.be.at.least(content.length);
+    } finally {
+      for (const x of pipes) x.destroy();
+      await new Promise((r) => forward.close(r));
+    }
+  });
+
+  it('offers on the SSH port say same_port; the agent reads its own server entry for the port', () => {
+    const offer = { port: 2222, fingerprint: `SHA256:${'A'.repeat(43)}`, token: 'B'.repeat(43) };
+    expect(parseFetchOffer({ ...offer, same_port: true })).to.deep.equal({ ...offer, same_port: true });
+    expect(parseFetchOffer({ ...offer, same_port: false })).to.deep.equal(offer);
+    expect(parseFetchOffer({ ...offer, same_port: 'yes' })).to.equal(undefined);
+    expect(portOfServer('rport.example.com:443')).to.equal(443);
+    expect(portOfServer('[::1]:8022')).to.equal(8022);
+    expect(portOfServer('ws://rport.example.com:3000/api/v1/ws/agents')).to.equal(undefined);
   });
 
   it('a TLS peer frees its handshake slot at once: with the only slot taken by it, an agent logs in', async () => {
