@@ -44,6 +44,9 @@ describe('e2e: a push fetched over TLS, processes as shipped', function () {
       sections: '[logging]\nlog_level = "debug"\n',
     });
     await c.rportd.waitFor(/"msg":"file TLS fetch on the SSH port/, 10_000);
+    // The README takes the log's first fingerprint as the host key's: the certificate's comes after.
+    const hostKey = /host key fingerprint (SHA256:[A-Za-z0-9+/]+)/.exec(c.rportd.output())?.[1];
+    expect(/SHA256:[A-Za-z0-9+/]+/.exec(c.rportd.output())?.[0]).to.equal(hostKey);
     expect((await stat(join(c.serverDataDir, 'file_tls_key.pem'))).mode & 0o777).to.equal(0o600);
     const content = randomBytes(12 * 1024 * 1024 + 5);
     const o = await pushTo(c, 'tls-1', content, 'tls/pkg.bin');

@@ -47,7 +47,7 @@ export class FileTlsListener {
   private readonly peers = new WeakMap<Socket, { address: string; uncount: () => void }>();
   /** The host put in offers; undefined when listening on every address (the agent uses its SSH host). */
   private host: string | undefined;
-  private port = 0;
+  private boundPort = 0;
   /** File bytes handed to sockets since start. */
   private sent = 0;
 
@@ -100,15 +100,20 @@ export class FileTlsListener {
     return this.certificate.fingerprint;
   }
 
+  /** The port of its own it listens on; 0 when it only takes connections from the SSH port. */
+  get port(): number {
+    return this.boundPort;
+  }
+
   /** Listens; resolves with the bound port. */
   listen(port: number, host: string): Promise<number> {
     return new Promise((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        this.port = (this.server.address() as AddressInfo).port;
+        this.boundPort = (this.server.address() as AddressInfo).port;
         this.host = host === '0.0.0.0' || host === '::' || host === '' ? undefined : host;
-        resolve(this.port);
+        resolve(this.boundPort);
       });
     });
   }
@@ -126,7 +131,7 @@ export class FileTlsListener {
     }
     return {
       ...(this.host ? { host: this.host } : {}),
-      port: this.port,
+      port: this.boundPort,
       fingerprint: this.certificate.fingerprint,
       token: this.tokens.issue(grant),
     };

@@ -159,6 +159,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     { address: d.config.address, port, fingerprint: hostKey.fingerprint },
     `client listener ready; host key fingerprint ${hostKey.fingerprint}`,
   );
+  if (fileTls) announceFileTls(fileTls, d.config.fileTls?.address, d.logger);
   return {
     channels: listener.channels,
     fingerprint: hostKey.fingerprint,
@@ -188,20 +189,26 @@ async function startFileTls(
   );
   const tls = new FileTlsListener(cert, logger, c.settings);
   const address = c.address;
-  if (address === undefined) {
-    logger.info(
-      { fingerprint: cert.fingerprint },
-      'file TLS fetch on the SSH port: agents that can are offered their pushes over TLS',
-    );
-    return tls;
-  }
+  if (address === undefined) return tls;
   const { host, port: wanted } = parseAddress(address, '[server] file_tls_address');
-  const port = await tls.listen(wanted, host).catch((e: unknown) => {
+  await tls.listen(wanted, host).catch((e: unknown) => {
     throw listenError('[server] file_tls_address', address, e);
   });
+  return tls;
+}
+
+/**
+ * Said after the client listener's line: operators (and the README) take the first fingerprint
+ * in the log as the host key's, which agents pin.
+ */
+function announceFileTls(tls: FileTlsListener, address: string | undefined, logger: Logger): void {
+  if (address === undefined)
+    return logger.info(
+      { fingerprint: tls.fingerprint },
+      'file TLS fetch on the SSH port: agents that can are offered their pushes over TLS',
+    );
   logger.info(
-    { address, port, fingerprint: cert.fingerprint },
+    { address, port: tls.port, fingerprint: tls.fingerprint },
     'file TLS listener ready: agents that can are offered their pushes over TLS',
   );
-  return tls;
 }
