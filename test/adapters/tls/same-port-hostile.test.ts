@@ -94,7 +94,7 @@ describe('the TLS fetch on the SSH port: hostile peers', function () {
   it('0x16 then garbage, silence, a flood from one address and a bad token are each dropped with a warn naming why; agents still get in', async () => {
     server = await startServer({
       fileTls: 'ssh-port',
-      settings: { handshakeTimeoutMs: 1000, handshakeCapExempt: [] },
+      settings: { handshakeTimeoutMs: 1000, handshakeCapExempt: [], maxHandshakesPerAddress: 2 },
       fileTlsSettings: { handshakeTimeoutMs: 1000, capExempt: [], maxUnprovenPerAddress: 2 },
     });
     const port = server.port;
@@ -108,6 +108,13 @@ describe('the TLS fetch on the SSH port: hostile peers', function () {
     await closedAfter(port, '127.0.2.2', Buffer.from([0x16]));
     // Nothing at all: it never takes a slot, and goes at the SSH listener's deadline.
     await closedAfter(port, '127.0.2.3');
+    // Two silent sockets hold 127.0.2.5's places before login; the third is cut at accept.
+    const silent = [netConnect({ host: '127.0.0.1', port, localAddress: '127.0.2.5' })];
+    silent.push(netConnect({ host: '127.0.0.1', port, localAddress: '127.0.2.5' }));
+    for (const s of silent) s.on('error', () => undefined);
+    const gone = silent.map((s) => new Promise((r) => s.once('close', r)));
+    await Promise.all(silent.map((s) => new Promise((r) => s.once('connect', r))));
+    await closedAfter(port, '127.0.2.5');
     // Two finished handshakes that send no request hold 127.0.2.4's places; the third is cut.
     held.push(await tlsHolder(port, '127.0.2.4'), await tlsHolder(port, '127.0.2.4'));
     const third = await tlsHolder(port, '127.0.2.4').then(
@@ -139,8 +146,16 @@ describe('the TLS fetch on the SSH port: hostile peers', function () {
     expect(why('127.0.2.1')[0]).to.match(/^TLS handshake failed: /);
     expect(why('127.0.2.2')).to.deep.equal(['TLS handshake failed: TLS handshake timeout']);
     expect(why('127.0.2.4')).to.deep.equal(['more than 2 from this address before a request']);
-    expect(warned('SSH connection dropped before login')).to.deep.equal([
-      { address: '127.0.2.3', reason: 'no login within 1 s' },
+    await Promise.all(gone); // the two silent ones, at their deadline
+    const sshDrops = (address: string): string[] =>
+      warned('SSH connection dropped before login')
+        .filter((f) => f.address === address)
+        .map((f) => String(f.reason));
+    expect(sshDrops('127.0.2.3')).to.deep.equal(['no login within 1 s']);
+    expect(sshDrops('127.0.2.5')).to.deep.equal([
+      'more than 2 from this address before login',
+      'no login within 1 s',
+      'no login within 1 s',
     ]);
     expect(warned('file TLS fetch refused').map((f) => f.why)).to.deep.equal([
       'an unknown, used or expired token',
