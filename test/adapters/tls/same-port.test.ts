@@ -107,12 +107,21 @@ describe('the TLS fetch on the SSH port ([server] file_tls, told apart by the fi
   });
 
   it('a TLS peer frees its handshake slot at once: with the only slot taken by it, an agent logs in', async () => {
-    server = await startServer({ fileTls: 'ssh-port', settings: { maxHandshakes: 1 } });
+    // A request deadline past the test's own: nothing but the slot's release lets the agent in.
+    server = await startServer({
+      fileTls: 'ssh-port',
+      settings: { maxHandshakes: 1 },
+      fileTlsSettings: { requestTimeoutMs: 60_000 },
+    });
     const holder = await tlsHolder(server.port);
     try {
       agents.push(await startAgent(server, 'after-tls', { features: AGENT_FEATURES, tls: true }));
       expect(holder.destroyed, 'the TLS peer is still in its request phase').to.equal(false);
       expect(server.fileTls!.stats.connections).to.equal(1);
+      // Stopping rportd drops it too (the SSH port's server waits for every connection it accepted).
+      const closed = new Promise((r) => holder.once('close', r));
+      await server.stop();
+      await closed;
     } finally {
       holder.destroy();
     }

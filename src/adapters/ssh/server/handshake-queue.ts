@@ -148,13 +148,13 @@ export class HandshakeQueue {
 
   /**
    * The stream, handed to inject, turned out not to be SSH and went to another protocol's own bounds:
-   * its slot, its place in its address's count and its deadline go now, and close() no longer drops it.
+   * its slot, its place in its address's count and its deadline go now. close() still drops it, as
+   * the listener's server waits for every connection it accepted.
    */
   release(stream: Duplex): void {
     const peer = this.peers.get(stream);
     if (!peer) return;
     this.peers.delete(stream);
-    this.live.delete(stream);
     this.handshakeOver(peer);
   }
 
