@@ -1,11 +1,12 @@
 import { expect } from 'chai';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { haproxyOrSkip, TestHaproxy } from '../support/haproxy.ts';
+import { multipart } from './helpers/multipart.ts';
 import { BIN, freePort, Proc, requireBuilt } from './helpers/processes.ts';
 
 const secret = (): string => randomBytes(18).toString('base64url');
@@ -98,6 +99,7 @@ proxy_protocol_from = ["127.0.0.1"]
 
 [logging]
 format = "json"
+log_level = "debug"
 `,
       { mode: 0o600 },
     );
@@ -141,6 +143,29 @@ data_dir = "${join(dir, 'agent')}"
       /"client_id":"behind-haproxy"[^\n]*"msg":"client connected"|"msg":"client connected"[^\n]*"client_id":"behind-haproxy"/,
       30_000,
     );
+
+    // A push to it: the fetch goes over TLS on the SSH port, through HAProxy (the port the agent
+    // reached) and its PROXY header, not around it nor by SFTP.
+    const content = randomBytes(3 * 1024 * 1024 + 11);
+    const { body, contentType } = multipart([
+      { name: 'upload', filename: 'f.bin', content },
+      ['client_id', 'behind-haproxy'],
+      ['dest', join(dir, 'placed', 'f.bin')],
+    ]);
+    const basic = Buffer.from(`${admin.username}:${admin.password}`).toString('base64');
+    const up = await fetch(`http://127.0.0.1:${feApi}/api/v1/files`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${basic}`, 'content-type': contentType },
+      body: new Uint8Array(body),
+    });
+    expect(up.status, await up.clone().text()).to.equal(200);
+    await rportd.waitFor(
+      /"client_id":"behind-haproxy"[^\n]*"address":"127\.0\.0\.1"[^\n]*"msg":"file TLS fetch started"/,
+      30_000,
+    );
+    await agent.waitFor(/file successfully copied/, 30_000);
+    expect((await readFile(join(dir, 'placed', 'f.bin'))).equals(content)).to.equal(true);
+    expect(agent.output()).to.not.contain('TLS fetch failed');
 
     // SSH: two wrong passwords from 127.0.0.2 ban it; 127.0.0.3 still gets in through the same HAProxy.
     expect(await sshLogin(feSsh, '127.0.0.2', 'wrong-1')).to.not.equal('ALLOWED');

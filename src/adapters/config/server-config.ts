@@ -59,7 +59,12 @@ export interface ServerSection {
   keep_staged_for: number;
   /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
   allow_special_bits: boolean;
-  /** "host:port" of the file-fetch TLS listener (docs/adr/0009); undefined = off, every push by SFTP. */
+  /**
+   * Agents fetch pushes over TLS (docs/adr/0009), on the SSH port unless file_tls_address names
+   * another; false: every push by SFTP. Defaults to true on a single node, false in a cluster.
+   */
+  file_tls: boolean;
+  /** "host:port" of a separate file-fetch TLS listener; undefined = the TLS fetch, if on, is on the SSH port. */
   file_tls_address?: string;
   /** The admin's certificate and key for it (both or neither); otherwise made in data_dir. */
   file_tls_cert_file?: string;
@@ -141,6 +146,7 @@ const SERVER_KEYS = [
   'offline_ttl',
   'keep_staged_for',
   'allow_special_bits',
+  'file_tls',
   'file_tls_address',
   'file_tls_cert_file',
   'file_tls_key_file',
@@ -213,6 +219,9 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     return v === undefined ? undefined : resolve(baseDir, v);
   };
 
+  const cluster = parseCluster(table(doc, 'cluster'));
+  // A fetch token is good on the node that issued it, and a load balancer may send the fetch to another.
+  const clustered = cluster.database_url !== undefined || cluster.nats_url !== undefined;
   const server: ServerSection = {
     address: address(s, 'server', 'address', SERVER_DEFAULTS.address),
     data_dir: path(s, 'server', 'data_dir', SERVER_DEFAULTS.data_dir) as string,
@@ -255,6 +264,7 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
     proxy_protocol_from: cidrList(s, 'server', 'proxy_protocol_from'),
     allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
+    file_tls: bool(s, 'server', 'file_tls', s.file_tls_address !== undefined || !clustered),
     file_tls_address:
       s.file_tls_address === undefined ? undefined : address(s, 'server', 'file_tls_address', ''),
     file_tls_cert_file: path(s, 'server', 'file_tls_cert_file'),
@@ -262,8 +272,14 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
   };
   if ((server.file_tls_cert_file === undefined) !== (server.file_tls_key_file === undefined))
     fail('server', 'file_tls_cert_file', 'give both file_tls_cert_file and file_tls_key_file, or neither');
-  if (server.file_tls_cert_file !== undefined && server.file_tls_address === undefined)
-    fail('server', 'file_tls_cert_file', 'is set but file_tls_address is not (the file TLS listener is off)');
+  if (!server.file_tls && server.file_tls_address !== undefined)
+    fail('server', 'file_tls', 'is false but file_tls_address is set; leave one of them out');
+  if (!server.file_tls && server.file_tls_cert_file !== undefined)
+    fail(
+      'server',
+      'file_tls_cert_file',
+      `is set but the TLS fetch is off (file_tls is false${clustered && s.file_tls === undefined ? ' by default in a cluster' : ''})`,
+    );
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 
   const api: ApiSection = {
@@ -295,6 +311,6 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     server,
     api,
     logging: parseLogging(l, (key, problem) => fail('logging', key, problem)),
-    cluster: parseCluster(table(doc, 'cluster')),
+    cluster,
   };
 }

@@ -13,6 +13,11 @@ export interface FetchOffer {
   fingerprint: string;
   /** base64url of 32 random bytes, good for one stream of this push's file to this client. */
   token: string;
+  /**
+   * The fetch is served on the SSH port: the agent connects to the host and port it reached over
+   * SSH, which a port forward or a proxy may map to another port than `port` (rportd's own).
+   */
+  same_port?: true;
 }
 
 /** hello.features entry of an agent that can take a FetchOffer; older agents fetch by SFTP. */
@@ -38,7 +43,14 @@ export function parseFetchOffer(v: unknown): FetchOffer | undefined {
     return undefined;
   if (typeof o.fingerprint !== 'string' || !FINGERPRINT.test(o.fingerprint)) return undefined;
   if (typeof o.token !== 'string' || !TOKEN.test(o.token)) return undefined;
-  return { ...(o.host ? { host: o.host } : {}), port: o.port, fingerprint: o.fingerprint, token: o.token };
+  if (o.same_port !== undefined && typeof o.same_port !== 'boolean') return undefined;
+  return {
+    ...(o.host ? { host: o.host } : {}),
+    port: o.port,
+    fingerprint: o.fingerprint,
+    token: o.token,
+    ...(o.same_port === true ? { same_port: true as const } : {}),
+  };
 }
 
 export const requestLine = (token: string, sourceName: string): string =>
@@ -59,6 +71,13 @@ export function parseStatusLine(line: string): { size: number } | { error: strin
   if (ok) return { size: Number(ok[1]) };
   if (line.startsWith('ERR ')) return { error: line.slice(4) };
   return { error: `an unexpected answer ${JSON.stringify(line.slice(0, 80))}` };
+}
+
+/** The port of the agent's `[client] server` entry when it is host:port; undefined for a ws:// URL. */
+export function portOfServer(server: string): number | undefined {
+  if (/^wss?:\/\//i.test(server)) return undefined;
+  const m = /:(\d{1,5})$/.exec(server);
+  return m ? Number(m[1]) : undefined;
 }
 
 /** The host part of the agent's `[client] server` entry (host:port or a ws:// URL), for an offer without host. */

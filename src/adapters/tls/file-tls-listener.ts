@@ -1,6 +1,7 @@
 /**
- * rportd's file-fetch listener over TLS 1.3 (`[server] file_tls_address`, off by default): an agent
- * that holds a one-time token from a push fetches that push's staged file here instead of by SFTP.
+ * rportd's file-fetch listener over TLS 1.3: an agent that holds a one-time token from a push
+ * fetches that push's staged file here instead of by SFTP. It takes the TLS connections that reach
+ * the SSH port (`[server] file_tls`, take()), or listens on a port of its own (`file_tls_address`).
  * OpenSSL does the per-byte work (docs/adr/0009). It serves one thing, as the SFTP confinement does:
  * the staged file of a push live for the client the token was sent to, through that client's own
  * grants, so the file and the transfer slot are the ones its SFTP sessions would have shared.
@@ -8,38 +9,16 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
 import type { Logger } from '../../ports/logger.ts';
-import { AddressList, LOOPBACK_RANGES, sourceKey } from '../auth/address-list.ts';
-import type { GrantedFile } from '../ssh/server/push-grants.ts';
+import { AddressList, sourceKey } from '../auth/address-list.ts';
+import { RateLimitedWarnings } from '../http/rate-limited-warnings.ts';
 import { ReadBuffers } from '../ssh/server/read-buffers.ts';
 import type { FileTlsCertificate } from './file-tls-certificate.ts';
 import { MAX_REQUEST_LINE, parseRequestLine, type FetchOffer } from './fetch-offer.ts';
 import { FetchTokens, type FetchGrant } from './fetch-tokens.ts';
+import { DEFAULT_FILE_TLS_SETTINGS, type FileTlsSettings } from './file-tls-settings.ts';
+import { streamStagedFile } from './staged-file-stream.ts';
 
-export interface FileTlsSettings {
-  /** From TCP accept to a finished TLS handshake. */
-  handshakeTimeoutMs: number;
-  /** From the handshake to the whole request line. */
-  requestTimeoutMs: number;
-  /** TLS connections open at once; more are dropped at accept. */
-  maxConnections: number;
-  /** Connections one address may have before a request is accepted (handshake, request line); more are dropped at accept. */
-  maxUnprovenPerAddress: number;
-  /** Addresses (CIDR, or bare) that cap does not apply to: loopback, as for the SSH listener's. */
-  capExempt: readonly string[];
-  /** Read buffers of readSize shared by every connection: bounds the file bytes read ahead server-wide. */
-  maxReads: number;
-  readSize: number;
-}
-
-export const DEFAULT_FILE_TLS_SETTINGS: FileTlsSettings = {
-  handshakeTimeoutMs: 10_000,
-  requestTimeoutMs: 10_000,
-  maxConnections: 256,
-  maxUnprovenPerAddress: 8,
-  capExempt: LOOPBACK_RANGES,
-  maxReads: 64,
-  readSize: 256 * 1024,
-};
+export { DEFAULT_FILE_TLS_SETTINGS, type FileTlsSettings } from './file-tls-settings.ts';
 
 /** AES-128-GCM first: the cheapest suite with AES-NI, as the SSH link's aes128-gcm (ssh-algorithms.ts). */
 const SUITES = 'TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256';
@@ -50,14 +29,25 @@ export class FileTlsListener {
   private readonly buffers: ReadBuffers;
   private readonly server: Server;
   private readonly open = new Set<TLSSocket>();
+  /** Every TCP connection from accept or take() until it closes: the connection cap counts these. */
+  private readonly raw = new Set<Socket>();
+  /** Sockets handed over by take(): already counted when the server sees them. */
+  private readonly taken = new WeakSet<Socket>();
+  /** Anyone who can reach the port causes these: a flood writes a few lines, not one per connection. */
+  private readonly drops: RateLimitedWarnings;
+  private readonly refusals: RateLimitedWarnings;
+  private stopped = false;
   private readonly exempt: AddressList;
   /** Per source: connections not yet past an accepted request. */
   private readonly unproven = new Map<string, number>();
-  /** By "address|port": takes a connection off its source's count once its request is accepted. */
-  private readonly uncount = new Map<string, () => void>();
+  /**
+   * Per TCP connection: its peer's address (a PROXY header's source where one came: the TLS socket's
+   * own remoteAddress would be the proxy's) and how to take it off its source's count.
+   */
+  private readonly peers = new WeakMap<Socket, { address: string; uncount: () => void }>();
   /** The host put in offers; undefined when listening on every address (the agent uses its SSH host). */
   private host: string | undefined;
-  private port = 0;
+  private boundPort = 0;
   /** File bytes handed to sockets since start. */
   private sent = 0;
 
@@ -80,14 +70,39 @@ export class FileTlsListener {
     );
     this.server.maxConnections = this.settings.maxConnections;
     this.exempt = new AddressList(this.settings.capExempt);
-    this.server.on('connection', (raw: Socket) => this.onTcp(raw));
-    this.server.on('tlsClientError', (e, socket) => {
-      this.logger.debug({ address: socket.remoteAddress, err: e.message }, 'file TLS handshake failed');
+    this.drops = new RateLimitedWarnings(logger, 'file TLS connection dropped');
+    this.refusals = new RateLimitedWarnings(logger, 'file TLS fetch refused');
+    this.server.on('connection', (raw: Socket) => {
+      if (!this.taken.has(raw)) this.admit(raw, raw.remoteAddress ?? 'unknown');
     });
+    this.server.on('tlsClientError', (e, socket) => {
+      // OpenSSL's own message carries its source file and line; its reason is what a reader needs.
+      const cause = (e as { reason?: string }).reason ?? e.message.trim();
+      this.drops.warn({ address: this.peerOf(socket).address, why: `TLS handshake failed: ${cause}` });
+      // Node reports a handshake timeout here and leaves the socket open: without this it would stay.
+      socket.destroy();
+    });
+  }
+
+  /**
+   * A connection that reached the SSH port and opened with a TLS record, its first bytes still
+   * unread, from the peer at address (the PROXY header's source when a proxy sent one). It goes the
+   * way an accepted one does, under the same bounds: the connection cap, the per-address cap, the
+   * handshake and request deadlines.
+   */
+  take(socket: Socket, address: string): void {
+    if (this.stopped || !this.admit(socket, address)) return;
+    this.taken.add(socket);
+    this.server.emit('connection', socket);
   }
 
   get fingerprint(): string {
     return this.certificate.fingerprint;
+  }
+
+  /** The port of its own it listens on; 0 when it only takes connections from the SSH port. */
+  get port(): number {
+    return this.boundPort;
   }
 
   /** Listens; resolves with the bound port. */
@@ -96,18 +111,27 @@ export class FileTlsListener {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
-        this.port = (this.server.address() as AddressInfo).port;
+        this.boundPort = (this.server.address() as AddressInfo).port;
         this.host = host === '0.0.0.0' || host === '::' || host === '' ? undefined : host;
-        resolve(this.port);
+        resolve(this.boundPort);
       });
     });
   }
 
-  /** A one-time token for this push's file, for the client it is sent to. */
-  offer(grant: FetchGrant): FetchOffer {
+  /**
+   * A one-time token for this push's file, for the client it is sent to. sshPort: the listener
+   * takes its connections on the SSH port, and this is the one the agent's connection came in on;
+   * the offer then names no host and says same_port, so the agent fetches from the host and port
+   * it reached over SSH.
+   */
+  offer(grant: FetchGrant, sshPort?: number): FetchOffer {
+    if (sshPort !== undefined) {
+      const token = this.tokens.issue(grant);
+      return { port: sshPort, fingerprint: this.certificate.fingerprint, token, same_port: true };
+    }
     return {
       ...(this.host ? { host: this.host } : {}),
-      port: this.port,
+      port: this.boundPort,
       fingerprint: this.certificate.fingerprint,
       token: this.tokens.issue(grant),
     };
@@ -128,42 +152,64 @@ export class FileTlsListener {
     };
   }
 
+  /** Stops listening (when it listens) and drops every connection, handshaking or streaming. */
   async close(): Promise<void> {
-    const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.stopped = true;
+    const stopped = this.server.listening
+      ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+      : undefined;
     for (const s of this.open) s.destroy();
+    for (const s of this.raw) s.destroy();
     await stopped;
   }
 
   /**
-   * Before the TLS handshake: an address with too many connections not yet past a request is cut,
-   * so one peer cannot keep the handshakes' CPU to itself (the SSH listener caps logins the same way).
+   * Before the TLS handshake: over the connection cap, or from an address with too many connections
+   * not yet past a request, it is cut, so one peer cannot keep the handshakes' CPU to itself (the
+   * SSH listener caps logins the same way). False when it was cut.
    */
-  private onTcp(raw: Socket): void {
-    const address = raw.remoteAddress ?? 'unknown';
-    if (this.exempt.has(address)) return;
+  private admit(raw: Socket, address: string): boolean {
+    const cut = (why: string): boolean => {
+      this.drops.warn({ address, why });
+      raw.destroy();
+      return false;
+    };
+    if (this.stopped) return cut('the listener is closing');
+    if (this.raw.size >= this.settings.maxConnections)
+      return cut(`more than ${this.settings.maxConnections} connections open`);
     const key = sourceKey(address);
     const n = this.unproven.get(key) ?? 0;
-    if (n >= this.settings.maxUnprovenPerAddress) {
-      this.logger.debug({ address }, 'file TLS connection dropped at accept: too many from this address');
-      return void raw.destroy();
-    }
-    this.unproven.set(key, n + 1);
-    const id = `${address}|${raw.remotePort}`;
-    let counted = true;
+    const capped = !this.exempt.has(address);
+    if (capped && n >= this.settings.maxUnprovenPerAddress)
+      return cut(`more than ${this.settings.maxUnprovenPerAddress} from this address before a request`);
+    raw.on('error', () => undefined);
+    this.raw.add(raw);
+    raw.once('close', () => this.raw.delete(raw));
+    let counted = capped;
+    if (counted) this.unproven.set(key, n + 1);
     const uncount = (): void => {
       if (!counted) return;
       counted = false;
-      this.uncount.delete(id);
       const left = (this.unproven.get(key) ?? 1) - 1;
       if (left > 0) this.unproven.set(key, left);
       else this.unproven.delete(key);
     };
-    this.uncount.set(id, uncount);
+    this.peers.set(raw, { address, uncount });
     raw.once('close', uncount);
+    return true;
+  }
+
+  /** The record admit made for the TCP connection under a server TLS socket (Node keeps it as _parent). */
+  private peerOf(socket: TLSSocket): { address: string; uncount: () => void } {
+    const raw = (socket as unknown as { _parent?: Socket })._parent;
+    return (
+      (raw && this.peers.get(raw)) ?? { address: socket.remoteAddress ?? 'unknown', uncount: () => undefined }
+    );
   }
 
   private onSecure(socket: TLSSocket): void {
-    const address = socket.remoteAddress ?? 'unknown';
+    const peer = this.peerOf(socket);
+    const address = peer.address;
     this.open.add(socket);
     socket.once('close', () => this.open.delete(socket));
     socket.on('error', () => undefined);
@@ -186,13 +232,14 @@ export class FileTlsListener {
       if (nl < 0 || nl >= MAX_REQUEST_LINE)
         return this.refuse(socket, address, `a request line longer than ${MAX_REQUEST_LINE} bytes`);
       if (nl !== head.length - 1) return this.drop(socket, address, 'bytes after the request line');
-      this.serve(socket, address, head.slice(0, nl));
+      this.serve(socket, peer, head.slice(0, nl));
     });
     socket.once('close', () => clearTimeout(timer));
   }
 
   /** Checks the request and starts the stream; the token is spent before anything is awaited. */
-  private serve(socket: TLSSocket, address: string, line: string): void {
+  private serve(socket: TLSSocket, peer: { address: string; uncount: () => void }, line: string): void {
+    const address = peer.address;
     const request = parseRequestLine(line);
     if (typeof request === 'string') return this.refuse(socket, address, request);
     const grant = this.tokens.take(request.token);
@@ -201,7 +248,7 @@ export class FileTlsListener {
     if (grant.name !== request.name)
       return this.refuse(socket, address, `the token is not for ${request.name}`, who);
     if (!grant.isLive()) return this.refuse(socket, address, 'the push is no longer live', who);
-    this.uncount.get(`${address}|${socket.remotePort}`)?.();
+    peer.uncount();
     const held = grant.grants.take(grant.name);
     let given = false;
     const unwatch = grant.grants.onRevoke(held, () => socket.destroy());
@@ -216,7 +263,12 @@ export class FileTlsListener {
       (file) => {
         if (socket.destroyed || held.revoked || !grant.isLive()) return void socket.destroy();
         this.logger.debug({ ...who, address }, 'file TLS fetch started');
-        this.stream(socket, file).then(
+        const parts = {
+          buffers: this.buffers,
+          readSize: this.settings.readSize,
+          sent: (n: number) => (this.sent += n),
+        };
+        streamStagedFile(socket, file, parts).then(
           () => socket.end(),
           (e: unknown) => {
             this.logger.warn({ ...who, address, err: (e as Error).message }, 'file TLS fetch failed');
@@ -231,64 +283,15 @@ export class FileTlsListener {
     );
   }
 
-  /**
-   * `OK <size>` and the file's bytes, read ahead by one buffer. A client that stops reading stops the
-   * reads: a write that fills the socket's buffer waits for 'drain', so a connection holds at most
-   * three buffers (one read ahead, two written) whatever the file's size.
-   */
-  private async stream(socket: TLSSocket, file: GrantedFile): Promise<void> {
-    const size = file.stats.size;
-    const gone = new Promise<void>((resolve) => socket.once('close', resolve));
-    const send = async (chunk: Buffer, done?: () => void): Promise<void> => {
-      this.sent += chunk.length;
-      if (!socket.write(chunk, done)) await Promise.race([new Promise((r) => socket.once('drain', r)), gone]);
-    };
-    await send(Buffer.from(`OK ${size}\n`));
-    const step = this.settings.readSize;
-    if (file.held) {
-      // Already in memory: written as views, no copy and no read.
-      for (let at = 0; at < size && !socket.destroyed; at += step)
-        await send(file.held.bytes.subarray(at, Math.min(size, at + step)));
-      return;
-    }
-    const fh = file.fh!;
-    const read = async (at: number): Promise<{ buf: Buffer; n: number }> => {
-      const buf = await this.buffers.take();
-      try {
-        const { bytesRead } = await fh.read(buf, 0, Math.min(step, size - at), at);
-        if (bytesRead === 0) throw new Error(`the staged file ended at byte ${at} of ${size}`);
-        return { buf, n: bytesRead };
-      } catch (e) {
-        this.buffers.give(buf);
-        throw e;
-      }
-    };
-    let at = 0;
-    let next: Promise<{ buf: Buffer; n: number }> | undefined = read(0);
-    while (next) {
-      const { buf, n } = await next;
-      at += n;
-      next = at < size && !socket.destroyed ? read(at) : undefined;
-      next?.catch(() => undefined);
-      if (socket.destroyed) {
-        this.buffers.give(buf);
-        await next?.then(({ buf: b }) => this.buffers.give(b)).catch(() => undefined);
-        return;
-      }
-      // The buffer goes back once the socket is done with it (written or destroyed: Node calls back either way).
-      await send(buf.subarray(0, n), () => this.buffers.give(buf));
-    }
-  }
-
   /** Ends a connection at once, mid-stream too. */
   private drop(socket: TLSSocket, address: string, why: string): void {
     if (socket.destroyed) return;
-    this.logger.warn({ address, why }, 'file TLS connection dropped');
+    this.drops.warn({ address, why });
     socket.destroy();
   }
 
   private refuse(socket: TLSSocket, address: string, why: string, who: Record<string, string> = {}): void {
-    this.logger.warn({ ...who, address, why }, 'file TLS fetch refused');
+    this.refusals.warn({ ...who, address, why });
     if (socket.destroyed) return;
     socket.end(`ERR ${why}\n`);
     // A peer that never reads the refusal does not keep the socket.

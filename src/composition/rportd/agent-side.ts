@@ -7,7 +7,7 @@ import { loadOrCreateHostKey } from '../../adapters/ssh/host-key.ts';
 import { AgentListener, type AgentListenerSettings } from '../../adapters/ssh/server/agent-listener.ts';
 import { acceptAgentWebSocket } from '../../adapters/ssh/server/websocket-agents.ts';
 import { loadOrCreateFileTlsCertificate } from '../../adapters/tls/file-tls-certificate.ts';
-import { FileTlsListener } from '../../adapters/tls/file-tls-listener.ts';
+import { FileTlsListener, type FileTlsSettings } from '../../adapters/tls/file-tls-listener.ts';
 import { warnIfNoCryptoBinding } from '../../adapters/ssh/ssh-algorithms.ts';
 import { dataDirKey, listenError, naming } from './start-errors.ts';
 import { ScavengePacer, SERVER_SCAVENGE_EVERY } from '../../adapters/system/scavenge-pacer.ts';
@@ -67,8 +67,11 @@ interface ClientListenerConfig {
   /** `[server] data_dir`: the host key lives here. */
   dataDir: string;
   settings?: Partial<AgentListenerSettings>;
-  /** `[server] file_tls_address` and its cert/key files: the file-fetch TLS listener, off when absent. */
-  fileTls?: { address: string; certFile?: string; keyFile?: string };
+  /**
+   * `[server] file_tls`, `file_tls_address` and the cert/key files: the TLS fetch, off when absent;
+   * without an address it is served on the SSH port.
+   */
+  fileTls?: { address?: string; certFile?: string; keyFile?: string; settings?: Partial<FileTlsSettings> };
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
@@ -76,7 +79,7 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
   return {
     address: s.address,
     dataDir: s.data_dir,
-    fileTls: s.file_tls_address
+    fileTls: s.file_tls
       ? { address: s.file_tls_address, certFile: s.file_tls_cert_file, keyFile: s.file_tls_key_file }
       : undefined,
     settings: {
@@ -106,7 +109,7 @@ export interface StartedClientListener {
   acceptWebSocket(ws: WebSocket, address: string): void;
   /** Ends the connections that logged in with this client credential; returns how many. */
   endSessionsOf(credentialId: string): number;
-  /** The file-fetch TLS listener, when `[server] file_tls_address` is set. */
+  /** The file-fetch TLS listener, when `[server] file_tls` is on (on the SSH port, or its own). */
   fileTls?: FileTlsListener;
   close(): Promise<void>;
 }
@@ -130,6 +133,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
   const fileTls = d.config.fileTls && (await startFileTls(d.config.fileTls, d.config.dataDir, d.logger));
   const listener = new AgentListener({
     fileTls,
+    fileTlsOnSshPort: fileTls !== undefined && d.config.fileTls?.address === undefined,
     hostKey,
     credentials: d.credentials,
     presence: d.presence,
@@ -155,6 +159,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
     { address: d.config.address, port, fingerprint: hostKey.fingerprint },
     `client listener ready; host key fingerprint ${hostKey.fingerprint}`,
   );
+  if (fileTls) announceFileTls(fileTls, d.config.fileTls?.address, d.logger);
   return {
     channels: listener.channels,
     fingerprint: hostKey.fingerprint,
@@ -169,7 +174,10 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
   };
 }
 
-/** The file-fetch TLS listener: its certificate (made in data_dir unless the admin gave one), then the port. */
+/**
+ * The file-fetch TLS listener: its certificate (made in data_dir unless the admin gave one), then
+ * its own port when file_tls_address names one (otherwise it takes its connections from the SSH port).
+ */
 async function startFileTls(
   c: NonNullable<ClientListenerConfig['fileTls']>,
   dataDir: string,
@@ -179,14 +187,28 @@ async function startFileTls(
   const cert = await naming(files ? '[server] file_tls_cert_file' : dataDirKey(dataDir), () =>
     loadOrCreateFileTlsCertificate(dataDir, files),
   );
-  const tls = new FileTlsListener(cert, logger);
-  const { host, port: wanted } = parseAddress(c.address, '[server] file_tls_address');
-  const port = await tls.listen(wanted, host).catch((e: unknown) => {
-    throw listenError('[server] file_tls_address', c.address, e);
+  const tls = new FileTlsListener(cert, logger, c.settings);
+  const address = c.address;
+  if (address === undefined) return tls;
+  const { host, port: wanted } = parseAddress(address, '[server] file_tls_address');
+  await tls.listen(wanted, host).catch((e: unknown) => {
+    throw listenError('[server] file_tls_address', address, e);
   });
+  return tls;
+}
+
+/**
+ * Said after the client listener's line: operators (and the README) take the first fingerprint
+ * in the log as the host key's, which agents pin.
+ */
+function announceFileTls(tls: FileTlsListener, address: string | undefined, logger: Logger): void {
+  if (address === undefined)
+    return logger.info(
+      { fingerprint: tls.fingerprint },
+      'file TLS fetch on the SSH port: agents that can are offered their pushes over TLS',
+    );
   logger.info(
-    { address: c.address, port, fingerprint: cert.fingerprint },
+    { address, port: tls.port, fingerprint: tls.fingerprint },
     'file TLS listener ready: agents that can are offered their pushes over TLS',
   );
-  return tls;
 }

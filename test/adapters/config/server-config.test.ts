@@ -167,9 +167,33 @@ log_level = "debug"
       /\[server\] file_tls_cert_file: give both file_tls_cert_file and file_tls_key_file/,
     );
     await failsWith('[server]\nfile_tls_key_file = "k.pem"', /file_tls_cert_file: give both/);
+    // Without file_tls_address the admin's certificate serves the TLS fetch on the SSH port.
+    const same = await load('[server]\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"');
+    expect(same.server.file_tls).to.equal(true);
+    expect(same.server.file_tls_key_file).to.equal(join(dir, 'k.pem'));
     await failsWith(
-      '[server]\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"',
-      /\[server\] file_tls_cert_file: is set but file_tls_address is not/,
+      '[server]\nfile_tls = false\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"',
+      /\[server\] file_tls_cert_file: is set but the TLS fetch is off \(file_tls is false\)/,
+    );
+  });
+  it('file_tls: on by default on a single node, off by default in a cluster, and named when contradicted', async () => {
+    expect(loadServerConfig().server.file_tls).to.equal(true);
+    expect((await load('[server]\nfile_tls = false')).server.file_tls).to.equal(false);
+    const db = '[cluster]\ndatabase_url = "postgres://db/rport"\n';
+    const nats = '[cluster]\nnats_url = "nats://nats:4222"\n';
+    expect((await load(db)).server.file_tls).to.equal(false);
+    expect((await load(nats)).server.file_tls).to.equal(false);
+    expect((await load(`[server]\nfile_tls = true\n${db}`)).server.file_tls).to.equal(true);
+    // A separate listener set in a cluster is asked for explicitly: it stays on, as before.
+    expect((await load(`[server]\nfile_tls_address = "0.0.0.0:8443"\n${db}`)).server.file_tls).to.equal(true);
+    await failsWith('[server]\nfile_tls = "yes"', /\[server\] file_tls: /);
+    await failsWith(
+      '[server]\nfile_tls = false\nfile_tls_address = "0.0.0.0:8443"',
+      /\[server\] file_tls: is false but file_tls_address is set/,
+    );
+    await failsWith(
+      `[server]\nfile_tls_cert_file = "c.pem"\nfile_tls_key_file = "k.pem"\n${db}`,
+      /\[server\] file_tls_cert_file: is set but the TLS fetch is off \(file_tls is false by default in a cluster\)/,
     );
   });
   it('bad log_level names the key', () =>

@@ -16,6 +16,7 @@ import { SftpFileSource } from '../../../src/adapters/ssh/agent/sftp-file-source
 import { ServerConnection } from '../../../src/adapters/ssh/agent/server-connection.ts';
 import { FetchOffers, TlsFileSource } from '../../../src/adapters/tls/tls-file-source.ts';
 import type { AgentListenerSettings } from '../../../src/adapters/ssh/server/agent-listener.ts';
+import type { FileTlsSettings } from '../../../src/adapters/tls/file-tls-listener.ts';
 import {
   startClientListener,
   type StartedClientListener,
@@ -95,8 +96,13 @@ export async function startServer(
     credentials?: ClientCredentials;
     /** The client key bindings (to keep them across a restart); new and empty by default. */
     keys?: ClientKeys;
-    /** Start the file-fetch TLS listener too (`[server] file_tls_address`), on a free loopback port. */
-    fileTls?: boolean;
+    /**
+     * The TLS fetch: true, its own listener on a free loopback port (`[server] file_tls_address`);
+     * 'ssh-port', on the SSH port (`[server] file_tls`, rportd's default).
+     */
+    fileTls?: boolean | 'ssh-port';
+    /** The TLS fetch's bounds, for tests that reach them. */
+    fileTlsSettings?: Partial<FileTlsSettings>;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
@@ -114,7 +120,10 @@ export async function startServer(
       address: `127.0.0.1:${opts.port ?? 0}`,
       dataDir,
       settings: opts.settings,
-      ...(opts.fileTls ? { fileTls: { address: '127.0.0.1:0' } } : {}),
+      ...(opts.fileTls === true
+        ? { fileTls: { address: '127.0.0.1:0', settings: opts.fileTlsSettings } }
+        : {}),
+      ...(opts.fileTls === 'ssh-port' ? { fileTls: { settings: opts.fileTlsSettings } } : {}),
     },
     credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,

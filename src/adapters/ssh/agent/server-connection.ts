@@ -23,7 +23,7 @@ import { SSH_ALGORITHMS } from '../ssh-algorithms.ts';
 import { SftpSessions, type SftpLease } from './sftp-sessions.ts';
 import { ServerRotation } from './server-rotation.ts';
 import { corked } from '../ssh-socket.ts';
-import { hostOfServer, parseFetchOffer } from '../../tls/fetch-offer.ts';
+import { hostOfServer, parseFetchOffer, portOfServer } from '../../tls/fetch-offer.ts';
 import type { FetchOffers } from '../../tls/tls-file-source.ts';
 import { fasterHostKeyVerify, fasterKeyExchange } from '../ssh2-key-paths.ts';
 
@@ -251,7 +251,11 @@ export class ServerConnection extends EventEmitter {
     this.live.set(reqId, request);
     const offers = this.o.fetchOffers;
     const offer = offers && parseFetchOffer(tls);
-    if (offer) offers!.set(request.sourceName, { ...offer, host: offer.host ?? hostOfServer(this.server) });
+    if (offer) {
+      // On the SSH port: where this agent reached it, whatever port rportd itself listens on.
+      const port = (offer.same_port && portOfServer(this.server)) || offer.port;
+      offers!.set(request.sourceName, { ...offer, host: offer.host ?? hostOfServer(this.server), port });
+    }
     // A short push, or a small file, sends no progress line, only its result.
     const onProgress = pacedProgress(request.size, Date.now, (bytes) =>
       send({ type: 'progress', req_id: reqId, bytes }),

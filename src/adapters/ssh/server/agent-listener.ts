@@ -7,6 +7,7 @@ import type { Logger } from '../../../ports/logger.ts';
 import type { LiveTransfers } from '../../../ports/live-transfers.ts';
 import type { ClientIdentity } from '../../../domain/client-identity.ts';
 import { messageOf } from '../../../domain/errors.ts';
+import { startsWithTls } from '../../net/first-byte.ts';
 import { ProxyProtocolGate } from '../../net/proxy-protocol-gate.ts';
 import { fastSigningHostKey, type HostKey } from '../host-key.ts';
 import { MAX_READ } from '../protocol.ts';
@@ -43,8 +44,22 @@ export interface AgentListenerDeps {
   settings?: Partial<AgentListenerSettings>;
   /** Told every SFTP byte sent, to pace young-generation GCs (ScavengePacer); none in tests. */
   pacer?: { moved(bytes: number): void };
-  /** rportd's file TLS listener (`[server] file_tls_address`): pushes are offered over it too. */
-  fileTls?: { offer(grant: FetchGrant): FetchOffer; revoke(clientId: string, name: string): void };
+  /** rportd's file TLS listener (`[server] file_tls`, `file_tls_address`): pushes are offered over it too. */
+  fileTls?: FileTlsPort;
+  /**
+   * `[server] file_tls` without file_tls_address: the TLS fetch comes to this listener's own port,
+   * told from SSH by its first byte, and offers name the port the agent reached.
+   */
+  fileTlsOnSshPort?: boolean;
+}
+
+/** What the listener needs of the file TLS listener (FileTlsListener). */
+export interface FileTlsPort {
+  /** sshPort: the offer is for the SSH port the agent reached, with no host of its own. */
+  offer(grant: FetchGrant, sshPort?: number): FetchOffer;
+  revoke(clientId: string, name: string): void;
+  /** A connection that reached the SSH port and opened with a TLS record. */
+  take(socket: Socket, address: string): void;
 }
 
 /**
@@ -68,6 +83,8 @@ export class AgentListener {
   private readonly proxyGate: ProxyProtocolGate;
   /** The connections whose agent already tells its grants when a push is settled. */
   private readonly followed = new WeakSet<PushGrants>();
+  /** Raw TCP connections (not WebSocket streams): only these may carry the TLS fetch on this port. */
+  private readonly tcpSockets = new WeakSet<Duplex>();
 
   constructor(private readonly deps: AgentListenerDeps) {
     this.settings = { ...DEFAULT_LISTENER_SETTINGS, ...deps.settings };
@@ -89,7 +106,7 @@ export class AgentListener {
       { from: this.settings.proxyProtocolFrom, key: '[server] proxy_protocol_from' },
       deps.logger,
     );
-    this.handshakes = new HandshakeQueue(this.settings, (stream) => this.ssh.injectSocket(stream as Socket));
+    this.handshakes = new HandshakeQueue(this.settings, (stream) => this.route(stream), deps.logger);
   }
 
   get fingerprint(): string {
@@ -99,7 +116,10 @@ export class AgentListener {
   /** Listens for raw TCP SSH; resolves with the bound port. */
   listen(port: number, host: string): Promise<number> {
     const server = createServer((socket) =>
-      this.proxyGate.take(socket, (address) => this.accept(socket, address)),
+      this.proxyGate.take(socket, (address) => {
+        this.tcpSockets.add(socket);
+        this.accept(socket, address);
+      }),
     );
     this.tcp.push(server);
     return new Promise((resolve, reject) => {
@@ -145,6 +165,22 @@ export class AgentListener {
     await stopped;
   }
 
+  /**
+   * A connection that has a handshake slot and has sent its first bytes. On raw TCP with the TLS
+   * fetch on this port, a TLS record goes to the file TLS listener, under that listener's own bounds,
+   * and its slot is freed at once; anything else is SSH. The TLS listener being off, 0x16 goes to
+   * ssh2 too, which refuses it as no SSH identification.
+   */
+  private route(stream: Duplex): void {
+    const tls = this.deps.fileTls;
+    if (tls && this.deps.fileTlsOnSshPort && this.tcpSockets.has(stream) && startsWithTls(stream)) {
+      const { address } = this.handshakes.peerOf(stream, undefined);
+      this.handshakes.release(stream);
+      return tls.take(stream as Socket, address);
+    }
+    this.ssh.injectSocket(stream as Socket);
+  }
+
   private onConnection(client: Connection, ip: string | undefined): void {
     // The stream ssh2 was given is how we find our peer record.
     const stream = socketOf(client);
@@ -163,7 +199,7 @@ export class AgentListener {
         presence: this.deps.presence,
         identity: this.deps.identity,
         logger: log,
-        onAgent: (agent) => this.offerTls(agent, grants),
+        onAgent: (agent) => this.offerTls(agent, grants, stream),
       },
       () => clearTimeout(peer.timer), // the hello timer ('ready' came first and freed the handshake slot)
       () => this.credentialSessions.credentialIdOf(client),
@@ -197,10 +233,17 @@ export class AgentListener {
     });
   }
 
-  /** With the file TLS listener on: each push carries a one-time token, void once the push is settled. */
-  private offerTls(agent: AgentConnection, grants: PushGrants): void {
+  /**
+   * With the file TLS listener on: each push carries a one-time token, void once the push is settled.
+   * On the SSH port, only an agent that came over raw TCP is offered (its stream's local port is
+   * the one it reached); a WebSocket agent's port is the API's, where no TLS fetch is served.
+   */
+  private offerTls(agent: AgentConnection, grants: PushGrants, stream: Duplex): void {
     const tls = this.deps.fileTls;
     if (!tls) return;
+    const onSshPort = this.deps.fileTlsOnSshPort === true;
+    if (onSshPort && !this.tcpSockets.has(stream)) return;
+    const sshPort = onSshPort ? (stream as Socket).localPort : undefined;
     const clientId = agent.clientId;
     const transfers = this.deps.transfers;
     this.followed.add(grants);
@@ -209,13 +252,16 @@ export class AgentListener {
       tls.revoke(clientId, name);
     });
     agent.offerFetches((request) =>
-      tls.offer({
-        clientId,
-        name: request.sourceName,
-        grants,
-        isLive: () =>
-          agent.isServing(request.sourceName) && transfers.isAllowed(clientId, request.sourceName),
-      }),
+      tls.offer(
+        {
+          clientId,
+          name: request.sourceName,
+          grants,
+          isLive: () =>
+            agent.isServing(request.sourceName) && transfers.isAllowed(clientId, request.sourceName),
+        },
+        sshPort,
+      ),
     );
   }
 

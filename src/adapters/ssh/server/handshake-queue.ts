@@ -6,7 +6,9 @@
  */
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import type { Logger } from '../../../ports/logger.ts';
 import { AddressList, sourceKey } from '../../auth/address-list.ts';
+import { RateLimitedWarnings } from '../../http/rate-limited-warnings.ts';
 import type { AgentListenerSettings } from './listener-settings.ts';
 
 type QueueSettings = Pick<
@@ -47,14 +49,21 @@ export class HandshakeQueue {
   /** The peers counted in perAddress: each is uncounted once, at login or close. */
   private readonly unfinished = new Set<Peer>();
   private readonly exempt: AddressList;
+  /** Anyone on the network can cause these drops: a flood writes a few lines, not one per socket. */
+  private readonly drops: RateLimitedWarnings | undefined;
   private stopped = false;
 
-  /** inject hands a stream to ssh2 once it has a slot. */
+  /**
+   * inject gets a stream once it has a slot, its first bytes buffered: it hands it to ssh2, or to
+   * another protocol on the same port and then calls release.
+   */
   constructor(
     private readonly settings: QueueSettings,
     private readonly inject: (stream: Duplex) => void,
+    logger?: Logger,
   ) {
     this.exempt = new AddressList(settings.handshakeCapExempt);
+    this.drops = logger && new RateLimitedWarnings(logger, 'SSH connection dropped before login');
   }
 
   /** True once close() ran: nothing is admitted any more. */
@@ -72,17 +81,26 @@ export class HandshakeQueue {
    * deadline keep every agent behind them waiting as long.
    */
   admit(stream: Duplex, address: string): void {
-    if (this.atAddressCap(address)) return void stream.destroy();
+    const { maxHandshakes, maxQueuedHandshakes, maxHandshakesPerAddress, handshakeTimeoutMs } = this.settings;
+    if (this.atAddressCap(address))
+      return this.drop(
+        stream,
+        address,
+        `more than ${maxHandshakesPerAddress} from this address before login`,
+      );
     // Slots plus queue in all, spoken or not: the bound is the one it was when any connection took a free slot at once.
-    const { maxHandshakes, maxQueuedHandshakes } = this.settings;
-    if (this.handshaking + this.queued >= maxHandshakes + maxQueuedHandshakes) return void stream.destroy();
+    if (this.handshaking + this.queued >= maxHandshakes + maxQueuedHandshakes)
+      return this.drop(stream, address, `the handshake queue is full (${maxQueuedHandshakes} waiting)`);
     stream.on('error', () => undefined);
     // Paused: nothing is read for ssh2 before it has the stream (it resumes it itself).
     stream.pause();
     const peer: Peer = {
       address,
       handshaking: false,
-      timer: setTimeout(() => stream.destroy(), this.settings.handshakeTimeoutMs),
+      timer: setTimeout(
+        () => this.drop(stream, address, `no login within ${handshakeTimeoutMs / 1000} s`),
+        handshakeTimeoutMs,
+      ),
     };
     this.peers.set(stream, peer);
     this.live.add(stream);
@@ -128,6 +146,18 @@ export class HandshakeQueue {
     this.startNextHandshake();
   }
 
+  /**
+   * The stream, handed to inject, turned out not to be SSH and went to another protocol's own bounds:
+   * its slot, its place in its address's count and its deadline go now. close() still drops it, as
+   * the listener's server waits for every connection it accepted.
+   */
+  release(stream: Duplex): void {
+    const peer = this.peers.get(stream);
+    if (!peer) return;
+    this.peers.delete(stream);
+    this.handshakeOver(peer);
+  }
+
   /** Admits nothing more and drops every connection, waiting or in. */
   close(): void {
     this.stopped = true;
@@ -143,6 +173,11 @@ export class HandshakeQueue {
   private atAddressCap(address: string): boolean {
     if (this.exempt.has(address)) return false;
     return (this.perAddress.get(sourceKey(address)) ?? 0) >= this.settings.maxHandshakesPerAddress;
+  }
+
+  private drop(stream: Duplex, address: string, reason: string): void {
+    this.drops?.warn({ address, reason });
+    stream.destroy();
   }
 
   private waitForBytes(stream: Duplex, peer: Peer): void {
