@@ -68,8 +68,12 @@ export interface RportdOptions {
   name?: string;
   dataDir?: string;
   sshPort?: number;
-  /** Start the file-fetch TLS listener too (`[server] file_tls_address`, docs/adr/0009). */
-  fileTls?: boolean;
+  /**
+   * How agents that announce tls-fetch get the file: over TLS on the SSH port (the default,
+   * docs/adr/0009), over SFTP only (`file_tls = false`), or from a TLS listener of its own
+   * (`file_tls_address`).
+   */
+  fetch?: 'default' | 'sftp' | 'tls-listener';
 }
 
 /** Starts the real rportd (its own process, real SQLite, HTTP API and SSH listener) with a bench config. */
@@ -91,7 +95,8 @@ export async function startRportd(ctx: BenchContext, o: RportdOptions = {}): Pro
       `max_filepush_size = ${o.maxFilepushSize ?? 512 * 1024 * 1024}`,
       `auth = "${AGENT_CREDENTIAL.id}:${AGENT_CREDENTIAL.password}"`,
       ...(o.pushConcurrency ? [`push_concurrency = ${o.pushConcurrency}`] : []),
-      ...(o.fileTls ? [`file_tls_address = "127.0.0.1:${await freePort()}"`] : []),
+      ...(o.fetch === 'tls-listener' ? [`file_tls_address = "127.0.0.1:${await freePort()}"`] : []),
+      ...(o.fetch === 'sftp' ? ['file_tls = false'] : []),
       '',
       '[api]',
       `address = "127.0.0.1:${apiPort}"`,
