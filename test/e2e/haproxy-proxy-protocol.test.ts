@@ -146,7 +146,7 @@ data_dir = "${join(dir, 'agent')}"
 
     // A push to it: the fetch goes over TLS on the SSH port, through HAProxy (the port the agent
     // reached) and its PROXY header, not around it nor by SFTP.
-    const content = randomBytes(3 * 1024 * 1024 + 11);
+    const content = randomBytes(4 * 1024 * 1024 + 11); // at least file_tls_min_size
     const { body, contentType } = multipart([
       { name: 'upload', filename: 'f.bin', content },
       ['client_id', 'behind-haproxy'],

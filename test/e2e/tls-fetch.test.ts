@@ -56,6 +56,14 @@ describe('e2e: a push fetched over TLS, processes as shipped', function () {
     await c.rportd.waitFor(/"client_id":"tls-1".*"msg":"file TLS fetch started"/, 10_000);
     expect(c.agents.get('tls-1')!.output()).to.not.contain('TLS fetch failed');
     expect(await c.filepush()).to.deep.equal([]);
+    // Under [server] file_tls_min_size (4 MiB by default) a push goes by SFTP: no TLS fetch for it.
+    const started = (): number => c!.rportd.output().split('"msg":"file TLS fetch started"').length - 1;
+    const before = started();
+    const small = randomBytes(4 * 1024 * 1024 - 1);
+    const s = await pushTo(c, 'tls-1', small, 'tls/small.bin');
+    expect(s.status, s.message).to.equal('success');
+    expect(md5(await readFile(c.onHost('tls-1', 'tls/small.bin')))).to.equal(md5(small));
+    expect(started()).to.equal(before);
   });
 
   it('with file_tls = false: every push by SFTP, and no certificate is made', async () => {
@@ -91,7 +99,7 @@ describe('e2e: a push fetched over TLS, processes as shipped', function () {
     ).slice(1);
     expect(ready[0]).to.equal(String(tlsPort));
     expect(ready[1]).to.match(/^SHA256:[A-Za-z0-9+/]{43}$/);
-    const content = randomBytes(2 * 1024 * 1024 + 3);
+    const content = randomBytes(4 * 1024 * 1024 + 3); // at least file_tls_min_size
     const o = await pushTo(c, 'tls-2', content, 'own/pkg.bin');
     expect(o.status, o.message).to.equal('success');
     expect(md5(await readFile(c.onHost('tls-2', 'own/pkg.bin')))).to.equal(md5(content));

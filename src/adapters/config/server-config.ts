@@ -18,6 +18,9 @@ import {
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { parseCluster, type ClusterSection } from './server-config-cluster.ts';
 
+/** `[server] file_tls_min_size`'s default, 4 MiB: see ServerSection.file_tls_min_size. */
+export const FILE_TLS_MIN_SIZE = 4 * 1024 * 1024;
+
 export { ConfigError } from './server-config-values.ts';
 
 export type { LogLevel } from '../log/logging-settings.ts';
@@ -64,6 +67,11 @@ export interface ServerSection {
    * another; false: every push by SFTP. Defaults to true on a single node, false in a cluster.
    */
   file_tls: boolean;
+  /**
+   * Pushes smaller than this many bytes are fetched by SFTP even where TLS is on: below it a new TLS
+   * connection per push costs more CPU than SFTP's cost per byte (docs/benchmarks.md, "Fan-out").
+   */
+  file_tls_min_size: number;
   /** "host:port" of a separate file-fetch TLS listener; undefined = the TLS fetch, if on, is on the SSH port. */
   file_tls_address?: string;
   /** The admin's certificate and key for it (both or neither); otherwise made in data_dir. */
@@ -147,6 +155,7 @@ const SERVER_KEYS = [
   'keep_staged_for',
   'allow_special_bits',
   'file_tls',
+  'file_tls_min_size',
   'file_tls_address',
   'file_tls_cert_file',
   'file_tls_key_file',
@@ -265,6 +274,13 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     proxy_protocol_from: cidrList(s, 'server', 'proxy_protocol_from'),
     allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
     file_tls: bool(s, 'server', 'file_tls', s.file_tls_address !== undefined || !clustered),
+    file_tls_min_size: nonNegativeInt(
+      s,
+      'server',
+      'file_tls_min_size',
+      FILE_TLS_MIN_SIZE,
+      Number.MAX_SAFE_INTEGER,
+    ),
     file_tls_address:
       s.file_tls_address === undefined ? undefined : address(s, 'server', 'file_tls_address', ''),
     file_tls_cert_file: path(s, 'server', 'file_tls_cert_file'),

@@ -71,7 +71,14 @@ interface ClientListenerConfig {
    * `[server] file_tls`, `file_tls_address` and the cert/key files: the TLS fetch, off when absent;
    * without an address it is served on the SSH port.
    */
-  fileTls?: { address?: string; certFile?: string; keyFile?: string; settings?: Partial<FileTlsSettings> };
+  fileTls?: {
+    address?: string;
+    certFile?: string;
+    keyFile?: string;
+    /** `[server] file_tls_min_size`: smaller pushes go by SFTP. */
+    minSize?: number;
+    settings?: Partial<FileTlsSettings>;
+  };
 }
 
 /** The one place the `[server]` keys become the agents' listener's settings. */
@@ -80,7 +87,12 @@ function listenerConfigOf(s: ServerSection): ClientListenerConfig {
     address: s.address,
     dataDir: s.data_dir,
     fileTls: s.file_tls
-      ? { address: s.file_tls_address, certFile: s.file_tls_cert_file, keyFile: s.file_tls_key_file }
+      ? {
+          address: s.file_tls_address,
+          certFile: s.file_tls_cert_file,
+          keyFile: s.file_tls_key_file,
+          minSize: s.file_tls_min_size,
+        }
       : undefined,
     settings: {
       keepaliveIntervalMs: s.keep_alive * 1000,
@@ -134,6 +146,7 @@ export async function startClientListener(d: ClientListenerDependencies): Promis
   const listener = new AgentListener({
     fileTls,
     fileTlsOnSshPort: fileTls !== undefined && d.config.fileTls?.address === undefined,
+    fileTlsMinSize: d.config.fileTls?.minSize,
     hostKey,
     credentials: d.credentials,
     presence: d.presence,

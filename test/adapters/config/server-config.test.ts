@@ -196,6 +196,13 @@ log_level = "debug"
       /\[server\] file_tls_cert_file: is set but the TLS fetch is off \(file_tls is false by default in a cluster\)/,
     );
   });
+  it('file_tls_min_size: 4 MiB by default, 0 allowed (every push over TLS), anything else named', async () => {
+    expect(loadServerConfig().server.file_tls_min_size).to.equal(4 * 1024 * 1024);
+    expect((await load('[server]\nfile_tls_min_size = 0')).server.file_tls_min_size).to.equal(0);
+    expect((await load('[server]\nfile_tls_min_size = 1048576')).server.file_tls_min_size).to.equal(1048576);
+    await failsWith('[server]\nfile_tls_min_size = -1', /\[server\] file_tls_min_size: /);
+    await failsWith('[server]\nfile_tls_min_size = "4M"', /\[server\] file_tls_min_size: /);
+  });
   it('bad log_level names the key', () =>
     failsWith(
       '[logging]\nlog_level = "loud"',

@@ -103,6 +103,8 @@ export async function startServer(
     fileTls?: boolean | 'ssh-port';
     /** The TLS fetch's bounds, for tests that reach them. */
     fileTlsSettings?: Partial<FileTlsSettings>;
+    /** `[server] file_tls_min_size`: smaller pushes go by SFTP (none when absent). */
+    fileTlsMinSize?: number;
   } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await tempDir('server'));
@@ -121,9 +123,13 @@ export async function startServer(
       dataDir,
       settings: opts.settings,
       ...(opts.fileTls === true
-        ? { fileTls: { address: '127.0.0.1:0', settings: opts.fileTlsSettings } }
+        ? {
+            fileTls: { address: '127.0.0.1:0', settings: opts.fileTlsSettings, minSize: opts.fileTlsMinSize },
+          }
         : {}),
-      ...(opts.fileTls === 'ssh-port' ? { fileTls: { settings: opts.fileTlsSettings } } : {}),
+      ...(opts.fileTls === 'ssh-port'
+        ? { fileTls: { settings: opts.fileTlsSettings, minSize: opts.fileTlsMinSize } }
+        : {}),
     },
     credentials: opts.credentials ?? new MapCredentials(CREDENTIALS),
     presence,

@@ -55,6 +55,24 @@ describe('the TLS fetch on the SSH port ([server] file_tls, told apart by the fi
     );
   });
 
+  it('a push under [server] file_tls_min_size goes by SFTP, one of exactly that size over TLS', async () => {
+    const min = 1024 * 1024;
+    server = await startServer({ fileTls: 'ssh-port', fileTlsMinSize: min });
+    agents.push(await startAgent(server, 'sized', { features: AGENT_FEATURES, tls: true }));
+    const small = randomBytes(min - 1);
+    const [a] = await server.push(small, ['sized'], join(destDir, 'small.bin'));
+    expect(a.status, a.message).to.equal('success');
+    expect(md5(await readFile(join(destDir, 'small.bin')))).to.equal(md5(small));
+    expect(tlsStarts()).to.deep.equal([]);
+    expect(server.fileTls!.stats.sentBytes).to.equal(0);
+    const exact = randomBytes(min);
+    const [b] = await server.push(exact, ['sized'], join(destDir, 'exact.bin'));
+    expect(b.status, b.message).to.equal('success');
+    expect(md5(await readFile(join(destDir, 'exact.bin')))).to.equal(md5(exact));
+    expect(tlsStarts()).to.deep.equal(['sized']);
+    expect(server.fileTls!.stats.sentBytes).to.be.at.least(min);
+  });
+
   it("an agent behind a port forward fetches through the port it reached, not rportd's own", async () => {
     server = await startServer({ fileTls: 'ssh-port' });
     const s = server;

@@ -20,7 +20,7 @@ export class AgentConnection implements ClientChannel {
   private lostReason: string | undefined;
   private readonly settledListeners: ((stagedName: string) => void)[] = [];
   /** Makes a TLS fetch offer for a push (set when rportd's file TLS listener is on). */
-  private offerOf: ((request: PushRequest) => FetchOffer) | undefined;
+  private offerOf: ((request: PushRequest) => FetchOffer | undefined) | undefined;
 
   constructor(
     readonly clientId: string,
@@ -30,7 +30,7 @@ export class AgentConnection implements ClientChannel {
   ) {}
 
   /** Offers each push to an agent that announced `tls-fetch` over TLS too (FileTlsListener). */
-  offerFetches(offerOf: (request: PushRequest) => FetchOffer): void {
+  offerFetches(offerOf: (request: PushRequest) => FetchOffer | undefined): void {
     this.offerOf = offerOf;
   }
 

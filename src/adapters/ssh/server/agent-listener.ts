@@ -51,6 +51,8 @@ export interface AgentListenerDeps {
    * told from SSH by its first byte, and offers name the port the agent reached.
    */
   fileTlsOnSshPort?: boolean;
+  /** Pushes of fewer bytes get no TLS offer and go by SFTP (`[server] file_tls_min_size`); none when absent. */
+  fileTlsMinSize?: number;
 }
 
 /** What the listener needs of the file TLS listener (FileTlsListener). */
@@ -251,17 +253,20 @@ export class AgentListener {
       grants.settled(name);
       tls.revoke(clientId, name);
     });
+    const minSize = this.deps.fileTlsMinSize ?? 0;
     agent.offerFetches((request) =>
-      tls.offer(
-        {
-          clientId,
-          name: request.sourceName,
-          grants,
-          isLive: () =>
-            agent.isServing(request.sourceName) && transfers.isAllowed(clientId, request.sourceName),
-        },
-        sshPort,
-      ),
+      request.size < minSize
+        ? undefined
+        : tls.offer(
+            {
+              clientId,
+              name: request.sourceName,
+              grants,
+              isLive: () =>
+                agent.isServing(request.sourceName) && transfers.isAllowed(clientId, request.sourceName),
+            },
+            sshPort,
+          ),
     );
   }
 
