@@ -76,6 +76,11 @@ async function ours(ctx: BenchContext, n: number): Promise<FleetStart & Storm> {
   try {
     const r = await fleet.start(n, 'storm', 180_000);
     clearInterval(watch);
+    // Agents left out: say why, from both sides (rportd logs at warn here), so a stall can be diagnosed.
+    if (r.failed > 0)
+      ctx.log(
+        `ours: ${r.failed} never registered; an agent's last warning: ${r.lastError ?? 'none'}; rportd's last lines: ${server.tail().slice(-2000)}`,
+      );
     const cpu = {
       serverMain: mainSince(server.pid, cpu0[0]),
       server: cpuSince(server.pid, cpu0[1]).all,
