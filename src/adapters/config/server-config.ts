@@ -17,16 +17,14 @@ import {
 } from './server-config-values.ts';
 import { LOGGING_KEYS, parseLogging, type LoggingSettings } from '../log/logging-settings.ts';
 import { parseCluster, type ClusterSection } from './server-config-cluster.ts';
-
-/** `[server] file_tls_min_size`'s default, 4 MiB: see ServerSection.file_tls_min_size. */
-export const FILE_TLS_MIN_SIZE = 4 * 1024 * 1024;
+import { FILE_TLS_KEYS, parseFileTls, type FileTlsKeys } from './server-config-file-tls.ts';
 
 export { ConfigError } from './server-config-values.ts';
 
 export type { LogLevel } from '../log/logging-settings.ts';
 
 /** `[server]`: the agents' side and the staged files. Key names are those of rportd.conf. */
-export interface ServerSection {
+export interface ServerSection extends FileTlsKeys {
   /** Where agents connect over SSH ("host:port"). */
   address: string;
   /** Absolute: holds rportd.db, the host key, the JWT secret and filepush/. */
@@ -62,21 +60,6 @@ export interface ServerSection {
   keep_staged_for: number;
   /** false: uploads asking for setuid, setgid or sticky modes are refused for every user. */
   allow_special_bits: boolean;
-  /**
-   * Agents fetch pushes over TLS (docs/adr/0009), on the SSH port unless file_tls_address names
-   * another; false: every push by SFTP. Defaults to true on a single node, false in a cluster.
-   */
-  file_tls: boolean;
-  /**
-   * Pushes smaller than this many bytes are fetched by SFTP even where TLS is on: below it a new TLS
-   * connection per push costs more CPU than SFTP's cost per byte (docs/benchmarks.md, "Fan-out").
-   */
-  file_tls_min_size: number;
-  /** "host:port" of a separate file-fetch TLS listener; undefined = the TLS fetch, if on, is on the SSH port. */
-  file_tls_address?: string;
-  /** The admin's certificate and key for it (both or neither); otherwise made in data_dir. */
-  file_tls_cert_file?: string;
-  file_tls_key_file?: string;
 }
 
 /** `[api]`: the admins' HTTP(S) side. */
@@ -154,11 +137,7 @@ const SERVER_KEYS = [
   'offline_ttl',
   'keep_staged_for',
   'allow_special_bits',
-  'file_tls',
-  'file_tls_min_size',
-  'file_tls_address',
-  'file_tls_cert_file',
-  'file_tls_key_file',
+  ...FILE_TLS_KEYS,
 ] as const;
 const API_KEYS = [
   'address',
@@ -273,29 +252,8 @@ export function parseServerConfig(doc: Table, baseDir: string): ServerConfig {
     ban_exempt: cidrList(s, 'server', 'ban_exempt'),
     proxy_protocol_from: cidrList(s, 'server', 'proxy_protocol_from'),
     allow_special_bits: bool(s, 'server', 'allow_special_bits', SERVER_DEFAULTS.allow_special_bits),
-    file_tls: bool(s, 'server', 'file_tls', s.file_tls_address !== undefined || !clustered),
-    file_tls_min_size: nonNegativeInt(
-      s,
-      'server',
-      'file_tls_min_size',
-      FILE_TLS_MIN_SIZE,
-      Number.MAX_SAFE_INTEGER,
-    ),
-    file_tls_address:
-      s.file_tls_address === undefined ? undefined : address(s, 'server', 'file_tls_address', ''),
-    file_tls_cert_file: path(s, 'server', 'file_tls_cert_file'),
-    file_tls_key_file: path(s, 'server', 'file_tls_key_file'),
+    ...parseFileTls(s, clustered, path),
   };
-  if ((server.file_tls_cert_file === undefined) !== (server.file_tls_key_file === undefined))
-    fail('server', 'file_tls_cert_file', 'give both file_tls_cert_file and file_tls_key_file, or neither');
-  if (!server.file_tls && server.file_tls_address !== undefined)
-    fail('server', 'file_tls', 'is false but file_tls_address is set; leave one of them out');
-  if (!server.file_tls && server.file_tls_cert_file !== undefined)
-    fail(
-      'server',
-      'file_tls_cert_file',
-      `is set but the TLS fetch is off (file_tls is false${clustered && s.file_tls === undefined ? ' by default in a cluster' : ''})`,
-    );
   if (server.auth && server.auth_file) fail('server', 'auth', 'give either auth or auth_file, not both');
 
   const api: ApiSection = {
