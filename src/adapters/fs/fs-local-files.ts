@@ -28,6 +28,7 @@ import { HashWorker } from './hash-worker.ts';
 import { ByteComparer } from './byte-comparer.ts';
 import { HashingWriter, WRITE_BATCH } from './hashing-writer.ts';
 import { copyFile } from './copy-file.ts';
+import { DIRECT_WRITES_AVAILABLE, reopenDirect } from './direct-handle.ts';
 import { keepBackup } from './keep-backup.ts';
 import { fileMd5, readUpTo } from './file-reads.ts';
 import { PinnedDirectory } from './pinned-directory.ts';
@@ -37,8 +38,6 @@ export const TEMP_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}_rport_filepush$/;
 const TEMP_DIR_MODE = 0o700;
 const TEMP_FILE_MODE = 0o600;
 const NEW_FILE = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
-/** The temp file again, for the writer's whole batches past the page cache (HashingWriter); Linux only. */
-const DIRECT_WRITE = C.O_DIRECT === undefined ? undefined : C.O_WRONLY | C.O_NOFOLLOW | C.O_DIRECT;
 const READ_NO_FOLLOW = C.O_RDONLY | C.O_NOFOLLOW | C.O_NONBLOCK;
 
 interface FsLocalFilesOptions {
@@ -70,7 +69,7 @@ export class FsLocalFiles implements LocalFiles {
 
   constructor(options: FsLocalFilesOptions) {
     this.tempDir = join(resolve(options.dataDir), 'filepush');
-    this.directWrites = options.directWrites !== false && DIRECT_WRITE !== undefined;
+    this.directWrites = options.directWrites !== false && DIRECT_WRITES_AVAILABLE;
     const w = options.hashWorker;
     this.hashWorker = w === true ? sharedHashWorker : w || undefined;
   }
@@ -315,16 +314,3 @@ function toStatus(s: Stats): FileStatus {
 
 const isMissing = (e: unknown): boolean =>
   ['ENOENT', 'ENOTDIR'].includes((e as NodeJS.ErrnoException).code ?? '');
-
-/**
- * The temp file opened again with O_DIRECT, if the file system allows it and the path still names the
- * file we created (the temp dir is ours alone, and this checks it anyway).
- */
-async function reopenDirect(created: FileHandle, path: string): Promise<FileHandle | undefined> {
-  const direct = await open(path, DIRECT_WRITE).catch(() => undefined);
-  if (!direct) return undefined;
-  const [a, b] = await Promise.all([created.stat(), direct.stat()]);
-  if (a.dev === b.dev && a.ino === b.ino) return direct;
-  await direct.close();
-  return undefined;
-}
