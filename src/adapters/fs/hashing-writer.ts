@@ -54,9 +54,9 @@ export type OpenDirect = () => Promise<FileHandle | undefined>;
  *
  * Given openDirect, every whole batch goes to the file with O_DIRECT: from the batch buffer to the
  * disk, past the page cache; the last, partial batch goes through the page cache. Why: copying a
- * large push into the page cache was the agent's largest cost per byte, and on a virtual machine
- * whose host takes back free memory it cost 2.7 ms of system time per MiB, each new page being
- * faulted in again at the host (docs/benchmarks.md, "One push"). A package is written once and read
+ * large push into the page cache was the agent's largest cost per byte, and far more on a virtual
+ * machine whose host takes back free memory, where each new page is faulted in again at the host
+ * (docs/adr/0010). A package is written once and read
  * once by its installer, so caching it evicts more useful pages for nothing. If the file system
  * refuses O_DIRECT (at open or at a write: EINVAL), that batch and every later one go through the
  * page cache; bytes already written stay, since every write names its offset.
@@ -204,14 +204,12 @@ export class HashingWriter {
   private async writeDirect(batch: Buffer, at: number): Promise<void> {
     this.direct ??= this.openDirect!().catch(() => undefined);
     const handle = await this.direct;
+    let written = 0;
     if (!handle) this.directRefused = true;
     else {
       try {
-        const { bytesWritten } = await handle.write(batch, 0, batch.length, at);
-        this.directBytes += bytesWritten;
-        if (bytesWritten === batch.length) return;
-        // A short write (a full disk, say): the rest through the page cache, which reports the error.
-        return await writeAll(this.file, batch.subarray(bytesWritten), at + bytesWritten);
+        written = (await handle.write(batch, 0, batch.length, at)).bytesWritten;
+        this.directBytes += written;
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EINVAL') throw e;
         // The file system takes no O_DIRECT after all: this batch and the rest through the page cache.
@@ -220,7 +218,9 @@ export class HashingWriter {
         await handle.close().catch(() => undefined);
       }
     }
-    await writeAll(this.file, batch, at);
+    // What O_DIRECT did not write (all of it when refused, the rest after a short write, say on a full
+    // disk) goes through the page cache, which reports any error.
+    if (written < batch.length) await writeAll(this.file, batch.subarray(written), at + written);
   }
 }
 
